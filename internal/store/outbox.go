@@ -1,0 +1,120 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/domain"
+)
+
+// Outbox states.
+const (
+	OutboxQueued     = "queued"
+	OutboxProcessing = "processing"
+	OutboxSent       = "sent"
+	OutboxAbandoned  = "abandoned"
+)
+
+// EnqueueMail writes a rendered mail to the outbox, due now. Call it in the
+// transaction of the change the mail is about.
+func (q Queries) EnqueueMail(ctx context.Context, m domain.OutboxMail, now time.Time) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO outbox (id, org_id, message_id, template, to_addr, subject, text_body, html_body,
+		state, attempts, next_attempt_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10)`,
+		m.ID, m.OrgID, m.MessageID, m.Template, m.To, m.Subject, m.Text, m.HTML, OutboxQueued, Timestamp(now))
+	if err != nil {
+		return fmt.Errorf("enqueue mail: %w", mapErr(err))
+	}
+	return nil
+}
+
+// ClaimedMail is an outbox row leased for delivery.
+type ClaimedMail struct {
+	domain.OutboxMail
+	Attempts  int
+	CreatedAt time.Time
+}
+
+// ClaimMail leases up to limit due messages: queued ones whose next attempt is
+// due, and processing ones whose lease ran out (a worker died). On PostgreSQL,
+// concurrent workers on several nodes skip each other's rows.
+func (s *Store) ClaimMail(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]ClaimedMail, error) {
+	lock := ""
+	if s.engine == Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	now = Timestamp(now)
+	var out []ClaimedMail
+	err := s.InTx(ctx, func(tx *Tx) error {
+		rows, err := tx.q.QueryContext(ctx, `UPDATE outbox SET state = $1, locked_until = $2
+			WHERE id IN (SELECT id FROM outbox
+				WHERE (state = $3 AND next_attempt_at <= $4) OR (state = $1 AND locked_until <= $4)
+				ORDER BY next_attempt_at LIMIT $5`+lock+`)
+			RETURNING id, org_id, message_id, template, to_addr, subject, text_body, html_body, attempts, created_at`,
+			OutboxProcessing, now.Add(lease), OutboxQueued, now, limit)
+		if err != nil {
+			return fmt.Errorf("claim mail: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m ClaimedMail
+			if err := rows.Scan(&m.ID, &m.OrgID, &m.MessageID, &m.Template, &m.To, &m.Subject, &m.Text, &m.HTML, &m.Attempts, &m.CreatedAt); err != nil {
+				return fmt.Errorf("claim mail: %w", err)
+			}
+			m.CreatedAt = m.CreatedAt.UTC()
+			out = append(out, m)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// MarkMailSent records a delivered message.
+func (q Queries) MarkMailSent(ctx context.Context, id string, at time.Time) error {
+	_, err := q.q.ExecContext(ctx, `UPDATE outbox SET state = $1, sent_at = $2, attempts = attempts + 1, locked_until = NULL, last_error = ''
+		WHERE id = $3`, OutboxSent, Timestamp(at), id)
+	if err != nil {
+		return fmt.Errorf("mark mail sent: %w", err)
+	}
+	return nil
+}
+
+// MarkMailFailed records a failed attempt: retried at next, or abandoned.
+func (q Queries) MarkMailFailed(ctx context.Context, id string, next time.Time, lastErr string, abandon bool) error {
+	state := OutboxQueued
+	if abandon {
+		state = OutboxAbandoned
+	}
+	if len(lastErr) > 1000 {
+		lastErr = lastErr[:1000]
+	}
+	_, err := q.q.ExecContext(ctx, `UPDATE outbox SET state = $1, attempts = attempts + 1, next_attempt_at = $2, locked_until = NULL, last_error = $3
+		WHERE id = $4`, state, Timestamp(next), lastErr, id)
+	if err != nil {
+		return fmt.Errorf("mark mail failed: %w", err)
+	}
+	return nil
+}
+
+// OutboxCounts returns the number of outbox rows in each state.
+func (q Queries) OutboxCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT state, COUNT(*) FROM outbox GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("outbox counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("outbox counts: %w", err)
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
