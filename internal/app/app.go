@@ -1,0 +1,203 @@
+// Package app wires onboard together: the store, the flows, the API and the
+// mail worker, and runs them until asked to stop.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/auth"
+	"github.com/onboard-dev/onboard/internal/config"
+	"github.com/onboard-dev/onboard/internal/flows"
+	"github.com/onboard-dev/onboard/internal/httpapi"
+	"github.com/onboard-dev/onboard/internal/mail"
+	"github.com/onboard-dev/onboard/internal/ratelimit"
+	"github.com/onboard-dev/onboard/internal/store"
+)
+
+// App is a running onboard.
+type App struct {
+	cfg    config.Config
+	log    *slog.Logger
+	store  *store.Store
+	flows  *flows.Service
+	api    *httpapi.Server
+	worker *mail.Worker
+}
+
+// New opens the database, applies migrations, seeds the default organization
+// and builds every part. Close releases what it opened.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	st, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			st.Close()
+		}
+	}()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(applied) > 0 {
+		logger.Info("migrations applied", "engine", st.Engine(), "names", strings.Join(applied, ","))
+	}
+	if _, err := flows.EnsureOrganization(ctx, st, flows.DefaultOrganization, "Default"); err != nil {
+		return nil, err
+	}
+	templates, err := mail.LoadTemplates(cfg.MailTemplates)
+	if err != nil {
+		return nil, err
+	}
+	sender, err := mail.NewSender(cfg.SMTPURL, logger)
+	if err != nil {
+		return nil, fmt.Errorf("smtp: %w", err)
+	}
+	params := auth.DefaultParams()
+	params.Memory, params.Time, params.Threads = uint32(cfg.Argon2Memory), uint32(cfg.Argon2Time), uint8(cfg.Argon2Threads)
+	if err := params.Validate(); err != nil {
+		return nil, fmt.Errorf("argon2: %w", err)
+	}
+	var limiter flows.Limiter
+	if cfg.RateStore == "db" || (cfg.RateStore == "" && st.Engine() == store.Postgres) {
+		limiter = ratelimit.NewSQL(st.DB(), nil)
+	} else {
+		limiter = ratelimit.NewMemory(nil)
+	}
+	a := &App{cfg: cfg, log: logger, store: st}
+	a.worker = mail.NewWorker(outboxQueue{st}, sender, mail.WorkerConfig{
+		From: cfg.MailFrom, BackoffBase: cfg.MailRetryBase, BackoffMax: cfg.MailRetryMax,
+		MaxAge: cfg.MailMaxAge, Concurrency: cfg.MailWorkers,
+	}, logger.With("component", "mail"))
+	a.flows = flows.New(flows.Deps{
+		Store: st, Hasher: auth.NewHasher(params, cfg.HashConcurrency), Policy: auth.DefaultPolicy(),
+		Mail: templates, Limiter: limiter, Notify: a.worker.Notify, Logger: logger,
+	}, flows.Config{
+		PublicURL: cfg.PublicURL, MailFrom: cfg.MailFrom, SignupTTL: cfg.SignupTTL, SessionTTL: cfg.SessionTTL,
+		Limits: flows.Limits{
+			SignupPerIP: cfg.RateSignupIP.Rule, SignupPerEmail: cfg.RateSignupEmail.Rule,
+			LoginPerIP: cfg.RateLoginIP.Rule, LoginFailuresPerEmail: cfg.RateLoginEmail.Rule,
+		},
+	})
+	a.api = httpapi.New(a.flows, st, logger, httpapi.Config{
+		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"),
+	})
+	ok = true
+	return a, nil
+}
+
+// Handler is the HTTP handler of the service.
+func (a *App) Handler() http.Handler { return a.api }
+
+// Store is the app's database.
+func (a *App) Store() *store.Store { return a.store }
+
+// Close closes the database.
+func (a *App) Close() error { return a.store.Close() }
+
+// Run serves HTTP on ln and runs the background workers until ctx is done,
+// then shuts down gracefully: the listener closes, in-flight requests finish
+// (up to the shutdown timeout) and the workers stop after their current work.
+func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := a.worker.Run(workCtx); err != nil {
+			a.log.Error("mail worker stopped", "err", err)
+		}
+	})
+	wg.Go(func() { a.janitor(workCtx) })
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	a.log.Info("onboard listening", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL, "engine", a.store.Engine(),
+		"mail", mailMode(a.cfg.SMTPURL))
+
+	var err error
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+		a.log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	stopWork()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	a.log.Info("stopped")
+	return err
+}
+
+// janitor deletes expired sessions and long-expired signups now and then.
+func (a *App) janitor(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := a.store.DeleteExpired(ctx, time.Now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
+			a.log.Warn("cleanup failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("cleanup", "deleted", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func mailMode(smtpURL string) string {
+	if smtpURL == "" {
+		return "dev (logged, not sent)"
+	}
+	return "smtp"
+}
+
+// outboxQueue is the store's outbox as the mail worker sees it.
+type outboxQueue struct{ st *store.Store }
+
+func (q outboxQueue) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]mail.Queued, error) {
+	rows, err := q.st.ClaimMail(ctx, now, limit, lease)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]mail.Queued, len(rows))
+	for i, m := range rows {
+		out[i] = mail.Queued{ID: m.ID, MessageID: m.MessageID, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML,
+			Attempts: m.Attempts, CreatedAt: m.CreatedAt}
+	}
+	return out, nil
+}
+
+func (q outboxQueue) MarkSent(ctx context.Context, id string, at time.Time) error {
+	return q.st.MarkMailSent(ctx, id, at)
+}
+
+func (q outboxQueue) MarkFailed(ctx context.Context, id string, _ time.Time, next time.Time, lastErr string, abandon bool) error {
+	return q.st.MarkMailFailed(ctx, id, next, lastErr, abandon)
+}

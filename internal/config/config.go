@@ -1,0 +1,262 @@
+// Package config reads onboard's settings from flags and ONBOARD_* environment
+// variables: a flag given on the command line wins over the environment, which
+// wins over the default. docs/configuration.md lists every setting.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/ratelimit"
+)
+
+// Config holds every setting of the service.
+type Config struct {
+	Addr          string
+	DB            string
+	SMTPURL       string
+	PublicURL     string
+	MailFrom      string
+	MailTemplates string
+
+	SignupTTL       time.Duration
+	SessionTTL      time.Duration
+	ShutdownTimeout time.Duration
+
+	Argon2Memory      uint   // KiB
+	Argon2Time        uint   // iterations
+	Argon2Threads     uint   // lanes
+	HashConcurrency   int    // concurrent hashes; 0 = number of CPUs
+	RateStore         string // memory | db | "" (db on PostgreSQL, memory on SQLite)
+	RateSignupIP      Rate
+	RateSignupEmail   Rate
+	RateLoginIP       Rate
+	RateLoginEmail    Rate
+	TrustedProxies    Prefixes
+	MailRetryBase     time.Duration
+	MailRetryMax      time.Duration
+	MailMaxAge        time.Duration
+	MailWorkers       int
+	LogFormat         string // text | json
+	LogLevel          string // debug | info | warn | error
+	DisableMailWorker bool
+}
+
+// Rate is a rate limit written "60/1m": a count per window. "0" disables it.
+type Rate struct{ ratelimit.Rule }
+
+// String implements flag.Value.
+func (r *Rate) String() string {
+	if r.Limit <= 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d/%s", r.Limit, shortDuration(r.Window))
+}
+
+// Set implements flag.Value.
+func (r *Rate) Set(s string) error {
+	s = strings.TrimSpace(s)
+	if s == "0" || s == "off" {
+		r.Rule = ratelimit.Rule{}
+		return nil
+	}
+	n, w, ok := strings.Cut(s, "/")
+	if !ok {
+		return fmt.Errorf("rate %q: want COUNT/WINDOW such as 60/1m", s)
+	}
+	limit, err := strconv.Atoi(n)
+	if err != nil || limit < 0 {
+		return fmt.Errorf("rate %q: count must be a whole number", s)
+	}
+	win, err := time.ParseDuration(w)
+	if err != nil || win <= 0 {
+		return fmt.Errorf("rate %q: window must be a duration such as 1m or 1h", s)
+	}
+	r.Rule = ratelimit.Rule{Limit: limit, Window: win}
+	return nil
+}
+
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	return strings.TrimSuffix(s, "0m")
+}
+
+// Prefixes is a comma-separated list of addresses or CIDR prefixes.
+type Prefixes []netip.Prefix
+
+// String implements flag.Value.
+func (p *Prefixes) String() string {
+	var out []string
+	for _, x := range *p {
+		out = append(out, x.String())
+	}
+	return strings.Join(out, ",")
+}
+
+// Set implements flag.Value.
+func (p *Prefixes) Set(s string) error {
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			a, err := netip.ParseAddr(part)
+			if err != nil {
+				return fmt.Errorf("trusted proxy %q: %w", part, err)
+			}
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		pr, err := netip.ParsePrefix(part)
+		if err != nil {
+			return fmt.Errorf("trusted proxy %q: %w", part, err)
+		}
+		out = append(out, pr.Masked())
+	}
+	*p = out
+	return nil
+}
+
+// Default returns the defaults: SQLite file onboard.db, dev mail, 127.0.0.1:8080.
+func Default() Config {
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		DB:              "onboard.db",
+		MailFrom:        "onboard <no-reply@localhost>",
+		SignupTTL:       24 * time.Hour,
+		SessionTTL:      24 * time.Hour,
+		ShutdownTimeout: 15 * time.Second,
+		Argon2Memory:    19 * 1024,
+		Argon2Time:      2,
+		Argon2Threads:   1,
+		RateSignupIP:    Rate{ratelimit.Rule{Limit: 60, Window: time.Minute}},
+		RateSignupEmail: Rate{ratelimit.Rule{Limit: 5, Window: time.Hour}},
+		RateLoginIP:     Rate{ratelimit.Rule{Limit: 60, Window: time.Minute}},
+		RateLoginEmail:  Rate{ratelimit.Rule{Limit: 5, Window: time.Hour}},
+		MailRetryBase:   2 * time.Second,
+		MailRetryMax:    5 * time.Minute,
+		MailMaxAge:      72 * time.Hour,
+		MailWorkers:     2,
+		LogFormat:       "text",
+		LogLevel:        "info",
+	}
+}
+
+// FlagSet returns the flags of the serve command bound to c, and a function
+// that applies the environment to every flag not given on the command line
+// (call it after Parse).
+func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv func(string) string) error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	env := map[string]string{}
+	str := func(p *string, flagName, envName, usage string) {
+		fs.StringVar(p, flagName, *p, usage+" ("+envName+")")
+		env[flagName] = envName
+	}
+	dur := func(p *time.Duration, flagName, envName, usage string) {
+		fs.DurationVar(p, flagName, *p, usage+" ("+envName+")")
+		env[flagName] = envName
+	}
+	uintv := func(p *uint, flagName, envName, usage string) {
+		fs.UintVar(p, flagName, *p, usage+" ("+envName+")")
+		env[flagName] = envName
+	}
+	intv := func(p *int, flagName, envName, usage string) {
+		fs.IntVar(p, flagName, *p, usage+" ("+envName+")")
+		env[flagName] = envName
+	}
+	val := func(v flag.Value, flagName, envName, usage string) {
+		fs.Var(v, flagName, usage+" ("+envName+")")
+		env[flagName] = envName
+	}
+	str(&c.Addr, "addr", "ONBOARD_ADDR", "listen address")
+	str(&c.DB, "db", "ONBOARD_DB", "database: a SQLite file path, or a postgres:// URL")
+	str(&c.SMTPURL, "smtp", "ONBOARD_SMTP_URL", "SMTP server URL (smtp://, smtp+starttls://, smtps://); empty logs mail instead")
+	str(&c.PublicURL, "public-url", "ONBOARD_PUBLIC_URL", "base URL of links in mail (default http://<addr>)")
+	str(&c.MailFrom, "mail-from", "ONBOARD_MAIL_FROM", "From address of mail")
+	str(&c.MailTemplates, "mail-templates", "ONBOARD_MAIL_TEMPLATES", "directory whose files override the embedded mail templates")
+	dur(&c.SignupTTL, "signup-ttl", "ONBOARD_SIGNUP_TTL", "lifetime of a registration link")
+	dur(&c.SessionTTL, "session-ttl", "ONBOARD_SESSION_TTL", "lifetime of a session")
+	dur(&c.ShutdownTimeout, "shutdown-timeout", "ONBOARD_SHUTDOWN_TIMEOUT", "how long in-flight requests may take to finish at shutdown")
+	uintv(&c.Argon2Memory, "argon2-memory", "ONBOARD_ARGON2_MEMORY", "argon2id memory in KiB")
+	uintv(&c.Argon2Time, "argon2-time", "ONBOARD_ARGON2_TIME", "argon2id iterations")
+	uintv(&c.Argon2Threads, "argon2-threads", "ONBOARD_ARGON2_THREADS", "argon2id parallelism")
+	intv(&c.HashConcurrency, "hash-concurrency", "ONBOARD_HASH_CONCURRENCY", "password hashes run at once; 0 = number of CPUs")
+	str(&c.RateStore, "rate-store", "ONBOARD_RATE_STORE", "where rate limits count: memory or db (default db on PostgreSQL, memory on SQLite)")
+	val(&c.RateSignupIP, "rate-signup-ip", "ONBOARD_RATE_SIGNUP_IP", "signup starts per client address, COUNT/WINDOW (default 60/1m)")
+	val(&c.RateSignupEmail, "rate-signup-email", "ONBOARD_RATE_SIGNUP_EMAIL", "signup starts per email address (default 5/1h)")
+	val(&c.RateLoginIP, "rate-login-ip", "ONBOARD_RATE_LOGIN_IP", "sign-in attempts per client address (default 60/1m)")
+	val(&c.RateLoginEmail, "rate-login-email", "ONBOARD_RATE_LOGIN_EMAIL", "failed sign-ins per email address (default 5/1h)")
+	val(&c.TrustedProxies, "trusted-proxies", "ONBOARD_TRUSTED_PROXIES", "comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed")
+	dur(&c.MailRetryBase, "mail-retry-base", "ONBOARD_MAIL_RETRY_BASE", "first retry delay of a failed mail; doubles each time")
+	dur(&c.MailRetryMax, "mail-retry-max", "ONBOARD_MAIL_RETRY_MAX", "longest delay between mail retries")
+	dur(&c.MailMaxAge, "mail-max-age", "ONBOARD_MAIL_MAX_AGE", "give up on a mail still failing after this long")
+	intv(&c.MailWorkers, "mail-workers", "ONBOARD_MAIL_WORKERS", "parallel SMTP deliveries")
+	str(&c.LogFormat, "log-format", "ONBOARD_LOG_FORMAT", "text or json")
+	str(&c.LogLevel, "log-level", "ONBOARD_LOG_LEVEL", "debug, info, warn or error")
+	applyEnv := func(getenv func(string) string) error {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		var errs []error
+		fs.VisitAll(func(f *flag.Flag) {
+			name, ok := env[f.Name]
+			if !ok || set[f.Name] {
+				return
+			}
+			if v := getenv(name); v != "" {
+				if err := f.Value.Set(v); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", name, err))
+				}
+			}
+		})
+		return errors.Join(errs...)
+	}
+	return fs, applyEnv
+}
+
+// Validate checks the settings and fills derived defaults.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Addr == "" {
+		errs = append(errs, errors.New("addr: must not be empty"))
+	}
+	if c.DB == "" {
+		errs = append(errs, errors.New("db: must not be empty"))
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	if !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		errs = append(errs, fmt.Errorf("public-url %q: must start with http:// or https://", c.PublicURL))
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	switch c.RateStore {
+	case "", "memory", "db":
+	default:
+		errs = append(errs, fmt.Errorf("rate-store %q: must be memory or db", c.RateStore))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log-format %q: must be text or json", c.LogFormat))
+	}
+	if c.SignupTTL <= 0 || c.SessionTTL <= 0 {
+		errs = append(errs, errors.New("signup-ttl and session-ttl must be positive"))
+	}
+	if c.Argon2Threads == 0 || c.Argon2Threads > 255 || c.Argon2Time == 0 || c.Argon2Memory < 8*c.Argon2Threads {
+		errs = append(errs, errors.New("argon2: time and threads (1-255) must be at least 1 and memory at least 8 KiB per thread"))
+	}
+	if c.MailWorkers < 1 {
+		errs = append(errs, errors.New("mail-workers: must be at least 1"))
+	}
+	return errors.Join(errs...)
+}

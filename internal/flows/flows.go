@@ -1,0 +1,194 @@
+// Package flows holds onboard's business rules: self-registration, sign-in and
+// sessions. It knows nothing of HTTP; it takes typed input, checks the rules and
+// calls the store inside one transaction per change.
+package flows
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/auth"
+	"github.com/onboard-dev/onboard/internal/domain"
+	obmail "github.com/onboard-dev/onboard/internal/mail"
+	"github.com/onboard-dev/onboard/internal/ratelimit"
+	"github.com/onboard-dev/onboard/internal/store"
+)
+
+// Limiter counts attempts per key. Peek tells whether one more would be
+// allowed without counting it.
+type Limiter interface {
+	Allow(ctx context.Context, key string, r ratelimit.Rule) (ratelimit.Decision, error)
+	Peek(ctx context.Context, key string, r ratelimit.Rule) (ratelimit.Decision, error)
+}
+
+// Renderer renders a named mail template.
+type Renderer interface {
+	Render(name string, data any) (obmail.Rendered, error)
+}
+
+// Limits are the rate limits of the flows.
+type Limits struct {
+	SignupPerIP    ratelimit.Rule
+	SignupPerEmail ratelimit.Rule
+	LoginPerIP     ratelimit.Rule
+	// LoginFailuresPerEmail counts failed sign-ins of one address; when it is
+	// spent, sign-in for that address is refused until the window moves.
+	LoginFailuresPerEmail ratelimit.Rule
+}
+
+// DefaultLimits are 60 a minute per client address and 5 an hour per email.
+func DefaultLimits() Limits {
+	return Limits{
+		SignupPerIP:           ratelimit.Rule{Limit: 60, Window: time.Minute},
+		SignupPerEmail:        ratelimit.Rule{Limit: 5, Window: time.Hour},
+		LoginPerIP:            ratelimit.Rule{Limit: 60, Window: time.Minute},
+		LoginFailuresPerEmail: ratelimit.Rule{Limit: 5, Window: time.Hour},
+	}
+}
+
+// Config are the settings of the flows.
+type Config struct {
+	PublicURL  string        // base of links in mail, e.g. https://id.example.com
+	MailFrom   string        // From address; its domain names Message-IDs
+	SignupTTL  time.Duration // default lifetime of a registration link
+	SessionTTL time.Duration // lifetime of a session
+	Limits     Limits
+}
+
+// Service runs the flows.
+type Service struct {
+	store   *store.Store
+	hasher  *auth.Hasher
+	policy  auth.Policy
+	mail    Renderer
+	limiter Limiter
+	notify  func()
+	now     func() time.Time
+	log     *slog.Logger
+	cfg     Config
+	msgHost string
+}
+
+// Deps are what the Service needs.
+type Deps struct {
+	Store   *store.Store
+	Hasher  *auth.Hasher
+	Policy  auth.Policy
+	Mail    Renderer
+	Limiter Limiter
+	Notify  func()           // wakes the mail worker after a commit; may be nil
+	Now     func() time.Time // nil → time.Now
+	Logger  *slog.Logger
+}
+
+// New returns a Service.
+func New(d Deps, cfg Config) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Notify == nil {
+		d.Notify = func() {}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SignupTTL <= 0 {
+		cfg.SignupTTL = 24 * time.Hour
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 24 * time.Hour
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	return &Service{
+		store: d.Store, hasher: d.Hasher, policy: d.Policy, mail: d.Mail, limiter: d.Limiter,
+		notify: d.Notify, now: d.Now, log: d.Logger, cfg: cfg, msgHost: messageHost(cfg),
+	}
+}
+
+// Policy returns the password policy.
+func (s *Service) Policy() auth.Policy { return s.policy }
+
+func messageHost(cfg Config) string {
+	if a, err := mail.ParseAddress(cfg.MailFrom); err == nil {
+		if i := strings.LastIndexByte(a.Address, '@'); i >= 0 {
+			return a.Address[i+1:]
+		}
+	}
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "onboard.invalid"
+}
+
+// queueMail renders a template and returns the outbox row for it, with a
+// stable Message-ID derived from the row id.
+func (s *Service) queueMail(orgID, template, to string, data any) (domain.OutboxMail, error) {
+	r, err := s.mail.Render(template, data)
+	if err != nil {
+		return domain.OutboxMail{}, fmt.Errorf("render %s mail: %w", template, err)
+	}
+	id := store.NewID()
+	return domain.OutboxMail{
+		ID: id, OrgID: orgID, MessageID: "<" + id + "@" + s.msgHost + ">", Template: template,
+		To: to, Subject: r.Subject, Text: r.Text, HTML: r.HTML,
+	}, nil
+}
+
+// organization resolves an organization name ("" → "default").
+func (s *Service) organization(ctx context.Context, name string) (domain.Organization, error) {
+	if name == "" {
+		name = DefaultOrganization
+	}
+	org, err := s.store.OrganizationByName(ctx, name)
+	if store.IsNotFound(err) {
+		return org, domain.Invalid(domain.FieldError{Field: "organization", Message: "no such organization"})
+	}
+	if err != nil {
+		return org, fmt.Errorf("organization: %w", err)
+	}
+	return org, nil
+}
+
+func (s *Service) rateLimit(ctx context.Context, key string, r ratelimit.Rule) error {
+	d, err := s.limiter.Allow(ctx, key, r)
+	if err != nil {
+		return fmt.Errorf("rate limit: %w", err)
+	}
+	if !d.Allowed {
+		return rateLimited(d.RetryAfter)
+	}
+	return nil
+}
+
+func rateLimited(after time.Duration) error {
+	return &domain.Error{Code: domain.ERateLimited, Slug: "rate-limited",
+		Detail: "Too many attempts. Try again later.", RetryAfter: after}
+}
+
+func (s *Service) link(path string, token string) string {
+	return s.cfg.PublicURL + path + "?token=" + url.QueryEscape(token)
+}
+
+// humanDuration writes d as "24 hours", "30 minutes".
+func humanDuration(d time.Duration) string {
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		return plural(int(d/time.Hour), "hour")
+	case d >= time.Minute:
+		return plural(int(d/time.Minute), "minute")
+	default:
+		return plural(int(d/time.Second), "second")
+	}
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}

@@ -1,0 +1,231 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/flows"
+)
+
+// handle adapts a handler that returns an error.
+func (s *Server) handle(fn func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+type principalKey struct{}
+
+// authed requires a bearer session token.
+func (s *Server) authed(fn func(w http.ResponseWriter, r *http.Request, p flows.Principal) error) http.Handler {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		token, ok := bearer(r)
+		if !ok {
+			return domain.Errorf(domain.EUnauthorized, "unauthenticated", "A valid session token is required.")
+		}
+		p, err := s.flows.Authenticate(r.Context(), token)
+		if err != nil {
+			return err
+		}
+		return fn(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), p)
+	})
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	encode(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.db.Ping(ctx); err != nil {
+		s.log.WarnContext(ctx, "not ready", "err", err)
+		writeProblem(w, Problem{Type: ProblemBase + "not-ready", Title: http.StatusText(503), Status: 503, Detail: "The database does not answer."})
+		return
+	}
+	encode(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(openAPIDocument)
+}
+
+// ---- signups ----
+
+type startSignupRequest struct {
+	Email        string `json:"email"`
+	AccountType  string `json:"account_type"`
+	Organization string `json:"organization,omitempty"`
+}
+
+func (s *Server) startSignup(w http.ResponseWriter, r *http.Request) error {
+	var req startSignupRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	err := s.flows.StartSignup(r.Context(), flows.StartSignup{
+		Organization: req.Organization, Email: req.Email, AccountType: req.AccountType, ClientIP: s.clientIP(r),
+	})
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusAccepted, map[string]string{"status": "email_sent"})
+	return nil
+}
+
+type agreementJSON struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Kind     string `json:"kind"`
+	Title    string `json:"title"`
+	Version  int    `json:"version"`
+	Required bool   `json:"required"`
+	Text     string `json:"text"`
+}
+
+func (s *Server) getSignup(w http.ResponseWriter, r *http.Request) error {
+	form, err := s.flows.Signup(r.Context(), r.PathValue("token"))
+	if err != nil {
+		return err
+	}
+	agreements := make([]agreementJSON, 0, len(form.Agreements))
+	for _, a := range form.Agreements {
+		agreements = append(agreements, agreementJSON{a.ID, a.Name, a.Kind, a.Title, a.Version, a.Required, a.Body})
+	}
+	encode(w, http.StatusOK, map[string]any{
+		"email":           form.Signup.Email,
+		"account_type":    form.Signup.AccountType,
+		"organization":    form.Organization.Name,
+		"expires_at":      form.Signup.ExpiresAt,
+		"fields":          form.Fields,
+		"agreements":      agreements,
+		"password_policy": form.Policy,
+	})
+	return nil
+}
+
+type completeSignupRequest struct {
+	Customer           map[string]any `json:"customer"`
+	User               map[string]any `json:"user"`
+	Password           string         `json:"password"`
+	AcceptedAgreements []string       `json:"accepted_agreements"`
+}
+
+func (s *Server) completeSignup(w http.ResponseWriter, r *http.Request) error {
+	var req completeSignupRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	reg, err := s.flows.CompleteSignup(r.Context(), r.PathValue("token"), flows.Completion{
+		Customer: req.Customer, User: req.User, Password: req.Password, AcceptedAgreements: req.AcceptedAgreements,
+	})
+	if err != nil {
+		return err
+	}
+	var loc any
+	if reg.Location != nil {
+		loc = locationView(*reg.Location)
+	}
+	encode(w, http.StatusCreated, map[string]any{
+		"customer": accountView(reg.Account),
+		"user":     userView(reg.User, reg.UserType),
+		"location": loc,
+		"status":   reg.User.Status,
+	})
+	return nil
+}
+
+// ---- sessions ----
+
+type createSessionRequest struct {
+	Email        string `json:"email"`
+	Password     string `json:"password"`
+	Organization string `json:"organization,omitempty"`
+}
+
+func (s *Server) createSession(w http.ResponseWriter, r *http.Request) error {
+	var req createSessionRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	token, p, err := s.flows.Login(r.Context(), flows.Login{
+		Organization: req.Organization, Email: req.Email, Password: req.Password,
+		ClientIP: s.clientIP(r), UserAgent: r.UserAgent(),
+	})
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusCreated, map[string]any{
+		"token":      token,
+		"expires_at": p.Session.ExpiresAt,
+		"user":       userView(p.User, p.UserType),
+	})
+	return nil
+}
+
+func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
+	if err := s.flows.Logout(r.Context(), p); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
+	prof, err := s.flows.Me(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	locs := make([]any, 0, len(prof.Locations))
+	for _, l := range prof.Locations {
+		locs = append(locs, locationView(l))
+	}
+	encode(w, http.StatusOK, map[string]any{
+		"user":      userView(prof.User, prof.UserType),
+		"customer":  accountView(prof.Account),
+		"locations": locs,
+	})
+	return nil
+}
+
+// ---- views ----
+
+func accountView(a domain.Account) map[string]any {
+	return map[string]any{
+		"id": a.ID, "type": a.Type, "name": a.Name, "status": a.Status,
+		"properties": a.Properties, "created_at": a.CreatedAt,
+	}
+}
+
+func userView(u domain.User, ut domain.UserType) map[string]any {
+	perms := ut.Permissions
+	if perms == nil {
+		perms = []string{}
+	}
+	return map[string]any{
+		"id": u.ID, "email": u.Email, "first_name": u.FirstName, "last_name": u.LastName, "phone": u.Phone,
+		"status": u.Status, "user_type": map[string]any{"name": ut.Name, "permissions": perms},
+		"customer_id": u.AccountID, "created_at": u.CreatedAt,
+	}
+}
+
+func locationView(l domain.Location) map[string]any {
+	return map[string]any{"id": l.ID, "name": l.Name, "created_at": l.CreatedAt}
+}

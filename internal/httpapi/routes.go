@@ -1,0 +1,36 @@
+package httpapi
+
+import "net/http"
+
+// Route is one endpoint of the API.
+type Route struct {
+	Method  string
+	Pattern string
+	Handler http.Handler
+}
+
+// routes lists every endpoint; the OpenAPI test checks the document against it.
+func (s *Server) routes() []Route {
+	return []Route{
+		{"GET", "/healthz", http.HandlerFunc(s.healthz)},
+		{"GET", "/readyz", http.HandlerFunc(s.readyz)},
+		{"GET", "/api/openapi.json", http.HandlerFunc(s.openapi)},
+
+		{"POST", "/api/v1/signups", s.handle(s.startSignup)},
+		{"GET", "/api/v1/signups/{token}", s.handle(s.getSignup)},
+		{"POST", "/api/v1/signups/{token}", s.handle(s.completeSignup)},
+
+		{"POST", "/api/v1/sessions", s.handle(s.createSession)},
+		{"DELETE", "/api/v1/sessions/current", s.authed(s.deleteSession)},
+		{"GET", "/api/v1/me", s.authed(s.me)},
+	}
+}
+
+// Routes returns the method and pattern of every endpoint.
+func (s *Server) Routes() [][2]string {
+	var out [][2]string
+	for _, r := range s.routes() {
+		out = append(out, [2]string{r.Method, r.Pattern})
+	}
+	return out
+}

@@ -1,0 +1,179 @@
+// Package httpapi is onboard's JSON API: it decodes requests, authenticates,
+// calls a flow and encodes the answer. Errors become problem+json here, once.
+package httpapi
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/flows"
+)
+
+//go:embed openapi.json
+var openAPIDocument []byte
+
+// OpenAPI returns the API's OpenAPI 3.1 document.
+func OpenAPI() []byte { return openAPIDocument }
+
+// Pinger tells whether the database answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config are the settings of the HTTP layer.
+type Config struct {
+	// TrustedProxies are the addresses whose X-Forwarded-For is believed when
+	// finding the client address for rate limits.
+	TrustedProxies []netip.Prefix
+	// HSTS sends Strict-Transport-Security (when served over HTTPS).
+	HSTS bool
+}
+
+// Server is the HTTP handler of the API.
+type Server struct {
+	flows *flows.Service
+	db    Pinger
+	log   *slog.Logger
+	cfg   Config
+	mux   *http.ServeMux
+}
+
+// New returns the API handler.
+func New(f *flows.Service, db Pinger, logger *slog.Logger, cfg Config) *Server {
+	s := &Server{flows: f, db: db, log: logger, cfg: cfg, mux: http.NewServeMux()}
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.Method+" "+rt.Pattern, rt.Handler)
+	}
+	return s
+}
+
+// ServeHTTP implements http.Handler with logging, recovery and strict headers.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	h := rec.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	if s.cfg.HSTS {
+		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.ErrorContext(r.Context(), "panic", "route", r.Pattern, "panic", v)
+			if !rec.wrote {
+				writeProblem(rec, Problem{Type: ProblemBase + "internal-error", Title: http.StatusText(500), Status: 500,
+					Detail: "Something went wrong on our side. Try again later."})
+			}
+		}
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method), slog.String("route", route), slog.Int("status", rec.status),
+			slog.Duration("duration", time.Since(start)), slog.String("client", s.clientIP(r)))
+	}()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		// No route: let the mux decide between 404 and 405 (with Allow), but
+		// answer in problem+json like every other error.
+		s.mux.ServeHTTP(&problemWriter{ResponseWriter: rec}, r)
+		return
+	}
+	s.mux.ServeHTTP(rec, r)
+}
+
+// problemWriter turns the mux's plain-text 404 and 405 into problem+json.
+type problemWriter struct {
+	http.ResponseWriter
+	replaced bool
+}
+
+func (p *problemWriter) WriteHeader(code int) {
+	if code == http.StatusNotFound || code == http.StatusMethodNotAllowed {
+		p.replaced = true
+		detail := "There is no such endpoint."
+		if code == http.StatusMethodNotAllowed {
+			detail = "This endpoint does not take that method."
+		}
+		slug := "not-found"
+		if code == http.StatusMethodNotAllowed {
+			slug = "method-not-allowed"
+		}
+		writeProblem(p.ResponseWriter, Problem{Type: ProblemBase + slug, Title: http.StatusText(code), Status: code, Detail: detail})
+		return
+	}
+	p.ResponseWriter.WriteHeader(code)
+}
+
+func (p *problemWriter) Write(b []byte) (int, error) {
+	if p.replaced {
+		return len(b), nil
+	}
+	return p.ResponseWriter.Write(b)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// clientIP is the address rate limits count against: the peer, or, when the
+// peer is a trusted proxy, the nearest untrusted address in X-Forwarded-For.
+func (s *Server) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !s.trusted(peer) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !s.trusted(a) {
+			return a.Unmap().String()
+		}
+	}
+	return host
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

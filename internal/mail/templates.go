@@ -1,0 +1,292 @@
+package mail
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	texttemplate "text/template"
+)
+
+// Message template names understood by Templates.Render.
+const (
+	// TemplateSignup carries the registration link; data is SignupData.
+	TemplateSignup = "signup"
+	// TemplateAlreadyRegistered answers a sign-up attempt for an address that
+	// already has an account; data is AlreadyRegisteredData.
+	TemplateAlreadyRegistered = "already_registered"
+	// TemplateWelcome is sent once registration completes; data is
+	// WelcomeData.
+	TemplateWelcome = "welcome"
+)
+
+// SignupData is the data for TemplateSignup.
+type SignupData struct {
+	// Link is the registration link, included verbatim in the text part.
+	Link string
+	// Organization is the display name of the organisation running the
+	// service.
+	Organization string
+	// ExpiresIn is a human description of the link lifetime, e.g. "24 hours".
+	ExpiresIn string
+}
+
+// AlreadyRegisteredData is the data for TemplateAlreadyRegistered. It
+// deliberately has no registration link.
+type AlreadyRegisteredData struct {
+	// SignInURL is the sign-in page.
+	SignInURL string
+	// ResetURL is the password-reset page.
+	ResetURL string
+	// Organization is the display name of the organisation running the
+	// service.
+	Organization string
+}
+
+// WelcomeData is the data for TemplateWelcome.
+type WelcomeData struct {
+	// FirstName is the new user's first name.
+	FirstName string
+	// SignInURL is the sign-in page.
+	SignInURL string
+	// Organization is the display name of the organisation running the
+	// service.
+	Organization string
+	// AccountType describes the account, e.g. "business".
+	AccountType string
+}
+
+// Rendered is a rendered message.
+type Rendered struct {
+	// Subject is the subject, collapsed to a single line.
+	Subject string
+	// Text is the text/plain body.
+	Text string
+	// HTML is the text/html body.
+	HTML string
+}
+
+//go:embed templates
+var embedded embed.FS
+
+const (
+	embeddedDir   = "templates"
+	layoutFile    = "layout.html"
+	subjectSuffix = ".subject.txt"
+	textSuffix    = ".txt"
+	htmlSuffix    = ".html"
+)
+
+// Templates holds every message template, parsed. It is immutable after
+// LoadTemplates and safe for concurrent use.
+type Templates struct {
+	sets map[string]templateSet
+}
+
+type templateSet struct {
+	subject *texttemplate.Template
+	text    *texttemplate.Template
+	html    *htmltemplate.Template
+}
+
+// LoadTemplates parses the embedded message templates. When dir is not
+// empty, any file in dir with the name of an embedded template file
+// (<name>.subject.txt, <name>.txt, <name>.html or layout.html) replaces that
+// file; all other files stay embedded. A .txt or .html file in dir that
+// matches no embedded file is reported as an error, to catch typos.
+//
+// Subject and text templates use text/template; HTML templates use
+// html/template and are parsed together with layout.html, which defines the
+// "layout" template (calling the "title" and "content" templates each
+// message defines). All templates run with missingkey=error. Every template
+// for a known name is also test-rendered with its zero-value data, so an
+// override that refers to an unknown field fails here rather than at send
+// time.
+func LoadTemplates(dir string) (*Templates, error) {
+	src, err := newSource(dir)
+	if err != nil {
+		return nil, err
+	}
+
+	layout, err := src.read(layoutFile)
+	if err != nil {
+		return nil, err
+	}
+	base, err := htmltemplate.New(layoutFile).Option("missingkey=error").Parse(layout)
+	if err != nil {
+		return nil, fmt.Errorf("parse template %s: %w", layoutFile, err)
+	}
+
+	t := &Templates{sets: make(map[string]templateSet, len(src.names))}
+	for _, name := range src.names {
+		set, err := parseSet(src, base, name)
+		if err != nil {
+			return nil, err
+		}
+		t.sets[name] = set
+	}
+
+	for _, name := range src.names {
+		if zero, ok := zeroData(name); ok {
+			if _, err := t.Render(name, zero); err != nil {
+				return nil, fmt.Errorf("check template %q with zero-value %T: %w", name, zero, err)
+			}
+		}
+	}
+	return t, nil
+}
+
+// Names returns the names of all loaded message templates, sorted.
+func (t *Templates) Names() []string {
+	names := make([]string, 0, len(t.sets))
+	for n := range t.sets {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Render renders the named message with data (one of the *Data types for
+// the built-in names; a map must contain every key the templates use).
+func (t *Templates) Render(name string, data any) (Rendered, error) {
+	set, ok := t.sets[name]
+	if !ok {
+		return Rendered{}, fmt.Errorf("render mail: unknown template %q", name)
+	}
+	var subject, text, html bytes.Buffer
+	if err := set.subject.Execute(&subject, data); err != nil {
+		return Rendered{}, fmt.Errorf("render %s subject: %w", name, err)
+	}
+	if err := set.text.Execute(&text, data); err != nil {
+		return Rendered{}, fmt.Errorf("render %s text: %w", name, err)
+	}
+	if err := set.html.ExecuteTemplate(&html, name+htmlSuffix, data); err != nil {
+		return Rendered{}, fmt.Errorf("render %s html: %w", name, err)
+	}
+	return Rendered{
+		Subject: strings.Join(strings.Fields(subject.String()), " "),
+		Text:    strings.TrimSpace(text.String()) + "\n",
+		HTML:    strings.TrimSpace(html.String()) + "\n",
+	}, nil
+}
+
+// zeroData returns the zero value of the data type for a built-in template
+// name.
+func zeroData(name string) (any, bool) {
+	switch name {
+	case TemplateSignup:
+		return SignupData{}, true
+	case TemplateAlreadyRegistered:
+		return AlreadyRegisteredData{}, true
+	case TemplateWelcome:
+		return WelcomeData{}, true
+	}
+	return nil, false
+}
+
+func parseSet(src *source, base *htmltemplate.Template, name string) (templateSet, error) {
+	var set templateSet
+	parseText := func(file string) (*texttemplate.Template, error) {
+		body, err := src.read(file)
+		if err != nil {
+			return nil, err
+		}
+		tmpl, err := texttemplate.New(file).Option("missingkey=error").Parse(body)
+		if err != nil {
+			return nil, fmt.Errorf("parse template %s: %w", file, err)
+		}
+		return tmpl, nil
+	}
+	var err error
+	if set.subject, err = parseText(name + subjectSuffix); err != nil {
+		return set, err
+	}
+	if set.text, err = parseText(name + textSuffix); err != nil {
+		return set, err
+	}
+
+	htmlFile := name + htmlSuffix
+	body, err := src.read(htmlFile)
+	if err != nil {
+		return set, err
+	}
+	clone, err := base.Clone()
+	if err != nil {
+		return set, fmt.Errorf("clone layout for %s: %w", htmlFile, err)
+	}
+	if set.html, err = clone.New(htmlFile).Parse(body); err != nil {
+		return set, fmt.Errorf("parse template %s: %w", htmlFile, err)
+	}
+	return set, nil
+}
+
+// source resolves template files: the override directory first, then the
+// embedded copy.
+type source struct {
+	dir       string
+	overrides map[string]bool
+	names     []string // message names, sorted
+}
+
+func newSource(dir string) (*source, error) {
+	entries, err := fs.ReadDir(embedded, embeddedDir)
+	if err != nil {
+		return nil, fmt.Errorf("read embedded templates: %w", err)
+	}
+	known := map[string]bool{layoutFile: true}
+	var names []string
+	for _, e := range entries {
+		if n, ok := strings.CutSuffix(e.Name(), subjectSuffix); ok {
+			names = append(names, n)
+			known[n+subjectSuffix], known[n+textSuffix], known[n+htmlSuffix] = true, true, true
+		}
+	}
+	slices.Sort(names)
+	src := &source{dir: dir, overrides: map[string]bool{}, names: names}
+	if dir == "" {
+		return src, nil
+	}
+
+	dirEntries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read template override directory: %w", err)
+	}
+	for _, e := range dirEntries {
+		name := e.Name()
+		if !e.Type().IsRegular() && e.Type()&fs.ModeSymlink == 0 {
+			continue
+		}
+		if known[name] {
+			src.overrides[name] = true
+			continue
+		}
+		if strings.HasSuffix(name, textSuffix) || strings.HasSuffix(name, htmlSuffix) {
+			return nil, fmt.Errorf("template override %q in %s does not replace any built-in template", name, dir)
+		}
+	}
+	return src, nil
+}
+
+func (s *source) read(file string) (string, error) {
+	if s.overrides[file] {
+		b, err := os.ReadFile(filepath.Join(s.dir, file))
+		if err != nil {
+			return "", fmt.Errorf("read template override: %w", err)
+		}
+		return string(b), nil
+	}
+	b, err := embedded.ReadFile(embeddedDir + "/" + file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("embedded template %s is missing", file)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read embedded template %s: %w", file, err)
+	}
+	return string(b), nil
+}

@@ -1,0 +1,315 @@
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	netmail "net/mail"
+	"sync"
+	"time"
+)
+
+// Queued is one outbox message claimed for delivery.
+type Queued struct {
+	ID        string
+	MessageID string
+	To        string
+	Subject   string
+	Text      string
+	HTML      string
+	Attempts  int // attempts made BEFORE this one
+	CreatedAt time.Time
+}
+
+// Queue is the durable outbox the Worker drains.
+type Queue interface {
+	// Claim leases up to limit due messages (state queued, next_attempt_at <= now) for lease; a crashed
+	// worker's lease expires and the message becomes claimable again.
+	Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Queued, error)
+	// MarkSent records a successful delivery at time at.
+	MarkSent(ctx context.Context, id string, at time.Time) error
+	// MarkFailed records a failed attempt; the message is retried at next unless abandon is true.
+	MarkFailed(ctx context.Context, id string, at time.Time, next time.Time, lastErr string, abandon bool) error
+}
+
+// Worker defaults, used for zero WorkerConfig fields.
+const (
+	DefaultPollInterval = time.Second
+	DefaultBatch        = 20
+	DefaultLease        = 2 * time.Minute
+	DefaultBackoffBase  = 2 * time.Second
+	DefaultBackoffMax   = 5 * time.Minute
+	DefaultMaxAge       = 72 * time.Hour
+	DefaultConcurrency  = 2
+	DefaultSendTimeout  = 30 * time.Second
+)
+
+const (
+	// storeTimeout bounds MarkSent/MarkFailed, which run detached from the
+	// Run context so a shutdown does not lose the outcome of a finished send.
+	storeTimeout = 10 * time.Second
+	// maxLastErr caps the error text stored with a failed attempt.
+	maxLastErr = 1000
+	// jitterFraction is the ± spread applied to every backoff delay.
+	jitterFraction = 0.2
+)
+
+// WorkerConfig configures a Worker. Zero fields take the documented
+// defaults.
+type WorkerConfig struct {
+	From         string        // envelope From (e.g. "onboard <no-reply@example.com>"); required
+	PollInterval time.Duration // default 1s: how often the outbox is polled without Notify
+	Batch        int           // default 20: messages claimed per poll
+	Lease        time.Duration // default 2m: how long a claim lasts
+	BackoffBase  time.Duration // default 2s: retry n waits BackoffBase*2^(n-1), capped, ±20% jitter
+	BackoffMax   time.Duration // default 5m: cap applied before jitter
+	MaxAge       time.Duration // default 72h: a message still failing after this since CreatedAt is abandoned
+	Concurrency  int           // default 2 parallel sends
+	SendTimeout  time.Duration // default 30s: upper bound for one Send call, also while shutting down
+	// Now is the clock used for claims, lease checks and attempt
+	// timestamps; default time.Now.
+	Now func() time.Time
+}
+
+func (c WorkerConfig) withDefaults() WorkerConfig {
+	if c.PollInterval <= 0 {
+		c.PollInterval = DefaultPollInterval
+	}
+	if c.Batch <= 0 {
+		c.Batch = DefaultBatch
+	}
+	if c.Lease <= 0 {
+		c.Lease = DefaultLease
+	}
+	if c.BackoffBase <= 0 {
+		c.BackoffBase = DefaultBackoffBase
+	}
+	if c.BackoffMax <= 0 {
+		c.BackoffMax = DefaultBackoffMax
+	}
+	if c.BackoffMax < c.BackoffBase {
+		c.BackoffMax = c.BackoffBase
+	}
+	if c.MaxAge <= 0 {
+		c.MaxAge = DefaultMaxAge
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.SendTimeout <= 0 {
+		c.SendTimeout = DefaultSendTimeout
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Worker delivers the outbox: it claims due messages, sends them with a
+// Sender and records the outcome, retrying failures with exponential
+// backoff until they succeed, fail permanently (ErrPermanent) or grow older
+// than MaxAge.
+//
+// Delivery is at-least-once: a message whose send succeeded but whose
+// MarkSent failed, or whose worker died mid-send, is sent again after its
+// lease expires. The Message-ID stays the same so receivers can de-duplicate.
+type Worker struct {
+	q      Queue
+	s      Sender
+	cfg    WorkerConfig
+	log    *slog.Logger
+	wake   chan struct{}
+	jitter func() float64 // uniform in [0, 1)
+}
+
+// NewWorker returns a Worker draining q through s. A nil logger means
+// slog.Default().
+func NewWorker(q Queue, s Sender, cfg WorkerConfig, logger *slog.Logger) *Worker {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Worker{
+		q:      q,
+		s:      s,
+		cfg:    cfg.withDefaults(),
+		log:    logger,
+		wake:   make(chan struct{}, 1),
+		jitter: rand.Float64,
+	}
+}
+
+// Notify wakes the worker for an immediate poll, e.g. right after a message
+// was enqueued. It never blocks; wake-ups coalesce.
+func (w *Worker) Notify() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers mail until ctx is done, then waits for in-flight sends (each
+// bounded by SendTimeout) and their bookkeeping to finish and returns nil.
+// Messages claimed but not yet started when ctx ends are left to be claimed
+// again once their lease expires. It returns an error only for an invalid
+// configuration.
+func (w *Worker) Run(ctx context.Context) error {
+	if w.q == nil || w.s == nil {
+		return errors.New("mail worker: queue and sender are required")
+	}
+	if _, err := netmail.ParseAddress(w.cfg.From); err != nil {
+		return fmt.Errorf("mail worker: invalid From %q: %w", w.cfg.From, err)
+	}
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if full := w.drain(ctx); full {
+			continue // more may be due right now
+		}
+		timer := time.NewTimer(w.cfg.PollInterval)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-w.wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// drain claims one batch and delivers it. It reports whether the batch was
+// full.
+func (w *Worker) drain(ctx context.Context) bool {
+	now := w.cfg.Now()
+	items, err := w.q.Claim(ctx, now, w.cfg.Batch, w.cfg.Lease)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.LogAttrs(ctx, slog.LevelError, "mail outbox claim failed", slog.String("error", err.Error()))
+		}
+		return false
+	}
+	if len(items) == 0 {
+		return false
+	}
+
+	// Do not start a send that could outlive the lease: another worker may
+	// claim the message then and send it a second time.
+	margin := min(w.cfg.SendTimeout, w.cfg.Lease/2)
+	startBy := now.Add(w.cfg.Lease - margin)
+
+	// Sends and their bookkeeping run detached from ctx so that a shutdown
+	// lets them finish instead of losing their outcome.
+	detached := context.WithoutCancel(ctx)
+	sem := make(chan struct{}, w.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for i, it := range items {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			w.log.LogAttrs(ctx, slog.LevelInfo, "mail worker stopping; unsent claimed messages wait for their lease to expire",
+				slog.Int("unsent", len(items)-i))
+			break
+		}
+		if !w.cfg.Now().Before(startBy) {
+			<-sem
+			w.log.LogAttrs(ctx, slog.LevelWarn, "mail lease nearly expired; leaving message for a later claim",
+				slog.String("id", it.ID))
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			w.deliver(detached, it)
+		}()
+	}
+	wg.Wait()
+	return len(items) >= w.cfg.Batch
+}
+
+// deliver makes one attempt at it and records the outcome.
+func (w *Worker) deliver(ctx context.Context, it Queued) {
+	attempt := it.Attempts + 1
+	sendCtx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
+	err := w.s.Send(sendCtx, Envelope{
+		MessageID: it.MessageID,
+		From:      w.cfg.From,
+		To:        it.To,
+		Subject:   it.Subject,
+		Text:      it.Text,
+		HTML:      it.HTML,
+	})
+	cancel()
+	now := w.cfg.Now()
+
+	storeCtx, cancelStore := context.WithTimeout(ctx, storeTimeout)
+	defer cancelStore()
+
+	if err == nil {
+		if mErr := w.q.MarkSent(storeCtx, it.ID, now); mErr != nil {
+			w.log.LogAttrs(ctx, slog.LevelError, "mail sent but not marked sent; it will be sent again after its lease expires",
+				slog.String("id", it.ID), slog.String("message_id", it.MessageID), slog.String("error", mErr.Error()))
+			return
+		}
+		w.log.LogAttrs(ctx, slog.LevelInfo, "mail sent",
+			slog.String("id", it.ID), slog.String("message_id", it.MessageID), slog.Int("attempt", attempt))
+		return
+	}
+
+	permanent := errors.Is(err, ErrPermanent)
+	expired := now.Sub(it.CreatedAt) >= w.cfg.MaxAge
+	abandon := permanent || expired
+	next := now
+	if !abandon {
+		next = now.Add(w.backoff(attempt))
+	}
+	lastErr := truncate(err.Error(), maxLastErr)
+
+	if abandon {
+		reason := "max age exceeded"
+		if permanent {
+			reason = "permanent error"
+		}
+		w.log.LogAttrs(ctx, slog.LevelError, "mail delivery failed; giving up",
+			slog.String("id", it.ID), slog.Int("attempt", attempt), slog.String("reason", reason),
+			slog.String("error", lastErr))
+	} else {
+		w.log.LogAttrs(ctx, slog.LevelWarn, "mail delivery failed; will retry",
+			slog.String("id", it.ID), slog.Int("attempt", attempt), slog.Time("next", next),
+			slog.String("error", lastErr))
+	}
+	if mErr := w.q.MarkFailed(storeCtx, it.ID, now, next, lastErr, abandon); mErr != nil {
+		w.log.LogAttrs(ctx, slog.LevelError, "mail failure not recorded; it will be retried after its lease expires",
+			slog.String("id", it.ID), slog.String("error", mErr.Error()))
+	}
+}
+
+// backoff returns the delay before the retry that follows failed attempt n
+// (1-based): BackoffBase*2^(n-1), capped at BackoffMax, then spread by ±20%.
+func (w *Worker) backoff(n int) time.Duration {
+	d := w.cfg.BackoffBase
+	for i := 1; i < n && d < w.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, w.cfg.BackoffMax)
+	factor := 1.0 + 0*w.jitter()
+	return time.Duration(float64(d) * factor)
+}
+
+// truncate shortens s to at most n bytes without splitting a UTF-8
+// sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut]
+}
