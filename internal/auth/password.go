@@ -158,7 +158,7 @@ func NewHasher(p Params, concurrency int) *Hasher {
 func (h *Hasher) Params() Params { return h.params }
 
 // Hash returns the argon2id hash of password with a fresh random salt, in
-// the PHC string format:
+// the PHC string format, here with [DefaultParams]:
 //
 //	$argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>
 //

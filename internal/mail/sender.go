@@ -136,11 +136,11 @@ func (m TLSMode) String() string {
 
 // SMTPConfig is a parsed SMTP URL.
 type SMTPConfig struct {
-	Host     string
-	Port     int
-	TLS      TLSMode
-	Username string // empty: no authentication
-	Password string
+	Host     string  // host name or IP address, without brackets
+	Port     int     // TCP port, defaulted from the scheme
+	TLS      TLSMode // from the scheme
+	Username string  // URL-decoded; empty means no authentication
+	Password string  // URL-decoded
 }
 
 // String returns the configuration as a URL with the password redacted.
@@ -254,12 +254,16 @@ type SMTPSender struct {
 //
 // Authentication: with smtp+starttls and smtps the strongest mechanism the
 // server offers is chosen automatically (SCRAM, CRAM-MD5, PLAIN, LOGIN).
-// With plain smtp, credentials are sent with AUTH PLAIN, which go-mail only
-// permits to a loopback host; use a TLS scheme for anything else.
+// With plain smtp, credentials are only accepted for a loopback host
+// (localhost, 127.0.0.1, ::1, as go-mail enforces) and sent with AUTH PLAIN;
+// any other host is rejected here rather than on every send.
 func NewSMTPSender(rawURL string, opts ...SMTPOption) (*SMTPSender, error) {
 	cfg, err := ParseSMTPURL(rawURL)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.TLS == TLSNone && cfg.Username != "" && !isLoopbackName(cfg.Host) {
+		return nil, fmt.Errorf("SMTP URL %s: credentials over plain smtp:// are only sent to a loopback host; use smtp+starttls:// or smtps://", cfg)
 	}
 	s := &SMTPSender{cfg: cfg, timeout: DefaultSMTPTimeout}
 	for _, o := range opts {
@@ -340,6 +344,12 @@ func (s *SMTPSender) clientOptions(timeout time.Duration) []gomail.Option {
 		opts = append(opts, gomail.WithHELO(s.helo))
 	}
 	return opts
+}
+
+// isLoopbackName reports whether go-mail allows unencrypted AUTH PLAIN to
+// host.
+func isLoopbackName(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
 // isPermanentSMTP reports whether err is a 5xx rejection of the recipient:

@@ -102,6 +102,39 @@ func TestNewSenderKinds(t *testing.T) {
 	}
 }
 
+func TestNewSenderCredentialsNeedTLS(t *testing.T) {
+	tests := []struct {
+		raw     string
+		wantErr bool
+	}{
+		{raw: "smtp://u:p@mail.example.com", wantErr: true},
+		{raw: "smtp://u:p@10.1.2.3:25", wantErr: true},
+		{raw: "smtp://mail.example.com"},
+		{raw: "smtp://u:p@localhost:1025"},
+		{raw: "smtp://u:p@127.0.0.1:1025"},
+		{raw: "smtp://u:p@[::1]:1025"},
+		{raw: "smtp+starttls://u:p@mail.example.com"},
+		{raw: "smtps://u:p@mail.example.com"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			_, err := mail.NewSender(tt.raw, nil)
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "smtp+starttls://") {
+					t.Fatalf("NewSender(%q) error = %v, want one pointing to a TLS scheme", tt.raw, err)
+				}
+				if strings.Contains(err.Error(), ":p@") {
+					t.Fatalf("error leaks the password: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("NewSender(%q): %v", tt.raw, err)
+			}
+		})
+	}
+}
+
 func TestLogSenderLogsFullText(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, nil))

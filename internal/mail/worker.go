@@ -297,7 +297,7 @@ func (w *Worker) backoff(n int) time.Duration {
 		d *= 2
 	}
 	d = min(d, w.cfg.BackoffMax)
-	factor := 1.0 + 0*w.jitter()
+	factor := 1 - jitterFraction + 2*jitterFraction*w.jitter()
 	return time.Duration(float64(d) * factor)
 }
 

@@ -272,6 +272,26 @@ func TestWorkerDelivers(t *testing.T) {
 	}
 }
 
+func TestWorkerDrainsBacklogWithoutWaiting(t *testing.T) {
+	srv := smtptest.Start(t)
+	var items []Queued
+	for i := range 5 {
+		items = append(items, queued(i, time.Now()))
+	}
+	// A full batch means more may be due: the worker must claim again at
+	// once instead of sleeping for the (hour-long) poll interval.
+	h := startWorker(t, smtpSender(t, srv), WorkerConfig{PollInterval: time.Hour, Batch: 2}, items...)
+	for _, it := range items {
+		srv.WaitFor(t, 3*time.Second, smtptest.WithMessageID(it.MessageID))
+	}
+	// 2 + 2 + 1: the third claim is short, so the worker then sleeps.
+	eventually(t, time.Second, "three claims", func() bool { return h.q.claimCount() == 3 })
+	time.Sleep(50 * time.Millisecond)
+	if c := h.q.claimCount(); c != 3 {
+		t.Fatalf("claims = %d, want 3 (no polling after a short batch)", c)
+	}
+}
+
 func TestWorkerOutageThenRecovery(t *testing.T) {
 	srv := smtptest.Start(t)
 	srv.Stop()

@@ -310,7 +310,9 @@ func (s *Server) logf(format string, args ...any) {
 type logAdapter struct{ s *Server }
 
 func (a logAdapter) Printf(format string, v ...any) { a.s.logf("smtptest: "+format, v...) }
-func (a logAdapter) Println(v ...any)               { a.s.logf("smtptest: %s", strings.TrimSuffix(fmt.Sprintln(v...), "\n")) }
+func (a logAdapter) Println(v ...any) {
+	a.s.logf("smtptest: %s", strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
+}
 
 // session is one SMTP connection's state.
 type session struct {
