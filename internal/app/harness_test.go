@@ -116,12 +116,6 @@ func (e *env) stop() {
 	e.cancel = nil
 }
 
-// restart stops the app and starts a new one on the same database.
-func (e *env) restart() {
-	e.stop()
-	e.boot()
-}
-
 type response struct {
 	status int
 	header http.Header

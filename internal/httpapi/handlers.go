@@ -55,7 +55,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := s.db.Ping(ctx); err != nil {
 		s.log.WarnContext(ctx, "not ready", "err", err)
-		writeProblem(w, Problem{Type: ProblemBase + "not-ready", Title: http.StatusText(503), Status: 503, Detail: "The database does not answer."})
+		writeProblem(w, Problem{Type: ProblemBase + "not-ready", Title: http.StatusText(http.StatusServiceUnavailable), Status: http.StatusServiceUnavailable, Detail: "The database does not answer."})
 		return
 	}
 	encode(w, http.StatusOK, map[string]string{"status": "ready"})
