@@ -4,7 +4,6 @@ package httpapi
 
 import (
 	"context"
-	_ "embed"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,12 +13,6 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/flows"
 )
-
-//go:embed openapi.json
-var openAPIDocument []byte
-
-// OpenAPI returns the API's OpenAPI 3.1 document.
-func OpenAPI() []byte { return openAPIDocument }
 
 // Pinger tells whether the database answers.
 type Pinger interface {
@@ -42,11 +35,12 @@ type Server struct {
 	log   *slog.Logger
 	cfg   Config
 	mux   *http.ServeMux
+	doc   []byte // the OpenAPI document
 }
 
 // New returns the API handler.
 func New(f *flows.Service, db Pinger, logger *slog.Logger, cfg Config) *Server {
-	s := &Server{flows: f, db: db, log: logger, cfg: cfg, mux: http.NewServeMux()}
+	s := &Server{flows: f, db: db, log: logger, cfg: cfg, mux: http.NewServeMux(), doc: OpenAPI()}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, rt.Handler)
 	}
