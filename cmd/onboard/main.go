@@ -21,6 +21,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/app"
 	"github.com/onboard-dev/onboard/internal/config"
+	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/store"
 )
 
@@ -43,6 +44,8 @@ const usage = `onboard: self-service onboarding
 Usage:
   onboard [serve] [flags]   run the service
   onboard migrate [flags]   apply database migrations and exit
+  onboard admin key create --org NAME --name KEYNAME [--db …]
+                            issue an admin API key (printed once)
   onboard version           print the version
 
 Run "onboard serve -h" for the flags; every flag has an ONBOARD_* variable.
@@ -59,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args, getenv, stderr)
 	case "migrate":
 		return migrate(ctx, args, getenv, stdout, stderr)
+	case "admin":
+		return adminCommand(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "onboard", version)
 		return nil
@@ -137,5 +142,43 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	for _, name := range applied {
 		fmt.Fprintln(stdout, "applied", name)
 	}
+	return nil
+}
+
+func adminCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 2 || args[0] != "key" || args[1] != "create" {
+		fmt.Fprint(stderr, usage)
+		return errors.New("usage: onboard admin key create --org NAME --name KEYNAME")
+	}
+	cfg := config.Default()
+	fs, applyEnv := cfg.FlagSet("onboard admin key create", stderr)
+	org := fs.String("org", flows.DefaultOrganization, "organization the key administers")
+	name := fs.String("name", "", "a name for the key (who or what uses it)")
+	if err := fs.Parse(args[2:]); err != nil {
+		return err
+	}
+	if err := applyEnv(getenv); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	if _, err := flows.EnsureOrganization(ctx, st, flows.DefaultOrganization, "Default"); err != nil {
+		return err
+	}
+	key, k, err := flows.CreateAdminKey(ctx, st, *org, *name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "admin key %s (%s) for organization %q; it is shown only now:\n", k.ID, k.Name, *org)
+	fmt.Fprintln(stdout, key)
 	return nil
 }

@@ -86,10 +86,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Store: st, Hasher: auth.NewHasher(params, cfg.HashConcurrency), Policy: auth.DefaultPolicy(),
 		Mail: templates, Limiter: limiter, Notify: a.worker.Notify, Logger: logger,
 	}, flows.Config{
-		PublicURL: cfg.PublicURL, MailFrom: cfg.MailFrom, SignupTTL: cfg.SignupTTL, SessionTTL: cfg.SessionTTL,
+		AdminKeyHash: adminKeyHash(cfg.AdminKey),
+		PublicURL:    cfg.PublicURL, MailFrom: cfg.MailFrom, SignupTTL: cfg.SignupTTL, SessionTTL: cfg.SessionTTL,
 		Limits: flows.Limits{
 			SignupPerIP: cfg.RateSignupIP.Rule, SignupPerEmail: cfg.RateSignupEmail.Rule,
 			LoginPerIP: cfg.RateLoginIP.Rule, LoginFailuresPerEmail: cfg.RateLoginEmail.Rule,
+			PartnerCodeFailuresPerIP: cfg.RatePartnerCode.Rule,
 		},
 	})
 	a.api = httpapi.New(a.flows, st, logger, httpapi.Config{
@@ -169,6 +171,13 @@ func (a *App) janitor(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+func adminKeyHash(key string) []byte {
+	if key == "" {
+		return nil
+	}
+	return auth.HashToken(key)
 }
 
 func mailMode(smtpURL string) string {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,12 @@ type Config struct {
 	LogFormat         string // text | json
 	LogLevel          string // debug | info | warn | error
 	DisableMailWorker bool
+	// AdminKey is a full-rights admin API key for automation, read only from
+	// ONBOARD_ADMIN_KEY or the file named by ONBOARD_ADMIN_KEY_FILE (never a
+	// flag, so it does not show in process lists).
+	AdminKey string
+	// RatePartnerCode limits wrong partner codes per client address.
+	RatePartnerCode Rate
 }
 
 // Rate is a rate limit written "60/1m": a count per window. "0" disables it.
@@ -142,6 +149,7 @@ func Default() Config {
 		RateSignupEmail: Rate{ratelimit.Rule{Limit: 5, Window: time.Hour}},
 		RateLoginIP:     Rate{ratelimit.Rule{Limit: 60, Window: time.Minute}},
 		RateLoginEmail:  Rate{ratelimit.Rule{Limit: 5, Window: time.Hour}},
+		RatePartnerCode: Rate{ratelimit.Rule{Limit: 10, Window: time.Hour}},
 		MailRetryBase:   2 * time.Second,
 		MailRetryMax:    5 * time.Minute,
 		MailMaxAge:      72 * time.Hour,
@@ -196,6 +204,7 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	val(&c.RateSignupEmail, "rate-signup-email", "ONBOARD_RATE_SIGNUP_EMAIL", "signup starts per email address (default 5/1h)")
 	val(&c.RateLoginIP, "rate-login-ip", "ONBOARD_RATE_LOGIN_IP", "sign-in attempts per client address (default 60/1m)")
 	val(&c.RateLoginEmail, "rate-login-email", "ONBOARD_RATE_LOGIN_EMAIL", "failed sign-ins per email address (default 5/1h)")
+	val(&c.RatePartnerCode, "rate-partner-code", "ONBOARD_RATE_PARTNER_CODE", "wrong partner codes per client address (default 10/1h)")
 	val(&c.TrustedProxies, "trusted-proxies", "ONBOARD_TRUSTED_PROXIES", "comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed")
 	dur(&c.MailRetryBase, "mail-retry-base", "ONBOARD_MAIL_RETRY_BASE", "first retry delay of a failed mail; doubles each time")
 	dur(&c.MailRetryMax, "mail-retry-max", "ONBOARD_MAIL_RETRY_MAX", "longest delay between mail retries")
@@ -218,6 +227,14 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 				}
 			}
 		})
+		c.AdminKey = getenv("ONBOARD_ADMIN_KEY")
+		if f := getenv("ONBOARD_ADMIN_KEY_FILE"); f != "" && c.AdminKey == "" {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("ONBOARD_ADMIN_KEY_FILE: %w", err))
+			}
+			c.AdminKey = strings.TrimSpace(string(b))
+		}
 		return errors.Join(errs...)
 	}
 	return fs, applyEnv
@@ -254,6 +271,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Argon2Threads == 0 || c.Argon2Threads > 255 || c.Argon2Time == 0 || c.Argon2Memory < 8*c.Argon2Threads {
 		errs = append(errs, errors.New("argon2: time and threads (1-255) must be at least 1 and memory at least 8 KiB per thread"))
+	}
+	if c.AdminKey != "" && len(c.AdminKey) < 16 {
+		errs = append(errs, errors.New("ONBOARD_ADMIN_KEY: must be at least 16 characters"))
 	}
 	if c.MailWorkers < 1 {
 		errs = append(errs, errors.New("mail-workers: must be at least 1"))

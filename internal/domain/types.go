@@ -9,33 +9,69 @@ import (
 const (
 	AccountCustomerBusiness = "customer_business"
 	AccountCustomerPersonal = "customer_personal"
+	AccountChannelPartner   = "channel_partner"
+	AccountDataRecipient    = "data_recipient"
 )
 
-// Account kinds and customer types.
+// AccountTypes lists every account type.
+var AccountTypes = []string{AccountCustomerBusiness, AccountCustomerPersonal, AccountChannelPartner, AccountDataRecipient}
+
+// Account kinds, and the types within them.
 const (
-	KindCustomer     = "customer"
-	CustomerBusiness = "business"
-	CustomerPersonal = "personal"
+	KindCustomer      = "customer"
+	KindPartner       = "partner"
+	KindDataRecipient = "data_recipient"
+
+	CustomerBusiness  = "business"
+	CustomerPersonal  = "personal"
+	PartnerChannel    = "channel"
+	TypeDataRecipient = "data_recipient"
 )
+
+// KindAndType maps an account type to the kind and type of account it creates.
+func KindAndType(accountType string) (kind, typ string) {
+	switch accountType {
+	case AccountCustomerBusiness:
+		return KindCustomer, CustomerBusiness
+	case AccountCustomerPersonal:
+		return KindCustomer, CustomerPersonal
+	case AccountChannelPartner:
+		return KindPartner, PartnerChannel
+	case AccountDataRecipient:
+		return KindDataRecipient, TypeDataRecipient
+	}
+	return "", ""
+}
 
 // Statuses of accounts and users.
 const (
-	StatusActive = "active"
+	StatusActive          = "active"
+	StatusPendingApproval = "pending_approval"
+	StatusRejected        = "rejected"
 )
 
 // Origins of an account: how it came to exist.
 const (
-	OriginSelf       = "self_registration"
-	OriginBackOffice = "back_office"
+	OriginSelf            = "self_registration"
+	OriginBackOffice      = "back_office"
+	OriginPartnerProvider = "partner_provider"
+)
+
+// Required actions a session must complete before anything else.
+const (
+	ActionAcceptAgreements = "accept_agreements"
+	ActionVerifyCustomer   = "verify_customer"
 )
 
 // Permission names.
 const (
-	PermAccountAdmin  = "customer.account_admin"
-	PermLocationWrite = "location.write"
-	PermLocationRead  = "location.read"
-	PermThingsRead    = "things.read"
-	PermThingsWrite   = "things.write"
+	PermAccountAdmin        = "customer.account_admin"
+	PermPartnerAccountAdmin = "partner.account_admin"
+	PermDataAccess          = "data.read"
+	PermLocationWrite       = "location.write"
+	PermLocationRead        = "location.read"
+	PermThingsRead          = "things.read"
+	PermThingsWrite         = "things.write"
 )
 
 // Signup states.
@@ -56,10 +92,23 @@ type Organization struct {
 
 // Onboarding is an organization's onboarding configuration.
 type Onboarding struct {
-	SelfRegistration SelfRegistration  `json:"self_registration"`
-	DefaultLocation  bool              `json:"default_location"`
-	SignupLinkTTL    Duration          `json:"signup_link_ttl,omitempty"`
-	DefaultUserTypes map[string]string `json:"default_user_types"`
+	SelfRegistration                   SelfRegistration  `json:"self_registration"`
+	PartnerSelfRegistrationWithoutCode bool              `json:"partner_self_registration_without_code"`
+	DefaultLocation                    bool              `json:"default_location"`
+	CustomerVerification               bool              `json:"customer_verification"`
+	EmailRequirement                   string            `json:"email_requirement"`
+	SignupLinkTTL                      Duration          `json:"signup_link_ttl"`
+	DefaultUserTypes                   map[string]string `json:"default_user_types"`
+	PartnerProvider                    *PartnerProvider  `json:"partner_provider"`
+}
+
+// PartnerProvider is the plugin that finds a partner by its code.
+type PartnerProvider struct {
+	URL             string            `json:"url"`
+	Secret          string            `json:"secret"`
+	NameField       string            `json:"name_field"`
+	PropertyMapping map[string]string `json:"property_mapping"`
+	Timeout         Duration          `json:"timeout"`
 }
 
 // SelfRegistration says whether and as what people may register themselves.
@@ -89,11 +138,34 @@ func DefaultOnboarding() Onboarding {
 			AccountTypes: []string{AccountCustomerBusiness, AccountCustomerPersonal},
 		},
 		DefaultLocation: true,
+		SignupLinkTTL:   Duration(24 * time.Hour),
 		DefaultUserTypes: map[string]string{
 			AccountCustomerBusiness: "customer_admin",
 			AccountCustomerPersonal: "customer_admin",
+			AccountChannelPartner:   "partner_admin",
+			AccountDataRecipient:    "data_recipient_admin",
 		},
 	}
+}
+
+// WithDefaults fills what a stored configuration from an older release lacks.
+func (o Onboarding) WithDefaults() Onboarding {
+	def := DefaultOnboarding()
+	if o.DefaultUserTypes == nil {
+		o.DefaultUserTypes = map[string]string{}
+	}
+	for k, v := range def.DefaultUserTypes {
+		if o.DefaultUserTypes[k] == "" {
+			o.DefaultUserTypes[k] = v
+		}
+	}
+	if o.SignupLinkTTL <= 0 {
+		o.SignupLinkTTL = def.SignupLinkTTL
+	}
+	if o.SelfRegistration.AccountTypes == nil {
+		o.SelfRegistration.AccountTypes = []string{}
+	}
+	return o
 }
 
 // Duration is a time.Duration written in JSON as a Go duration string ("24h").
@@ -131,18 +203,64 @@ func (u UserType) Has(perm string) bool {
 	return false
 }
 
-// Account is a customer (and, later, a partner or data recipient).
+// Account is a customer, a partner or a data recipient.
 type Account struct {
+	ID             string
+	OrgID          string
+	Kind           string // customer | partner | data_recipient
+	Type           string // business | personal | channel | data_recipient
+	Name           string
+	Properties     map[string]string
+	Status         string
+	Origin         string
+	VerifiedAt     *time.Time // customer details confirmed (customer verification)
+	DecidedAt      *time.Time // approval or rejection (data recipients)
+	DecisionReason string
+	ExternalRef    string // e.g. the partner code the Partner Provider knew it by
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// AccountType is the account type of the account (customer_business, …).
+func (a Account) AccountType() string {
+	switch a.Kind {
+	case KindCustomer:
+		return KindCustomer + "_" + a.Type
+	case KindPartner:
+		return AccountChannelPartner
+	case KindDataRecipient:
+		return AccountDataRecipient
+	}
+	return ""
+}
+
+// PropertyDefinition is a field an organization asks for at registration.
+type PropertyDefinition struct {
+	ID           string
+	OrgID        string
+	Scope        string // customer | user
+	Name         string
+	Label        string
+	Type         string // string | email | phone | country | enum | boolean | date
+	Required     bool
+	AccountTypes []string
+	Options      []string // for enum
+	Pattern      string   // RE2, whole value
+	MaxLength    int
+	Position     int
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// AdminKey is an API key of the admin API, scoped to one organization.
+type AdminKey struct {
 	ID         string
 	OrgID      string
-	Kind       string // customer
-	Type       string // business | personal
 	Name       string
-	Properties map[string]string
-	Status     string
-	Origin     string
+	KeyHash    []byte
 	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
 }
 
 // User is a person belonging to one account.

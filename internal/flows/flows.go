@@ -39,15 +39,19 @@ type Limits struct {
 	// LoginFailuresPerEmail counts failed sign-ins of one address; when it is
 	// spent, sign-in for that address is refused until the window moves.
 	LoginFailuresPerEmail ratelimit.Rule
+	// PartnerCodeFailuresPerIP counts wrong partner codes of one client
+	// address, so that codes cannot be guessed.
+	PartnerCodeFailuresPerIP ratelimit.Rule
 }
 
 // DefaultLimits are 60 a minute per client address and 5 an hour per email.
 func DefaultLimits() Limits {
 	return Limits{
-		SignupPerIP:           ratelimit.Rule{Limit: 60, Window: time.Minute},
-		SignupPerEmail:        ratelimit.Rule{Limit: 5, Window: time.Hour},
-		LoginPerIP:            ratelimit.Rule{Limit: 60, Window: time.Minute},
-		LoginFailuresPerEmail: ratelimit.Rule{Limit: 5, Window: time.Hour},
+		SignupPerIP:              ratelimit.Rule{Limit: 60, Window: time.Minute},
+		SignupPerEmail:           ratelimit.Rule{Limit: 5, Window: time.Hour},
+		LoginPerIP:               ratelimit.Rule{Limit: 60, Window: time.Minute},
+		LoginFailuresPerEmail:    ratelimit.Rule{Limit: 5, Window: time.Hour},
+		PartnerCodeFailuresPerIP: ratelimit.Rule{Limit: 10, Window: time.Hour},
 	}
 }
 
@@ -58,6 +62,9 @@ type Config struct {
 	SignupTTL  time.Duration // default lifetime of a registration link
 	SessionTTL time.Duration // lifetime of a session
 	Limits     Limits
+	// AdminKeyHash is the SHA-256 of the full-rights admin key from the
+	// environment; empty when none is configured.
+	AdminKeyHash []byte
 }
 
 // Service runs the flows.

@@ -17,7 +17,7 @@ const DefaultOrganization = "default"
 func EnsureOrganization(ctx context.Context, st *store.Store, name, displayName string) (domain.Organization, error) {
 	org, err := st.OrganizationByName(ctx, name)
 	if err == nil {
-		return org, nil
+		return org, ensureSeedUserTypes(ctx, st, org.ID)
 	}
 	if !store.IsNotFound(err) {
 		return org, err
@@ -59,11 +59,38 @@ func seedUserTypes() []domain.UserType {
 			domain.PermLocationRead, domain.PermThingsRead, domain.PermThingsWrite}},
 		{Name: "customer_viewer", Label: "Customer viewer", Permissions: []string{
 			domain.PermLocationRead, domain.PermThingsRead}},
+		{Name: "partner_admin", Label: "Partner account administrator", Permissions: []string{
+			domain.PermPartnerAccountAdmin, domain.PermThingsRead}},
+		{Name: "partner_user", Label: "Partner user", Permissions: []string{domain.PermThingsRead}},
+		{Name: "data_recipient_admin", Label: "Data recipient administrator", Permissions: []string{domain.PermDataAccess}},
 	}
 }
 
+// ensureSeedUserTypes adds seed user types an organization created by an
+// older release lacks; existing ones are left as the organization set them.
+func ensureSeedUserTypes(ctx context.Context, st *store.Store, orgID string) error {
+	have, err := st.UserTypes(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	names := map[string]bool{}
+	for _, ut := range have {
+		names[ut.Name] = true
+	}
+	for _, ut := range seedUserTypes() {
+		if names[ut.Name] {
+			continue
+		}
+		ut.ID, ut.OrgID = store.NewID(), orgID
+		if err := st.CreateUserType(ctx, ut); err != nil && !store.IsDuplicate(err) {
+			return fmt.Errorf("seed user type %s: %w", ut.Name, err)
+		}
+	}
+	return nil
+}
+
 func seedAgreements() []domain.Agreement {
-	customers := []string{domain.AccountCustomerBusiness, domain.AccountCustomerPersonal}
+	customers := domain.AccountTypes
 	return []domain.Agreement{
 		{Name: "terms-of-service", Kind: "terms_of_service", Version: 1, Title: "Terms of Service",
 			Body: "These terms govern your use of the service. Replace this text with your organization's terms.", AccountTypes: customers, Required: true},

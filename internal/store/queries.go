@@ -131,27 +131,140 @@ func (q Queries) CreateAccount(ctx context.Context, a domain.Account) error {
 	if err != nil {
 		return err
 	}
-	_, err = q.q.ExecContext(ctx, `INSERT INTO accounts (id, org_id, kind, type, name, properties, status, origin, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		a.ID, a.OrgID, a.Kind, a.Type, a.Name, props, a.Status, a.Origin, Timestamp(a.CreatedAt), Timestamp(a.UpdatedAt))
+	_, err = q.q.ExecContext(ctx, `INSERT INTO accounts (id, org_id, kind, type, name, properties, status, origin,
+		verified_at, decided_at, decision_reason, external_ref, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		a.ID, a.OrgID, a.Kind, a.Type, a.Name, props, a.Status, a.Origin, timePtr(a.VerifiedAt), timePtr(a.DecidedAt),
+		a.DecisionReason, a.ExternalRef, Timestamp(a.CreatedAt), Timestamp(a.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("create account: %w", mapErr(err))
 	}
 	return nil
 }
 
-// AccountByID returns the organization's account with that id.
-func (q Queries) AccountByID(ctx context.Context, orgID, id string) (domain.Account, error) {
+const accountColumns = `id, org_id, kind, type, name, properties, status, origin, verified_at, decided_at, decision_reason,
+	external_ref, created_at, updated_at`
+
+func scanAccount(row interface{ Scan(...any) error }) (domain.Account, error) {
 	var a domain.Account
 	var props string
-	err := q.q.QueryRowContext(ctx, `SELECT id, org_id, kind, type, name, properties, status, origin, created_at, updated_at
-		FROM accounts WHERE org_id = $1 AND id = $2`, orgID, id).
-		Scan(&a.ID, &a.OrgID, &a.Kind, &a.Type, &a.Name, &props, &a.Status, &a.Origin, &a.CreatedAt, &a.UpdatedAt)
+	var verified, decided sql.NullTime
+	err := row.Scan(&a.ID, &a.OrgID, &a.Kind, &a.Type, &a.Name, &props, &a.Status, &a.Origin, &verified, &decided,
+		&a.DecisionReason, &a.ExternalRef, &a.CreatedAt, &a.UpdatedAt)
 	if err != nil {
-		return a, fmt.Errorf("account %s: %w", id, mapErr(err))
+		return a, mapErr(err)
 	}
 	a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
+	a.VerifiedAt, a.DecidedAt = nullTime(verified), nullTime(decided)
 	return a, fromJSON(props, &a.Properties)
+}
+
+// AccountByID returns the organization's account with that id.
+func (q Queries) AccountByID(ctx context.Context, orgID, id string) (domain.Account, error) {
+	a, err := scanAccount(q.q.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE org_id = $1 AND id = $2`, orgID, id))
+	if err != nil {
+		return a, fmt.Errorf("account %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// AccountsByStatus lists the organization's accounts of a kind in a status, oldest first.
+func (q Queries) AccountsByStatus(ctx context.Context, orgID, kind, status string) ([]domain.Account, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE org_id = $1 AND kind = $2 AND status = $3
+		ORDER BY created_at, id`, orgID, kind, status)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []domain.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("accounts: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// AccountsByKind lists the organization's accounts of a kind, oldest first.
+func (q Queries) AccountsByKind(ctx context.Context, orgID, kind string) ([]domain.Account, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE org_id = $1 AND kind = $2
+		ORDER BY created_at, id`, orgID, kind)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []domain.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("accounts: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// DecideAccount sets an account's status after an approval decision; it
+// reports false when the account was not in status from.
+func (q Queries) DecideAccount(ctx context.Context, orgID, id, from, to, reason string, at time.Time) (bool, error) {
+	res, err := q.q.ExecContext(ctx, `UPDATE accounts SET status = $1, decided_at = $2, decision_reason = $3, updated_at = $2
+		WHERE org_id = $4 AND id = $5 AND status = $6`, to, Timestamp(at), reason, orgID, id, from)
+	if err != nil {
+		return false, fmt.Errorf("decide account: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// SetUsersStatus sets the status of every user of an account.
+func (q Queries) SetUsersStatus(ctx context.Context, orgID, accountID, status string, at time.Time) error {
+	_, err := q.q.ExecContext(ctx, `UPDATE users SET status = $1, updated_at = $2 WHERE org_id = $3 AND account_id = $4`,
+		status, Timestamp(at), orgID, accountID)
+	if err != nil {
+		return fmt.Errorf("set users status: %w", err)
+	}
+	return nil
+}
+
+// VerifyAccount records that the account's details were confirmed and stores them.
+func (q Queries) VerifyAccount(ctx context.Context, orgID, id string, props map[string]string, at time.Time) error {
+	p, err := toJSON(nonNilMap(props))
+	if err != nil {
+		return err
+	}
+	_, err = q.q.ExecContext(ctx, `UPDATE accounts SET properties = $1, verified_at = $2, updated_at = $2 WHERE org_id = $3 AND id = $4`,
+		p, Timestamp(at), orgID, id)
+	if err != nil {
+		return fmt.Errorf("verify account: %w", err)
+	}
+	return nil
+}
+
+// UsersByAccount lists an account's users, oldest first.
+func (q Queries) UsersByAccount(ctx context.Context, orgID, accountID string) ([]domain.User, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE org_id = $1 AND account_id = $2 ORDER BY created_at, id`, orgID, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	defer rows.Close()
+	var out []domain.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("users: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+func timePtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return Timestamp(*t)
 }
 
 func nonNilMap(m map[string]string) map[string]string {
@@ -184,17 +297,24 @@ func (q Queries) CreateUser(ctx context.Context, u domain.User) error {
 const userColumns = `id, org_id, account_id, user_type_id, email, first_name, last_name, phone, properties,
 	password_hash, status, created_at, updated_at`
 
-func (q Queries) user(ctx context.Context, where string, args ...any) (domain.User, error) {
+func scanUser(row interface{ Scan(...any) error }) (domain.User, error) {
 	var u domain.User
 	var props string
-	err := q.q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, args...).
-		Scan(&u.ID, &u.OrgID, &u.AccountID, &u.UserTypeID, &u.Email, &u.FirstName, &u.LastName, &u.Phone, &props,
-			&u.PasswordHash, &u.Status, &u.CreatedAt, &u.UpdatedAt)
+	err := row.Scan(&u.ID, &u.OrgID, &u.AccountID, &u.UserTypeID, &u.Email, &u.FirstName, &u.LastName, &u.Phone, &props,
+		&u.PasswordHash, &u.Status, &u.CreatedAt, &u.UpdatedAt)
 	if err != nil {
-		return u, fmt.Errorf("user: %w", mapErr(err))
+		return u, mapErr(err)
 	}
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
 	return u, fromJSON(props, &u.Properties)
+}
+
+func (q Queries) user(ctx context.Context, where string, args ...any) (domain.User, error) {
+	u, err := scanUser(q.q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, args...))
+	if err != nil {
+		return u, fmt.Errorf("user: %w", err)
+	}
+	return u, nil
 }
 
 // UserByEmail returns the organization's user with that email (case-insensitive).

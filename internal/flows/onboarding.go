@@ -1,0 +1,129 @@
+package flows
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/store"
+)
+
+// redactedSecret stands for a configured secret in what the admin API shows.
+const redactedSecret = ""
+
+// Redacted returns the configuration as the admin API shows it: the Partner
+// Provider secret is never shown (an empty secret on write keeps it).
+func Redacted(o domain.Onboarding) domain.Onboarding {
+	if o.PartnerProvider != nil {
+		pp := *o.PartnerProvider
+		pp.Secret = redactedSecret
+		o.PartnerProvider = &pp
+	}
+	return o
+}
+
+// PutOnboarding validates and stores an organization's onboarding
+// configuration, recording the change (before and after, secrets redacted)
+// in the audit log.
+func (s *Service) PutOnboarding(ctx context.Context, adm Admin, org domain.Organization, next domain.Onboarding) (domain.Onboarding, error) {
+	prev := org.Onboarding.WithDefaults()
+	if next.PartnerProvider != nil && next.PartnerProvider.Secret == "" && prev.PartnerProvider != nil {
+		next.PartnerProvider.Secret = prev.PartnerProvider.Secret
+	}
+	userTypes, err := s.store.UserTypes(ctx, org.ID)
+	if err != nil {
+		return next, err
+	}
+	if fields := ValidateOnboarding(next, userTypes); len(fields) > 0 {
+		return next, domain.Invalid(fields...)
+	}
+	next = next.WithDefaults()
+	now := s.now()
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.UpdateOnboarding(ctx, org.ID, next); err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: adm.Actor(), Action: "onboarding.updated", SubjectID: org.ID,
+			Data: map[string]any{"before": Redacted(prev), "after": Redacted(next)}, CreatedAt: now})
+	})
+	if err != nil {
+		return next, fmt.Errorf("put onboarding: %w", err)
+	}
+	return next, nil
+}
+
+// ValidateOnboarding checks a configuration against the organization's user
+// types and returns every problem as a field error.
+func ValidateOnboarding(o domain.Onboarding, userTypes []domain.UserType) []domain.FieldError {
+	var errs []domain.FieldError
+	add := func(field, msg string) { errs = append(errs, domain.FieldError{Field: field, Message: msg}) }
+	seen := map[string]bool{}
+	for i, t := range o.SelfRegistration.AccountTypes {
+		f := fmt.Sprintf("self_registration.account_types[%d]", i)
+		switch {
+		case !slices.Contains(domain.AccountTypes, t):
+			add(f, "must be one of "+strings.Join(domain.AccountTypes, ", "))
+		case seen[t]:
+			add(f, "is listed twice")
+		}
+		seen[t] = true
+	}
+	if o.EmailRequirement != "" {
+		if len(o.EmailRequirement) > 1000 {
+			add("email_requirement", "must be at most 1000 characters")
+		} else if _, err := compileWhole(o.EmailRequirement); err != nil {
+			add("email_requirement", "is not a valid RE2 regular expression: "+err.Error())
+		}
+	}
+	if ttl := time.Duration(o.SignupLinkTTL); ttl != 0 && (ttl < 5*time.Minute || ttl > 30*24*time.Hour) {
+		add("signup_link_ttl", "must be between 5m and 720h")
+	}
+	byName := map[string]domain.UserType{}
+	for _, ut := range userTypes {
+		byName[ut.Name] = ut
+	}
+	for k, v := range o.DefaultUserTypes {
+		f := "default_user_types." + k
+		ut, ok := byName[v]
+		switch {
+		case !slices.Contains(domain.AccountTypes, k):
+			add(f, "is not an account type")
+		case !ok:
+			add(f, fmt.Sprintf("user type %q does not exist", v))
+		case (k == domain.AccountCustomerBusiness || k == domain.AccountCustomerPersonal) && !ut.Has(domain.PermAccountAdmin):
+			add(f, fmt.Sprintf("user type %q must have the %s permission: the first user of a customer is its account administrator", v, domain.PermAccountAdmin))
+		}
+	}
+	if pp := o.PartnerProvider; pp != nil {
+		u, err := url.Parse(pp.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("partner_provider.url", "must be an absolute http or https URL")
+		}
+		if len(pp.Secret) < 16 {
+			add("partner_provider.secret", "must be at least 16 characters")
+		}
+		if strings.TrimSpace(pp.NameField) == "" {
+			add("partner_provider.name_field", "is required: the field of the answer that holds the partner's name")
+		}
+		for prop, path := range pp.PropertyMapping {
+			if prop == "" || strings.TrimSpace(path) == "" {
+				add("partner_provider.property_mapping", "maps property names to non-empty field paths")
+				break
+			}
+		}
+		if t := time.Duration(pp.Timeout); t != 0 && (t < 100*time.Millisecond || t > 30*time.Second) {
+			add("partner_provider.timeout", "must be between 100ms and 30s")
+		}
+	}
+	return errs
+}
+
+// compileWhole compiles an RE2 pattern that must match a whole value.
+func compileWhole(pattern string) (*regexp.Regexp, error) {
+	return regexp.Compile(`^(?:` + pattern + `)$`)
+}
