@@ -30,6 +30,8 @@ type App struct {
 	flows  *flows.Service
 	api    *httpapi.Server
 	worker *mail.Worker
+	// sweepRates deletes old rate-limit windows when they are kept in SQL.
+	sweepRates func(ctx context.Context, olderThan time.Duration) (int64, error)
 }
 
 // New opens the database, applies migrations, seeds the default organization
@@ -66,6 +68,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err != nil {
 		return nil, fmt.Errorf("smtp: %w", err)
 	}
+	a := &App{cfg: cfg, log: logger, store: st}
 	params := auth.DefaultParams()
 	params.Memory, params.Time, params.Threads = uint32(cfg.Argon2Memory), uint32(cfg.Argon2Time), uint8(cfg.Argon2Threads)
 	if err := params.Validate(); err != nil {
@@ -73,11 +76,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	}
 	var limiter flows.Limiter
 	if cfg.RateStore == "db" || (cfg.RateStore == "" && st.Engine() == store.Postgres) {
-		limiter = ratelimit.NewSQL(st.DB(), nil)
+		sqlLimiter := ratelimit.NewSQL(st.DB(), nil)
+		limiter = sqlLimiter
+		a.sweepRates = sqlLimiter.Sweep
 	} else {
 		limiter = ratelimit.NewMemory(nil)
 	}
-	a := &App{cfg: cfg, log: logger, store: st}
 	a.worker = mail.NewWorker(outboxQueue{st}, sender, mail.WorkerConfig{
 		From: cfg.MailFrom, BackoffBase: cfg.MailRetryBase, BackoffMax: cfg.MailRetryMax,
 		MaxAge: cfg.MailMaxAge, Concurrency: cfg.MailWorkers,
@@ -92,6 +96,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 			SignupPerIP: cfg.RateSignupIP.Rule, SignupPerEmail: cfg.RateSignupEmail.Rule,
 			LoginPerIP: cfg.RateLoginIP.Rule, LoginFailuresPerEmail: cfg.RateLoginEmail.Rule,
 			PartnerCodeFailuresPerIP: cfg.RatePartnerCode.Rule,
+		},
+		Accounts: flows.AccountConfig{
+			InvitationTTL: cfg.InvitationTTL, PasswordResetTTL: cfg.PasswordResetTTL, EmailChangeTTL: cfg.EmailChangeTTL,
 		},
 	})
 	a.api = httpapi.New(a.flows, st, logger, httpapi.Config{
@@ -164,6 +171,17 @@ func (a *App) janitor(ctx context.Context) {
 			a.log.Warn("cleanup failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("cleanup", "deleted", n)
+		}
+		if n, err := a.store.DeleteExpiredAccountLinks(ctx, time.Now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
+			a.log.Warn("cleanup of account links failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("cleanup of account links", "deleted", n)
+		}
+		if a.sweepRates != nil {
+			// Windows of up to a day stay intact: keep twice that.
+			if _, err := a.sweepRates(ctx, 48*time.Hour); err != nil && ctx.Err() == nil {
+				a.log.Warn("rate limit cleanup failed", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/mail"
 	"net/netip"
 	"os"
 	"strconv"
@@ -30,6 +32,10 @@ type Config struct {
 	SessionTTL      time.Duration
 	ShutdownTimeout time.Duration
 
+	InvitationTTL    time.Duration // lifetime of an invitation link
+	PasswordResetTTL time.Duration // lifetime of a password-reset link
+	EmailChangeTTL   time.Duration // lifetime of an email-change confirmation link
+
 	Argon2Memory      uint   // KiB
 	Argon2Time        uint   // iterations
 	Argon2Threads     uint   // lanes
@@ -46,7 +52,6 @@ type Config struct {
 	MailWorkers       int
 	LogFormat         string // text | json
 	LogLevel          string // debug | info | warn | error
-	DisableMailWorker bool
 	// AdminKey is a full-rights admin API key for automation, read only from
 	// ONBOARD_ADMIN_KEY or the file named by ONBOARD_ADMIN_KEY_FILE (never a
 	// flag, so it does not show in process lists).
@@ -156,6 +161,10 @@ func Default() Config {
 		MailWorkers:     2,
 		LogFormat:       "text",
 		LogLevel:        "info",
+
+		InvitationTTL:    7 * 24 * time.Hour,
+		PasswordResetTTL: time.Hour,
+		EmailChangeTTL:   24 * time.Hour,
 	}
 }
 
@@ -195,6 +204,9 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	dur(&c.SignupTTL, "signup-ttl", "ONBOARD_SIGNUP_TTL", "lifetime of a registration link")
 	dur(&c.SessionTTL, "session-ttl", "ONBOARD_SESSION_TTL", "lifetime of a session")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "ONBOARD_SHUTDOWN_TIMEOUT", "how long in-flight requests may take to finish at shutdown")
+	dur(&c.InvitationTTL, "invitation-ttl", "ONBOARD_INVITATION_TTL", "lifetime of an invitation link")
+	dur(&c.PasswordResetTTL, "password-reset-ttl", "ONBOARD_PASSWORD_RESET_TTL", "lifetime of a password-reset link")
+	dur(&c.EmailChangeTTL, "email-change-ttl", "ONBOARD_EMAIL_CHANGE_TTL", "lifetime of an email-change confirmation link")
 	uintv(&c.Argon2Memory, "argon2-memory", "ONBOARD_ARGON2_MEMORY", "argon2id memory in KiB")
 	uintv(&c.Argon2Time, "argon2-time", "ONBOARD_ARGON2_TIME", "argon2id iterations")
 	uintv(&c.Argon2Threads, "argon2-threads", "ONBOARD_ARGON2_THREADS", "argon2id parallelism")
@@ -261,6 +273,13 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("rate-store %q: must be memory or db", c.RateStore))
 	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		errs = append(errs, fmt.Errorf("log-level %q: must be debug, info, warn or error", c.LogLevel))
+	}
+	if a, err := mail.ParseAddress(c.MailFrom); err != nil || !strings.Contains(a.Address, "@") {
+		errs = append(errs, fmt.Errorf("mail-from %q: must be an address such as 'Example <no-reply@example.com>'", c.MailFrom))
+	}
 	switch c.LogFormat {
 	case "text", "json":
 	default:
@@ -268,6 +287,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SignupTTL <= 0 || c.SessionTTL <= 0 {
 		errs = append(errs, errors.New("signup-ttl and session-ttl must be positive"))
+	}
+	if c.InvitationTTL <= 0 || c.PasswordResetTTL <= 0 || c.EmailChangeTTL <= 0 {
+		errs = append(errs, errors.New("invitation-ttl, password-reset-ttl and email-change-ttl must be positive"))
 	}
 	if c.Argon2Threads == 0 || c.Argon2Threads > 255 || c.Argon2Time == 0 || c.Argon2Memory < 8*c.Argon2Threads {
 		errs = append(errs, errors.New("argon2: time and threads (1-255) must be at least 1 and memory at least 8 KiB per thread"))

@@ -97,7 +97,7 @@ type Onboarding struct {
 	DefaultLocation                    bool              `json:"default_location"`
 	CustomerVerification               bool              `json:"customer_verification"`
 	EmailRequirement                   string            `json:"email_requirement"`
-	SignupLinkTTL                      Duration          `json:"signup_link_ttl"`
+	SignupLinkTTL                      Duration          `json:"signup_link_ttl"` // 0: the service default (--signup-ttl)
 	DefaultUserTypes                   map[string]string `json:"default_user_types"`
 	PartnerProvider                    *PartnerProvider  `json:"partner_provider"`
 }
@@ -138,7 +138,6 @@ func DefaultOnboarding() Onboarding {
 			AccountTypes: []string{AccountCustomerBusiness, AccountCustomerPersonal},
 		},
 		DefaultLocation: true,
-		SignupLinkTTL:   Duration(24 * time.Hour),
 		DefaultUserTypes: map[string]string{
 			AccountCustomerBusiness: "customer_admin",
 			AccountCustomerPersonal: "customer_admin",
@@ -158,9 +157,6 @@ func (o Onboarding) WithDefaults() Onboarding {
 		if o.DefaultUserTypes[k] == "" {
 			o.DefaultUserTypes[k] = v
 		}
-	}
-	if o.SignupLinkTTL <= 0 {
-		o.SignupLinkTTL = def.SignupLinkTTL
 	}
 	if o.SelfRegistration.AccountTypes == nil {
 		o.SelfRegistration.AccountTypes = []string{}

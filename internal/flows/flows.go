@@ -7,9 +7,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/mail"
 	"net/url"
+	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/onboard-dev/onboard/internal/auth"
@@ -65,6 +68,8 @@ type Config struct {
 	// AdminKeyHash is the SHA-256 of the full-rights admin key from the
 	// environment; empty when none is configured.
 	AdminKeyHash []byte
+	// Accounts are the settings of self-service account management.
+	Accounts AccountConfig
 }
 
 // Service runs the flows.
@@ -79,6 +84,28 @@ type Service struct {
 	log     *slog.Logger
 	cfg     Config
 	msgHost string
+	http    *http.Client
+
+	reMu    sync.Mutex
+	reCache map[string]*regexp.Regexp
+}
+
+// wholeRegexp compiles (once) an RE2 pattern that must match a whole value.
+func (s *Service) wholeRegexp(pattern string) (*regexp.Regexp, error) {
+	s.reMu.Lock()
+	defer s.reMu.Unlock()
+	if re, ok := s.reCache[pattern]; ok {
+		return re, nil
+	}
+	re, err := compileWhole(pattern)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.reCache) > 1000 {
+		clear(s.reCache)
+	}
+	s.reCache[pattern] = re
+	return re, nil
 }
 
 // Deps are what the Service needs.
@@ -91,6 +118,9 @@ type Deps struct {
 	Notify  func()           // wakes the mail worker after a commit; may be nil
 	Now     func() time.Time // nil → time.Now
 	Logger  *slog.Logger
+	// HTTP calls plugins such as the Partner Provider; nil → a client that
+	// does not follow redirects.
+	HTTP *http.Client
 }
 
 // New returns a Service.
@@ -98,6 +128,8 @@ func New(d Deps, cfg Config) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	clock := d.Now
+	d.Now = func() time.Time { return store.Timestamp(clock()) } // UTC, microseconds: as stored
 	if d.Notify == nil {
 		d.Notify = func() {}
 	}
@@ -111,9 +143,13 @@ func New(d Deps, cfg Config) *Service {
 		cfg.SessionTTL = 24 * time.Hour
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if d.HTTP == nil {
+		d.HTTP = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
 	return &Service{
 		store: d.Store, hasher: d.Hasher, policy: d.Policy, mail: d.Mail, limiter: d.Limiter,
-		notify: d.Notify, now: d.Now, log: d.Logger, cfg: cfg, msgHost: messageHost(cfg),
+		notify: d.Notify, now: d.Now, log: d.Logger, cfg: cfg, msgHost: messageHost(cfg), http: d.HTTP,
+		reCache: map[string]*regexp.Regexp{},
 	}
 }
 
@@ -158,6 +194,7 @@ func (s *Service) organization(ctx context.Context, name string) (domain.Organiz
 	if err != nil {
 		return org, fmt.Errorf("organization: %w", err)
 	}
+	org.Onboarding = org.Onboarding.WithDefaults()
 	return org, nil
 }
 

@@ -21,8 +21,18 @@ func (s *Server) handle(fn func(w http.ResponseWriter, r *http.Request) error) h
 
 type principalKey struct{}
 
-// authed requires a bearer session token.
+// authed requires a bearer session token whose required actions are done.
 func (s *Server) authed(fn func(w http.ResponseWriter, r *http.Request, p flows.Principal) error) http.Handler {
+	return s.session(false, fn)
+}
+
+// authedPending requires a bearer session token, with or without required
+// actions pending: for /me and for doing the actions.
+func (s *Server) authedPending(fn func(w http.ResponseWriter, r *http.Request, p flows.Principal) error) http.Handler {
+	return s.session(true, fn)
+}
+
+func (s *Server) session(allowPending bool, fn func(w http.ResponseWriter, r *http.Request, p flows.Principal) error) http.Handler {
 	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		token, ok := bearer(r)
 		if !ok {
@@ -31,6 +41,10 @@ func (s *Server) authed(fn func(w http.ResponseWriter, r *http.Request, p flows.
 		p, err := s.flows.Authenticate(r.Context(), token)
 		if err != nil {
 			return err
+		}
+		if len(p.RequiredActions) > 0 && !allowPending {
+			return domain.Errorf(domain.EForbidden, "required-actions-pending",
+				"Complete the required actions first: %s.", strings.Join(p.RequiredActions, ", "))
 		}
 		return fn(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), p)
 	})
@@ -126,6 +140,7 @@ type completeSignupRequest struct {
 	User               map[string]any `json:"user"`
 	Password           string         `json:"password"`
 	AcceptedAgreements []string       `json:"accepted_agreements"`
+	PartnerCode        string         `json:"partner_code,omitempty"`
 }
 
 func (s *Server) completeSignup(w http.ResponseWriter, r *http.Request) error {
@@ -135,6 +150,7 @@ func (s *Server) completeSignup(w http.ResponseWriter, r *http.Request) error {
 	}
 	reg, err := s.flows.CompleteSignup(r.Context(), r.PathValue("token"), flows.Completion{
 		Customer: req.Customer, User: req.User, Password: req.Password, AcceptedAgreements: req.AcceptedAgreements,
+		PartnerCode: req.PartnerCode, ClientIP: s.clientIP(r),
 	})
 	if err != nil {
 		return err
@@ -144,10 +160,10 @@ func (s *Server) completeSignup(w http.ResponseWriter, r *http.Request) error {
 		loc = locationView(*reg.Location)
 	}
 	encode(w, http.StatusCreated, map[string]any{
-		"customer": accountView(reg.Account),
-		"user":     userView(reg.User, reg.UserType),
-		"location": loc,
-		"status":   reg.User.Status,
+		reg.Account.Kind: accountView(reg.Account),
+		"user":           userView(reg.User, reg.UserType),
+		"location":       loc,
+		"status":         reg.Status,
 	})
 	return nil
 }
@@ -173,9 +189,10 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	encode(w, http.StatusCreated, map[string]any{
-		"token":      token,
-		"expires_at": p.Session.ExpiresAt,
-		"user":       userView(p.User, p.UserType),
+		"token":            token,
+		"expires_at":       p.Session.ExpiresAt,
+		"user":             userView(p.User, p.UserType),
+		"required_actions": p.RequiredActions,
 	})
 	return nil
 }
@@ -198,19 +215,93 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, p flows.Principal) e
 		locs = append(locs, locationView(l))
 	}
 	encode(w, http.StatusOK, map[string]any{
-		"user":      userView(prof.User, prof.UserType),
-		"customer":  accountView(prof.Account),
-		"locations": locs,
+		"user":             userView(prof.User, prof.UserType),
+		prof.Account.Kind:  accountView(prof.Account),
+		"locations":        locs,
+		"required_actions": p.RequiredActions,
 	})
 	return nil
+}
+
+func agreementStatusViews(list []flows.AgreementStatus) []any {
+	out := make([]any, 0, len(list))
+	for _, a := range list {
+		out = append(out, map[string]any{
+			"id": a.ID, "name": a.Name, "kind": a.Kind, "title": a.Title, "version": a.Version, "required": a.Required,
+			"text": a.Body, "accepted": a.Accepted, "accepted_at": a.AcceptedAt,
+		})
+	}
+	return out
+}
+
+func (s *Server) myAgreements(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
+	list, err := s.flows.MyAgreements(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusOK, map[string]any{"agreements": agreementStatusViews(list)})
+	return nil
+}
+
+type acceptAgreementsRequest struct {
+	Accepted []string `json:"accepted"`
+}
+
+func (s *Server) acceptAgreements(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
+	var req acceptAgreementsRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	list, err := s.flows.AcceptAgreements(r.Context(), p, req.Accepted)
+	if err != nil {
+		return err
+	}
+	p, err = s.reauthenticate(r)
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusOK, map[string]any{"agreements": agreementStatusViews(list), "required_actions": p.RequiredActions})
+	return nil
+}
+
+type verifyCustomerRequest struct {
+	Phone   string `json:"phone"`
+	Address string `json:"address"`
+}
+
+func (s *Server) verifyCustomer(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
+	var req verifyCustomerRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	acct, err := s.flows.VerifyCustomer(r.Context(), p, flows.CustomerDetails{Phone: req.Phone, Address: req.Address})
+	if err != nil {
+		return err
+	}
+	p, err = s.reauthenticate(r)
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusOK, map[string]any{"customer": accountView(acct), "required_actions": p.RequiredActions})
+	return nil
+}
+
+// reauthenticate reloads the principal after a change to what it must do.
+func (s *Server) reauthenticate(r *http.Request) (flows.Principal, error) {
+	token, _ := bearer(r)
+	return s.flows.Authenticate(r.Context(), token)
 }
 
 // ---- views ----
 
 func accountView(a domain.Account) map[string]any {
+	props := a.Properties
+	if props == nil {
+		props = map[string]string{}
+	}
 	return map[string]any{
-		"id": a.ID, "type": a.Type, "name": a.Name, "status": a.Status,
-		"properties": a.Properties, "created_at": a.CreatedAt,
+		"id": a.ID, "kind": a.Kind, "type": a.Type, "name": a.Name, "status": a.Status,
+		"properties": props, "created_at": a.CreatedAt,
 	}
 }
 

@@ -31,8 +31,11 @@ func (s *Server) coreRoutes() []Route {
 		{"POST", "/api/v1/signups/{token}", s.handle(s.completeSignup)},
 
 		{"POST", "/api/v1/sessions", s.handle(s.createSession)},
-		{"DELETE", "/api/v1/sessions/current", s.authed(s.deleteSession)},
-		{"GET", "/api/v1/me", s.authed(s.me)},
+		{"DELETE", "/api/v1/sessions/current", s.authedPending(s.deleteSession)},
+		{"GET", "/api/v1/me", s.authedPending(s.me)},
+		{"GET", "/api/v1/me/agreements", s.authedPending(s.myAgreements)},
+		{"POST", "/api/v1/me/agreements", s.authedPending(s.acceptAgreements)},
+		{"PUT", "/api/v1/me/customer", s.authedPending(s.verifyCustomer)},
 	}
 }
 
