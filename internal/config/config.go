@@ -36,22 +36,22 @@ type Config struct {
 	PasswordResetTTL time.Duration // lifetime of a password-reset link
 	EmailChangeTTL   time.Duration // lifetime of an email-change confirmation link
 
-	Argon2Memory      uint   // KiB
-	Argon2Time        uint   // iterations
-	Argon2Threads     uint   // lanes
-	HashConcurrency   int    // concurrent hashes; 0 = number of CPUs
-	RateStore         string // memory | db | "" (db on PostgreSQL, memory on SQLite)
-	RateSignupIP      Rate
-	RateSignupEmail   Rate
-	RateLoginIP       Rate
-	RateLoginEmail    Rate
-	TrustedProxies    Prefixes
-	MailRetryBase     time.Duration
-	MailRetryMax      time.Duration
-	MailMaxAge        time.Duration
-	MailWorkers       int
-	LogFormat         string // text | json
-	LogLevel          string // debug | info | warn | error
+	Argon2Memory    uint   // KiB
+	Argon2Time      uint   // iterations
+	Argon2Threads   uint   // lanes
+	HashConcurrency int    // concurrent hashes; 0 = number of CPUs
+	RateStore       string // memory | db | "" (db on PostgreSQL, memory on SQLite)
+	RateSignupIP    Rate
+	RateSignupEmail Rate
+	RateLoginIP     Rate
+	RateLoginEmail  Rate
+	TrustedProxies  Prefixes
+	MailRetryBase   time.Duration
+	MailRetryMax    time.Duration
+	MailMaxAge      time.Duration
+	MailWorkers     int
+	LogFormat       string // text | json
+	LogLevel        string // debug | info | warn | error
 	// AdminKey is a full-rights admin API key for automation, read only from
 	// ONBOARD_ADMIN_KEY or the file named by ONBOARD_ADMIN_KEY_FILE (never a
 	// flag, so it does not show in process lists).
