@@ -64,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, args, getenv, stdout, stderr)
 	case "admin":
 		return adminCommand(ctx, args, getenv, stdout, stderr)
+	case "import":
+		return importCommand(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "onboard", version)
 		return nil
@@ -146,6 +148,9 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 func adminCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) >= 2 && args[0] == "client" && args[1] == "create" {
+		return clientCreateCommand(ctx, args[2:], getenv, stdout, stderr)
+	}
 	if len(args) < 2 || args[0] != "key" || args[1] != "create" {
 		fmt.Fprint(stderr, usage)
 		return errors.New("usage: onboard admin key create --org NAME --name KEYNAME")

@@ -605,7 +605,7 @@ func TestAdminOnboardingConfig(t *testing.T) {
 		if r.json(t)["default_location"] != false || r.json(t)["signup_link_ttl"] != "2h0m0s" {
 			t.Fatalf("saved = %s", r.body)
 		}
-		entries, err := e.app.Store().AuditEntries(ctx, e.defaultOrg().ID, "onboarding.", 10)
+		entries, err := e.app.Store().AuditByActionPrefix(ctx, e.defaultOrg().ID, "onboarding.", 10)
 		if err != nil || len(entries) != 1 {
 			t.Fatalf("audit = %v, %v", entries, err)
 		}

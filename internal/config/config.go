@@ -58,6 +58,9 @@ type Config struct {
 	AdminKey string
 	// RatePartnerCode limits wrong partner codes per client address.
 	RatePartnerCode Rate
+
+	B2BRefreshTTL           time.Duration // lifetime of end users' refresh tokens
+	B2BIntrospectionTimeout time.Duration // bound of one call to a labelpartner's identity provider
 }
 
 // Rate is a rate limit written "60/1m": a count per window. "0" disables it.
@@ -165,6 +168,9 @@ func Default() Config {
 		InvitationTTL:    7 * 24 * time.Hour,
 		PasswordResetTTL: time.Hour,
 		EmailChangeTTL:   24 * time.Hour,
+
+		B2BRefreshTTL:           30 * 24 * time.Hour,
+		B2BIntrospectionTimeout: 5 * time.Second,
 	}
 }
 
@@ -207,6 +213,8 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	dur(&c.InvitationTTL, "invitation-ttl", "ONBOARD_INVITATION_TTL", "lifetime of an invitation link")
 	dur(&c.PasswordResetTTL, "password-reset-ttl", "ONBOARD_PASSWORD_RESET_TTL", "lifetime of a password-reset link")
 	dur(&c.EmailChangeTTL, "email-change-ttl", "ONBOARD_EMAIL_CHANGE_TTL", "lifetime of an email-change confirmation link")
+	dur(&c.B2BRefreshTTL, "b2b-refresh-ttl", "ONBOARD_B2B_REFRESH_TTL", "lifetime of end users' refresh tokens (/v2/token)")
+	dur(&c.B2BIntrospectionTimeout, "b2b-introspection-timeout", "ONBOARD_B2B_INTROSPECTION_TIMEOUT", "time limit of a token introspection at a labelpartner's identity provider")
 	uintv(&c.Argon2Memory, "argon2-memory", "ONBOARD_ARGON2_MEMORY", "argon2id memory in KiB")
 	uintv(&c.Argon2Time, "argon2-time", "ONBOARD_ARGON2_TIME", "argon2id iterations")
 	uintv(&c.Argon2Threads, "argon2-threads", "ONBOARD_ARGON2_THREADS", "argon2id parallelism")
@@ -287,6 +295,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SignupTTL <= 0 || c.SessionTTL <= 0 {
 		errs = append(errs, errors.New("signup-ttl and session-ttl must be positive"))
+	}
+	if c.B2BRefreshTTL <= 0 || c.B2BIntrospectionTimeout <= 0 {
+		errs = append(errs, errors.New("b2b-refresh-ttl and b2b-introspection-timeout must be positive"))
 	}
 	if c.InvitationTTL <= 0 || c.PasswordResetTTL <= 0 || c.EmailChangeTTL <= 0 {
 		errs = append(errs, errors.New("invitation-ttl, password-reset-ttl and email-change-ttl must be positive"))

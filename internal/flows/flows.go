@@ -70,6 +70,8 @@ type Config struct {
 	AdminKeyHash []byte
 	// Accounts are the settings of self-service account management.
 	Accounts AccountConfig
+	// B2B are the settings of B2B provisioning and the end-user app API.
+	B2B B2BConfig
 }
 
 // Service runs the flows.

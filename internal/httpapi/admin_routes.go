@@ -5,5 +5,34 @@ func (s *Server) adminRoutes() []Route {
 	return []Route{
 		{"GET", "/api/v1/admin/organizations/{org}/onboarding", s.admin(s.getOnboarding)},
 		{"PUT", "/api/v1/admin/organizations/{org}/onboarding", s.admin(s.putOnboarding)},
+
+		{"GET", "/api/v1/admin/organizations", s.adminRoot(s.listOrganizations)},
+		{"POST", "/api/v1/admin/organizations", s.adminRoot(s.createOrganization)},
+
+		{"GET", "/api/v1/admin/organizations/{org}/properties", s.admin(s.listProperties)},
+		{"POST", "/api/v1/admin/organizations/{org}/properties", s.admin(s.createProperty)},
+		{"PUT", "/api/v1/admin/organizations/{org}/properties/{id}", s.admin(s.updateProperty)},
+		{"DELETE", "/api/v1/admin/organizations/{org}/properties/{id}", s.admin(s.deleteProperty)},
+
+		{"GET", "/api/v1/admin/organizations/{org}/user-types", s.admin(s.listUserTypes)},
+		{"POST", "/api/v1/admin/organizations/{org}/user-types", s.admin(s.createUserType)},
+		{"PATCH", "/api/v1/admin/organizations/{org}/user-types/{name}", s.admin(s.patchUserType)},
+
+		{"GET", "/api/v1/admin/organizations/{org}/agreements", s.admin(s.listAgreements)},
+		{"POST", "/api/v1/admin/organizations/{org}/agreements", s.admin(s.createAgreement)},
+		{"GET", "/api/v1/admin/organizations/{org}/agreements/{name}/versions", s.admin(s.listAgreementVersions)},
+		{"POST", "/api/v1/admin/organizations/{org}/agreements/{name}/versions", s.admin(s.publishAgreementVersion)},
+
+		{"GET", "/api/v1/admin/organizations/{org}/partners", s.admin(s.listPartners)},
+		{"POST", "/api/v1/admin/organizations/{org}/partners", s.admin(s.createPartner)},
+		{"POST", "/api/v1/admin/organizations/{org}/partners/{id}/code", s.admin(s.regeneratePartnerCode)},
+
+		{"POST", "/api/v1/admin/organizations/{org}/customers", s.admin(s.createCustomer)},
+
+		{"GET", "/api/v1/admin/organizations/{org}/approvals", s.admin(s.listApprovals)},
+		{"POST", "/api/v1/admin/organizations/{org}/approvals/{id}/approve", s.admin(s.approveAccount)},
+		{"POST", "/api/v1/admin/organizations/{org}/approvals/{id}/reject", s.admin(s.rejectAccount)},
+
+		{"GET", "/api/v1/admin/organizations/{org}/audit", s.admin(s.listAudit)},
 	}
 }

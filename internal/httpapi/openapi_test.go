@@ -771,7 +771,7 @@ func TestOpenAPIViewsMatchSchemas(t *testing.T) {
 		{"user without permissions", "User", userView(user, domain.UserType{Name: "customer_viewer"})},
 		{"user", "User", userView(user, domain.UserType{Name: "customer_admin", Permissions: []string{domain.PermAccountAdmin}})},
 		{"business customer", "Customer", accountView(account)},
-		{"personal customer", "Customer", accountView(domain.Account{ID: "a2", Type: domain.CustomerPersonal, Name: "Ada Lovelace",
+		{"personal customer", "Customer", accountView(domain.Account{ID: "a2", Kind: domain.KindCustomer, Type: domain.CustomerPersonal, Name: "Ada Lovelace",
 			Properties: map[string]string{}, Status: domain.StatusActive, CreatedAt: now})},
 		{"location", "Location", locationView(domain.Location{ID: "l1", OrgID: "o1", AccountID: "a1", Name: "Home", CreatedAt: now})},
 		{"problem", "Problem", Problem{Type: ProblemBase + "validation-error", Title: "Unprocessable Entity", Status: 422,
@@ -869,16 +869,29 @@ func TestOpenAPIDocumentsAnswers(t *testing.T) {
 
 // TestOpenAPISecurityMatchesAuthentication asks every route without
 // credentials: the routes that answer 401 are exactly those the document
-// secures with bearerAuth.
+// secures with a bearer scheme (bearerAuth for sessions, adminKey for the
+// admin API).
 func TestOpenAPISecurityMatchesAuthentication(t *testing.T) {
 	s := loadSpec(t)
+	schemes := obj(obj(s.root["components"])["securitySchemes"])
+	bearerScheme := func(name string) bool {
+		sc := obj(schemes[name])
+		return sc["type"] == "http" && sc["scheme"] == "bearer"
+	}
 	secured := map[string]bool{}
 	for _, o := range s.operations(t) {
 		sec, ok := o.op["security"].([]any)
 		if !ok {
 			sec, _ = s.root["security"].([]any)
 		}
-		secured[o.String()] = slices.ContainsFunc(sec, func(req any) bool { return obj(req)["bearerAuth"] != nil })
+		secured[o.String()] = slices.ContainsFunc(sec, func(req any) bool {
+			for name := range obj(req) {
+				if bearerScheme(name) {
+					return true
+				}
+			}
+			return false
+		})
 	}
 	srv := newTestServer(pinger{})
 	for _, r := range srv.Routes() {
@@ -888,9 +901,9 @@ func TestOpenAPISecurityMatchesAuthentication(t *testing.T) {
 			srv.ServeHTTP(rec, httptest.NewRequest(r[0], pathParam.ReplaceAllString(routePath(r[1]), "x"), nil))
 			switch authed := rec.Code == http.StatusUnauthorized; {
 			case authed && !secured[route]:
-				t.Error("answers 401 without credentials, but the document does not secure it with bearerAuth")
+				t.Error("answers 401 without credentials, but the document does not secure it with a bearer scheme")
 			case !authed && secured[route]:
-				t.Errorf("the document secures it with bearerAuth, but it answers %d without credentials", rec.Code)
+				t.Errorf("the document secures it with a bearer scheme, but it answers %d without credentials", rec.Code)
 			}
 		})
 	}

@@ -10,5 +10,5 @@ func approvalZeroData(name string) (any, bool) {
 	case TemplateApprovalRejected:
 		return ApprovalRejectedData{}, true
 	}
-	return nil, false
+	return b2bZeroData(name)
 }

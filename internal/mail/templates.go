@@ -187,7 +187,7 @@ func zeroData(name string) (any, bool) {
 	case TemplateWelcome:
 		return WelcomeData{}, true
 	}
-	return nil, false
+	return accountZeroData(name)
 }
 
 func parseSet(src *source, base *htmltemplate.Template, name string) (templateSet, error) {

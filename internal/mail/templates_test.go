@@ -22,6 +22,10 @@ func loadEmbedded(t *testing.T) *mail.Templates {
 func TestTemplateNames(t *testing.T) {
 	got := loadEmbedded(t).Names()
 	want := []string{mail.TemplateAlreadyRegistered, mail.TemplateSignup, mail.TemplateWelcome}
+	want = append(want, accountTemplateNames...)
+	want = append(want, approvalTemplateNames...)
+	want = append(want, b2bTemplateNames...)
+	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("Names() = %q, want %q", got, want)
 	}

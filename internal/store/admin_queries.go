@@ -265,32 +265,6 @@ func (q Queries) AgreementVersions(ctx context.Context, orgID, name string) ([]d
 	return out, rows.Err()
 }
 
-// ---- audit ----
-
-// AuditEntries lists the organization's newest audit entries, optionally of one action prefix.
-func (q Queries) AuditEntries(ctx context.Context, orgID, actionPrefix string, limit int) ([]domain.AuditEntry, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, actor, action, subject_id, data, created_at FROM audit_log
-		WHERE org_id = $1 AND action LIKE $2 ORDER BY created_at DESC, id DESC LIMIT $3`, orgID, actionPrefix+"%", limit)
-	if err != nil {
-		return nil, fmt.Errorf("audit entries: %w", err)
-	}
-	defer rows.Close()
-	var out []domain.AuditEntry
-	for rows.Next() {
-		var e domain.AuditEntry
-		var data string
-		if err := rows.Scan(&e.ID, &e.OrgID, &e.Actor, &e.Action, &e.SubjectID, &data, &e.CreatedAt); err != nil {
-			return nil, fmt.Errorf("audit entries: %w", err)
-		}
-		e.CreatedAt = e.CreatedAt.UTC()
-		if err := fromJSON(data, &e.Data); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
 func prefixed(prefix, columns string) string {
 	out := make([]byte, 0, len(columns)*2)
 	start := true

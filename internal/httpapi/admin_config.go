@@ -1,0 +1,233 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/flows"
+)
+
+// Handlers of the admin API's configuration: organizations, property
+// definitions, user types and agreements.
+
+// ---- organizations ----
+
+type createOrganizationRequest struct {
+	Name        string `json:"name"`
+	DisplayName string `json:"display_name"`
+}
+
+func (s *Server) createOrganization(w http.ResponseWriter, r *http.Request, adm flows.Admin) error {
+	var req createOrganizationRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	org, err := s.flows.CreateOrganization(r.Context(), adm, req.Name, req.DisplayName)
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusCreated, organizationView(org))
+	return nil
+}
+
+func (s *Server) listOrganizations(w http.ResponseWriter, r *http.Request, adm flows.Admin) error {
+	orgs, err := s.flows.Organizations(r.Context(), adm)
+	if err != nil {
+		return err
+	}
+	out := make([]any, 0, len(orgs))
+	for _, o := range orgs {
+		out = append(out, organizationView(o))
+	}
+	encode(w, http.StatusOK, map[string]any{"organizations": out})
+	return nil
+}
+
+// ---- property definitions ----
+
+type propertyRequest struct {
+	Scope        string   `json:"scope"`
+	Name         string   `json:"name"`
+	Label        string   `json:"label"`
+	Type         string   `json:"type"`
+	Required     bool     `json:"required"`
+	AccountTypes []string `json:"account_types"`
+	Options      []string `json:"options"`
+	Pattern      string   `json:"pattern"`
+	MaxLength    *int     `json:"max_length"`
+	Position     *int     `json:"position"`
+}
+
+func (p propertyRequest) input() flows.PropertyInput {
+	return flows.PropertyInput{Scope: p.Scope, Name: p.Name, Label: p.Label, Type: p.Type, Required: p.Required,
+		AccountTypes: p.AccountTypes, Options: p.Options, Pattern: p.Pattern, MaxLength: p.MaxLength, Position: p.Position}
+}
+
+func (s *Server) listProperties(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
+	defs, err := s.flows.PropertyDefinitions(r.Context(), org)
+	if err != nil {
+		return err
+	}
+	out := make([]any, 0, len(defs))
+	for _, p := range defs {
+		out = append(out, propertyView(p))
+	}
+	encode(w, http.StatusOK, map[string]any{"properties": out})
+	return nil
+}
+
+func (s *Server) createProperty(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
+	var req propertyRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	p, err := s.flows.CreateProperty(r.Context(), adm, org, req.input())
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusCreated, propertyView(p))
+	return nil
+}
+
+func (s *Server) updateProperty(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
+	var req propertyRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	p, err := s.flows.UpdateProperty(r.Context(), adm, org, r.PathValue("id"), req.input())
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusOK, propertyView(p))
+	return nil
+}
+
+func (s *Server) deleteProperty(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
+	if err := s.flows.DeleteProperty(r.Context(), adm, org, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// ---- user types ----
+
+type createUserTypeRequest struct {
+	Name        string   `json:"name"`
+	Label       string   `json:"label"`
+	Permissions []string `json:"permissions"`
+}
+
+type patchUserTypeRequest struct {
+	Label       *string   `json:"label"`
+	Permissions *[]string `json:"permissions"`
+}
+
+func (s *Server) listUserTypes(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
+	uts, err := s.flows.UserTypes(r.Context(), org)
+	if err != nil {
+		return err
+	}
+	out := make([]any, 0, len(uts))
+	for _, u := range uts {
+		out = append(out, userTypeAdminView(u))
+	}
+	encode(w, http.StatusOK, map[string]any{"user_types": out})
+	return nil
+}
+
+func (s *Server) createUserType(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
+	var req createUserTypeRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	ut, err := s.flows.CreateUserType(r.Context(), adm, org, flows.UserTypeInput{Name: req.Name, Label: req.Label, Permissions: req.Permissions})
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusCreated, userTypeAdminView(ut))
+	return nil
+}
+
+func (s *Server) patchUserType(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
+	var req patchUserTypeRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	ut, err := s.flows.UpdateUserType(r.Context(), adm, org, r.PathValue("name"), flows.UserTypePatch{Label: req.Label, Permissions: req.Permissions})
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusOK, userTypeAdminView(ut))
+	return nil
+}
+
+// ---- agreements ----
+
+type createAgreementRequest struct {
+	Name         string   `json:"name"`
+	Kind         string   `json:"kind"`
+	Title        string   `json:"title"`
+	Text         string   `json:"text"`
+	AccountTypes []string `json:"account_types"`
+	Required     *bool    `json:"required"`
+}
+
+type agreementVersionRequest struct {
+	Title string `json:"title"`
+	Text  string `json:"text"`
+}
+
+func agreementList(key string, as []domain.Agreement) map[string]any {
+	out := make([]any, 0, len(as))
+	for _, a := range as {
+		out = append(out, agreementAdminView(a))
+	}
+	return map[string]any{key: out}
+}
+
+func (s *Server) listAgreements(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
+	as, err := s.flows.CurrentAgreements(r.Context(), org)
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusOK, agreementList("agreements", as))
+	return nil
+}
+
+func (s *Server) createAgreement(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
+	var req createAgreementRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	a, err := s.flows.CreateAgreement(r.Context(), adm, org, flows.AgreementInput{
+		Name: req.Name, Kind: req.Kind, Title: req.Title, Text: req.Text, AccountTypes: req.AccountTypes, Required: req.Required,
+	})
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusCreated, agreementAdminView(a))
+	return nil
+}
+
+func (s *Server) listAgreementVersions(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
+	vs, err := s.flows.AgreementVersions(r.Context(), org, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusOK, agreementList("versions", vs))
+	return nil
+}
+
+func (s *Server) publishAgreementVersion(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
+	var req agreementVersionRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	a, err := s.flows.PublishAgreementVersion(r.Context(), adm, org, r.PathValue("name"), flows.AgreementVersionInput{Title: req.Title, Text: req.Text})
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusCreated, agreementAdminView(a))
+	return nil
+}
