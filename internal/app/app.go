@@ -226,6 +226,10 @@ func (q outboxQueue) MarkSent(ctx context.Context, id string, at time.Time) erro
 	return q.st.MarkMailSent(ctx, id, at)
 }
 
+func (q outboxQueue) Release(ctx context.Context, ids []string) error {
+	return q.st.ReleaseMail(ctx, ids)
+}
+
 func (q outboxQueue) MarkFailed(ctx context.Context, id string, _ time.Time, next time.Time, lastErr string, abandon bool) error {
 	return q.st.MarkMailFailed(ctx, id, next, lastErr, abandon)
 }

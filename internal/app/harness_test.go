@@ -83,7 +83,13 @@ func (e *env) boot() {
 	e.base = "http://" + ln.Addr().String()
 	cfg := e.cfg
 	cfg.PublicURL = e.base
-	e.logs = &syncBuffer{}
+	logs := &syncBuffer{}
+	e.logs = logs
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("app log:\n%s", logs.String())
+		}
+	})
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := app.New(context.Background(), cfg, logger)
 	if err != nil {

@@ -32,6 +32,9 @@ type Queue interface {
 	MarkSent(ctx context.Context, id string, at time.Time) error
 	// MarkFailed records a failed attempt; the message is retried at next unless abandon is true.
 	MarkFailed(ctx context.Context, id string, at time.Time, next time.Time, lastErr string, abandon bool) error
+	// Release gives claimed messages that were not sent back to the queue
+	// at once (a worker stopping, or a lease too short to start a send).
+	Release(ctx context.Context, ids []string) error
 }
 
 // Worker defaults, used for zero WorkerConfig fields.
@@ -183,8 +186,17 @@ func (w *Worker) Run(ctx context.Context) error {
 // drain claims one batch and delivers it. It reports whether the batch was
 // full.
 func (w *Worker) drain(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return false
+	}
 	now := w.cfg.Now()
-	items, err := w.q.Claim(ctx, now, w.cfg.Batch, w.cfg.Lease)
+	// The claim runs detached from ctx: a shutdown arriving mid-claim must not
+	// lose the answer of a claim the database committed (those messages would
+	// sit leased until the lease ran out). Unsent claimed messages are
+	// released below.
+	claimCtx, cancelClaim := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.SendTimeout)
+	items, err := w.q.Claim(claimCtx, now, w.cfg.Batch, w.cfg.Lease)
+	cancelClaim()
 	if err != nil {
 		if ctx.Err() == nil {
 			w.log.LogAttrs(ctx, slog.LevelError, "mail outbox claim failed", slog.String("error", err.Error()))
@@ -205,20 +217,25 @@ func (w *Worker) drain(ctx context.Context) bool {
 	detached := context.WithoutCancel(ctx)
 	sem := make(chan struct{}, w.cfg.Concurrency)
 	var wg sync.WaitGroup
+	var unsent []string
 	for i, it := range items {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
-			w.log.LogAttrs(ctx, slog.LevelInfo, "mail worker stopping; unsent claimed messages wait for their lease to expire",
+			for _, rest := range items[i:] {
+				unsent = append(unsent, rest.ID)
+			}
+			w.log.LogAttrs(ctx, slog.LevelInfo, "mail worker stopping; releasing unsent claimed messages",
 				slog.Int("unsent", len(items)-i))
 			break
 		}
 		if !w.cfg.Now().Before(startBy) {
 			<-sem
-			w.log.LogAttrs(ctx, slog.LevelWarn, "mail lease nearly expired; leaving message for a later claim",
+			w.log.LogAttrs(ctx, slog.LevelWarn, "mail lease nearly expired; releasing message for a later claim",
 				slog.String("id", it.ID))
+			unsent = append(unsent, it.ID)
 			continue
 		}
 		wg.Add(1)
@@ -227,6 +244,12 @@ func (w *Worker) drain(ctx context.Context) bool {
 			defer func() { <-sem }()
 			w.deliver(detached, it)
 		}()
+	}
+	if len(unsent) > 0 {
+		if err := w.q.Release(detached, unsent); err != nil {
+			w.log.LogAttrs(detached, slog.LevelWarn, "mail release failed; the messages wait for their lease to expire",
+				slog.String("error", err.Error()))
+		}
 	}
 	wg.Wait()
 	return len(items) >= w.cfg.Batch

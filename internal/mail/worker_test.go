@@ -23,6 +23,7 @@ type memQueue struct {
 	claimErr []error // returned by the first len(claimErr) Claim calls
 	failures []failure
 	limits   []int
+	released int // messages given back by Release
 }
 
 type memItem struct {
@@ -107,6 +108,22 @@ func (m *memQueue) MarkFailed(_ context.Context, id string, at, next time.Time, 
 		it.state = "abandoned"
 	}
 	m.failures = append(m.failures, failure{id: id, attempt: it.q.Attempts, at: at, next: next, lastErr: lastErr, abandon: abandon})
+	return nil
+}
+
+func (m *memQueue) Release(_ context.Context, ids []string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, id := range ids {
+		it, err := m.find(id)
+		if err != nil {
+			return err
+		}
+		if it.state == "queued" {
+			it.leaseUntil = time.Time{}
+			m.released++
+		}
+	}
 	return nil
 }
 
@@ -520,8 +537,8 @@ func TestWorkerStopsCleanly(t *testing.T) {
 			t.Errorf("in-flight message state = %q, want sent (recorded despite shutdown)", st)
 		}
 		for _, id := range []string{"m2", "m3"} {
-			if st := h.q.state(id); st.state != "queued" || st.q.Attempts != 0 {
-				t.Errorf("%s = %q with %d attempts, want untouched (left for lease expiry)", id, st.state, st.q.Attempts)
+			if st := h.q.state(id); st.state != "queued" || st.q.Attempts != 0 || !st.leaseUntil.IsZero() {
+				t.Errorf("%s = %q with %d attempts, lease until %v; want queued, untried and released at once", id, st.state, st.q.Attempts, st.leaseUntil)
 			}
 		}
 	})
@@ -577,16 +594,20 @@ func TestWorkerDoesNotStartSendsPastLease(t *testing.T) {
 	h := startWorker(t, cs, WorkerConfig{
 		PollInterval: time.Hour, Batch: 4, Concurrency: 1, Lease: 10 * time.Minute, SendTimeout: 2 * time.Minute, Now: clock.Now,
 	}, items...)
-	eventually(t, 2*time.Second, "three sends", func() bool { return h.q.state("m2").state == "sent" })
-	time.Sleep(50 * time.Millisecond)
+	// The 4th is not started under the first lease: it is released and sent
+	// after a second claim, under a lease of its own.
+	eventually(t, 2*time.Second, "all four sent", func() bool { return h.q.state("m3").state == "sent" })
 	cs.mu.Lock()
 	sent := append([]string(nil), cs.sent...)
 	cs.mu.Unlock()
-	if len(sent) != 3 {
-		t.Fatalf("sent %q, want the first 3 only", sent)
+	if len(sent) != 4 {
+		t.Fatalf("sent %q, want each of the 4 once", sent)
 	}
-	if st := h.q.state("m3"); st.state != "queued" || st.q.Attempts != 0 {
-		t.Fatalf("m3 = %q with %d attempts, want left queued for a later claim", st.state, st.q.Attempts)
+	if n := h.q.claimCount(); n < 2 {
+		t.Fatalf("claims = %d: the 4th message was sent under the first lease", n)
+	}
+	if h.q.state("m3").sentCount != 1 {
+		t.Fatalf("m3 sent %d times", h.q.state("m3").sentCount)
 	}
 	if !strings.Contains(h.logs.String(), "lease nearly expired") {
 		t.Errorf("skip not logged:\n%s", h.logs.String())

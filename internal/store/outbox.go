@@ -100,6 +100,17 @@ func (q Queries) MarkMailFailed(ctx context.Context, id string, next time.Time, 
 	return nil
 }
 
+// ReleaseMail returns claimed, unsent messages to the queue at once.
+func (q Queries) ReleaseMail(ctx context.Context, ids []string) error {
+	for _, id := range ids {
+		if _, err := q.q.ExecContext(ctx, `UPDATE outbox SET state = $1, locked_until = NULL WHERE id = $2 AND state = $3`,
+			OutboxQueued, id, OutboxProcessing); err != nil {
+			return fmt.Errorf("release mail: %w", err)
+		}
+	}
+	return nil
+}
+
 // OutboxCounts returns the number of outbox rows in each state.
 func (q Queries) OutboxCounts(ctx context.Context) (map[string]int, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT state, COUNT(*) FROM outbox GROUP BY state`)

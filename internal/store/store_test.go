@@ -245,5 +245,14 @@ func TestOutboxClaimLeaseAndRetry(t *testing.T) {
 		if counts[store.OutboxSent] != 1 || counts[store.OutboxProcessing] != 2 {
 			t.Fatalf("counts = %v", counts)
 		}
+		// Released messages are claimable at once, not after their lease;
+		// releasing a sent one changes nothing.
+		if err := st.ReleaseMail(ctx, []string{c[0].ID, got[0].ID}); err != nil {
+			t.Fatal(err)
+		}
+		again, err := st.ClaimMail(ctx, now.Add(2*time.Minute), 10, time.Minute)
+		if err != nil || len(again) != 1 || again[0].ID != c[0].ID {
+			t.Fatalf("claim after release = %v, %v; want just %s", again, err, c[0].ID)
+		}
 	})
 }
