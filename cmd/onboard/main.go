@@ -46,6 +46,10 @@ Usage:
   onboard migrate [flags]   apply database migrations and exit
   onboard admin key create --org NAME --name KEYNAME [--db …]
                             issue an admin API key (printed once)
+  onboard admin client create --org NAME --name NAME --kind b2b|app [--labelpartners a,b]
+                            create an API client (secret printed once)
+  onboard import end-users --org NAME --file users.ndjson|users.csv
+                            provision end users in bulk
   onboard version           print the version
 
 Run "onboard serve -h" for the flags; every flag has an ONBOARD_* variable.

@@ -1,0 +1,101 @@
+package domain
+
+import "time"
+
+// Password policies of a labelpartner's end users.
+const (
+	PolicyPincode  = "pincode"  // exactly 6 digits
+	PolicyPassword = "password" // 6-16 Latin letters, digits and listed specials
+	PolicyDefault  = "default"  // the service's core policy
+)
+
+// Kinds of API clients.
+const (
+	ClientB2B = "b2b" // provisions end users (client credentials)
+	ClientApp = "app" // an end-user app (/v2/token)
+)
+
+// States of a provisioned end user.
+const (
+	EndUserProvisioned = "provisioned"
+	EndUserRegistered  = "registered"
+	EndUserActive      = "active"
+)
+
+// Labelpartner is a brand of an organization under which end users are
+// provisioned; it fixes their password policy and SSO provider.
+type Labelpartner struct {
+	ID                        string
+	OrgID                     string
+	Name                      string
+	PasswordPolicy            string
+	IntrospectionURL          string
+	IntrospectionClientID     string
+	IntrospectionClientSecret string
+	APIKeyHash                []byte
+	CreatedAt                 time.Time
+}
+
+// Client is an API client of an organization.
+type Client struct {
+	ID              string
+	OrgID           string
+	Name            string
+	Kind            string
+	ClientID        string
+	SecretHash      []byte
+	LabelpartnerIDs []string
+	CreatedAt       time.Time
+}
+
+// EndUser is an end user provisioned by a B2B client.
+type EndUser struct {
+	ID                 string
+	OrgID              string
+	LabelpartnerID     string
+	Labelpartner       string // name, filled on reads
+	Email              string
+	FirstName          string
+	LastName           string
+	ExternalID         string // "" when none
+	VoucherCode        string
+	CreateVerified     bool
+	Details            map[string]any // "customer" and "installation"
+	State              string
+	PasswordHash       string
+	CreatedAt          time.Time
+	EmailVerifiedAt    *time.Time
+	RegisteredAt       *time.Time
+	ActivatedAt        *time.Time
+	FirstMeasurementAt *time.Time
+}
+
+// Verified reports whether the end user's address counts as verified.
+func (u EndUser) Verified() bool { return u.CreateVerified || u.EmailVerifiedAt != nil }
+
+// B2BLink is a mailed single-purpose link of an end user.
+type B2BLink struct {
+	ID        string
+	OrgID     string
+	EndUserID string
+	Purpose   string // "verify" or "reset"
+	TokenHash []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
+// B2BToken is an opaque access or refresh token.
+type B2BToken struct {
+	ID        string
+	OrgID     string
+	Kind      string // "client_access", "access" or "refresh"
+	SubjectID string // client row id or end user id
+	ClientID  string
+	FamilyID  string
+	TokenHash []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+	RevokedAt *time.Time
+}

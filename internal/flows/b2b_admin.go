@@ -1,0 +1,170 @@
+package flows
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/auth"
+	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/store"
+)
+
+// LabelpartnerKeyPrefix starts every labelpartner API key.
+const LabelpartnerKeyPrefix = "lpk_"
+
+// ClientIDPrefix starts every client_id.
+const ClientIDPrefix = "cl_"
+
+// LabelpartnerInput creates a labelpartner.
+type LabelpartnerInput struct {
+	Name           string
+	PasswordPolicy string
+	// Introspection is the labelpartner's identity provider (RFC 7662);
+	// empty URL when its end users do not use SSO.
+	IntrospectionURL, IntrospectionClientID, IntrospectionClientSecret string
+}
+
+func validName(field, name string) (string, *domain.FieldError) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", &domain.FieldError{Field: field, Message: "is required"}
+	}
+	if len(name) > 100 || strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return "", &domain.FieldError{Field: field, Message: "must be at most 100 characters without control characters"}
+	}
+	return name, nil
+}
+
+// CreateLabelpartner creates a labelpartner of the organization and returns
+// it with its API key, which is shown only now.
+func (s *Service) CreateLabelpartner(ctx context.Context, adm Admin, org domain.Organization, in LabelpartnerInput) (domain.Labelpartner, string, error) {
+	var errs []domain.FieldError
+	name, fe := validName("name", in.Name)
+	if fe != nil {
+		errs = append(errs, *fe)
+	}
+	switch in.PasswordPolicy {
+	case domain.PolicyPincode, domain.PolicyPassword, domain.PolicyDefault:
+	default:
+		errs = append(errs, domain.FieldError{Field: "password_policy", Message: "must be pincode, password or default"})
+	}
+	if in.IntrospectionURL != "" {
+		u, err := url.Parse(in.IntrospectionURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(in.IntrospectionURL) > 2000 {
+			errs = append(errs, domain.FieldError{Field: "introspection.url", Message: "must be an absolute http(s) URL"})
+		}
+		if in.IntrospectionClientID == "" || len(in.IntrospectionClientID) > 500 {
+			errs = append(errs, domain.FieldError{Field: "introspection.client_id", Message: "is required, at most 500 characters"})
+		}
+		if len(in.IntrospectionClientSecret) > 500 {
+			errs = append(errs, domain.FieldError{Field: "introspection.client_secret", Message: "must be at most 500 characters"})
+		}
+	} else if in.IntrospectionClientID != "" || in.IntrospectionClientSecret != "" {
+		errs = append(errs, domain.FieldError{Field: "introspection.url", Message: "is required"})
+	}
+	if len(errs) > 0 {
+		return domain.Labelpartner{}, "", domain.Invalid(errs...)
+	}
+	token, _, err := auth.NewToken()
+	if err != nil {
+		return domain.Labelpartner{}, "", err
+	}
+	key := LabelpartnerKeyPrefix + token
+	lp := domain.Labelpartner{ID: store.NewID(), OrgID: org.ID, Name: name, PasswordPolicy: in.PasswordPolicy,
+		IntrospectionURL: in.IntrospectionURL, IntrospectionClientID: in.IntrospectionClientID,
+		IntrospectionClientSecret: in.IntrospectionClientSecret, APIKeyHash: auth.HashToken(key), CreatedAt: s.now()}
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateLabelpartner(ctx, lp); err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: adm.Actor(), Action: "labelpartner.created", SubjectID: lp.ID,
+			Data: map[string]any{"name": name, "password_policy": lp.PasswordPolicy}, CreatedAt: lp.CreatedAt})
+	})
+	if store.IsDuplicate(err) {
+		return domain.Labelpartner{}, "", domain.Errorf(domain.EConflict, "labelpartner-exists", "A labelpartner of that name exists.")
+	}
+	if err != nil {
+		return domain.Labelpartner{}, "", fmt.Errorf("create labelpartner: %w", err)
+	}
+	return lp, key, nil
+}
+
+// Labelpartners lists the organization's labelpartners.
+func (s *Service) Labelpartners(ctx context.Context, org domain.Organization) ([]domain.Labelpartner, error) {
+	return s.store.Labelpartners(ctx, org.ID)
+}
+
+// ClientInput creates an API client.
+type ClientInput struct {
+	Name          string
+	Kind          string   // domain.ClientB2B or domain.ClientApp
+	Labelpartners []string // names; the end users a b2b client may provision and see
+}
+
+// CreateClient creates an API client of the organization and returns it
+// with its secret, which is shown only now and stored hashed.
+func (s *Service) CreateClient(ctx context.Context, adm Admin, org domain.Organization, in ClientInput) (domain.Client, string, error) {
+	return CreateClient(ctx, s.store, org, in, adm.Actor(), s.now())
+}
+
+// CreateClient creates an API client (for the command line and the API).
+func CreateClient(ctx context.Context, st *store.Store, org domain.Organization, in ClientInput, actor string, now time.Time) (domain.Client, string, error) {
+	var errs []domain.FieldError
+	name, fe := validName("name", in.Name)
+	if fe != nil {
+		errs = append(errs, *fe)
+	}
+	if in.Kind != domain.ClientB2B && in.Kind != domain.ClientApp {
+		errs = append(errs, domain.FieldError{Field: "kind", Message: "must be b2b or app"})
+	}
+	if len(in.Labelpartners) > 100 {
+		errs = append(errs, domain.FieldError{Field: "labelpartners", Message: "must have at most 100 names"})
+	}
+	var ids []string
+	for i, n := range in.Labelpartners {
+		lp, err := st.LabelpartnerByName(ctx, strings.TrimSpace(n))
+		if store.IsNotFound(err) || (err == nil && lp.OrgID != org.ID) {
+			errs = append(errs, domain.FieldError{Field: fmt.Sprintf("labelpartners[%d]", i), Message: "is not a labelpartner of the organization"})
+			continue
+		}
+		if err != nil {
+			return domain.Client{}, "", err
+		}
+		if !containsString(ids, lp.ID) {
+			ids = append(ids, lp.ID)
+		}
+	}
+	if len(errs) > 0 {
+		return domain.Client{}, "", domain.Invalid(errs...)
+	}
+	idTok, _, err := auth.NewToken()
+	if err != nil {
+		return domain.Client{}, "", err
+	}
+	secret, _, err := auth.NewToken()
+	if err != nil {
+		return domain.Client{}, "", err
+	}
+	c := domain.Client{ID: store.NewID(), OrgID: org.ID, Name: name, Kind: in.Kind, ClientID: ClientIDPrefix + idTok[:22],
+		SecretHash: auth.HashToken(secret), LabelpartnerIDs: ids, CreatedAt: store.Timestamp(now)}
+	if c.LabelpartnerIDs == nil {
+		c.LabelpartnerIDs = []string{}
+	}
+	err = st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateClient(ctx, c); err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: actor, Action: "client.created", SubjectID: c.ID,
+			Data: map[string]any{"name": name, "kind": c.Kind, "client_id": c.ClientID}, CreatedAt: c.CreatedAt})
+	})
+	if store.IsDuplicate(err) {
+		return domain.Client{}, "", domain.Errorf(domain.EConflict, "client-exists", "A client of that name exists.")
+	}
+	if err != nil {
+		return domain.Client{}, "", fmt.Errorf("create client: %w", err)
+	}
+	return c, secret, nil
+}

@@ -1,0 +1,111 @@
+package flows
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/onboard-dev/onboard/internal/auth"
+	"github.com/onboard-dev/onboard/internal/domain"
+)
+
+// B2BConfig are the settings of B2B provisioning and the end-user app API.
+type B2BConfig struct {
+	// AccessTTL is the lifetime of access tokens (default 1 hour).
+	AccessTTL time.Duration
+	// RefreshTTL is the lifetime of end users' refresh tokens (default 30 days).
+	RefreshTTL time.Duration
+	// ResetTTL is the lifetime of a password-reset link (default 1 hour).
+	ResetTTL time.Duration
+	// IntrospectionTimeout bounds a call to a labelpartner's identity
+	// provider (default 5 seconds).
+	IntrospectionTimeout time.Duration
+}
+
+func (s *Service) b2b() B2BConfig {
+	c := s.cfg.B2B
+	if c.AccessTTL <= 0 {
+		c.AccessTTL = time.Hour
+	}
+	if c.RefreshTTL <= 0 {
+		c.RefreshTTL = 30 * 24 * time.Hour
+	}
+	if c.ResetTTL <= 0 {
+		c.ResetTTL = time.Hour
+	}
+	if c.IntrospectionTimeout <= 0 {
+		c.IntrospectionTimeout = 5 * time.Second
+	}
+	return c
+}
+
+// EndUserPasswordSpecials are the special characters the "password" policy
+// allows besides a-z, A-Z and digits.
+const EndUserPasswordSpecials = `_!"()=[]{}?+*~#,;.-`
+
+// CheckEndUserPassword checks a pincode or password against a labelpartner
+// policy and returns the rules it breaks (nil when it is acceptable).
+func CheckEndUserPassword(policy string, core auth.Policy, password, email string) []domain.FieldError {
+	var errs []domain.FieldError
+	add := func(msg string) { errs = append(errs, domain.FieldError{Field: "pincode", Message: msg}) }
+	switch policy {
+	case domain.PolicyPincode:
+		ok := len(password) == 6
+		for i := 0; i < len(password); i++ {
+			if password[i] < '0' || password[i] > '9' {
+				ok = false
+			}
+		}
+		if !ok {
+			add("must be exactly 6 digits (pincode policy)")
+		}
+	case domain.PolicyPassword:
+		if !utf8.ValidString(password) {
+			add("must be valid UTF-8 text (password policy)")
+			return errs
+		}
+		if n := utf8.RuneCountInString(password); n < 6 || n > 16 {
+			add("must be 6 to 16 characters (password policy)")
+		}
+		var bad []string
+		for _, r := range password {
+			switch {
+			case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r < utf8.RuneSelf && strings.ContainsRune(EndUserPasswordSpecials, r):
+			default:
+				if !containsString(bad, string(r)) {
+					bad = append(bad, string(r))
+				}
+			}
+		}
+		if len(bad) > 0 {
+			add(fmt.Sprintf("may contain only Latin letters a-z and A-Z, digits and the characters %s; German and other letters, spaces and other characters are not allowed (found %q) (password policy)",
+				strings.Join(strings.Split(EndUserPasswordSpecials, ""), " "), strings.Join(bad, "")))
+		}
+	default:
+		for _, v := range core.Check(password, email) {
+			add(v.Message + " (default policy)")
+		}
+	}
+	return errs
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// policyError is the 422 naming the rules a pincode breaks.
+func policyError(fields []domain.FieldError) error {
+	return &domain.Error{Code: domain.EInvalid, Slug: "password-policy",
+		Detail: "The pincode does not meet the password policy.", Fields: fields}
+}
+
+func equalSecret(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}

@@ -1,0 +1,597 @@
+package httpapi
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/flows"
+)
+
+// ---- authentication ----
+
+// b2bClient requires a B2B client's access token.
+func (s *Server) b2bClient(fn func(w http.ResponseWriter, r *http.Request, c flows.B2BClient) error) http.Handler {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		token, ok := bearer(r)
+		if !ok {
+			return domain.Errorf(domain.EUnauthorized, "unauthenticated", "A valid B2B access token is required.")
+		}
+		c, err := s.flows.AuthenticateB2B(r.Context(), token)
+		if err != nil {
+			return err
+		}
+		return fn(w, r, c)
+	})
+}
+
+// labelpartnerKey requires a labelpartner API key.
+func (s *Server) labelpartnerKey(fn func(w http.ResponseWriter, r *http.Request, lp domain.Labelpartner) error) http.Handler {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		key, ok := bearer(r)
+		if !ok {
+			return domain.Errorf(domain.EUnauthorized, "unauthenticated", "A valid labelpartner API key is required.")
+		}
+		lp, err := s.flows.AuthenticateLabelpartner(r.Context(), key)
+		if err != nil {
+			return err
+		}
+		return fn(w, r, lp)
+	})
+}
+
+// ---- admin: labelpartners and clients ----
+
+type introspectionJSON struct {
+	URL          string `json:"url"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret,omitempty"`
+}
+
+type labelpartnerRequest struct {
+	Name           string             `json:"name"`
+	PasswordPolicy string             `json:"password_policy"`
+	Introspection  *introspectionJSON `json:"introspection,omitempty"`
+}
+
+type labelpartnerJSON struct {
+	ID             string             `json:"id"`
+	Name           string             `json:"name"`
+	PasswordPolicy string             `json:"password_policy"`
+	Introspection  *introspectionJSON `json:"introspection,omitempty"`
+	CreatedAt      time.Time          `json:"created_at"`
+	APIKey         string             `json:"api_key,omitempty"`
+}
+
+func labelpartnerView(lp domain.Labelpartner) labelpartnerJSON {
+	v := labelpartnerJSON{ID: lp.ID, Name: lp.Name, PasswordPolicy: lp.PasswordPolicy, CreatedAt: lp.CreatedAt}
+	if lp.IntrospectionURL != "" {
+		v.Introspection = &introspectionJSON{URL: lp.IntrospectionURL, ClientID: lp.IntrospectionClientID}
+	}
+	return v
+}
+
+func (s *Server) createLabelpartner(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
+	var req labelpartnerRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	in := flows.LabelpartnerInput{Name: req.Name, PasswordPolicy: req.PasswordPolicy}
+	if req.Introspection != nil {
+		in.IntrospectionURL, in.IntrospectionClientID, in.IntrospectionClientSecret = req.Introspection.URL, req.Introspection.ClientID, req.Introspection.ClientSecret
+	}
+	lp, key, err := s.flows.CreateLabelpartner(r.Context(), adm, org, in)
+	if err != nil {
+		return err
+	}
+	v := labelpartnerView(lp)
+	v.APIKey = key
+	encode(w, http.StatusCreated, v)
+	return nil
+}
+
+func (s *Server) listLabelpartners(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
+	lps, err := s.flows.Labelpartners(r.Context(), org)
+	if err != nil {
+		return err
+	}
+	out := make([]labelpartnerJSON, 0, len(lps))
+	for _, lp := range lps {
+		out = append(out, labelpartnerView(lp))
+	}
+	encode(w, http.StatusOK, map[string]any{"labelpartners": out})
+	return nil
+}
+
+type clientRequest struct {
+	Name          string   `json:"name"`
+	Kind          string   `json:"kind"`
+	Labelpartners []string `json:"labelpartners"`
+}
+
+func (s *Server) createClient(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
+	var req clientRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	c, secret, err := s.flows.CreateClient(r.Context(), adm, org, flows.ClientInput{Name: req.Name, Kind: req.Kind, Labelpartners: req.Labelpartners})
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusCreated, map[string]string{"client_id": c.ClientID, "client_secret": secret})
+	return nil
+}
+
+// ---- OAuth 2.0 token endpoints ----
+
+// writeOAuth answers an OAuth error as RFC 6749 section 5.2 JSON; other
+// errors (rate limits, our faults) stay problem+json.
+func (s *Server) writeOAuth(w http.ResponseWriter, r *http.Request, err error) error {
+	var oe *flows.OAuthError
+	if !errors.As(err, &oe) {
+		return err
+	}
+	if oe.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="onboard"`)
+	}
+	w.Header().Set("Pragma", "no-cache")
+	encode(w, oe.Status, map[string]string{"error": oe.Code, "error_description": oe.Description})
+	return nil
+}
+
+// tokenForm reads a form-encoded token request and the client credentials,
+// from HTTP Basic or the form (not both).
+func tokenForm(w http.ResponseWriter, r *http.Request) (form url.Values, clientID, secret string, err error) {
+	mt, _, perr := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if perr != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, "", "", &flows.OAuthError{Status: 400, Code: "invalid_request",
+			Description: "The request must be form-encoded (Content-Type: application/x-www-form-urlencoded)."}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+	if err := r.ParseForm(); err != nil {
+		return nil, "", "", &flows.OAuthError{Status: 400, Code: "invalid_request", Description: "The form could not be read."}
+	}
+	form = r.PostForm
+	for k, v := range form {
+		if len(v) > 1 {
+			return nil, "", "", &flows.OAuthError{Status: 400, Code: "invalid_request", Description: "Parameter " + k + " is repeated."}
+		}
+	}
+	clientID, secret = form.Get("client_id"), form.Get("client_secret")
+	if u, p, ok := r.BasicAuth(); ok {
+		if clientID != "" || secret != "" {
+			return nil, "", "", &flows.OAuthError{Status: 400, Code: "invalid_request", Description: "Use one client authentication method."}
+		}
+		// RFC 6749 2.3.1: both are form-encoded before Basic encoding.
+		uu, err1 := url.QueryUnescape(u)
+		pp, err2 := url.QueryUnescape(p)
+		if err1 != nil || err2 != nil {
+			return nil, "", "", &flows.OAuthError{Status: 401, Code: "invalid_client", Description: "Client authentication failed."}
+		}
+		clientID, secret = uu, pp
+	}
+	return form, clientID, secret, nil
+}
+
+func tokenAnswer(w http.ResponseWriter, v any) {
+	w.Header().Set("Pragma", "no-cache")
+	encode(w, http.StatusOK, v)
+}
+
+func (s *Server) b2bToken(w http.ResponseWriter, r *http.Request) error {
+	form, id, secret, err := tokenForm(w, r)
+	if err != nil {
+		return s.writeOAuth(w, r, err)
+	}
+	pair, err := s.flows.ClientToken(r.Context(), flows.ClientCredentials{GrantType: form.Get("grant_type"), ClientID: id, ClientSecret: secret, ClientIP: s.clientIP(r)})
+	if err != nil {
+		return s.writeOAuth(w, r, err)
+	}
+	tokenAnswer(w, pair)
+	return nil
+}
+
+func (s *Server) appToken(w http.ResponseWriter, r *http.Request) error {
+	form, id, secret, err := tokenForm(w, r)
+	if err != nil {
+		return s.writeOAuth(w, r, err)
+	}
+	pair, err := s.flows.Token(r.Context(), flows.TokenRequest{GrantType: form.Get("grant_type"), Username: form.Get("username"),
+		Password: form.Get("password"), RefreshToken: form.Get("refresh_token"), ClientID: id, ClientSecret: secret, ClientIP: s.clientIP(r)})
+	if err != nil {
+		return s.writeOAuth(w, r, err)
+	}
+	tokenAnswer(w, pair)
+	return nil
+}
+
+// ---- B2B end users ----
+
+type historyJSON struct {
+	State string    `json:"state"`
+	At    time.Time `json:"at"`
+}
+
+type endUserJSON struct {
+	ID                 string         `json:"id"`
+	Email              string         `json:"email"`
+	FirstName          string         `json:"first_name"`
+	LastName           string         `json:"last_name"`
+	Labelpartner       string         `json:"labelpartner"`
+	State              string         `json:"state"`
+	CreateVerifiedUser bool           `json:"create_verified_user"`
+	EmailVerified      bool           `json:"email_verified"`
+	EmailVerifiedAt    *time.Time     `json:"email_verified_at,omitempty"`
+	ExternalID         string         `json:"external_authentication_provider_id,omitempty"`
+	Order              *orderJSON     `json:"order,omitempty"`
+	Customer           map[string]any `json:"customer,omitempty"`
+	Installation       map[string]any `json:"installation,omitempty"`
+	FirstMeasurementAt *time.Time     `json:"first_measurement_at,omitempty"`
+	History            []historyJSON  `json:"history"`
+	CreatedAt          time.Time      `json:"created_at"`
+}
+
+type orderJSON struct {
+	VoucherCode string `json:"voucher_code"`
+}
+
+func endUserView(u domain.EndUser) endUserJSON {
+	v := endUserJSON{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Labelpartner: u.Labelpartner,
+		State: u.State, CreateVerifiedUser: u.CreateVerified, EmailVerified: u.Verified(), EmailVerifiedAt: u.EmailVerifiedAt,
+		ExternalID: u.ExternalID, FirstMeasurementAt: u.FirstMeasurementAt, CreatedAt: u.CreatedAt,
+		History: []historyJSON{{domain.EndUserProvisioned, u.CreatedAt}}}
+	if u.VoucherCode != "" {
+		v.Order = &orderJSON{VoucherCode: u.VoucherCode}
+	}
+	if c, ok := u.Details["customer"].(map[string]any); ok {
+		v.Customer = c
+	}
+	if c, ok := u.Details["installation"].(map[string]any); ok {
+		v.Installation = c
+	}
+	if u.RegisteredAt != nil {
+		v.History = append(v.History, historyJSON{domain.EndUserRegistered, *u.RegisteredAt})
+	}
+	if u.ActivatedAt != nil {
+		v.History = append(v.History, historyJSON{domain.EndUserActive, *u.ActivatedAt})
+	}
+	return v
+}
+
+type endUserRequest struct {
+	Email              string              `json:"email"`
+	FirstName          string              `json:"first_name"`
+	LastName           string              `json:"last_name"`
+	Labelpartner       string              `json:"labelpartner"`
+	CreateVerifiedUser bool                `json:"create_verified_user"`
+	ExternalID         string              `json:"external_authentication_provider_id"`
+	Order              *flows.EndUserOrder `json:"order"`
+	Customer           map[string]any      `json:"customer"`
+	Installation       map[string]any      `json:"installation"`
+}
+
+func (s *Server) createEndUser(w http.ResponseWriter, r *http.Request, c flows.B2BClient) error {
+	var req endUserRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	u, err := s.flows.CreateEndUser(r.Context(), c, flows.EndUserInput(req))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/b2b/end-users/"+u.ID)
+	encode(w, http.StatusCreated, endUserView(u))
+	return nil
+}
+
+func (s *Server) getEndUser(w http.ResponseWriter, r *http.Request, c flows.B2BClient) error {
+	u, err := s.flows.EndUser(r.Context(), c, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusOK, endUserView(u))
+	return nil
+}
+
+type activityRequest struct {
+	MeasurementReceivedAt *time.Time `json:"measurement_received_at"`
+}
+
+func (s *Server) endUserActivity(w http.ResponseWriter, r *http.Request, c flows.B2BClient) error {
+	var req activityRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	var at time.Time
+	if req.MeasurementReceivedAt != nil {
+		at = *req.MeasurementReceivedAt
+	}
+	u, err := s.flows.RecordActivity(r.Context(), c, r.PathValue("id"), at)
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusOK, endUserView(u))
+	return nil
+}
+
+// importFormat maps the request's content type to an import format.
+func importFormat(r *http.Request) (string, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case err != nil:
+	case mt == "application/x-ndjson" || mt == "application/ndjson" || mt == "application/jsonl":
+		return flows.ImportNDJSON, nil
+	case mt == "text/csv":
+		return flows.ImportCSV, nil
+	}
+	return "", &domain.Error{Code: codeUnsupportedMedia, Slug: "unsupported-media-type",
+		Detail: "The import must be NDJSON (Content-Type: application/x-ndjson) or CSV with a header row (text/csv)."}
+}
+
+// wantsJSON tells whether the client asked for one JSON answer rather than
+// a stream.
+func wantsJSON(r *http.Request) bool {
+	acc := r.Header.Get("Accept")
+	return strings.Contains(acc, "application/json") && !strings.Contains(acc, "ndjson")
+}
+
+const maxReportedRejections = 100
+
+func (s *Server) importEndUsers(w http.ResponseWriter, r *http.Request, c flows.B2BClient) error {
+	format, err := importFormat(r)
+	if err != nil {
+		return err
+	}
+	scope := flows.ClientScope(c, r.URL.Query().Get("labelpartner"))
+	rc := http.NewResponseController(w)
+	extend := func() {
+		_ = rc.SetReadDeadline(time.Now().Add(60 * time.Second))
+		_ = rc.SetWriteDeadline(time.Now().Add(60 * time.Second))
+	}
+	extend()
+	if wantsJSON(r) {
+		var rejected []flows.ImportResult
+		n := 0
+		sum, err := s.flows.ImportEndUsers(r.Context(), scope, r.Body, format, func(res flows.ImportResult) error {
+			if res.Status == "rejected" && len(rejected) < maxReportedRejections {
+				rejected = append(rejected, res)
+			}
+			if n++; n%1000 == 0 {
+				extend()
+			}
+			return nil
+		})
+		if err != nil {
+			return s.importFailed(r, err)
+		}
+		if rejected == nil {
+			rejected = []flows.ImportResult{}
+		}
+		encode(w, http.StatusOK, map[string]any{"summary": sum, "rejected": rejected})
+		return nil
+	}
+	_ = rc.EnableFullDuplex() // answer while the body is still being read
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	enc := json.NewEncoder(bw)
+	n := 0
+	sum, err := s.flows.ImportEndUsers(r.Context(), scope, r.Body, format, func(res flows.ImportResult) error {
+		if err := enc.Encode(res); err != nil {
+			return fmt.Errorf("write import answer: %w", err)
+		}
+		if n++; n%1000 == 0 {
+			if err := bw.Flush(); err != nil {
+				return fmt.Errorf("write import answer: %w", err)
+			}
+			_ = rc.Flush()
+			extend()
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "import stopped", "route", r.Pattern, "err", err)
+		_ = enc.Encode(map[string]string{"error": "The import stopped: something went wrong on our side. Lines not answered were not imported; run the import again."})
+	} else {
+		_ = enc.Encode(map[string]any{"summary": sum})
+	}
+	_ = bw.Flush()
+	return nil
+}
+
+func (s *Server) importFailed(r *http.Request, err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &domain.Error{Code: codeTooLarge, Slug: "body-too-large", Detail: "The request body is too large."}
+	}
+	return err
+}
+
+// ---- app endpoints (/v2) ----
+
+var statusOK = map[string]string{"status": "ok", "message": "ok"}
+
+// flexBool takes true, false, "true" or "false".
+type flexBool struct {
+	set, value, valid bool
+}
+
+func (b *flexBool) UnmarshalJSON(data []byte) error {
+	b.set = true
+	switch strings.ToLower(string(data)) {
+	case "true", `"true"`:
+		b.value, b.valid = true, true
+	case "false", `"false"`:
+		b.valid = true
+	}
+	return nil
+}
+
+type provisionRequest struct {
+	FirstName    string   `json:"first_name"`
+	LastName     string   `json:"last_name"`
+	EmailAddress string   `json:"email_address"`
+	Labelpartner string   `json:"labelpartner"`
+	Imported     flexBool `json:"imported"`
+}
+
+func (s *Server) provision(w http.ResponseWriter, r *http.Request) error {
+	var req provisionRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.Imported.set && !req.Imported.valid {
+		return domain.Invalid(domain.FieldError{Field: "imported", Message: `must be true or "true"`})
+	}
+	err := s.flows.Provision(r.Context(), flows.ProvisionInput{FirstName: req.FirstName, LastName: req.LastName, Email: req.EmailAddress,
+		Labelpartner: req.Labelpartner, Imported: req.Imported.value, ClientIP: s.clientIP(r)})
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusOK, statusOK)
+	return nil
+}
+
+type tokenRequest struct {
+	Token string `json:"token"`
+}
+
+func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) error {
+	var req tokenRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := s.flows.VerifyEmail(r.Context(), req.Token); err != nil {
+		return err
+	}
+	encode(w, http.StatusOK, statusOK)
+	return nil
+}
+
+var verifyPageTmpl = template.Must(template.New("verify").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title></head>
+<body><main><h1>{{.Title}}</h1><p>{{.Text}}</p></main></body></html>
+`))
+
+// verifyPage verifies from the mailed link: a small HTML page for browsers,
+// JSON for clients that ask for it.
+func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request) error {
+	err := s.flows.VerifyEmail(r.Context(), r.URL.Query().Get("token"))
+	if wantsJSON(r) {
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusOK, statusOK)
+		return nil
+	}
+	status, title, text := http.StatusOK, "Email address verified", "Thank you. Your email address is verified: go back to the app to set your password."
+	if err != nil {
+		de := domain.AsError(err)
+		if de == nil {
+			return err
+		}
+		status, title, text = statusOf[de.Code], "This link does not work", de.Detail
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return verifyPageTmpl.Execute(w, map[string]string{"Title": title, "Text": text})
+}
+
+type noGatewayRequest struct {
+	EmailAddress string `json:"email_address"`
+	Pincode      string `json:"pincode"`
+	VoucherCode  string `json:"voucher_code,omitempty"`
+}
+
+func (s *Server) noGateway(w http.ResponseWriter, r *http.Request) error {
+	var req noGatewayRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	err := s.flows.RegisterNoGateway(r.Context(), flows.NoGatewayInput{Email: req.EmailAddress, Pincode: req.Pincode,
+		VoucherCode: req.VoucherCode, ClientIP: s.clientIP(r)})
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusOK, statusOK)
+	return nil
+}
+
+type resetRequest struct {
+	EmailAddress string `json:"email_address"`
+}
+
+func (s *Server) resetEndUserPassword(w http.ResponseWriter, r *http.Request) error {
+	var req resetRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := s.flows.ResetEndUserPassword(r.Context(), req.EmailAddress, s.clientIP(r)); err != nil {
+		return err
+	}
+	encode(w, http.StatusOK, statusOK)
+	return nil
+}
+
+type resetConfirmRequest struct {
+	Token   string `json:"token"`
+	Pincode string `json:"pincode"`
+}
+
+func (s *Server) confirmEndUserReset(w http.ResponseWriter, r *http.Request) error {
+	var req resetConfirmRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := s.flows.ConfirmEndUserReset(r.Context(), req.Token, req.Pincode); err != nil {
+		return err
+	}
+	encode(w, http.StatusOK, statusOK)
+	return nil
+}
+
+type ssoUserRequest struct {
+	ExternalProviderAccessToken string `json:"external_provider_access_token"`
+	Labelpartner                string `json:"labelpartner"`
+}
+
+func (s *Server) ssoUser(w http.ResponseWriter, r *http.Request) error {
+	var req ssoUserRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	pair, err := s.flows.RegisterSSO(r.Context(), req.ExternalProviderAccessToken, req.Labelpartner, s.clientIP(r))
+	if err != nil {
+		return err
+	}
+	tokenAnswer(w, pair)
+	return nil
+}
+
+type exchangeRequest struct {
+	ExternalProviderAccessToken string `json:"external_provider_access_token"`
+}
+
+func (s *Server) exchangeToken(w http.ResponseWriter, r *http.Request, lp domain.Labelpartner) error {
+	var req exchangeRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	pair, err := s.flows.ExchangeToken(r.Context(), lp, req.ExternalProviderAccessToken)
+	if err != nil {
+		return err
+	}
+	tokenAnswer(w, pair)
+	return nil
+}
