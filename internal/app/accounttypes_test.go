@@ -453,6 +453,14 @@ func TestAgreementReacceptance(t *testing.T) {
 		if fmt.Sprint(me.json(t)["required_actions"]) != "[accept_agreements]" {
 			t.Fatalf("/me required_actions = %v", me.json(t)["required_actions"])
 		}
+		// Until the action is done, the session can do nothing else.
+		custID := me.json(t)["customer"].(map[string]any)["id"].(string)
+		r = e.do("GET", "/api/v1/customers/"+custID+"/locations", nil, "Authorization", bearer)
+		expect(t, r, http.StatusForbidden)
+		checkProblem(t, r, 403, "")
+		if !strings.HasSuffix(r.json(t)["type"].(string), "/required-actions-pending") {
+			t.Fatalf("problem type = %v", r.json(t)["type"])
+		}
 		r = e.do("GET", "/api/v1/me/agreements", nil, "Authorization", bearer)
 		expect(t, r, 200)
 		var pending []string
@@ -473,6 +481,7 @@ func TestAgreementReacceptance(t *testing.T) {
 		if acts := r.json(t)["required_actions"].([]any); len(acts) != 0 {
 			t.Fatalf("after accepting, required_actions = %v", acts)
 		}
+		expect(t, e.do("GET", "/api/v1/customers/"+custID+"/locations", nil, "Authorization", bearer), http.StatusOK)
 		var n int
 		if err := e.app.Store().DB().QueryRow(`SELECT COUNT(*) FROM agreement_acceptances WHERE agreement_id = $1`, v2.ID).Scan(&n); err != nil || n != 1 {
 			t.Fatalf("acceptances of v2 = %d, %v", n, err)
