@@ -20,6 +20,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/mail"
 	"github.com/onboard-dev/onboard/internal/ratelimit"
 	"github.com/onboard-dev/onboard/internal/store"
+	"github.com/onboard-dev/onboard/internal/web"
 )
 
 // App is a running onboard.
@@ -32,6 +33,8 @@ type App struct {
 	worker *mail.Worker
 	// sweepRates deletes old rate-limit windows when they are kept in SQL.
 	sweepRates func(ctx context.Context, olderThan time.Duration) (int64, error)
+	// handler routes the pages' paths to the pages and the rest to the API.
+	handler http.Handler
 }
 
 // New opens the database, applies migrations, seeds the default organization
@@ -105,12 +108,36 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	a.api = httpapi.New(a.flows, st, logger, httpapi.Config{
 		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"),
 	})
+	pages := web.New(a.flows, logger, web.Config{
+		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"),
+	})
+	a.handler = route(pages, a.api)
 	ok = true
 	return a, nil
 }
 
 // Handler is the HTTP handler of the service.
-func (a *App) Handler() http.Handler { return a.api }
+func (a *App) Handler() http.Handler { return a.handler }
+
+// router sends the paths of the pages (web.Paths()) to the pages and every
+// other request to the API, which answers unknown paths itself
+// (problem+json 404/405).
+type router struct {
+	*http.ServeMux
+	api *httpapi.Server
+}
+
+func route(pages http.Handler, api *httpapi.Server) router {
+	mux := http.NewServeMux()
+	for _, p := range web.Paths() {
+		mux.Handle(p, pages)
+	}
+	mux.Handle("/", api)
+	return router{ServeMux: mux, api: api}
+}
+
+// Routes lists the API's routes as method and pattern.
+func (r router) Routes() [][2]string { return r.api.Routes() }
 
 // Store is the app's database.
 func (a *App) Store() *store.Store { return a.store }
@@ -123,7 +150,7 @@ func (a *App) Close() error { return a.store.Close() }
 // (up to the shutdown timeout) and the workers stop after their current work.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           a.api,
+		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

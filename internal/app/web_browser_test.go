@@ -1,0 +1,128 @@
+package app_test
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
+)
+
+// envRequireChromium, when set, turns a missing Chromium into a failure (CI).
+const envRequireChromium = "ONBOARD_REQUIRE_CHROMIUM"
+
+// chromium returns the path of the Chromium binary. Without one, the test is
+// skipped, or fails when ONBOARD_REQUIRE_CHROMIUM is set.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	if os.Getenv(envRequireChromium) != "" {
+		t.Fatalf("Chromium not found, and %s is set: install the chromium package", envRequireChromium)
+	}
+	t.Skipf("browser test skipped: Chromium not found (install the chromium package; set %s=1 to fail instead)", envRequireChromium)
+	return ""
+}
+
+// browser starts headless Chromium with a fresh profile and returns a tab.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium(t)),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	tab, cancelTab := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
+	t.Cleanup(cancelTab)
+	return tab
+}
+
+// TestBrowserRegistration registers through the real page in Chromium: the
+// link comes from the mail the SMTP server received, a too-short password is
+// refused next to its field, and the corrected form creates an account that
+// can sign in through the API.
+func TestBrowserRegistration(t *testing.T) {
+	tab := browser(t)
+	e := start(t, dbtest.SQLite(t))
+	const email = "ada@example.com"
+	token := e.startSignup(email, "customer_business")
+	link := e.base + "/register?token=" + url.QueryEscape(token)
+
+	type2 := func(sel, text string) chromedp.Action[chromedp.Void] {
+		return chromedp.SendKeys(chromedp.CSS(sel), text)
+	}
+	err := chromedp.Do(tab,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS("#f-customer-name")),
+		type2("#f-customer-name", "Analytical Engines Ltd"),
+		type2("#f-user-first_name", "Ada"),
+		type2("#f-user-last_name", "Lovelace"),
+		type2("#f-user-phone", "+44 20 7946 0000"),
+		type2("#f-password", "short"),
+		chromedp.Click(chromedp.CSS("#f-agreement-0")),
+		chromedp.Click(chromedp.CSS("#f-agreement-1")),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#f-password-error")),
+	)
+	if err != nil {
+		t.Fatalf("first submit: %v", err)
+	}
+	pwErr, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS("#f-password-error")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(pwErr, "Password must be at least") {
+		t.Errorf("password error = %q, want the policy's length rule", pwErr)
+	}
+	kept, err := chromedp.Run(tab, chromedp.Value(chromedp.CSS("#f-customer-name")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kept != "Analytical Engines Ltd" {
+		t.Errorf("company name after the error = %q, want it kept", kept)
+	}
+	pw, err := chromedp.Run(tab, chromedp.Value(chromedp.CSS("#f-password")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pw != "" {
+		t.Errorf("password field after the error = %q, want empty", pw)
+	}
+
+	err = chromedp.Do(tab,
+		type2("#f-password", goodPassword),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".lead.success")),
+	)
+	if err != nil {
+		t.Fatalf("second submit: %v", err)
+	}
+	title, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS("h1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if title != "Your account is ready" {
+		t.Errorf("title = %q, want %q", title, "Your account is ready")
+	}
+	e.login(email, goodPassword)
+}

@@ -1,0 +1,277 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/auth"
+	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/flows"
+	"github.com/onboard-dev/onboard/internal/mail"
+	"github.com/onboard-dev/onboard/internal/ratelimit"
+	"github.com/onboard-dev/onboard/internal/store"
+	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
+	"github.com/onboard-dev/onboard/internal/web"
+)
+
+// site is the pages over real flows on a SQLite database.
+type site struct {
+	t     *testing.T
+	st    *store.Store
+	flows *flows.Service
+	srv   *httptest.Server
+	logs  *bytes.Buffer
+}
+
+func newSite(t *testing.T) *site {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, dbtest.SQLite(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := flows.EnsureOrganization(ctx, st, flows.DefaultOrganization, "Default"); err != nil {
+		t.Fatal(err)
+	}
+	templates, err := mail.LoadTemplates("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := auth.DefaultParams()
+	params.Memory, params.Time = 64, 1
+	f := flows.New(flows.Deps{Store: st, Hasher: auth.NewHasher(params, 2), Policy: auth.DefaultPolicy(), Mail: templates,
+		Limiter: ratelimit.NewMemory(nil)}, flows.Config{
+		PublicURL: "http://onboard.test", MailFrom: "no-reply@onboard.test", SignupTTL: time.Hour, SessionTTL: time.Hour,
+		Limits: flows.DefaultLimits(),
+	})
+	logs := &bytes.Buffer{}
+	s := &site{t: t, st: st, flows: f, logs: logs}
+	s.srv = httptest.NewServer(web.New(f, slog.New(slog.NewTextHandler(logs, nil)), web.Config{}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+var linkToken = regexp.MustCompile(`/register\?token=([A-Za-z0-9_-]+)`)
+
+// signup starts a registration and returns the token of the mailed link.
+func (s *site) signup(email, accountType string) string {
+	s.t.Helper()
+	ctx := context.Background()
+	if err := s.flows.StartSignup(ctx, flows.StartSignup{Email: email, AccountType: accountType, ClientIP: "192.0.2.1"}); err != nil {
+		s.t.Fatal(err)
+	}
+	ms, err := s.st.ClaimMail(ctx, time.Now().Add(time.Minute), 10, time.Hour)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for _, m := range ms {
+		if sub := linkToken.FindStringSubmatch(m.Text); sub != nil && m.To == email {
+			return sub[1]
+		}
+	}
+	s.t.Fatalf("no registration mail to %s", email)
+	return ""
+}
+
+type page struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (s *site) do(method, path string, form url.Values, header ...string) page {
+	s.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, s.srv.URL+path, body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := s.srv.Client().Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return page{status: res.StatusCode, header: res.Header, body: string(raw)}
+}
+
+func (p page) expect(t *testing.T, status int, contains ...string) {
+	t.Helper()
+	if p.status != status {
+		t.Fatalf("status = %d, want %d; body:\n%s", p.status, status, p.body)
+	}
+	for _, c := range contains {
+		if !strings.Contains(p.body, c) {
+			t.Errorf("page lacks %q; body:\n%s", c, p.body)
+		}
+	}
+}
+
+var (
+	csrfRe      = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	agreementRe = regexp.MustCompile(`name="agreement" value="([^"]+)"`)
+)
+
+func hidden(t *testing.T, body string) (csrf string, agreements []string) {
+	t.Helper()
+	m := csrfRe.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no csrf field in:\n%s", body)
+	}
+	for _, a := range agreementRe.FindAllStringSubmatch(body, -1) {
+		agreements = append(agreements, a[1])
+	}
+	return m[1], agreements
+}
+
+const password = "correct horse battery staple 42"
+
+func TestRegisterFlow(t *testing.T) {
+	s := newSite(t)
+	token := s.signup("ada@example.com", domain.AccountCustomerBusiness)
+	form := s.do("GET", "/register?token="+url.QueryEscape(token), nil)
+	form.expect(t, http.StatusOK, `name="customer.name"`, `name="user.first_name"`, `name="password"`, "ada@example.com")
+	csrf, agreements := hidden(t, form.body)
+	if len(agreements) == 0 {
+		t.Fatal("no agreements on the form")
+	}
+	values := url.Values{"csrf": {csrf}, "token": {token}, "customer.name": {"Analytical Engines"},
+		"user.first_name": {"Ada"}, "user.last_name": {"Lovelace"}, "password": {"short"}, "agreement": agreements}
+
+	bad := s.do("POST", "/register", values)
+	bad.expect(t, http.StatusUnprocessableEntity, `<li>Password must be at least`, `value="Analytical Engines"`, `value="Lovelace"`)
+	if strings.Contains(bad.body, `value="short"`) {
+		t.Error("the entered password is shown again")
+	}
+
+	values.Set("password", password)
+	done := s.do("POST", "/register", values)
+	done.expect(t, http.StatusCreated, "Your account is ready")
+
+	again := s.do("GET", "/register?token="+url.QueryEscape(token), nil)
+	again.expect(t, http.StatusGone, "This link can no longer be used", "start again")
+
+	if strings.Contains(s.logs.String(), token) {
+		t.Error("the log holds the link token")
+	}
+	if !strings.Contains(s.logs.String(), `route="POST /register"`) {
+		t.Errorf("the log lacks the route pattern:\n%s", s.logs)
+	}
+
+	login := s.do("GET", "/login", nil)
+	csrf, _ = hidden(t, login.body)
+	wrong := s.do("POST", "/login", url.Values{"csrf": {csrf}, "email": {"ada@example.com"}, "password": {"wrong password!"}})
+	wrong.expect(t, http.StatusUnauthorized, "The email address or password is not correct.", `value="ada@example.com"`)
+	ok := s.do("POST", "/login", url.Values{"csrf": {csrf}, "email": {"ada@example.com"}, "password": {password}})
+	ok.expect(t, http.StatusOK, "Signed in", "a***@example.com")
+	if strings.Contains(ok.body, password) {
+		t.Error("the sign-in page shows the password")
+	}
+}
+
+func TestForgeryIsRejected(t *testing.T) {
+	s := newSite(t)
+	token := s.signup("grace@example.com", domain.AccountCustomerPersonal)
+	csrf, _ := hidden(t, s.do("GET", "/register?token="+url.QueryEscape(token), nil).body)
+	loginCSRF, _ := hidden(t, s.do("GET", "/login", nil).body)
+	for _, tc := range []struct {
+		name   string
+		path   string
+		form   url.Values
+		header []string
+	}{
+		{"register without token", "/register", url.Values{"token": {token}}, nil},
+		{"register with a wrong token", "/register", url.Values{"token": {token}, "csrf": {csrf + "x"}}, nil},
+		{"register token of another link", "/register", url.Values{"token": {token + "x"}, "csrf": {csrf}}, nil},
+		{"token of another page", "/invitation", url.Values{"token": {token}, "csrf": {csrf}}, nil},
+		{"login without token", "/login", url.Values{"email": {"grace@example.com"}, "password": {password}}, nil},
+		{"cross-site register", "/register", url.Values{"token": {token}, "csrf": {csrf}}, []string{"Sec-Fetch-Site", "cross-site"}},
+		{"cross-site login", "/login", url.Values{"csrf": {loginCSRF}, "email": {"grace@example.com"}, "password": {password}},
+			[]string{"Sec-Fetch-Site", "cross-site"}},
+		{"cross-origin Origin", "/login", url.Values{"csrf": {loginCSRF}, "email": {"grace@example.com"}, "password": {password}},
+			[]string{"Origin", "https://evil.example"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s.do("POST", tc.path, tc.form, tc.header...).expect(t, http.StatusForbidden, "The form could not be accepted")
+		})
+	}
+	// The link is still usable: nothing above reached the flows.
+	s.do("GET", "/register?token="+url.QueryEscape(token), nil).expect(t, http.StatusOK)
+	// Same-origin browser POSTs pass the cross-origin check.
+	s.do("POST", "/login", url.Values{"csrf": {loginCSRF}, "email": {"nobody@example.com"}, "password": {password}},
+		"Sec-Fetch-Site", "same-origin").expect(t, http.StatusUnauthorized)
+}
+
+func TestPagesAnswers(t *testing.T) {
+	s := newSite(t)
+	for _, tc := range []struct {
+		name, method, path string
+		status             int
+		contains           string
+	}{
+		{"unknown registration link", "GET", "/register?token=nope", http.StatusNotFound, "This link is not valid"},
+		{"registration without token", "GET", "/register", http.StatusNotFound, "This link is not valid"},
+		{"unknown invitation", "GET", "/invitation?token=nope", http.StatusNotFound, "This link is not valid"},
+		{"unknown reset link", "GET", "/reset-password?token=nope", http.StatusNotFound, "Ask for a new password-reset link"},
+		{"reset request form", "GET", "/reset-password", http.StatusOK, "Forgot your password?"},
+		{"unknown email change", "GET", "/confirm-email?token=nope", http.StatusNotFound, "This link is not valid"},
+		{"login form", "GET", "/login", http.StatusOK, `autocomplete="current-password"`},
+		{"stylesheet", "GET", "/static/style.css", http.StatusOK, "font:"},
+		{"no such static file", "GET", "/static/nope.css", http.StatusNotFound, "Page not found"},
+		{"no static listing", "GET", "/static/", http.StatusNotFound, "Page not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := s.do(tc.method, tc.path, nil)
+			p.expect(t, tc.status, tc.contains)
+			for h, want := range map[string]string{
+				"Content-Security-Policy": "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+				"X-Content-Type-Options":  "nosniff",
+				"Referrer-Policy":         "no-referrer",
+				"Cache-Control":           "no-store",
+			} {
+				if got := p.header.Get(h); got != want {
+					t.Errorf("%s = %q, want %q", h, got, want)
+				}
+			}
+			wantType := "text/html; charset=utf-8"
+			if strings.HasSuffix(tc.path, "style.css") {
+				wantType = "text/css; charset=utf-8"
+			}
+			if got := p.header.Get("Content-Type"); got != wantType {
+				t.Errorf("Content-Type = %q, want %q", got, wantType)
+			}
+		})
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	s := newSite(t)
+	csrf, _ := hidden(t, s.do("GET", "/login", nil).body)
+	big := url.Values{"csrf": {csrf}, "email": {strings.Repeat("a", 70<<10)}}
+	s.do("POST", "/login", big).expect(t, http.StatusRequestEntityTooLarge, "Too much data")
+}

@@ -1,0 +1,253 @@
+// Package web serves onboard's server-rendered pages: the ones the mails link
+// to (registration, invitation, password reset, email confirmation) and a
+// sign-in page. The pages call the same flows as the JSON API; they need no
+// JavaScript and load nothing from other origins.
+//
+// Every POST is checked twice against cross-site request forgery: by
+// [http.CrossOriginProtection] (Sec-Fetch-Site / Origin) and by a per-form
+// token, an HMAC over the page path and the link token, in a hidden field.
+package web
+
+import (
+	"crypto/rand"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/flows"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static/*
+var staticFS embed.FS
+
+// maxBody is the largest form body a page accepts.
+const maxBody = 64 << 10
+
+// contentSecurityPolicy allows the page's own stylesheet and forms that post
+// to the page's own origin, and nothing else.
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// Paths returns the URL paths the pages answer, as http.ServeMux patterns:
+// exact paths, and "/static/" as a prefix. A server routes these to [Pages]
+// and everything else elsewhere.
+func Paths() []string {
+	return []string{"/register", "/invitation", "/reset-password", "/confirm-email", "/login", "/static/"}
+}
+
+// Config are the settings of the pages.
+type Config struct {
+	// TrustedProxies are the addresses whose X-Forwarded-For is believed when
+	// finding the client address for rate limits.
+	TrustedProxies []netip.Prefix
+	// HSTS sends Strict-Transport-Security (when served over HTTPS).
+	HSTS bool
+	// FormKey is the key of the per-form anti-forgery tokens. When empty (the
+	// default), New draws a random key, so forms are valid only on the
+	// process that rendered them.
+	FormKey []byte
+}
+
+// Pages is the http.Handler of the pages.
+type Pages struct {
+	flows   *flows.Service
+	log     *slog.Logger
+	cfg     Config
+	key     []byte
+	pages   map[string]*template.Template
+	handler http.Handler // mux wrapped in cross-origin protection
+}
+
+// New returns the pages handler. It panics if the embedded templates do not
+// parse, which a test catches.
+func New(f *flows.Service, logger *slog.Logger, cfg Config) *Pages {
+	p := &Pages{flows: f, log: logger, cfg: cfg, key: cfg.FormKey}
+	if len(p.key) == 0 {
+		p.key = make([]byte, 32)
+		rand.Read(p.key) // never fails (crypto/rand)
+	}
+	pages, err := parseTemplates()
+	if err != nil {
+		panic(fmt.Sprintf("web: %v", err))
+	}
+	p.pages = pages
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /register", p.getRegister)
+	mux.HandleFunc("POST /register", p.postRegister)
+	mux.HandleFunc("GET /invitation", p.getInvitation)
+	mux.HandleFunc("POST /invitation", p.postInvitation)
+	mux.HandleFunc("GET /reset-password", p.getReset)
+	mux.HandleFunc("POST /reset-password", p.postReset)
+	mux.HandleFunc("GET /confirm-email", p.getConfirm)
+	mux.HandleFunc("POST /confirm-email", p.postConfirm)
+	mux.HandleFunc("GET /login", p.getLogin)
+	mux.HandleFunc("POST /login", p.postLogin)
+	mux.HandleFunc("GET /static/", p.static)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		p.message(w, r, http.StatusNotFound, "Page not found", "There is no page at this address.", nil)
+	})
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.forbidden(w, r)
+	}))
+	p.handler = cop.Handler(mux)
+	return p
+}
+
+// parseTemplates parses each page template together with the layout.
+func parseTemplates() (map[string]*template.Template, error) {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	funcs := template.FuncMap{"join": strings.Join}
+	out := map[string]*template.Template{}
+	for _, n := range names {
+		if n == "templates/layout.html" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", n, err)
+		}
+		out[strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")] = t
+	}
+	return out, nil
+}
+
+// ServeHTTP implements http.Handler with strict headers, a body limit,
+// recovery and one log line per request. The log names the route pattern,
+// never the path or query, which hold link tokens.
+func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	h := rec.Header()
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if p.cfg.HSTS {
+		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	}
+	r.Body = http.MaxBytesReader(rec, r.Body, maxBody)
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			p.log.ErrorContext(r.Context(), "panic", "route", r.Pattern, "panic", v)
+			if !rec.wrote {
+				p.message(rec, r, http.StatusInternalServerError, "Something went wrong",
+					"Something went wrong on our side. Try again later.", nil)
+			}
+		}
+		route := r.Pattern
+		if route == "" || route == "/" {
+			route = "unmatched"
+		}
+		p.log.LogAttrs(r.Context(), slog.LevelInfo, "page",
+			slog.String("method", r.Method), slog.String("route", route), slog.Int("status", rec.status),
+			slog.Duration("duration", time.Since(start)), slog.String("client", p.clientIP(r)))
+	}()
+	p.handler.ServeHTTP(rec, r)
+}
+
+// static serves the embedded stylesheet; there is no directory listing.
+func (p *Pages) static(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, "/static/")
+	body, err := staticFS.ReadFile("static/" + name)
+	if name == "" || strings.Contains(name, "/") || err != nil {
+		p.message(w, r, http.StatusNotFound, "Page not found", "There is no page at this address.", nil)
+		return
+	}
+	ctype := "application/octet-stream"
+	if strings.HasSuffix(name, ".css") {
+		ctype = "text/css; charset=utf-8"
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Write(body) //nolint:errcheck // the client went away
+}
+
+// parseForm reads a POSTed form within the body limit. It answers the
+// request itself (413 or 400) and returns false when the form is unusable.
+func (p *Pages) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	if err := r.ParseForm(); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			p.message(w, r, http.StatusRequestEntityTooLarge, "Too much data", "The form sent more data than this page accepts.", nil)
+			return false
+		}
+		p.message(w, r, http.StatusBadRequest, "The form could not be read", "Reload the page and try again.", nil)
+		return false
+	}
+	return true
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// clientIP is the address rate limits count against: the peer, or, when the
+// peer is a trusted proxy, the nearest untrusted address in X-Forwarded-For.
+// It follows the same rule as the API.
+func (p *Pages) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !p.trusted(peer) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !p.trusted(a) {
+			return a.Unmap().String()
+		}
+	}
+	return host
+}
+
+func (p *Pages) trusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, pr := range p.cfg.TrustedProxies {
+		if pr.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
