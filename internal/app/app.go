@@ -108,8 +108,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	a.api = httpapi.New(a.flows, st, logger, httpapi.Config{
 		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"),
 	})
+	var formKey []byte
+	if cfg.FormKey != "" {
+		formKey = []byte(cfg.FormKey)
+	}
 	pages := web.New(a.flows, logger, web.Config{
-		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"),
+		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"), FormKey: formKey,
 	})
 	a.handler = route(pages, a.api)
 	ok = true

@@ -56,6 +56,10 @@ type Config struct {
 	// ONBOARD_ADMIN_KEY or the file named by ONBOARD_ADMIN_KEY_FILE (never a
 	// flag, so it does not show in process lists).
 	AdminKey string
+	// FormKey keys the anti-forgery tokens of the pages' forms, read only
+	// from ONBOARD_FORM_KEY (or the file ONBOARD_FORM_KEY_FILE names). Nodes
+	// behind one load balancer must share it; empty: random per process.
+	FormKey string
 	// RatePartnerCode limits wrong partner codes per client address.
 	RatePartnerCode Rate
 
@@ -255,6 +259,14 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 			}
 			c.AdminKey = strings.TrimSpace(string(b))
 		}
+		c.FormKey = getenv("ONBOARD_FORM_KEY")
+		if f := getenv("ONBOARD_FORM_KEY_FILE"); f != "" && c.FormKey == "" {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("ONBOARD_FORM_KEY_FILE: %w", err))
+			}
+			c.FormKey = strings.TrimSpace(string(b))
+		}
 		return errors.Join(errs...)
 	}
 	return fs, applyEnv
@@ -304,6 +316,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Argon2Threads == 0 || c.Argon2Threads > 255 || c.Argon2Time == 0 || c.Argon2Memory < 8*c.Argon2Threads {
 		errs = append(errs, errors.New("argon2: time and threads (1-255) must be at least 1 and memory at least 8 KiB per thread"))
+	}
+	if c.FormKey != "" && len(c.FormKey) < 32 {
+		errs = append(errs, errors.New("ONBOARD_FORM_KEY: must be at least 32 characters"))
 	}
 	if c.AdminKey != "" && len(c.AdminKey) < 16 {
 		errs = append(errs, errors.New("ONBOARD_ADMIN_KEY: must be at least 16 characters"))

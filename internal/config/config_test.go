@@ -75,6 +75,7 @@ func TestInvalid(t *testing.T) {
 		{"bad log level", []string{"--log-level", "loud"}, nil, "log-level"},
 		{"bad mail from", []string{"--mail-from", "nobody"}, nil, "mail-from"},
 		{"short admin key", nil, map[string]string{"ONBOARD_ADMIN_KEY": "short"}, "ONBOARD_ADMIN_KEY"},
+		{"short form key", nil, map[string]string{"ONBOARD_FORM_KEY": "short"}, "ONBOARD_FORM_KEY"},
 		{"bad rate store", []string{"--rate-store", "redis"}, nil, "rate-store"},
 		{"bad proxy", []string{"--trusted-proxies", "10.0.0.0/99"}, nil, "trusted proxy"},
 		{"argon2 threads", []string{"--argon2-threads", "0"}, nil, "argon2"},
