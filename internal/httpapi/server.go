@@ -5,13 +5,12 @@ package httpapi
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/onboard-dev/onboard/internal/flows"
+	"github.com/onboard-dev/onboard/internal/httpx"
 )
 
 // Pinger tells whether the database answers.
@@ -50,7 +49,7 @@ func New(f *flows.Service, db Pinger, logger *slog.Logger, cfg Config) *Server {
 // ServeHTTP implements http.Handler with logging, recovery and strict headers.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	rec := httpx.NewStatusRecorder(w)
 	h := rec.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
@@ -66,7 +65,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 			s.log.ErrorContext(r.Context(), "panic", "route", r.Pattern, "panic", v)
-			if !rec.wrote {
+			if !rec.Wrote {
 				writeProblem(rec, Problem{Type: ProblemBase + "internal-error", Title: http.StatusText(500), Status: 500,
 					Detail: "Something went wrong on our side. Try again later."})
 			}
@@ -76,7 +75,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			route = "unmatched"
 		}
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", r.Method), slog.String("route", route), slog.Int("status", rec.status),
+			slog.String("method", r.Method), slog.String("route", route), slog.Int("status", rec.Status),
 			slog.Duration("duration", time.Since(start)), slog.String("client", s.clientIP(r)))
 	}()
 	if _, pattern := s.mux.Handler(r); pattern == "" {
@@ -118,56 +117,7 @@ func (p *problemWriter) Write(b []byte) (int, error) {
 	return p.ResponseWriter.Write(b)
 }
 
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if !r.wrote {
-		r.status, r.wrote = code, true
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	r.wrote = true
-	return r.ResponseWriter.Write(b)
-}
-
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-// clientIP is the address rate limits count against: the peer, or, when the
-// peer is a trusted proxy, the nearest untrusted address in X-Forwarded-For.
+// clientIP is the address rate limits count against (see httpx.ClientIP).
 func (s *Server) clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil || !s.trusted(peer) {
-		return host
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		if !s.trusted(a) {
-			return a.Unmap().String()
-		}
-	}
-	return host
-}
-
-func (s *Server) trusted(a netip.Addr) bool {
-	a = a.Unmap()
-	for _, p := range s.cfg.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return httpx.ClientIP{Trusted: s.cfg.TrustedProxies}.Of(r)
 }

@@ -16,13 +16,13 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/onboard-dev/onboard/internal/flows"
+	"github.com/onboard-dev/onboard/internal/httpx"
 )
 
 //go:embed templates/*.html
@@ -132,7 +132,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 // never the path or query, which hold link tokens.
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	rec := httpx.NewStatusRecorder(w)
 	h := rec.Header()
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -151,7 +151,7 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 			p.log.ErrorContext(r.Context(), "panic", "route", r.Pattern, "panic", v)
-			if !rec.wrote {
+			if !rec.Wrote {
 				p.message(rec, r, http.StatusInternalServerError, "Something went wrong",
 					"Something went wrong on our side. Try again later.", nil)
 			}
@@ -161,7 +161,7 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			route = "unmatched"
 		}
 		p.log.LogAttrs(r.Context(), slog.LevelInfo, "page",
-			slog.String("method", r.Method), slog.String("route", route), slog.Int("status", rec.status),
+			slog.String("method", r.Method), slog.String("route", route), slog.Int("status", rec.Status),
 			slog.Duration("duration", time.Since(start)), slog.String("client", p.clientIP(r)))
 	}()
 	p.handler.ServeHTTP(rec, r)
@@ -197,57 +197,7 @@ func (p *Pages) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if !r.wrote {
-		r.status, r.wrote = code, true
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	r.wrote = true
-	return r.ResponseWriter.Write(b)
-}
-
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-// clientIP is the address rate limits count against: the peer, or, when the
-// peer is a trusted proxy, the nearest untrusted address in X-Forwarded-For.
-// It follows the same rule as the API.
+// clientIP is the address rate limits count against (see httpx.ClientIP).
 func (p *Pages) clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil || !p.trusted(peer) {
-		return host
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		if !p.trusted(a) {
-			return a.Unmap().String()
-		}
-	}
-	return host
-}
-
-func (p *Pages) trusted(a netip.Addr) bool {
-	a = a.Unmap()
-	for _, pr := range p.cfg.TrustedProxies {
-		if pr.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return httpx.ClientIP{Trusted: p.cfg.TrustedProxies}.Of(r)
 }
