@@ -253,14 +253,17 @@ func (q outboxQueue) Claim(ctx context.Context, now time.Time, limit int, lease 
 	return out, nil
 }
 
+// The worker's bookkeeping runs as transactions so that, on SQLite, it
+// queues with the other writers instead of contending for the lock.
+
 func (q outboxQueue) MarkSent(ctx context.Context, id string, at time.Time) error {
-	return q.st.MarkMailSent(ctx, id, at)
+	return q.st.InTx(ctx, func(tx *store.Tx) error { return tx.MarkMailSent(ctx, id, at) })
 }
 
 func (q outboxQueue) Release(ctx context.Context, ids []string) error {
-	return q.st.ReleaseMail(ctx, ids)
+	return q.st.InTx(ctx, func(tx *store.Tx) error { return tx.ReleaseMail(ctx, ids) })
 }
 
 func (q outboxQueue) MarkFailed(ctx context.Context, id string, _ time.Time, next time.Time, lastErr string, abandon bool) error {
-	return q.st.MarkMailFailed(ctx, id, next, lastErr, abandon)
+	return q.st.InTx(ctx, func(tx *store.Tx) error { return tx.MarkMailFailed(ctx, id, next, lastErr, abandon) })
 }

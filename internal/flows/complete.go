@@ -43,7 +43,7 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 	if err != nil {
 		return Registration{}, err
 	}
-	org, err := s.store.OrganizationByID(ctx, su.OrgID)
+	org, err := s.orgByID(ctx, su.OrgID)
 	if err != nil {
 		return Registration{}, err
 	}

@@ -90,6 +90,8 @@ type Service struct {
 
 	reMu    sync.Mutex
 	reCache map[string]*regexp.Regexp
+
+	orgs orgCache
 }
 
 // wholeRegexp compiles (once) an RE2 pattern that must match a whole value.
@@ -189,14 +191,13 @@ func (s *Service) organization(ctx context.Context, name string) (domain.Organiz
 	if name == "" {
 		name = DefaultOrganization
 	}
-	org, err := s.store.OrganizationByName(ctx, name)
+	org, err := s.orgByName(ctx, name)
 	if store.IsNotFound(err) {
 		return org, domain.Invalid(domain.FieldError{Field: "organization", Message: "no such organization"})
 	}
 	if err != nil {
 		return org, fmt.Errorf("organization: %w", err)
 	}
-	org.Onboarding = org.Onboarding.WithDefaults()
 	return org, nil
 }
 

@@ -131,7 +131,7 @@ func (s *Service) Signup(ctx context.Context, token string) (SignupForm, error) 
 	if err != nil {
 		return SignupForm{}, err
 	}
-	org, err := s.store.OrganizationByID(ctx, su.OrgID)
+	org, err := s.orgByID(ctx, su.OrgID)
 	if err != nil {
 		return SignupForm{}, err
 	}

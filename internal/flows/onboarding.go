@@ -51,6 +51,7 @@ func (s *Service) PutOnboarding(ctx context.Context, adm Admin, org domain.Organ
 		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: adm.Actor(), Action: "onboarding.updated", SubjectID: org.ID,
 			Data: map[string]any{"before": Redacted(prev), "after": Redacted(next)}, CreatedAt: now})
 	})
+	s.orgs.forget()
 	if err != nil {
 		return next, fmt.Errorf("put onboarding: %w", err)
 	}

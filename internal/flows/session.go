@@ -344,7 +344,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	if err != nil {
 		return Principal{}, err
 	}
-	org, err := s.store.OrganizationByID(ctx, sess.OrgID)
+	org, err := s.orgByID(ctx, sess.OrgID)
 	if err != nil {
 		return Principal{}, err
 	}

@@ -47,12 +47,16 @@ func (s *Store) ClaimMail(ctx context.Context, now time.Time, limit int, lease t
 	now = Timestamp(now)
 	var out []ClaimedMail
 	err := s.InTx(ctx, func(tx *Tx) error {
-		rows, err := tx.q.QueryContext(ctx, `UPDATE outbox SET state = $1, locked_until = $2
+		// The state list is written as literals so that both engines use the
+		// partial index outbox_due (next_attempt_at WHERE state IN (…)); a
+		// processing row's next_attempt_at is never later than its lease.
+		rows, err := tx.q.QueryContext(ctx, `UPDATE outbox SET state = 'processing', locked_until = $1
 			WHERE id IN (SELECT id FROM outbox
-				WHERE (state = $3 AND next_attempt_at <= $4) OR (state = $1 AND locked_until <= $4)
-				ORDER BY next_attempt_at LIMIT $5`+lock+`)
+				WHERE state IN ('queued', 'processing') AND next_attempt_at <= $2
+					AND (state = 'queued' OR locked_until <= $2)
+				ORDER BY next_attempt_at LIMIT $3`+lock+`)
 			RETURNING id, org_id, message_id, template, to_addr, subject, text_body, html_body, attempts, created_at`,
-			OutboxProcessing, now.Add(lease), OutboxQueued, now, limit)
+			now.Add(lease), now, limit)
 		if err != nil {
 			return fmt.Errorf("claim mail: %w", err)
 		}

@@ -545,8 +545,9 @@ func (q Queries) DeleteSession(ctx context.Context, orgID, id string) error {
 	return nil
 }
 
-// DeleteExpired removes expired sessions, and signups that expired more than
-// keep ago (kept a while so that an old link still answers 410, not 404).
+// DeleteExpired removes expired sessions, signups that expired more than keep
+// ago (kept a while so that an old link still answers 410, not 404), and
+// delivered or abandoned mail older than keep.
 func (q Queries) DeleteExpired(ctx context.Context, now time.Time, keep time.Duration) (int64, error) {
 	res, err := q.q.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, Timestamp(now))
 	if err != nil {
@@ -558,7 +559,13 @@ func (q Queries) DeleteExpired(ctx context.Context, now time.Time, keep time.Dur
 		return n1, fmt.Errorf("delete expired signups: %w", err)
 	}
 	n2, _ := res.RowsAffected()
-	return n1 + n2, nil
+	// Delivered and abandoned mail (it holds links) goes after the same time.
+	res, err = q.q.ExecContext(ctx, `DELETE FROM outbox WHERE state IN ('sent', 'abandoned') AND created_at <= $1`, Timestamp(now.Add(-keep)))
+	if err != nil {
+		return n1 + n2, fmt.Errorf("delete old mail: %w", err)
+	}
+	n3, _ := res.RowsAffected()
+	return n1 + n2 + n3, nil
 }
 
 // ---- audit ----

@@ -38,6 +38,12 @@ type Store struct {
 	db     *sql.DB
 	pool   *pgxpool.Pool
 	engine Engine
+	// writer serializes transactions on SQLite, which allows one writer at a
+	// time: waiting here queues them in order, where contending for the
+	// database lock would poll with sleeps (SQLite's busy handler) and give
+	// long tail latencies. Nil on PostgreSQL.
+	writer chan struct{}
+	stmts  *stmtCache // prepared statements, SQLite only
 }
 
 // Open opens the database named by dsn: a postgres:// or postgresql:// URL
@@ -78,8 +84,8 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	s := &Store{db: db, engine: SQLite}
-	s.Queries = Queries{q: db, engine: SQLite}
+	s := &Store{db: db, engine: SQLite, writer: make(chan struct{}, 1), stmts: newStmtCache(db)}
+	s.Queries = Queries{q: cachedDB{s.stmts}, engine: SQLite}
 	return s, nil
 }
 
@@ -105,6 +111,9 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.stmts != nil {
+		s.stmts.close()
+	}
 	err := s.db.Close()
 	if s.pool != nil {
 		s.pool.Close()
@@ -135,11 +144,23 @@ type Tx struct {
 // InTx runs fn in one transaction, committing when fn returns nil and rolling
 // back otherwise. On SQLite the transaction takes the write lock at BEGIN.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	if s.writer != nil {
+		select {
+		case s.writer <- struct{}{}:
+			defer func() { <-s.writer }()
+		case <-ctx.Done():
+			return fmt.Errorf("begin: %w", ctx.Err())
+		}
+	}
 	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &Tx{Queries: Queries{q: sqlTx, engine: s.engine}, tx: sqlTx}
+	var q querier = sqlTx
+	if s.stmts != nil {
+		q = cachedTx{s.stmts, sqlTx}
+	}
+	tx := &Tx{Queries: Queries{q: q, engine: s.engine}, tx: sqlTx}
 	if err := fn(tx); err != nil {
 		if rerr := sqlTx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
