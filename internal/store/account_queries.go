@@ -492,10 +492,19 @@ func (q Queries) DeleteUserSessions(ctx context.Context, orgID, userID, except s
 
 // AuditAboutUser lists the audit entries about a user or by them, oldest first.
 func (q Queries) AuditAboutUser(ctx context.Context, orgID, userID string) ([]domain.AuditEntry, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, actor, action, subject_id, data, created_at FROM audit_log
+	out, err := q.auditEntries(ctx, `SELECT id, org_id, actor, action, subject_id, data, created_at FROM audit_log
 		WHERE org_id = $1 AND (subject_id = $2 OR actor = $3) ORDER BY created_at, id`, orgID, userID, "user:"+userID)
 	if err != nil {
-		return nil, fmt.Errorf("audit: %w", err)
+		return nil, fmt.Errorf("audit about user: %w", err)
+	}
+	return out, nil
+}
+
+// auditEntries runs a query selecting whole audit entries.
+func (q Queries) auditEntries(ctx context.Context, query string, args ...any) ([]domain.AuditEntry, error) {
+	rows, err := q.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []domain.AuditEntry
@@ -503,7 +512,7 @@ func (q Queries) AuditAboutUser(ctx context.Context, orgID, userID string) ([]do
 		var e domain.AuditEntry
 		var data string
 		if err := rows.Scan(&e.ID, &e.OrgID, &e.Actor, &e.Action, &e.SubjectID, &data, &e.CreatedAt); err != nil {
-			return nil, fmt.Errorf("audit: %w", err)
+			return nil, err
 		}
 		e.CreatedAt = e.CreatedAt.UTC()
 		if err := fromJSON(data, &e.Data); err != nil {
@@ -511,10 +520,7 @@ func (q Queries) AuditAboutUser(ctx context.Context, orgID, userID string) ([]do
 		}
 		out = append(out, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("audit: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // ---- cleanup ----

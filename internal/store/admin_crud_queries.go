@@ -41,27 +41,10 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // action starts with prefix, taken literally ("user_type." does not match
 // "userXtype."), at most limit of them, newest first.
 func (q Queries) AuditByActionPrefix(ctx context.Context, orgID, prefix string, limit int) ([]domain.AuditEntry, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, actor, action, subject_id, data, created_at FROM audit_log
+	out, err := q.auditEntries(ctx, `SELECT id, org_id, actor, action, subject_id, data, created_at FROM audit_log
 		WHERE org_id = $1 AND action LIKE $2 ESCAPE '\' ORDER BY created_at DESC, id DESC LIMIT $3`,
 		orgID, likeEscaper.Replace(prefix)+"%", limit)
 	if err != nil {
-		return nil, fmt.Errorf("audit entries: %w", err)
-	}
-	defer rows.Close()
-	var out []domain.AuditEntry
-	for rows.Next() {
-		var e domain.AuditEntry
-		var data string
-		if err := rows.Scan(&e.ID, &e.OrgID, &e.Actor, &e.Action, &e.SubjectID, &data, &e.CreatedAt); err != nil {
-			return nil, fmt.Errorf("audit entries: %w", err)
-		}
-		e.CreatedAt = e.CreatedAt.UTC()
-		if err := fromJSON(data, &e.Data); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("audit entries: %w", err)
 	}
 	return out, nil
