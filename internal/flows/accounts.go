@@ -241,25 +241,13 @@ func (s *Service) ChangeUserType(ctx context.Context, p Principal, ref AccountRe
 	now := s.now()
 	var out AccountUser
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := lockAccount(ctx, tx, acct); err != nil {
-			return err
-		}
-		users, err := tx.UsersByAccount(ctx, acct.OrgID, acct.ID)
+		users, u, types, err := lockedAccountUser(ctx, tx, acct, userID)
 		if err != nil {
 			return err
 		}
-		i := slices.IndexFunc(users, func(u domain.User) bool { return u.ID == userID })
-		if i < 0 {
-			return userNotFound()
-		}
-		u := users[i]
 		out = AccountUser{User: u, UserType: ut}
 		if u.UserTypeID == ut.ID {
 			return nil
-		}
-		types, err := userTypesByID(ctx, tx, acct.OrgID)
-		if err != nil {
-			return err
 		}
 		from := types[u.UserTypeID]
 		if u.Status == domain.StatusActive && isAccountAdmin(acct.Kind, from) && !isAccountAdmin(acct.Kind, ut) &&
@@ -279,6 +267,28 @@ func (s *Service) ChangeUserType(ctx context.Context, p Principal, ref AccountRe
 	return out, nil
 }
 
+// lockedAccountUser locks the account (so that the last-administrator rule
+// holds under concurrent changes) and returns its users, the one named, and
+// the organization's user types by id.
+func lockedAccountUser(ctx context.Context, tx *store.Tx, acct domain.Account, userID string) ([]domain.User, domain.User, map[string]domain.UserType, error) {
+	if err := lockAccount(ctx, tx, acct); err != nil {
+		return nil, domain.User{}, nil, err
+	}
+	users, err := tx.UsersByAccount(ctx, acct.OrgID, acct.ID)
+	if err != nil {
+		return nil, domain.User{}, nil, err
+	}
+	i := slices.IndexFunc(users, func(u domain.User) bool { return u.ID == userID })
+	if i < 0 {
+		return nil, domain.User{}, nil, userNotFound()
+	}
+	types, err := userTypesByID(ctx, tx, acct.OrgID)
+	if err != nil {
+		return nil, domain.User{}, nil, err
+	}
+	return users, users[i], types, nil
+}
+
 // DeleteAccountUser deletes a user of the principal's account and the
 // personal data held about them. Account administrators may delete any user,
 // other users only themselves; nobody may delete the last active
@@ -294,19 +304,7 @@ func (s *Service) DeleteAccountUser(ctx context.Context, p Principal, ref Accoun
 	}
 	now := s.now()
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := lockAccount(ctx, tx, acct); err != nil {
-			return err
-		}
-		users, err := tx.UsersByAccount(ctx, acct.OrgID, acct.ID)
-		if err != nil {
-			return err
-		}
-		i := slices.IndexFunc(users, func(u domain.User) bool { return u.ID == userID })
-		if i < 0 {
-			return userNotFound()
-		}
-		u := users[i]
-		types, err := userTypesByID(ctx, tx, acct.OrgID)
+		users, u, types, err := lockedAccountUser(ctx, tx, acct, userID)
 		if err != nil {
 			return err
 		}
