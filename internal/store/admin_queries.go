@@ -243,26 +243,12 @@ func (q Queries) PartnerCodes(ctx context.Context, orgID string) (map[string]str
 
 // AgreementVersions lists every version of a named agreement, newest first.
 func (q Queries) AgreementVersions(ctx context.Context, orgID, name string) ([]domain.Agreement, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, name, kind, version, title, body, account_types, required, created_at
-		FROM agreements WHERE org_id = $1 AND name = $2 ORDER BY version DESC`, orgID, name)
+	out, err := q.agreements(ctx, `SELECT `+agreementColumns+` FROM agreements a
+		WHERE a.org_id = $1 AND a.name = $2 ORDER BY a.version DESC`, orgID, name)
 	if err != nil {
 		return nil, fmt.Errorf("agreement versions: %w", err)
 	}
-	defer rows.Close()
-	var out []domain.Agreement
-	for rows.Next() {
-		var a domain.Agreement
-		var types string
-		if err := rows.Scan(&a.ID, &a.OrgID, &a.Name, &a.Kind, &a.Version, &a.Title, &a.Body, &types, &a.Required, &a.CreatedAt); err != nil {
-			return nil, fmt.Errorf("agreement versions: %w", err)
-		}
-		a.CreatedAt = a.CreatedAt.UTC()
-		if err := fromJSON(types, &a.AccountTypes); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func prefixed(prefix, columns string) string {

@@ -170,36 +170,36 @@ func (q Queries) AccountByID(ctx context.Context, orgID, id string) (domain.Acco
 
 // AccountsByStatus lists the organization's accounts of a kind in a status, oldest first.
 func (q Queries) AccountsByStatus(ctx context.Context, orgID, kind, status string) ([]domain.Account, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE org_id = $1 AND kind = $2 AND status = $3
+	out, err := q.accounts(ctx, `SELECT `+accountColumns+` FROM accounts WHERE org_id = $1 AND kind = $2 AND status = $3
 		ORDER BY created_at, id`, orgID, kind, status)
 	if err != nil {
-		return nil, fmt.Errorf("accounts: %w", err)
+		return nil, fmt.Errorf("accounts by status: %w", err)
 	}
-	defer rows.Close()
-	var out []domain.Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, fmt.Errorf("accounts: %w", err)
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // AccountsByKind lists the organization's accounts of a kind, oldest first.
 func (q Queries) AccountsByKind(ctx context.Context, orgID, kind string) ([]domain.Account, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE org_id = $1 AND kind = $2
+	out, err := q.accounts(ctx, `SELECT `+accountColumns+` FROM accounts WHERE org_id = $1 AND kind = $2
 		ORDER BY created_at, id`, orgID, kind)
 	if err != nil {
-		return nil, fmt.Errorf("accounts: %w", err)
+		return nil, fmt.Errorf("accounts by kind: %w", err)
+	}
+	return out, nil
+}
+
+// accounts runs a query selecting accountColumns.
+func (q Queries) accounts(ctx context.Context, query string, args ...any) ([]domain.Account, error) {
+	rows, err := q.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []domain.Account
 	for rows.Next() {
 		a, err := scanAccount(rows)
 		if err != nil {
-			return nil, fmt.Errorf("accounts: %w", err)
+			return nil, err
 		}
 		out = append(out, a)
 	}
@@ -392,12 +392,22 @@ func (q Queries) CreateAgreement(ctx context.Context, a domain.Agreement) error 
 
 // CurrentAgreements returns the newest version of each of the organization's agreements.
 func (q Queries) CurrentAgreements(ctx context.Context, orgID string) ([]domain.Agreement, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT a.id, a.org_id, a.name, a.kind, a.version, a.title, a.body, a.account_types, a.required, a.created_at
-		FROM agreements a
+	out, err := q.agreements(ctx, `SELECT `+agreementColumns+` FROM agreements a
 		WHERE a.org_id = $1 AND a.version = (SELECT MAX(b.version) FROM agreements b WHERE b.org_id = a.org_id AND b.name = a.name)
 		ORDER BY a.name`, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("current agreements: %w", err)
+	}
+	return out, nil
+}
+
+const agreementColumns = `a.id, a.org_id, a.name, a.kind, a.version, a.title, a.body, a.account_types, a.required, a.created_at`
+
+// agreements runs a query selecting agreementColumns from "agreements a".
+func (q Queries) agreements(ctx context.Context, query string, args ...any) ([]domain.Agreement, error) {
+	rows, err := q.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []domain.Agreement
@@ -405,7 +415,7 @@ func (q Queries) CurrentAgreements(ctx context.Context, orgID string) ([]domain.
 		var a domain.Agreement
 		var types string
 		if err := rows.Scan(&a.ID, &a.OrgID, &a.Name, &a.Kind, &a.Version, &a.Title, &a.Body, &types, &a.Required, &a.CreatedAt); err != nil {
-			return nil, fmt.Errorf("current agreements: %w", err)
+			return nil, err
 		}
 		a.CreatedAt = a.CreatedAt.UTC()
 		if err := fromJSON(types, &a.AccountTypes); err != nil {
@@ -413,10 +423,7 @@ func (q Queries) CurrentAgreements(ctx context.Context, orgID string) ([]domain.
 		}
 		out = append(out, a)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("current agreements: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // CreateAcceptance records a user's acceptance of an agreement version.
