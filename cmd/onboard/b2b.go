@@ -29,7 +29,7 @@ func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 		st.Close()
 		return nil, err
 	}
-	if _, err := flows.EnsureOrganization(ctx, st, flows.DefaultOrganization, "Default"); err != nil {
+	if _, err := flows.EnsureDefaultOrganization(ctx, st, flows.DefaultDisplayName(cfg.OrgName, cfg.MailFrom, cfg.PublicURL)); err != nil {
 		st.Close()
 		return nil, err
 	}

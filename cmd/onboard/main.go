@@ -180,7 +180,7 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 	if _, err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	if _, err := flows.EnsureOrganization(ctx, st, flows.DefaultOrganization, "Default"); err != nil {
+	if _, err := flows.EnsureDefaultOrganization(ctx, st, flows.DefaultDisplayName(cfg.OrgName, cfg.MailFrom, cfg.PublicURL)); err != nil {
 		return err
 	}
 	key, k, err := flows.CreateAdminKey(ctx, st, *org, *name)

@@ -1,12 +1,20 @@
 package app_test
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/onboard-dev/onboard/internal/config"
+	"github.com/onboard-dev/onboard/internal/flows"
+	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
 )
 
@@ -452,6 +460,293 @@ func TestAdminAgreements(t *testing.T) {
 		e.t = t
 		if n := e.count("agreements"); n != 5 {
 			t.Fatalf("%d agreement versions, want 5", n)
+		}
+	})
+}
+
+// TestAdminOnboardingDurations: a duration that does not parse is a field
+// error naming its path (422), like every other rule of the document; only
+// broken JSON is a 400. Nothing is stored either way.
+func TestAdminOnboardingDurations(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		e := startAdmin(t, dsn)
+		path := adminPath("default", "/onboarding")
+		r := e.admin(envAdminKey, "GET", path, nil)
+		expect(t, r, http.StatusOK)
+		stored := string(r.body)
+		with := func(change map[string]any) map[string]any {
+			o := r.json(t)
+			for k, v := range change {
+				o[k] = v
+			}
+			return o
+		}
+		provider := func(timeout any) map[string]any {
+			return map[string]any{"url": "https://crm.example.com/partners", "secret": "a-long-random-shared-secret",
+				"name_field": "company.name", "timeout": timeout}
+		}
+		for _, c := range []struct {
+			name   string
+			body   any
+			status int
+			fields []string // field errors, each "must be a duration like 24h"
+		}{
+			{"words", with(map[string]any{"signup_link_ttl": "two days"}), 422, []string{"signup_link_ttl"}},
+			{"no unit", with(map[string]any{"signup_link_ttl": "48"}), 422, []string{"signup_link_ttl"}},
+			{"number", with(map[string]any{"signup_link_ttl": 86400}), 422, []string{"signup_link_ttl"}},
+			{"provider timeout", with(map[string]any{"partner_provider": provider("soon")}), 422, []string{"partner_provider.timeout"}},
+			{"both", with(map[string]any{"signup_link_ttl": "1 day", "partner_provider": provider(false)}), 422,
+				[]string{"signup_link_ttl", "partner_provider.timeout"}},
+			{"broken JSON", `{"signup_link_ttl": "48h"`, 400, nil},
+			{"unknown field next to a bad duration", with(map[string]any{"signup_link_ttl": "x", "bogus": 1}), 400, nil},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				e.t = t
+				r := e.admin(envAdminKey, "PUT", path, c.body)
+				expect(t, r, c.status)
+				checkProblem(t, r, c.status, "")
+				if c.status == 400 {
+					return
+				}
+				var p struct {
+					Errors []struct{ Field, Message string }
+				}
+				decodeAs(t, r, &p)
+				var got []string
+				for _, fe := range p.Errors {
+					got = append(got, fe.Field)
+					if fe.Message != "must be a duration like 24h" {
+						t.Errorf("%s: %q", fe.Field, fe.Message)
+					}
+				}
+				if !slices.Equal(got, c.fields) {
+					t.Fatalf("field errors %q, want %q: %s", got, c.fields, r.body)
+				}
+			})
+		}
+		e.t = t
+		r = e.admin(envAdminKey, "GET", path, nil)
+		expect(t, r, http.StatusOK)
+		if string(r.body) != stored {
+			t.Fatalf("a refused document changed the configuration:\n%s\nwas\n%s", r.body, stored)
+		}
+		if n := e.countWhere("audit_log", "action = 'onboarding.updated'"); n != 0 {
+			t.Fatalf("%d refused documents audited", n)
+		}
+		// A valid duration is still taken.
+		r = e.admin(envAdminKey, "PUT", path, with(map[string]any{"signup_link_ttl": "48h"}))
+		expect(t, r, http.StatusOK)
+		if got := r.json(t)["signup_link_ttl"]; got != "48h0m0s" {
+			t.Fatalf("signup_link_ttl = %v", got)
+		}
+	})
+}
+
+// TestAdminOnboardingChecksUserTypesInItsTransaction: while another
+// transaction takes customer.account_admin away from a user type (not yet
+// committed), a configuration making it the customers' default user type
+// must wait for it and be refused, not be checked against the old
+// permissions and stored.
+func TestAdminOnboardingChecksUserTypesInItsTransaction(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		e := startAdmin(t, dsn)
+		logOnFailure(t, e)
+		expect(t, e.admin(envAdminKey, "POST", adminPath("default", "/user-types"),
+			map[string]any{"name": "owner", "label": "Owner", "permissions": []string{"customer.account_admin"}}), http.StatusCreated)
+		path := adminPath("default", "/onboarding")
+		r := e.admin(envAdminKey, "GET", path, nil)
+		expect(t, r, http.StatusOK)
+		cfg := r.json(t)
+		cfg["default_user_types"] = map[string]any{"customer_business": "owner"}
+		body, err := json.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		ctx := context.Background()
+		db := e.app.Store().DB()
+		tx, err := db.BeginTx(ctx, nil) // on SQLite: BEGIN IMMEDIATE, the write lock
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback() //nolint:errcheck
+		if _, err := tx.Exec(`UPDATE user_types SET permissions = $1 WHERE org_id = $2 AND name = $3`,
+			`["things.read"]`, e.defaultOrg().ID, "owner"); err != nil {
+			t.Fatal(err)
+		}
+
+		type result struct {
+			response
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			req, err := http.NewRequest("PUT", e.base+path, bytes.NewReader(body))
+			if err != nil {
+				done <- result{err: err}
+				return
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+envAdminKey)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				done <- result{err: err}
+				return
+			}
+			defer res.Body.Close()
+			b, err := io.ReadAll(res.Body)
+			done <- result{response{status: res.StatusCode, header: res.Header, body: b}, err}
+		}()
+
+		// Wait until the PUT waits for the uncommitted change (PostgreSQL
+		// shows it in pg_stat_activity; on SQLite, give it time to reach
+		// the write lock). A PUT that answers meanwhile did not wait.
+		began := time.Now()
+		for waiting := false; !waiting; {
+			select {
+			case r := <-done:
+				t.Fatalf("the PUT answered %d %s while the change of its user type was uncommitted: its check did not wait for it", r.status, r.body)
+			case <-time.After(50 * time.Millisecond):
+			}
+			if e.app.Store().Engine() == store.Postgres {
+				var n int
+				if err := db.QueryRow(`SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FROM user_types%FOR SHARE%'`).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				waiting = n > 0
+			} else {
+				waiting = time.Since(began) > 300*time.Millisecond
+			}
+			if time.Since(began) > 10*time.Second {
+				t.Fatal("the PUT neither answered nor waited for the uncommitted change")
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		var res result
+		select {
+		case res = <-done:
+		case <-time.After(15 * time.Second):
+			t.Fatal("the PUT did not answer after the change was committed")
+		}
+		if res.err != nil {
+			t.Fatal(res.err)
+		}
+		expect(t, res.response, http.StatusUnprocessableEntity)
+		checkProblem(t, res.response, http.StatusUnprocessableEntity, "default_user_types.customer_business")
+		r = e.admin(envAdminKey, "GET", path, nil)
+		expect(t, r, http.StatusOK)
+		if got := field(r.json(t), "default_user_types", "customer_business"); got != "customer_admin" {
+			t.Fatalf("customers' default user type is %v: the configuration was stored against the old permissions", got)
+		}
+		if n := e.countWhere("audit_log", "action = 'onboarding.updated'"); n != 0 {
+			t.Fatalf("%d onboarding changes audited", n)
+		}
+	})
+}
+
+// TestAdminOrganizationAuditFailure: the organization and its audit entry are
+// written together, so an organization whose entry cannot be written is not
+// created (and its name stays free).
+func TestAdminOrganizationAuditFailure(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		e := startAdmin(t, dsn)
+		if e.app.Store().Engine() == store.Postgres {
+			e.exec(`CREATE FUNCTION refuse_org_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN IF NEW.action = 'organization.created' THEN RAISE EXCEPTION 'audit refused'; END IF; RETURN NEW; END $$`)
+			e.exec(`CREATE TRIGGER refuse_org_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_org_audit()`)
+		} else {
+			e.exec(`CREATE TRIGGER refuse_org_audit BEFORE INSERT ON audit_log WHEN NEW.action = 'organization.created'
+				BEGIN SELECT RAISE(ABORT, 'audit refused'); END`)
+		}
+		body := map[string]any{"name": "acme", "display_name": "Acme IoT"}
+		r := e.admin(envAdminKey, "POST", adminPath("", ""), body)
+		expect(t, r, http.StatusInternalServerError)
+		if n := e.count("organizations"); n != 1 {
+			t.Fatalf("%d organizations after a failed creation, want 1 (default)", n)
+		}
+		if n := e.countWhere("user_types", "org_id <> $1", e.defaultOrg().ID); n != 0 {
+			t.Fatalf("%d user types of the organization that was not created", n)
+		}
+
+		if e.app.Store().Engine() == store.Postgres {
+			e.exec(`DROP TRIGGER refuse_org_audit ON audit_log`)
+		} else {
+			e.exec(`DROP TRIGGER refuse_org_audit`)
+		}
+		r = e.admin(envAdminKey, "POST", adminPath("", ""), body)
+		expect(t, r, http.StatusCreated)
+		e.lastAudit("acme", "organization.created", "admin:environment", r.json(t)["id"].(string))
+	})
+}
+
+// TestDefaultOrganizationDisplayName: the default organization takes the
+// configured display name at start, also when it exists already with another
+// one (an older release seeded "Default"), and mail subjects carry it.
+func TestDefaultOrganizationDisplayName(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		e := startAdmin(t, dsn)
+		logOnFailure(t, e)
+		ctx := context.Background()
+		st := e.app.Store()
+		const name = "Example Corp"
+		before := e.defaultOrg().DisplayName
+		if before == name {
+			t.Fatalf("the default organization is called %q already", name)
+		}
+		for _, bad := range []string{"", "  ", "a\nb", strings.Repeat("x", 201)} {
+			if _, err := flows.EnsureDefaultOrganization(ctx, st, bad); err == nil {
+				t.Errorf("display name %q accepted", bad)
+			}
+		}
+		org, err := flows.EnsureDefaultOrganization(ctx, st, flows.DefaultDisplayName(name, e.cfg.MailFrom, e.base))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if org.DisplayName != name || e.defaultOrg().DisplayName != name {
+			t.Fatalf("display name %q (stored %q), want %q", org.DisplayName, e.defaultOrg().DisplayName, name)
+		}
+		// Again with the same name: nothing to change, nothing audited.
+		if _, err := flows.EnsureDefaultOrganization(ctx, st, name); err != nil {
+			t.Fatal(err)
+		}
+		a := e.lastAudit("default", "organization.updated", "configuration", org.ID)
+		if field(a.Data, "before", "display_name") != before || field(a.Data, "after", "display_name") != name {
+			t.Fatalf("audit data %v", a.Data)
+		}
+		if n := len(e.audit("default", "organization.updated")); n != 1 {
+			t.Fatalf("%d organization.updated entries, want 1", n)
+		}
+
+		n := e.mails()
+		token := e.startSignup("ada@example.com", "customer_personal")
+		if m := e.mailSince(n, "ada@example.com", "/register?token="); m.Subject != "Finish creating your "+name+" account" {
+			t.Errorf("signup subject %q", m.Subject)
+		}
+		n = e.mails()
+		expect(t, e.do("POST", "/api/v1/signups/"+token, e.completion(token, "customer_personal")), http.StatusCreated)
+		if m := e.mailSince(n, "ada@example.com", "/login"); m.Subject != "Welcome to "+name {
+			t.Errorf("welcome subject %q", m.Subject)
+		}
+	})
+}
+
+// TestOrgNameConfig: -org-name names the default organization at start;
+// without it the name comes from -mail-from.
+func TestOrgNameConfig(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		e := startAdmin(t, dsn, func(c *config.Config) { c.OrgName = "Config Corp" })
+		logOnFailure(t, e)
+		if got := e.defaultOrg().DisplayName; got != "Config Corp" {
+			t.Fatalf("display name %q, want Config Corp", got)
+		}
+	})
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		e := startAdmin(t, dsn, func(c *config.Config) { c.MailFrom = "Acme Energy <no-reply@acme.example>" })
+		logOnFailure(t, e)
+		if got := e.defaultOrg().DisplayName; got != "Acme Energy" {
+			t.Fatalf("display name %q, want the name of -mail-from", got)
 		}
 	})
 }

@@ -60,7 +60,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if len(applied) > 0 {
 		logger.Info("migrations applied", "engine", st.Engine(), "names", strings.Join(applied, ","))
 	}
-	if _, err := flows.EnsureOrganization(ctx, st, flows.DefaultOrganization, "Default"); err != nil {
+	if _, err := flows.EnsureDefaultOrganization(ctx, st, flows.DefaultDisplayName(cfg.OrgName, cfg.MailFrom, cfg.PublicURL)); err != nil {
 		return nil, err
 	}
 	templates, err := mail.LoadTemplates(cfg.MailTemplates)

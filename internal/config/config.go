@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/onboard-dev/onboard/internal/ratelimit"
 )
@@ -27,6 +28,9 @@ type Config struct {
 	PublicURL     string
 	MailFrom      string
 	MailTemplates string
+	// OrgName is the display name of the default organization; empty:
+	// derived from MailFrom, else from PublicURL.
+	OrgName string
 
 	SignupTTL       time.Duration
 	SessionTTL      time.Duration
@@ -210,6 +214,7 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	str(&c.SMTPURL, "smtp", "ONBOARD_SMTP_URL", "SMTP server URL (smtp://, smtp+starttls://, smtps://); empty logs mail instead")
 	str(&c.PublicURL, "public-url", "ONBOARD_PUBLIC_URL", "base URL of links in mail (default http://<addr>)")
 	str(&c.MailFrom, "mail-from", "ONBOARD_MAIL_FROM", "From address of mail")
+	str(&c.OrgName, "org-name", "ONBOARD_ORG_NAME", "display name of the default organization (default: name of -mail-from, else host of -public-url)")
 	str(&c.MailTemplates, "mail-templates", "ONBOARD_MAIL_TEMPLATES", "directory whose files override the embedded mail templates")
 	dur(&c.SignupTTL, "signup-ttl", "ONBOARD_SIGNUP_TTL", "lifetime of a registration link")
 	dur(&c.SessionTTL, "session-ttl", "ONBOARD_SESSION_TTL", "lifetime of a session")
@@ -280,6 +285,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DB == "" {
 		errs = append(errs, errors.New("db: must not be empty"))
+	}
+	if len([]rune(strings.TrimSpace(c.OrgName))) > 200 || strings.ContainsFunc(c.OrgName, unicode.IsControl) {
+		errs = append(errs, errors.New("org-name: at most 200 characters, no control characters"))
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr

@@ -74,6 +74,8 @@ func TestInvalid(t *testing.T) {
 		{"bad log format", []string{"--log-format", "xml"}, nil, "log-format"},
 		{"bad log level", []string{"--log-level", "loud"}, nil, "log-level"},
 		{"bad mail from", []string{"--mail-from", "nobody"}, nil, "mail-from"},
+		{"org name too long", nil, map[string]string{"ONBOARD_ORG_NAME": strings.Repeat("x", 201)}, "org-name"},
+		{"org name control", []string{"--org-name", "Acme\nBcc: x"}, nil, "org-name"},
 		{"short admin key", nil, map[string]string{"ONBOARD_ADMIN_KEY": "short"}, "ONBOARD_ADMIN_KEY"},
 		{"short form key", nil, map[string]string{"ONBOARD_FORM_KEY": "short"}, "ONBOARD_FORM_KEY"},
 		{"bad rate store", []string{"--rate-store", "redis"}, nil, "rate-store"},

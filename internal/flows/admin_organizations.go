@@ -25,22 +25,27 @@ func (s *Service) CreateOrganization(ctx context.Context, adm Admin, name, displ
 	exists := &domain.Error{Code: domain.EConflict, Slug: "organization-exists",
 		Detail: fmt.Sprintf("An organization named %q exists already.", name),
 		Fields: []domain.FieldError{{Field: "name", Message: "is taken"}}}
-	if _, err := s.store.OrganizationByName(ctx, name); err == nil {
-		return domain.Organization{}, exists
-	} else if !store.IsNotFound(err) {
-		return domain.Organization{}, err
-	}
-	org, err := EnsureOrganization(ctx, s.store, name, displayName)
-	if err != nil {
-		return org, fmt.Errorf("create organization: %w", err)
-	}
-	now := s.stamp()
-	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+	org := newOrganization(name, displayName)
+	org.CreatedAt = s.stamp()
+	// The organization, its seeded user types and agreements, and the audit
+	// entry are written together: an organization exists only with its entry.
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.OrganizationByName(ctx, name); err == nil {
+			return exists
+		} else if !store.IsNotFound(err) {
+			return err
+		}
+		if err := seedOrganization(ctx, tx, org); err != nil {
+			return err
+		}
 		return audit(ctx, tx, org.ID, adm, "organization.created", org.ID,
-			map[string]any{"after": map[string]any{"name": org.Name, "display_name": org.DisplayName}}, now)
+			map[string]any{"after": map[string]any{"name": org.Name, "display_name": org.DisplayName}}, org.CreatedAt)
 	})
-	if err != nil {
-		return org, fmt.Errorf("create organization: %w", err)
+	switch {
+	case store.IsDuplicate(err):
+		return domain.Organization{}, exists
+	case err != nil:
+		return domain.Organization{}, fmt.Errorf("create organization: %w", err)
 	}
 	return org, nil
 }

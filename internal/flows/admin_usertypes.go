@@ -134,9 +134,9 @@ func (s *Service) UpdateUserType(ctx context.Context, adm Admin, org domain.Orga
 			next.Permissions = perms
 		}
 		if prev.Has(domain.PermAccountAdmin) && !next.Has(domain.PermAccountAdmin) {
-			// Read the configuration inside the transaction, so that the
-			// check sees what is stored now.
-			cur, err := tx.OrganizationByID(ctx, org.ID)
+			// Lock the organization (as PutOnboarding does) so that the
+			// check and a concurrent change of the defaults take turns.
+			cur, err := tx.LockOrganization(ctx, org.ID)
 			if err != nil {
 				return err
 			}

@@ -29,22 +29,31 @@ func Redacted(o domain.Onboarding) domain.Onboarding {
 
 // PutOnboarding validates and stores an organization's onboarding
 // configuration, recording the change (before and after, secrets redacted)
-// in the audit log.
+// in the audit log. The configuration is checked against the user types in
+// the transaction that stores it, with the organization's row and its user
+// types locked (PostgreSQL; SQLite transactions are serialized): a user type
+// changed meanwhile cannot slip between the check and the write.
 func (s *Service) PutOnboarding(ctx context.Context, adm Admin, org domain.Organization, next domain.Onboarding) (domain.Onboarding, error) {
-	prev := org.Onboarding.WithDefaults()
-	if next.PartnerProvider != nil && next.PartnerProvider.Secret == "" && prev.PartnerProvider != nil {
-		next.PartnerProvider.Secret = prev.PartnerProvider.Secret
-	}
-	userTypes, err := s.store.UserTypes(ctx, org.ID)
-	if err != nil {
-		return next, err
-	}
-	if fields := ValidateOnboarding(next, userTypes); len(fields) > 0 {
-		return next, domain.Invalid(fields...)
-	}
-	next = next.WithDefaults()
 	now := s.now()
-	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.LockOrganization(ctx, org.ID)
+		if err != nil {
+			return err
+		}
+		prev := cur.Onboarding.WithDefaults()
+		if next.PartnerProvider != nil && next.PartnerProvider.Secret == "" && prev.PartnerProvider != nil {
+			pp := *next.PartnerProvider
+			pp.Secret = prev.PartnerProvider.Secret
+			next.PartnerProvider = &pp
+		}
+		userTypes, err := tx.LockUserTypes(ctx, org.ID)
+		if err != nil {
+			return err
+		}
+		if fields := ValidateOnboarding(next, userTypes); len(fields) > 0 {
+			return domain.Invalid(fields...)
+		}
+		next = next.WithDefaults()
 		if err := tx.UpdateOnboarding(ctx, org.ID, next); err != nil {
 			return err
 		}

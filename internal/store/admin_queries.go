@@ -11,6 +11,31 @@ import (
 
 // ---- organizations ----
 
+// LockOrganization returns the organization and, on PostgreSQL, locks its
+// row until the transaction ends, so that changes of its configuration are
+// serialized (SQLite transactions are serialized already). Call it in a Tx.
+func (q Queries) LockOrganization(ctx context.Context, id string) (domain.Organization, error) {
+	o, err := scanOrg(q.q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM organizations WHERE id = $1`+q.lockClause(" FOR UPDATE"), id))
+	if err != nil {
+		return o, fmt.Errorf("lock organization %s: %w", id, err)
+	}
+	return o, nil
+}
+
+// SetOrganizationDisplayName changes an organization's display name.
+func (q Queries) SetOrganizationDisplayName(ctx context.Context, id, displayName string) error {
+	return q.execOne(ctx, "set organization display name", `UPDATE organizations SET display_name = $1 WHERE id = $2`, displayName, id)
+}
+
+// lockClause returns clause (" FOR UPDATE", " FOR SHARE") on PostgreSQL and
+// nothing on SQLite, whose transactions hold the database's write lock.
+func (q Queries) lockClause(clause string) string {
+	if q.engine == Postgres {
+		return clause
+	}
+	return ""
+}
+
 // UpdateOnboarding replaces an organization's onboarding configuration.
 func (q Queries) UpdateOnboarding(ctx context.Context, orgID string, cfg domain.Onboarding) error {
 	raw, err := toJSON(cfg)
@@ -68,7 +93,19 @@ func (q Queries) TouchAdminKey(ctx context.Context, id string, at time.Time) err
 
 // UserTypes lists the organization's user types by name.
 func (q Queries) UserTypes(ctx context.Context, orgID string) ([]domain.UserType, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, name, label, permissions FROM user_types WHERE org_id = $1 ORDER BY name`, orgID)
+	return q.userTypes(ctx, orgID, "")
+}
+
+// LockUserTypes lists the organization's user types by name and, on
+// PostgreSQL, holds a share lock on their rows until the transaction ends:
+// they cannot be changed or deleted meanwhile, and the call waits for
+// uncommitted changes of them. Call it in a Tx.
+func (q Queries) LockUserTypes(ctx context.Context, orgID string) ([]domain.UserType, error) {
+	return q.userTypes(ctx, orgID, q.lockClause(" FOR SHARE"))
+}
+
+func (q Queries) userTypes(ctx context.Context, orgID, lock string) ([]domain.UserType, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, name, label, permissions FROM user_types WHERE org_id = $1 ORDER BY name`+lock, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("user types: %w", err)
 	}
