@@ -170,3 +170,119 @@ func clientCreateCommand(ctx context.Context, args []string, getenv func(string)
 	fmt.Fprintf(stderr, "client %q (%s) of organization %q; the secret is shown only now:\n", c.Name, c.Kind, *org)
 	return json.NewEncoder(stdout).Encode(map[string]string{"client_id": c.ClientID, "client_secret": secret})
 }
+
+// clientCommand: onboard admin client create|list|revoke …
+func clientCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	usage := errors.New("usage: onboard admin client create|list|revoke --org NAME …")
+	if len(args) == 0 {
+		return usage
+	}
+	switch args[0] {
+	case "create":
+		return clientCreateCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "list":
+		return clientListCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "revoke":
+		return clientRevokeCommand(ctx, args[1:], getenv, stdout, stderr)
+	}
+	return usage
+}
+
+// cliClient is a client as the command line prints it (as the admin API
+// shows it: never the secret or its hash).
+type cliClient struct {
+	ID            string     `json:"id"`
+	ClientID      string     `json:"client_id"`
+	Name          string     `json:"name"`
+	Kind          string     `json:"kind"`
+	Labelpartners []string   `json:"labelpartners"`
+	CreatedAt     time.Time  `json:"created_at"`
+	LastUsedAt    *time.Time `json:"last_used_at,omitempty"`
+	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
+}
+
+// clientListCommand: onboard admin client list --org NAME
+//
+// It prints the organization's clients, revoked ones included, one JSON
+// object a line, oldest first.
+func clientListCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := config.Default()
+	fs, applyEnv := cfg.FlagSet("onboard admin client list", stderr)
+	org := fs.String("org", flows.DefaultOrganization, "organization of the clients")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := applyEnv(getenv); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	o, err := st.OrganizationByName(ctx, *org)
+	if err != nil {
+		return fmt.Errorf("client list: %w", err)
+	}
+	cs, err := flows.Clients(ctx, st, o)
+	if err != nil {
+		return fmt.Errorf("client list: %w", err)
+	}
+	enc := json.NewEncoder(stdout)
+	for _, c := range cs {
+		if err := enc.Encode(cliClient{ID: c.ID, ClientID: c.ClientID, Name: c.Name, Kind: c.Kind, Labelpartners: c.Labelpartners,
+			CreatedAt: c.CreatedAt, LastUsedAt: c.LastUsedAt, RevokedAt: c.RevokedAt}); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+	}
+	return nil
+}
+
+// clientRevokeCommand: onboard admin client revoke --org NAME --client CLIENT_ID|ID
+//
+// It revokes the client like DELETE /api/v1/admin/organizations/{org}/clients/{id}.
+func clientRevokeCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := config.Default()
+	fs, applyEnv := cfg.FlagSet("onboard admin client revoke", stderr)
+	org := fs.String("org", flows.DefaultOrganization, "organization of the client")
+	client := fs.String("client", "", "the client's client_id (cl_…) or id")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := applyEnv(getenv); err != nil {
+		return err
+	}
+	if *client == "" {
+		return errors.New("client revoke: --client is required")
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	o, err := st.OrganizationByName(ctx, *org)
+	if err != nil {
+		return fmt.Errorf("client revoke: %w", err)
+	}
+	id := *client
+	if strings.HasPrefix(id, flows.ClientIDPrefix) {
+		c, err := st.ClientByClientID(ctx, id)
+		if store.IsNotFound(err) || (err == nil && c.OrgID != o.ID) {
+			return fmt.Errorf("client revoke: organization %q has no client %s", *org, id)
+		}
+		if err != nil {
+			return fmt.Errorf("client revoke: %w", err)
+		}
+		id = c.ID
+	}
+	changed, err := flows.RevokeClient(ctx, st, o, id, "cli", time.Now())
+	if err != nil {
+		return fmt.Errorf("client revoke: %s: %w", *client, err)
+	}
+	if changed {
+		fmt.Fprintf(stdout, "client %s revoked\n", *client)
+	} else {
+		fmt.Fprintf(stdout, "client %s was revoked already\n", *client)
+	}
+	return nil
+}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
@@ -91,6 +92,98 @@ func TestImportAndClientCommands(t *testing.T) {
 		}
 		if _, _, err := cmd("import", "end-users", "--org", "nope", "--file", ndjson); err == nil {
 			t.Fatal("unknown organization accepted")
+		}
+	})
+}
+
+func TestClientListAndRevokeCommands(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		getenv := func(string) string { return "" }
+		cmd := func(args ...string) (string, error) {
+			var out, errOut bytes.Buffer
+			err := clientCommand(ctx, append(args, "--db", dsn), getenv, &out, &errOut)
+			return out.String(), err
+		}
+		created := map[string]map[string]string{}
+		for _, name := range []string{"crm", "app"} {
+			kind := map[string]string{"crm": "b2b", "app": "app"}[name]
+			out, err := cmd("create", "--name", name, "--kind", kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c map[string]string
+			if err := json.Unmarshal([]byte(out), &c); err != nil {
+				t.Fatalf("create printed %q: %v", out, err)
+			}
+			created[name] = c
+		}
+		st, err := store.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		other := domain.Organization{ID: store.NewID(), Name: "other", DisplayName: "Other", Onboarding: domain.DefaultOnboarding(), CreatedAt: store.Now()}
+		if err := st.CreateOrganization(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		foreign, _, err := flows.CreateClient(ctx, st, other, flows.ClientInput{Name: "x", Kind: domain.ClientB2B}, "test", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		list := func() []cliClient {
+			t.Helper()
+			out, err := cmd("list")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(out, created["crm"]["client_secret"]) || strings.Contains(out, "secret") {
+				t.Fatalf("list shows a secret:\n%s", out)
+			}
+			var cs []cliClient
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				var c cliClient
+				if err := json.Unmarshal([]byte(line), &c); err != nil {
+					t.Fatalf("list line %q: %v", line, err)
+				}
+				cs = append(cs, c)
+			}
+			return cs
+		}
+		cs := list()
+		if len(cs) != 2 || cs[0].Name != "crm" || cs[1].Name != "app" || cs[0].ClientID != created["crm"]["client_id"] || cs[0].RevokedAt != nil {
+			t.Fatalf("list %+v", cs)
+		}
+
+		out, err := cmd("revoke", "--client", created["crm"]["client_id"])
+		if err != nil || !strings.Contains(out, "revoked") || strings.Contains(out, "already") {
+			t.Fatalf("revoke by client_id: %q %v", out, err)
+		}
+		out, err = cmd("revoke", "--client", cs[0].ID)
+		if err != nil || !strings.Contains(out, "revoked already") {
+			t.Fatalf("second revoke by id: %q %v", out, err)
+		}
+		if cs := list(); cs[0].RevokedAt == nil || cs[1].RevokedAt != nil {
+			t.Fatalf("after revoke: %+v", cs)
+		}
+		if c, err := st.ClientByClientID(ctx, created["crm"]["client_id"]); err != nil || !c.Revoked() {
+			t.Fatalf("stored client %+v (%v)", c, err)
+		}
+		for _, args := range [][]string{
+			{"revoke", "--client", foreign.ClientID},
+			{"revoke", "--client", foreign.ID},
+			{"revoke", "--client", "cl_nope"},
+			{"revoke"},
+			{"list", "--org", "nope"},
+			{"rename"},
+		} {
+			if _, err := cmd(args...); err == nil {
+				t.Errorf("%v accepted", args)
+			}
+		}
+		if c, err := st.ClientByID(ctx, foreign.ID); err != nil || c.Revoked() {
+			t.Fatalf("another organization's client was revoked: %+v (%v)", c, err)
 		}
 	})
 }

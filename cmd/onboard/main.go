@@ -48,6 +48,10 @@ Usage:
                             issue an admin API key (printed once)
   onboard admin client create --org NAME --name NAME --kind b2b|app [--labelpartners a,b]
                             create an API client (secret printed once)
+  onboard admin client list --org NAME
+                            list the organization's API clients
+  onboard admin client revoke --org NAME --client CLIENT_ID|ID
+                            revoke an API client and its tokens
   onboard import end-users --org NAME --file users.ndjson|users.csv
                             provision end users in bulk
   onboard version           print the version
@@ -152,8 +156,8 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 func adminCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) >= 2 && args[0] == "client" && args[1] == "create" {
-		return clientCreateCommand(ctx, args[2:], getenv, stdout, stderr)
+	if len(args) >= 1 && args[0] == "client" {
+		return clientCommand(ctx, args[1:], getenv, stdout, stderr)
 	}
 	if len(args) < 2 || args[0] != "key" || args[1] != "create" {
 		fmt.Fprint(stderr, usage)

@@ -194,7 +194,8 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// janitor deletes expired sessions and long-expired signups now and then.
+// janitor deletes expired sessions, long-expired signups and links, and
+// spent B2B tokens now and then.
 func (a *App) janitor(ctx context.Context) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -208,6 +209,11 @@ func (a *App) janitor(ctx context.Context) {
 			a.log.Warn("cleanup of account links failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("cleanup of account links", "deleted", n)
+		}
+		if n, err := a.store.DeleteExpiredB2B(ctx, time.Now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
+			a.log.Warn("cleanup of b2b links and tokens failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("cleanup of b2b links and tokens", "deleted", n)
 		}
 		if a.sweepRates != nil {
 			// Windows of up to a day stay intact: keep twice that.

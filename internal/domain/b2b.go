@@ -46,7 +46,15 @@ type Client struct {
 	SecretHash      []byte
 	LabelpartnerIDs []string
 	CreatedAt       time.Time
+	// LastUsedAt is when the client last authenticated at a token endpoint
+	// (recorded at most once a minute); nil when never.
+	LastUsedAt *time.Time
+	// RevokedAt is when an admin revoked the client; nil while it works.
+	RevokedAt *time.Time
 }
+
+// Revoked reports whether the client was revoked.
+func (c Client) Revoked() bool { return c.RevokedAt != nil }
 
 // EndUser is an end user provisioned by a B2B client.
 type EndUser struct {

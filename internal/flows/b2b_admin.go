@@ -120,23 +120,11 @@ func CreateClient(ctx context.Context, st *store.Store, org domain.Organization,
 	if in.Kind != domain.ClientB2B && in.Kind != domain.ClientApp {
 		errs = append(errs, domain.FieldError{Field: "kind", Message: "must be b2b or app"})
 	}
-	if len(in.Labelpartners) > 100 {
-		errs = append(errs, domain.FieldError{Field: "labelpartners", Message: "must have at most 100 names"})
+	ids, lpErrs, err := clientLabelpartners(ctx, st.Queries, org, in.Labelpartners)
+	if err != nil {
+		return domain.Client{}, "", err
 	}
-	var ids []string
-	for i, n := range in.Labelpartners {
-		lp, err := st.LabelpartnerByName(ctx, strings.TrimSpace(n))
-		if store.IsNotFound(err) || (err == nil && lp.OrgID != org.ID) {
-			errs = append(errs, domain.FieldError{Field: fmt.Sprintf("labelpartners[%d]", i), Message: "is not a labelpartner of the organization"})
-			continue
-		}
-		if err != nil {
-			return domain.Client{}, "", err
-		}
-		if !containsString(ids, lp.ID) {
-			ids = append(ids, lp.ID)
-		}
-	}
+	errs = append(errs, lpErrs...)
 	if len(errs) > 0 {
 		return domain.Client{}, "", domain.Invalid(errs...)
 	}
@@ -150,9 +138,6 @@ func CreateClient(ctx context.Context, st *store.Store, org domain.Organization,
 	}
 	c := domain.Client{ID: store.NewID(), OrgID: org.ID, Name: name, Kind: in.Kind, ClientID: ClientIDPrefix + idTok[:22],
 		SecretHash: auth.HashToken(secret), LabelpartnerIDs: ids, CreatedAt: store.Timestamp(now)}
-	if c.LabelpartnerIDs == nil {
-		c.LabelpartnerIDs = []string{}
-	}
 	err = st.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CreateClient(ctx, c); err != nil {
 			return err
@@ -161,10 +146,42 @@ func CreateClient(ctx context.Context, st *store.Store, org domain.Organization,
 			Data: map[string]any{"name": name, "kind": c.Kind, "client_id": c.ClientID}, CreatedAt: c.CreatedAt})
 	})
 	if store.IsDuplicate(err) {
-		return domain.Client{}, "", domain.Errorf(domain.EConflict, "client-exists", "A client of that name exists.")
+		return domain.Client{}, "", clientExists()
 	}
 	if err != nil {
 		return domain.Client{}, "", fmt.Errorf("create client: %w", err)
 	}
 	return c, secret, nil
+}
+
+// clientExists is the answer when another unrevoked client of the
+// organization has the name.
+func clientExists() error {
+	return domain.Errorf(domain.EConflict, "client-exists", "A client of that name exists.")
+}
+
+// clientLabelpartners resolves the labelpartner names of a client's input
+// to the ids of labelpartners of the organization (without repeats, never
+// nil). Unknown names, and names of other organizations' labelpartners, are
+// field errors.
+func clientLabelpartners(ctx context.Context, q store.Queries, org domain.Organization, names []string) ([]string, []domain.FieldError, error) {
+	ids := []string{}
+	var errs []domain.FieldError
+	if len(names) > 100 {
+		return ids, []domain.FieldError{{Field: "labelpartners", Message: "must have at most 100 names"}}, nil
+	}
+	for i, n := range names {
+		lp, err := q.LabelpartnerByName(ctx, strings.TrimSpace(n))
+		if store.IsNotFound(err) || (err == nil && lp.OrgID != org.ID) {
+			errs = append(errs, domain.FieldError{Field: fmt.Sprintf("labelpartners[%d]", i), Message: "is not a labelpartner of the organization"})
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if !containsString(ids, lp.ID) {
+			ids = append(ids, lp.ID)
+		}
+	}
+	return ids, errs, nil
 }

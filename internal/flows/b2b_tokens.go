@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
@@ -49,7 +50,8 @@ func (c B2BClient) May(labelpartnerID string) bool {
 	return containsString(c.LabelpartnerIDs, labelpartnerID)
 }
 
-// authenticateClient checks client credentials of a client of that kind.
+// authenticateClient checks client credentials of an unrevoked client of
+// that kind. A revoked client gets the same answer as a wrong secret.
 func (s *Service) authenticateClient(ctx context.Context, clientID, secret, kind string) (domain.Client, error) {
 	bad := oauthErr(401, "invalid_client", "Client authentication failed.")
 	if clientID == "" || secret == "" || len(clientID) > 200 || len(secret) > 200 {
@@ -62,8 +64,13 @@ func (s *Service) authenticateClient(ctx context.Context, clientID, secret, kind
 	if err != nil {
 		return domain.Client{}, err
 	}
-	if !equalSecret(string(auth.HashToken(secret)), string(c.SecretHash)) || c.Kind != kind {
+	if !equalSecret(string(auth.HashToken(secret)), string(c.SecretHash)) || c.Kind != kind || c.Revoked() {
 		return domain.Client{}, bad
+	}
+	if now := s.now(); c.LastUsedAt == nil || now.Sub(*c.LastUsedAt) >= time.Minute {
+		if err := s.store.TouchClient(ctx, c.ID, now); err != nil {
+			s.log.WarnContext(ctx, "touch client", "err", err)
+		}
 	}
 	return c, nil
 }
@@ -114,8 +121,10 @@ func (s *Service) AuthenticateB2B(ctx context.Context, token string) (B2BClient,
 	if t.RevokedAt != nil || !t.ExpiresAt.After(s.now()) {
 		return B2BClient{}, unauth
 	}
+	// The client's own state counts too: a token issued while the client
+	// was being revoked would have escaped the revocation of its tokens.
 	c, err := s.store.ClientByID(ctx, t.SubjectID)
-	if store.IsNotFound(err) || (err == nil && c.Kind != domain.ClientB2B) {
+	if store.IsNotFound(err) || (err == nil && (c.Kind != domain.ClientB2B || c.Revoked())) {
 		return B2BClient{}, unauth
 	}
 	if err != nil {

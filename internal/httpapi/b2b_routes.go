@@ -6,7 +6,12 @@ func (s *Server) b2bRoutes() []Route {
 	return []Route{
 		{"GET", "/api/v1/admin/organizations/{org}/labelpartners", s.admin(s.listLabelpartners)},
 		{"POST", "/api/v1/admin/organizations/{org}/labelpartners", s.admin(s.createLabelpartner)},
+		{"GET", "/api/v1/admin/organizations/{org}/clients", s.admin(s.listClients)},
 		{"POST", "/api/v1/admin/organizations/{org}/clients", s.admin(s.createClient)},
+		{"GET", "/api/v1/admin/organizations/{org}/clients/{id}", s.admin(s.getClient)},
+		{"PATCH", "/api/v1/admin/organizations/{org}/clients/{id}", s.admin(s.patchClient)},
+		{"DELETE", "/api/v1/admin/organizations/{org}/clients/{id}", s.admin(s.revokeClient)},
+		{"POST", "/api/v1/admin/organizations/{org}/clients/{id}/secret", s.admin(s.rotateClientSecret)},
 
 		{"POST", "/api/v1/b2b/token", s.handle(s.b2bToken)},
 		{"POST", "/api/v1/b2b/end-users", s.b2bClient(s.createEndUser)},

@@ -101,15 +101,17 @@ func (q Queries) CreateClient(ctx context.Context, c domain.Client) error {
 	return nil
 }
 
-const clientColumns = `id, org_id, name, kind, client_id, secret_hash, labelpartners, created_at`
+const clientColumns = `id, org_id, name, kind, client_id, secret_hash, labelpartners, created_at, last_used_at, revoked_at`
 
 func scanClient(row interface{ Scan(...any) error }) (domain.Client, error) {
 	var c domain.Client
 	var lps string
-	if err := row.Scan(&c.ID, &c.OrgID, &c.Name, &c.Kind, &c.ClientID, &c.SecretHash, &lps, &c.CreatedAt); err != nil {
+	var used, revoked sql.NullTime
+	if err := row.Scan(&c.ID, &c.OrgID, &c.Name, &c.Kind, &c.ClientID, &c.SecretHash, &lps, &c.CreatedAt, &used, &revoked); err != nil {
 		return c, mapErr(err)
 	}
 	c.CreatedAt = c.CreatedAt.UTC()
+	c.LastUsedAt, c.RevokedAt = nullTime(used), nullTime(revoked)
 	return c, fromJSON(lps, &c.LabelpartnerIDs)
 }
 
