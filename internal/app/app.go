@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/onboard-dev/onboard/internal/activity"
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/config"
 	"github.com/onboard-dev/onboard/internal/flows"
@@ -35,6 +36,9 @@ type App struct {
 	sweepRates func(ctx context.Context, olderThan time.Duration) (int64, error)
 	// handler routes the pages' paths to the pages and the rest to the API.
 	handler http.Handler
+	// activity takes end users' first measurements from NATS; nil when
+	// no NATS URL is configured.
+	activity *activity.Subscriber
 }
 
 // New opens the database, applies migrations, seeds the default organization
@@ -116,6 +120,20 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"), FormKey: formKey,
 	})
 	a.handler = route(pages, a.api)
+	if cfg.NATSURL != "" {
+		record := func(ctx context.Context, subject string, m activity.Message) (string, error) {
+			u, err := a.flows.RecordActivityFromBus(ctx, flows.BusActivity{Subject: subject, EndUserID: m.EndUserID,
+				Labelpartner: m.Labelpartner, Email: m.Email, MeasurementReceivedAt: m.MeasurementReceivedAt})
+			return u.State, err
+		}
+		a.activity, err = activity.New(activity.Config{
+			URL: cfg.NATSURL, Subject: cfg.NATSActivitySubject, Queue: cfg.NATSQueue, Stream: cfg.NATSStream,
+			CredsFile: cfg.NATSCredsFile, Workers: cfg.NATSWorkers,
+		}, record, logger.With("component", "activity"))
+		if err != nil {
+			return nil, err
+		}
+	}
 	ok = true
 	return a, nil
 }
@@ -170,6 +188,13 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		}
 	})
 	wg.Go(func() { a.janitor(workCtx) })
+	if a.activity != nil {
+		wg.Go(func() {
+			if err := a.activity.Run(workCtx); err != nil {
+				a.log.Error("activity subscriber stopped", "err", err)
+			}
+		})
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -69,6 +70,24 @@ type Config struct {
 
 	B2BRefreshTTL           time.Duration // lifetime of end users' refresh tokens
 	B2BIntrospectionTimeout time.Duration // bound of one call to a labelpartner's identity provider
+
+	// NATSURL names the NATS server (or several, comma-separated) from which
+	// end users' first measurements are taken; empty turns this off.
+	NATSURL string
+	// NATSActivitySubject is the subject the activity messages arrive on.
+	NATSActivitySubject string
+	// NATSQueue is the queue group of the core-NATS subscription, and the
+	// durable consumer's name in JetStream mode: nodes sharing it share
+	// the messages.
+	NATSQueue string
+	// NATSStream, when set, selects JetStream mode: messages are consumed
+	// from this stream through a durable consumer (created when missing).
+	NATSStream string
+	// NATSCredsFile is a NATS credentials (.creds) file; empty: none (a
+	// user:password or token in the URL also works).
+	NATSCredsFile string
+	// NATSWorkers bounds the activity messages processed at once.
+	NATSWorkers int
 }
 
 // Rate is a rate limit written "60/1m": a count per window. "0" disables it.
@@ -179,6 +198,10 @@ func Default() Config {
 
 		B2BRefreshTTL:           30 * 24 * time.Hour,
 		B2BIntrospectionTimeout: 5 * time.Second,
+
+		NATSActivitySubject: "onboard.activity",
+		NATSQueue:           "onboard",
+		NATSWorkers:         4,
 	}
 }
 
@@ -239,6 +262,12 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	dur(&c.MailRetryMax, "mail-retry-max", "ONBOARD_MAIL_RETRY_MAX", "longest delay between mail retries")
 	dur(&c.MailMaxAge, "mail-max-age", "ONBOARD_MAIL_MAX_AGE", "give up on a mail still failing after this long")
 	intv(&c.MailWorkers, "mail-workers", "ONBOARD_MAIL_WORKERS", "parallel SMTP deliveries")
+	str(&c.NATSURL, "nats-url", "ONBOARD_NATS_URL", "NATS server URL(s), comma-separated, for end-user activity; empty turns it off")
+	str(&c.NATSActivitySubject, "nats-activity-subject", "ONBOARD_NATS_ACTIVITY_SUBJECT", "NATS subject of end-user activity messages")
+	str(&c.NATSQueue, "nats-queue", "ONBOARD_NATS_QUEUE", "NATS queue group (JetStream: durable consumer name) shared by the nodes")
+	str(&c.NATSStream, "nats-stream", "ONBOARD_NATS_STREAM", "JetStream stream to consume activity from; empty: a core-NATS subscription")
+	str(&c.NATSCredsFile, "nats-creds", "ONBOARD_NATS_CREDS_FILE", "NATS credentials (.creds) file")
+	intv(&c.NATSWorkers, "nats-workers", "ONBOARD_NATS_WORKERS", "activity messages processed at once")
 	str(&c.LogFormat, "log-format", "ONBOARD_LOG_FORMAT", "text or json")
 	str(&c.LogLevel, "log-level", "ONBOARD_LOG_LEVEL", "debug, info, warn or error")
 	applyEnv := func(getenv func(string) string) error {
@@ -334,5 +363,101 @@ func (c *Config) Validate() error {
 	if c.MailWorkers < 1 {
 		errs = append(errs, errors.New("mail-workers: must be at least 1"))
 	}
+	errs = append(errs, c.validateNATS()...)
 	return errors.Join(errs...)
+}
+
+// validateNATS checks the NATS settings; they are checked only when
+// nats-url is set, except that a stream or credentials without a URL are
+// refused as a likely mistake.
+func (c *Config) validateNATS() []error {
+	var errs []error
+	if c.NATSURL == "" {
+		if c.NATSStream != "" || c.NATSCredsFile != "" {
+			errs = append(errs, errors.New("nats-stream and nats-creds: need nats-url"))
+		}
+		return errs
+	}
+	for _, raw := range strings.Split(c.NATSURL, ",") {
+		if err := checkNATSURL(strings.TrimSpace(raw)); err != nil {
+			errs = append(errs, fmt.Errorf("nats-url: %w", err))
+		}
+	}
+	if err := checkSubject(c.NATSActivitySubject); err != nil {
+		errs = append(errs, fmt.Errorf("nats-activity-subject %q: %w", c.NATSActivitySubject, err))
+	}
+	switch {
+	case c.NATSQueue == "" || strings.ContainsFunc(c.NATSQueue, unicode.IsSpace):
+		errs = append(errs, fmt.Errorf("nats-queue %q: must be a name without spaces", c.NATSQueue))
+	case c.NATSStream != "" && !isJetStreamName(c.NATSQueue):
+		errs = append(errs, fmt.Errorf("nats-queue %q: names the durable consumer with nats-stream, so it must not contain . * > / \\ or spaces", c.NATSQueue))
+	}
+	if c.NATSStream != "" && !isJetStreamName(c.NATSStream) {
+		errs = append(errs, fmt.Errorf("nats-stream %q: must not contain . * > / \\ or spaces", c.NATSStream))
+	}
+	if c.NATSCredsFile != "" {
+		if fi, err := os.Stat(c.NATSCredsFile); err != nil {
+			errs = append(errs, fmt.Errorf("nats-creds: %w", err))
+		} else if fi.IsDir() {
+			errs = append(errs, fmt.Errorf("nats-creds %q: is a directory", c.NATSCredsFile))
+		}
+	}
+	if c.NATSWorkers < 1 || c.NATSWorkers > 256 {
+		errs = append(errs, errors.New("nats-workers: must be between 1 and 256"))
+	}
+	return errs
+}
+
+// checkNATSURL accepts what the NATS client dials: nats://, tls://, ws://
+// and wss:// URLs with a host, optionally with user:password or a token.
+func checkNATSURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL", redactURL(raw))
+	}
+	switch u.Scheme {
+	case "nats", "tls", "ws", "wss":
+	default:
+		return fmt.Errorf("%q: must start with nats://, tls://, ws:// or wss://", u.Redacted())
+	}
+	if u.Hostname() == "" {
+		return fmt.Errorf("%q: has no host", u.Redacted())
+	}
+	return nil
+}
+
+// redactURL hides what could be a password in a URL that does not parse.
+func redactURL(raw string) string {
+	if i := strings.LastIndexByte(raw, '@'); i >= 0 {
+		return "…@" + raw[i+1:]
+	}
+	return raw
+}
+
+// checkSubject accepts a NATS subject: dot-separated non-empty tokens
+// without spaces, where "*" and ">" stand alone and ">" comes last.
+func checkSubject(s string) error {
+	if s == "" {
+		return errors.New("must not be empty")
+	}
+	if strings.ContainsFunc(s, unicode.IsSpace) {
+		return errors.New("must not contain spaces")
+	}
+	tokens := strings.Split(s, ".")
+	for i, tok := range tokens {
+		switch {
+		case tok == "":
+			return errors.New("must not have empty tokens (leading, trailing or double dots)")
+		case tok == ">" && i != len(tokens)-1:
+			return errors.New("\">\" must be the last token")
+		case tok != "*" && tok != ">" && strings.ContainsAny(tok, "*>"):
+			return errors.New("wildcards must be whole tokens")
+		}
+	}
+	return nil
+}
+
+// isJetStreamName tells whether s may name a JetStream stream or consumer.
+func isJetStreamName(s string) bool {
+	return s != "" && !strings.ContainsAny(s, ".*>/\\") && !strings.ContainsFunc(s, unicode.IsSpace)
 }

@@ -105,3 +105,79 @@ func TestAdminKeyFile(t *testing.T) {
 		t.Fatal("a missing key file was accepted")
 	}
 }
+
+func TestNATSConfig(t *testing.T) {
+	creds := filepath.Join(t.TempDir(), "onboard.creds")
+	if err := os.WriteFile(creds, []byte("-----BEGIN NATS USER JWT-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	valid := []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		check func(c Config) bool
+	}{
+		{"off by default", nil, nil, func(c Config) bool {
+			return c.NATSURL == "" && c.NATSActivitySubject == "onboard.activity" && c.NATSQueue == "onboard" &&
+				c.NATSStream == "" && c.NATSWorkers == 4
+		}},
+		{"environment", nil, map[string]string{"ONBOARD_NATS_URL": "nats://u:p@nats-1:4222,tls://nats-2:4222",
+			"ONBOARD_NATS_ACTIVITY_SUBJECT": "meters.*.first", "ONBOARD_NATS_QUEUE": "onboard-eu", "ONBOARD_NATS_STREAM": "METERS",
+			"ONBOARD_NATS_CREDS_FILE": creds, "ONBOARD_NATS_WORKERS": "8"}, func(c Config) bool {
+			return c.NATSURL == "nats://u:p@nats-1:4222,tls://nats-2:4222" && c.NATSActivitySubject == "meters.*.first" &&
+				c.NATSQueue == "onboard-eu" && c.NATSStream == "METERS" && c.NATSCredsFile == creds && c.NATSWorkers == 8
+		}},
+		{"flags win", []string{"-nats-url", "nats://127.0.0.1:4222", "-nats-activity-subject", "a.>", "-nats-queue", "q.with.dots"},
+			map[string]string{"ONBOARD_NATS_URL": "nats://elsewhere:4222"}, func(c Config) bool {
+				return c.NATSURL == "nats://127.0.0.1:4222" && c.NATSActivitySubject == "a.>" && c.NATSQueue == "q.with.dots"
+			}},
+		{"settings unchecked while off", []string{"-nats-activity-subject", "bad subject"}, nil, func(c Config) bool { return c.NATSURL == "" }},
+	}
+	for _, tc := range valid {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := load(t, tc.args, tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(c) {
+				t.Fatalf("config = %+v", c)
+			}
+		})
+	}
+	on := []string{"-nats-url", "nats://127.0.0.1:4222"}
+	invalid := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"scheme", []string{"-nats-url", "http://127.0.0.1:4222"}, nil, "nats-url"},
+		{"no host", []string{"-nats-url", "nats://:4222"}, nil, "nats-url"},
+		{"second url", []string{"-nats-url", "nats://a:4222,smtp://b"}, nil, "nats-url"},
+		{"empty subject", append(on, "-nats-activity-subject", ""), nil, "nats-activity-subject"},
+		{"subject with space", append(on, "-nats-activity-subject", "a b"), nil, "nats-activity-subject"},
+		{"subject empty token", append(on, "-nats-activity-subject", "a..b"), nil, "nats-activity-subject"},
+		{"subject > not last", append(on, "-nats-activity-subject", "a.>.b"), nil, "nats-activity-subject"},
+		{"subject partial wildcard", append(on, "-nats-activity-subject", "a.b*"), nil, "nats-activity-subject"},
+		{"empty queue", append(on, "-nats-queue", ""), nil, "nats-queue"},
+		{"durable with dot", append(on, "-nats-queue", "a.b", "-nats-stream", "S"), nil, "nats-queue"},
+		{"stream with dot", append(on, "-nats-stream", "S.1"), nil, "nats-stream"},
+		{"stream without url", []string{"-nats-stream", "S"}, nil, "need nats-url"},
+		{"missing creds", append(on, "-nats-creds", creds+".missing"), nil, "nats-creds"},
+		{"workers", append(on, "-nats-workers", "0"), nil, "nats-workers"},
+		{"bad workers env", on, map[string]string{"ONBOARD_NATS_WORKERS": "many"}, "ONBOARD_NATS_WORKERS"},
+	}
+	for _, tc := range invalid {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := load(t, tc.args, tc.env)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one naming %q", err, tc.want)
+			}
+		})
+	}
+	// A password in a refused URL is not repeated in the error.
+	_, err := load(t, []string{"-nats-url", "http://user:s3cret@nats:4222"}, nil)
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -160,6 +160,14 @@ func (s *Service) RecordActivity(ctx context.Context, c B2BClient, id string, me
 	if err != nil {
 		return u, err
 	}
+	return s.activate(ctx, u, measuredAt, "client:"+c.ClientID)
+}
+
+// activate applies a first measurement to u, on behalf of actor (the audit
+// log's actor): registered becomes active, active stays as it is (without
+// a second audit entry), provisioned is a conflict; the measurement time is
+// required and must not be in the future.
+func (s *Service) activate(ctx context.Context, u domain.EndUser, measuredAt time.Time, actor string) (domain.EndUser, error) {
 	now := s.now()
 	if measuredAt.IsZero() {
 		return u, domain.Invalid(domain.FieldError{Field: "measurement_received_at", Message: "is required"})
@@ -173,7 +181,7 @@ func (s *Service) RecordActivity(ctx context.Context, c B2BClient, id string, me
 	case domain.EndUserProvisioned:
 		return u, domain.Errorf(domain.EConflict, "end-user-not-registered", "The end user has not registered yet; it cannot become active.")
 	}
-	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		ok, err := tx.ActivateEndUser(ctx, u.ID, measuredAt, now)
 		if err != nil {
 			return err
@@ -181,11 +189,11 @@ func (s *Service) RecordActivity(ctx context.Context, c B2BClient, id string, me
 		if !ok {
 			return domain.Errorf(domain.EConflict, "end-user-state-changed", "The end user's state changed; try again.")
 		}
-		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: c.OrgID, Actor: "client:" + c.ClientID, Action: "end_user.activated",
+		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: u.OrgID, Actor: actor, Action: "end_user.activated",
 			SubjectID: u.ID, CreatedAt: now})
 	})
 	if err != nil {
 		return u, err
 	}
-	return s.store.EndUserByID(ctx, c.OrgID, u.ID)
+	return s.store.EndUserByID(ctx, u.OrgID, u.ID)
 }
