@@ -92,6 +92,11 @@ func TestB2BEndUserLifecycle(t *testing.T) {
 
 		// Provisioning: validation, uniqueness of email and external id.
 		checkProblem(t, e.admin(w.clientA, "POST", "/api/v1/b2b/end-users", map[string]any{"email": "nope", "labelpartner": "lp-pin"}), 422, "email")
+		for _, field := range []string{"customer", "installation"} {
+			body := endUser("details@example.com", "lp-pin")
+			body[field] = "not an object"
+			checkProblem(t, e.admin(w.clientA, "POST", "/api/v1/b2b/end-users", body), 422, field)
+		}
 		checkProblem(t, e.admin(w.clientA, "POST", "/api/v1/b2b/end-users", endUser("ada@example.com", "lp-pin", "surprise", 1)), 400, "surprise")
 		id := w.provision(t, endUser("Ada@Example.com", "lp-pin", "external_authentication_provider_id", "ext-ada",
 			"customer", map[string]any{"customer_number": "C-1"}, "installation", map[string]any{"meter": map[string]any{"id": "E1"}}))

@@ -69,6 +69,9 @@ func TestB2BImport(t *testing.T) {
 		add("rejected", `{"email":"theirs@example.com","first_name":"A","last_name":"B","labelpartner":"lp-pin"}`) // another client's
 		add("created", `{"email":"ext1@example.com","first_name":"A","last_name":"B","labelpartner":"lp-sso","external_authentication_provider_id":"e-1"}`)
 		add("rejected", `{"email":"ext2@example.com","first_name":"A","last_name":"B","labelpartner":"lp-sso","external_authentication_provider_id":"e-1"}`)
+		add("rejected", `{"email":"list@example.com","first_name":"A","last_name":"B","labelpartner":"lp-pin","customer":[1]}`)
+		add("rejected", `{"email":"str@example.com","first_name":"A","last_name":"B","labelpartner":"lp-pin","installation":"meter"}`)
+		add("created", `{"email":"nulls@example.com","first_name":"A","last_name":"B","labelpartner":"lp-pin","customer":null,"installation":{ "meter_id" : "E1" }}`)
 		in.WriteString("\n   \n") // blank lines are skipped
 		lines, sum := w.importNDJSON(t, w.clientA, "?labelpartner=lp-def", in.String())
 		if len(lines) != len(want) {
@@ -87,7 +90,7 @@ func TestB2BImport(t *testing.T) {
 		if lines[1506].ID != existing || lines[1507].ID != lines[1].ID {
 			t.Fatalf("unchanged lines name %s and %s", lines[1506].ID, lines[1507].ID)
 		}
-		if sum["created"] != counts["created"] || sum["unchanged"] != counts["unchanged"] || sum["rejected"] != counts["rejected"] || sum["created"] != 1502 {
+		if sum["created"] != counts["created"] || sum["unchanged"] != counts["unchanged"] || sum["rejected"] != counts["rejected"] || sum["created"] != 1503 {
 			t.Fatalf("summary %v, counted %v", sum, counts)
 		}
 		// The imported end users are there, with their details.
@@ -100,10 +103,23 @@ func TestB2BImport(t *testing.T) {
 		if r.json(t)["labelpartner"] != "lp-def" {
 			t.Fatalf("default labelpartner: %s", r.body)
 		}
+		if l := lines[len(lines)-1]; l.Status != "created" {
+			t.Fatalf("last line %+v", l)
+		} else {
+			r = e.admin(w.clientA, "GET", "/api/v1/b2b/end-users/"+l.ID, nil)
+			if m := r.json(t); m["customer"] != nil || field(m, "installation", "meter_id") != "E1" {
+				t.Fatalf("null customer and an installation: %s", r.body)
+			}
+		}
+		for _, i := range []int{len(lines) - 3, len(lines) - 2} {
+			if !strings.Contains(lines[i].Error, "must be an object") {
+				t.Errorf("line %d: %+v, want an error saying the details must be an object", i+1, lines[i])
+			}
+		}
 
 		// A re-run creates nothing.
 		lines2, sum2 := w.importNDJSON(t, w.clientA, "?labelpartner=lp-def", in.String())
-		if sum2["created"] != 0 || sum2["unchanged"] != 1502+2 || sum2["rejected"] != sum["rejected"] {
+		if sum2["created"] != 0 || sum2["unchanged"] != 1503+2 || sum2["rejected"] != sum["rejected"] {
 			t.Fatalf("re-run summary %v", sum2)
 		}
 		for i, l := range lines2 {

@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Password policies of a labelpartner's end users.
 const (
@@ -68,7 +71,8 @@ type EndUser struct {
 	ExternalID         string // "" when none
 	VoucherCode        string
 	CreateVerified     bool
-	Details            map[string]any // "customer" and "installation"
+	Customer           json.RawMessage // free customer details: a JSON object, or nil
+	Installation       json.RawMessage // free installation details: a JSON object, or nil
 	State              string
 	PasswordHash       string
 	CreatedAt          time.Time

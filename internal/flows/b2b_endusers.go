@@ -1,7 +1,9 @@
 package flows
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -12,15 +14,15 @@ import (
 
 // EndUserInput provisions one end user.
 type EndUserInput struct {
-	Email              string         `json:"email"`
-	FirstName          string         `json:"first_name"`
-	LastName           string         `json:"last_name"`
-	Labelpartner       string         `json:"labelpartner"`
-	CreateVerifiedUser bool           `json:"create_verified_user"`
-	ExternalID         string         `json:"external_authentication_provider_id"`
-	Order              *EndUserOrder  `json:"order,omitempty"`
-	Customer           map[string]any `json:"customer,omitempty"`
-	Installation       map[string]any `json:"installation,omitempty"`
+	Email              string          `json:"email"`
+	FirstName          string          `json:"first_name"`
+	LastName           string          `json:"last_name"`
+	Labelpartner       string          `json:"labelpartner"`
+	CreateVerifiedUser bool            `json:"create_verified_user"`
+	ExternalID         string          `json:"external_authentication_provider_id"`
+	Order              *EndUserOrder   `json:"order,omitempty"`
+	Customer           json.RawMessage `json:"customer,omitempty"`     // a JSON object
+	Installation       json.RawMessage `json:"installation,omitempty"` // a JSON object
 }
 
 // EndUserOrder is the order block of a provisioned end user.
@@ -88,12 +90,13 @@ func (r *lpResolver) endUser(ctx context.Context, in EndUserInput, now time.Time
 			errs = append(errs, domain.FieldError{Field: "order.voucher_code", Message: "must be at most 100 characters"})
 		}
 	}
-	details := map[string]any{}
-	if in.Customer != nil {
-		details["customer"] = in.Customer
+	customer, fe := jsonObject("customer", in.Customer)
+	if fe != nil {
+		errs = append(errs, *fe)
 	}
-	if in.Installation != nil {
-		details["installation"] = in.Installation
+	installation, fe := jsonObject("installation", in.Installation)
+	if fe != nil {
+		errs = append(errs, *fe)
 	}
 	lp, fe, err := r.resolve(ctx, in.Labelpartner)
 	if err != nil {
@@ -107,7 +110,20 @@ func (r *lpResolver) endUser(ctx context.Context, in EndUserInput, now time.Time
 	}
 	return domain.EndUser{ID: store.NewID(), OrgID: r.orgID, LabelpartnerID: lp.ID, Labelpartner: lp.Name, Email: email,
 		FirstName: first, LastName: last, ExternalID: ext, VoucherCode: voucher, CreateVerified: in.CreateVerifiedUser,
-		Details: details, State: domain.EndUserProvisioned, CreatedAt: now}, nil
+		Customer: customer, Installation: installation, State: domain.EndUserProvisioned, CreatedAt: now}, nil
+}
+
+// jsonObject accepts free details given as a JSON object; null or nothing
+// is no details. The JSON is already well formed: it was decoded.
+func jsonObject(field string, raw json.RawMessage) (json.RawMessage, *domain.FieldError) {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return nil, nil
+	case raw[0] != '{':
+		return nil, &domain.FieldError{Field: field, Message: "must be an object"}
+	}
+	return raw, nil
 }
 
 func (s *Service) resolver(c B2BClient, def string) *lpResolver {

@@ -78,16 +78,46 @@ func ImportEndUsers(ctx context.Context, st *store.Store, scope ImportScope, r i
 		defer close(batches)
 		parseErr = parseImport(ctx, st, scope, r, format, batchSize, batches)
 	})
+	// The answers of a batch are written while the next batch is in the
+	// database.
+	answers := make(chan []ImportResult, 1)
+	var emitErr error
+	var emitter sync.WaitGroup
+	emitter.Go(func() {
+		for rs := range answers {
+			for _, res := range rs {
+				if emitErr != nil {
+					break
+				}
+				if emitErr = emit(res); emitErr != nil {
+					cancel()
+				}
+			}
+		}
+	})
 	var err error
 	for b := range batches {
-		if err = importBatch(ctx, st, scope, b, emit, &sum); err != nil {
+		var rs []ImportResult
+		if rs, err = importBatch(ctx, st, scope, b, &sum); err == nil {
+			select {
+			case answers <- rs:
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+		}
+		if err != nil {
 			cancel()
 			for range batches { // let the parser stop
 			}
 			break
 		}
 	}
+	close(answers)
+	emitter.Wait()
 	wg.Wait()
+	if emitErr != nil {
+		err = emitErr
+	}
 	if err == nil && parseErr != nil && !errors.Is(parseErr, context.Canceled) {
 		err = parseErr
 	}
@@ -107,8 +137,10 @@ type importItem struct {
 	err  string
 }
 
-func importBatch(ctx context.Context, st *store.Store, scope ImportScope, items []importItem, emit func(ImportResult) error, sum *ImportSummary) error {
-	var rows []domain.EndUser
+// importBatch stores the valid end users of a batch and answers every item
+// of it, in order.
+func importBatch(ctx context.Context, st *store.Store, scope ImportScope, items []importItem, sum *ImportSummary) ([]ImportResult, error) {
+	rows := make([]domain.EndUser, 0, len(items))
 	for _, it := range items {
 		if it.user != nil {
 			rows = append(rows, *it.user)
@@ -116,10 +148,11 @@ func importBatch(ctx context.Context, st *store.Store, scope ImportScope, items 
 	}
 	outcomes, err := st.ImportEndUsers(ctx, scope.OrgID, rows)
 	if err != nil {
-		return fmt.Errorf("import: %w", err)
+		return nil, fmt.Errorf("import: %w", err)
 	}
+	out := make([]ImportResult, len(items))
 	k := 0
-	for _, it := range items {
+	for i, it := range items {
 		res := ImportResult{Line: it.line}
 		switch {
 		case it.user == nil:
@@ -146,11 +179,9 @@ func importBatch(ctx context.Context, st *store.Store, scope ImportScope, items 
 		default:
 			sum.Rejected++
 		}
-		if err := emit(res); err != nil {
-			return err
-		}
+		out[i] = res
 	}
-	return nil
+	return out, nil
 }
 
 // lineReader reads lines of at most MaxImportLine bytes; longer lines are
@@ -327,6 +358,7 @@ func csvEndUser(header []string, line []byte) (EndUserInput, error) {
 	if len(rec) != len(header) {
 		return in, fmt.Errorf("line: has %d fields, the header %d", len(rec), len(header))
 	}
+	var customer, installation map[string]string
 	for i, h := range header {
 		v := rec[i]
 		switch {
@@ -353,15 +385,25 @@ func csvEndUser(header []string, line []byte) (EndUserInput, error) {
 				return in, errors.New("create_verified_user: must be true or false")
 			}
 		case strings.HasPrefix(h, "customer."):
-			if in.Customer == nil {
-				in.Customer = map[string]any{}
+			if customer == nil {
+				customer = map[string]string{}
 			}
-			in.Customer[strings.TrimPrefix(h, "customer.")] = v
+			customer[strings.TrimPrefix(h, "customer.")] = v
 		case strings.HasPrefix(h, "installation."):
-			if in.Installation == nil {
-				in.Installation = map[string]any{}
+			if installation == nil {
+				installation = map[string]string{}
 			}
-			in.Installation[strings.TrimPrefix(h, "installation.")] = v
+			installation[strings.TrimPrefix(h, "installation.")] = v
+		}
+	}
+	if customer != nil {
+		if in.Customer, err = json.Marshal(customer); err != nil {
+			return in, fmt.Errorf("customer: %w", err)
+		}
+	}
+	if installation != nil {
+		if in.Installation, err = json.Marshal(installation); err != nil {
+			return in, fmt.Errorf("installation: %w", err)
 		}
 	}
 	return in, nil

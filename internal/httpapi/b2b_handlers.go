@@ -221,22 +221,22 @@ type historyJSON struct {
 }
 
 type endUserJSON struct {
-	ID                 string         `json:"id"`
-	Email              string         `json:"email"`
-	FirstName          string         `json:"first_name"`
-	LastName           string         `json:"last_name"`
-	Labelpartner       string         `json:"labelpartner"`
-	State              string         `json:"state"`
-	CreateVerifiedUser bool           `json:"create_verified_user"`
-	EmailVerified      bool           `json:"email_verified"`
-	EmailVerifiedAt    *time.Time     `json:"email_verified_at,omitempty"`
-	ExternalID         string         `json:"external_authentication_provider_id,omitempty"`
-	Order              *orderJSON     `json:"order,omitempty"`
-	Customer           map[string]any `json:"customer,omitempty"`
-	Installation       map[string]any `json:"installation,omitempty"`
-	FirstMeasurementAt *time.Time     `json:"first_measurement_at,omitempty"`
-	History            []historyJSON  `json:"history"`
-	CreatedAt          time.Time      `json:"created_at"`
+	ID                 string          `json:"id"`
+	Email              string          `json:"email"`
+	FirstName          string          `json:"first_name"`
+	LastName           string          `json:"last_name"`
+	Labelpartner       string          `json:"labelpartner"`
+	State              string          `json:"state"`
+	CreateVerifiedUser bool            `json:"create_verified_user"`
+	EmailVerified      bool            `json:"email_verified"`
+	EmailVerifiedAt    *time.Time      `json:"email_verified_at,omitempty"`
+	ExternalID         string          `json:"external_authentication_provider_id,omitempty"`
+	Order              *orderJSON      `json:"order,omitempty"`
+	Customer           json.RawMessage `json:"customer,omitempty"`
+	Installation       json.RawMessage `json:"installation,omitempty"`
+	FirstMeasurementAt *time.Time      `json:"first_measurement_at,omitempty"`
+	History            []historyJSON   `json:"history"`
+	CreatedAt          time.Time       `json:"created_at"`
 }
 
 type orderJSON struct {
@@ -251,12 +251,7 @@ func endUserView(u domain.EndUser) endUserJSON {
 	if u.VoucherCode != "" {
 		v.Order = &orderJSON{VoucherCode: u.VoucherCode}
 	}
-	if c, ok := u.Details["customer"].(map[string]any); ok {
-		v.Customer = c
-	}
-	if c, ok := u.Details["installation"].(map[string]any); ok {
-		v.Installation = c
-	}
+	v.Customer, v.Installation = u.Customer, u.Installation
 	if u.RegisteredAt != nil {
 		v.History = append(v.History, historyJSON{domain.EndUserRegistered, *u.RegisteredAt})
 	}
@@ -274,8 +269,8 @@ type endUserRequest struct {
 	CreateVerifiedUser bool                `json:"create_verified_user"`
 	ExternalID         string              `json:"external_authentication_provider_id"`
 	Order              *flows.EndUserOrder `json:"order"`
-	Customer           map[string]any      `json:"customer"`
-	Installation       map[string]any      `json:"installation"`
+	Customer           json.RawMessage     `json:"customer"`
+	Installation       json.RawMessage     `json:"installation"`
 }
 
 func (s *Server) createEndUser(w http.ResponseWriter, r *http.Request, c flows.B2BClient) error {

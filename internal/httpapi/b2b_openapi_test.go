@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,8 +22,11 @@ func TestB2BViewsMatchSchemas(t *testing.T) {
 	created := labelpartnerView(lp)
 	created.APIKey = "lpk_x"
 	u := domain.EndUser{ID: "u1", Email: "ada@example.com", FirstName: "Ada", LastName: "Lovelace", Labelpartner: "ynni", ExternalID: "e1",
-		VoucherCode: "V", Details: map[string]any{"customer": map[string]any{"n": 1.0}, "installation": map[string]any{}},
+		VoucherCode: "V", Customer: json.RawMessage(`{"n":1}`), Installation: json.RawMessage(`{}`),
 		State: domain.EndUserActive, CreatedAt: now, EmailVerifiedAt: &now, RegisteredAt: &later, ActivatedAt: &later, FirstMeasurementAt: &now}
+	client := flows.ClientDetails{Client: domain.Client{ID: "c1", OrgID: "o1", Name: "crm", Kind: domain.ClientB2B, ClientID: "cl_x",
+		SecretHash: []byte("secret-hash"), LabelpartnerIDs: []string{"l1"}, CreatedAt: now, LastUsedAt: &later}, Labelpartners: []string{"ynni"}}
+	revoked := flows.ClientDetails{Client: domain.Client{ID: "c2", Name: "app", Kind: domain.ClientApp, ClientID: "cl_y", CreatedAt: now, RevokedAt: &later}}
 	for _, tc := range []struct {
 		name, schema string
 		view         any
@@ -37,11 +41,40 @@ func TestB2BViewsMatchSchemas(t *testing.T) {
 		{"tokens", "B2BTokenPair", flows.TokenPair{AccessToken: "a", RefreshToken: "r", ExpiresIn: 3600, TokenType: "Bearer"}},
 		{"client token", "B2BAccessToken", flows.TokenPair{AccessToken: "a", ExpiresIn: 3600, TokenType: "Bearer"}},
 		{"status", "B2BStatusOK", statusOK},
+		{"client", "B2BClient", clientView(client)},
+		{"revoked client", "B2BClient", clientView(revoked)},
+		{"client never used", "B2BClient", clientView(flows.ClientDetails{Client: domain.Client{ID: "c3", ClientID: "cl_z", Name: "n", Kind: domain.ClientB2B, CreatedAt: now}})},
+		{"client list", "B2BClientList", map[string]any{"clients": []clientJSON{clientView(client), clientView(revoked)}}},
+		{"empty client list", "B2BClientList", map[string]any{"clients": []clientJSON{}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { c.checkValue(t, tc.schema, tc.view) })
 	}
 	if strings.Contains(string(mustJSON(t, labelpartnerView(lp))), "secret") {
 		t.Error("the labelpartner view shows the introspection secret")
+	}
+	if b := string(mustJSON(t, clientView(client))); strings.Contains(b, "secret") || strings.Contains(b, "hash") || strings.Contains(b, "o1") {
+		t.Errorf("the client view shows more than it should: %s", b)
+	}
+	if b := string(mustJSON(t, clientView(revoked))); !strings.Contains(b, `"labelpartners":[]`) || strings.Contains(b, "last_used_at") {
+		t.Errorf("revoked client view %s: want an empty labelpartner list and no last_used_at", b)
+	}
+}
+
+// TestB2BClientSchemaRejects shows the client schemas can fail: a secret or
+// an unknown field in a client, a wrong kind, an unknown field in a patch.
+func TestB2BClientSchemaRejects(t *testing.T) {
+	c := schemaChecker{loadSpec(t)}
+	const client = `"id":"c","client_id":"cl_x","name":"n","labelpartners":[],"created_at":"2026-01-01T00:00:00Z"`
+	for _, tc := range []struct{ schema, value, want string }{
+		{"B2BClient", `{` + client + `,"kind":"b2b","client_secret":"s"}`, "not allowed"},
+		{"B2BClient", `{` + client + `,"kind":"robot"}`, "is not one of"},
+		{"B2BClient", `{"id":"c","client_id":"cl_x","name":"n","kind":"b2b","created_at":"2026-01-01T00:00:00Z"}`, `lacks required "labelpartners"`},
+		{"B2BPatchClientRequest", `{"kind":"app"}`, "not allowed"},
+	} {
+		errs := c.check(map[string]any{"$ref": "#/components/schemas/" + tc.schema}, decodeJSON(t, []byte(tc.value)), tc.schema)
+		if !slices.ContainsFunc(errs, func(e string) bool { return strings.Contains(e, tc.want) }) {
+			t.Errorf("%s %s: errors %q, want one containing %q", tc.schema, tc.value, errs, tc.want)
+		}
 	}
 }
 

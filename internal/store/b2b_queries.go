@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -143,14 +145,7 @@ const endUserInsertColumns = `id, org_id, labelpartner_id, email, email_lower, f
 const endUserInsertCount = 14
 
 func endUserArgs(u domain.EndUser) ([]any, error) {
-	details := u.Details
-	if details == nil {
-		details = map[string]any{}
-	}
-	d, err := toJSON(details)
-	if err != nil {
-		return nil, err
-	}
+	d := endUserDetails(u)
 	var ext any
 	if u.ExternalID != "" {
 		ext = u.ExternalID
@@ -201,7 +196,37 @@ func scanEndUser(row interface{ Scan(...any) error }) (domain.EndUser, error) {
 	u.CreateVerified = cv != 0
 	u.CreatedAt = u.CreatedAt.UTC()
 	u.EmailVerifiedAt, u.RegisteredAt, u.ActivatedAt, u.FirstMeasurementAt = nullTime(verified), nullTime(registered), nullTime(activated), nullTime(measured)
-	return u, fromJSON(details, &u.Details)
+	var d struct {
+		Customer     json.RawMessage `json:"customer"`
+		Installation json.RawMessage `json:"installation"`
+	}
+	if err := fromJSON(details, &d); err != nil {
+		return u, err
+	}
+	u.Customer, u.Installation = d.Customer, d.Installation
+	return u, nil
+}
+
+// endUserDetails is the details column: {"customer": …, "installation": …}
+// with the parts the end user has.
+func endUserDetails(u domain.EndUser) string {
+	if u.Customer == nil && u.Installation == nil {
+		return "{}"
+	}
+	b := make([]byte, 0, len(u.Customer)+len(u.Installation)+32)
+	b = append(b, '{')
+	if u.Customer != nil {
+		b = append(b, `"customer":`...)
+		b = append(b, u.Customer...)
+	}
+	if u.Installation != nil {
+		if u.Customer != nil {
+			b = append(b, ',')
+		}
+		b = append(b, `"installation":`...)
+		b = append(b, u.Installation...)
+	}
+	return string(append(b, '}'))
 }
 
 func (q Queries) endUsers(ctx context.Context, where string, args ...any) ([]domain.EndUser, error) {
@@ -556,7 +581,143 @@ func resolveExisting(rows []domain.EndUser, created map[string]bool, out []Impor
 	return nil
 }
 
+// importPostgres plans the batch against the rows the organization already
+// has and COPYs the new ones straight into the table. When a concurrent
+// writer takes an address or external id between the check and the COPY,
+// the unique index refuses the COPY and the batch is redone through the
+// conflict-tolerant staging path.
 func (s *Store) importPostgres(ctx context.Context, orgID string, rows []domain.EndUser) ([]ImportOutcome, error) {
+	out, err := s.importPostgresDirect(ctx, orgID, rows)
+	if errors.Is(err, domain.ErrDuplicate) {
+		return s.importPostgresStaged(ctx, orgID, rows)
+	}
+	return out, err
+}
+
+// importKey is the address an end user is unique by within its organization.
+func importKey(u domain.EndUser) string { return strings.ToLower(strings.TrimSpace(u.Email)) }
+
+// planImport decides, in input order, which rows are new: a row is created
+// unless its address is taken (in the database or by an earlier created
+// row of the batch) or its external id is. This is what INSERT … ON
+// CONFLICT DO NOTHING in input order would do, followed by a lookup of
+// the holders of the addresses not created.
+func planImport(rows []domain.EndUser, existing map[string]ImportOutcome, takenExt map[string]bool) (out []ImportOutcome, create []int) {
+	out = make([]ImportOutcome, len(rows))
+	created := make(map[string]int, len(rows))
+	for i, u := range rows {
+		e := importKey(u)
+		if h, ok := existing[e]; ok {
+			out[i] = h
+			continue
+		}
+		if j, ok := created[e]; ok {
+			out[i] = ImportOutcome{ID: rows[j].ID, LabelpartnerID: rows[j].LabelpartnerID}
+			continue
+		}
+		if u.ExternalID != "" {
+			if takenExt[u.ExternalID] {
+				continue // rejected: the external id is used
+			}
+			takenExt[u.ExternalID] = true
+		}
+		created[e] = i
+		out[i] = ImportOutcome{Created: true, ID: u.ID, LabelpartnerID: u.LabelpartnerID}
+		create = append(create, i)
+	}
+	// A row refused for its external id names the end user that holds its
+	// address after the batch, if a later row created one.
+	for i, u := range rows {
+		if out[i] == (ImportOutcome{}) {
+			if j, ok := created[importKey(u)]; ok {
+				out[i] = ImportOutcome{ID: rows[j].ID, LabelpartnerID: rows[j].LabelpartnerID}
+			}
+		}
+	}
+	return out, create
+}
+
+func (s *Store) importPostgresDirect(ctx context.Context, orgID string, rows []domain.EndUser) ([]ImportOutcome, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("import end users: %w", err)
+	}
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("import end users: begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after commit it is a no-op
+	emails := make([]string, 0, len(rows))
+	var exts []string
+	for _, u := range rows {
+		emails = append(emails, importKey(u))
+		if u.ExternalID != "" {
+			exts = append(exts, u.ExternalID)
+		}
+	}
+	existing := make(map[string]ImportOutcome)
+	ex, err := tx.Query(ctx, `SELECT id, email_lower, labelpartner_id FROM b2b_end_users WHERE org_id = $1 AND email_lower = ANY($2)`, orgID, emails)
+	if err != nil {
+		return nil, fmt.Errorf("import end users: existing: %w", err)
+	}
+	for ex.Next() {
+		var id, e, lp string
+		if err := ex.Scan(&id, &e, &lp); err != nil {
+			ex.Close()
+			return nil, fmt.Errorf("import end users: existing: %w", err)
+		}
+		existing[e] = ImportOutcome{ID: id, LabelpartnerID: lp}
+	}
+	ex.Close()
+	if err := ex.Err(); err != nil {
+		return nil, fmt.Errorf("import end users: existing: %w", err)
+	}
+	takenExt := make(map[string]bool)
+	if len(exts) > 0 {
+		er, err := tx.Query(ctx, `SELECT external_id FROM b2b_end_users WHERE org_id = $1 AND external_id = ANY($2)`, orgID, exts)
+		if err != nil {
+			return nil, fmt.Errorf("import end users: external ids: %w", err)
+		}
+		for er.Next() {
+			var x string
+			if err := er.Scan(&x); err != nil {
+				er.Close()
+				return nil, fmt.Errorf("import end users: external ids: %w", err)
+			}
+			takenExt[x] = true
+		}
+		er.Close()
+		if err := er.Err(); err != nil {
+			return nil, fmt.Errorf("import end users: external ids: %w", err)
+		}
+	}
+	out, create := planImport(rows, existing, takenExt)
+	if len(create) > 0 {
+		src := make([][]any, len(create))
+		for k, i := range create {
+			if src[k], err = endUserArgs(rows[i]); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"b2b_end_users"}, endUserCopyColumns, pgx.CopyFromRows(src)); err != nil {
+			return nil, fmt.Errorf("import end users: copy: %w", mapErr(err))
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("import end users: commit: %w", mapErr(err))
+	}
+	return out, nil
+}
+
+// endUserCopyColumns are endUserInsertColumns as a list.
+var endUserCopyColumns = []string{"id", "org_id", "labelpartner_id", "email", "email_lower", "first_name", "last_name",
+	"external_id", "voucher_code", "create_verified", "details", "state", "created_at", "email_verified_at"}
+
+// importPostgresStaged COPYs the batch into a temporary table and inserts
+// from there with ON CONFLICT DO NOTHING, so concurrent imports of the same
+// addresses cannot fail it.
+func (s *Store) importPostgresStaged(ctx context.Context, orgID string, rows []domain.EndUser) ([]ImportOutcome, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("import end users: %w", err)
