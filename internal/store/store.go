@@ -43,7 +43,8 @@ type Store struct {
 	// database lock would poll with sleeps (SQLite's busy handler) and give
 	// long tail latencies. Nil on PostgreSQL.
 	writer chan struct{}
-	stmts  *stmtCache // prepared statements, SQLite only
+	stmts  *stmtCache    // prepared statements, SQLite only
+	ckpt   *checkpointer // WAL checkpoints, SQLite only (see checkpoint.go)
 }
 
 // Open opens the database named by dsn: a postgres:// or postgresql:// URL
@@ -52,10 +53,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		return openPostgres(ctx, dsn)
 	}
-	return openSQLite(ctx, dsn)
+	return openSQLite(ctx, dsn, defaultCheckpointConfig())
 }
 
-func openSQLite(ctx context.Context, path string) (*Store, error) {
+func openSQLite(ctx context.Context, path string, ckpt checkpointConfig) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open sqlite: empty path")
 	}
@@ -68,7 +69,9 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(ON)"} {
+	// wal_autocheckpoint(0): commits do not checkpoint; the checkpointer does.
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(ON)",
+		"wal_autocheckpoint(0)", fmt.Sprintf("journal_size_limit(%d)", ckpt.journalSizeLimit())} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -77,8 +80,9 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	db.SetMaxOpenConns(8)
-	db.SetMaxIdleConns(8)
+	// Eight connections for queries and one that the checkpointer keeps.
+	db.SetMaxOpenConns(9)
+	db.SetMaxIdleConns(9)
 	db.SetConnMaxIdleTime(0)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
@@ -86,6 +90,10 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	}
 	s := &Store{db: db, engine: SQLite, writer: make(chan struct{}, 1), stmts: newStmtCache(db)}
 	s.Queries = Queries{q: cachedDB{s.stmts}, engine: SQLite}
+	if s.ckpt, err = startCheckpointer(ctx, db, s.writer, ckpt); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
 	return s, nil
 }
 
@@ -109,16 +117,25 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the database.
+// Close closes the database. On SQLite it first stops the checkpointer and,
+// after any transaction that holds the writer slot, checkpoints the whole WAL.
 func (s *Store) Close() error {
+	var errs []error
+	if s.ckpt != nil {
+		if err := s.ckpt.close(); err != nil {
+			errs = append(errs, fmt.Errorf("close sqlite: %w", err))
+		}
+	}
 	if s.stmts != nil {
 		s.stmts.close()
 	}
-	err := s.db.Close()
+	if err := s.db.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close: %w", err))
+	}
 	if s.pool != nil {
 		s.pool.Close()
 	}
-	return err
+	return errors.Join(errs...)
 }
 
 // DB returns the underlying *sql.DB (for the rate limiter and health checks).
