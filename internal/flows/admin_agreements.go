@@ -100,6 +100,7 @@ func (s *Service) CreateAgreement(ctx context.Context, adm Admin, org domain.Org
 		}
 		return audit(ctx, tx, org.ID, adm, "agreement.created", a.ID, map[string]any{"after": agreementAudit(a)}, now)
 	})
+	s.orgs.lookups.forget(org.ID) // registrations read them through the cache
 	switch {
 	case store.IsDuplicate(err):
 		return a, exists
@@ -140,6 +141,7 @@ func (s *Service) PublishAgreementVersion(ctx context.Context, adm Admin, org do
 		return audit(ctx, tx, org.ID, adm, "agreement.version_published", a.ID,
 			map[string]any{"before": agreementAudit(prev), "after": agreementAudit(a)}, now)
 	})
+	s.orgs.lookups.forget(org.ID) // registrations read them through the cache
 	switch {
 	case store.IsDuplicate(err):
 		// Another version was published at the same moment.

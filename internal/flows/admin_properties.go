@@ -173,6 +173,7 @@ func (s *Service) CreateProperty(ctx context.Context, adm Admin, org domain.Orga
 		}
 		return audit(ctx, tx, org.ID, adm, "property.created", p.ID, map[string]any{"after": propertyAudit(p)}, now)
 	})
+	s.orgs.lookups.forget(org.ID) // registrations read them through the cache
 	switch {
 	case store.IsDuplicate(err):
 		return p, propertyExists(p.Scope, p.Name)
@@ -218,6 +219,7 @@ func (s *Service) UpdateProperty(ctx context.Context, adm Admin, org domain.Orga
 		return audit(ctx, tx, org.ID, adm, "property.updated", p.ID,
 			map[string]any{"before": propertyAudit(prev), "after": propertyAudit(p)}, now)
 	})
+	s.orgs.lookups.forget(org.ID) // registrations read them through the cache
 	if err != nil {
 		if domain.AsError(err) != nil {
 			return next, err
@@ -244,6 +246,7 @@ func (s *Service) DeleteProperty(ctx context.Context, adm Admin, org domain.Orga
 		}
 		return audit(ctx, tx, org.ID, adm, "property.deleted", id, map[string]any{"before": propertyAudit(prev)}, now)
 	})
+	s.orgs.lookups.forget(org.ID) // registrations read them through the cache
 	if err != nil {
 		if domain.AsError(err) != nil {
 			return err

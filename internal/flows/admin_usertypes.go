@@ -84,6 +84,7 @@ func (s *Service) CreateUserType(ctx context.Context, adm Admin, org domain.Orga
 		}
 		return audit(ctx, tx, org.ID, adm, "user_type.created", ut.ID, map[string]any{"after": userTypeAudit(ut)}, now)
 	})
+	s.orgs.lookups.forget(org.ID) // registrations read them through the cache
 	switch {
 	case store.IsDuplicate(err):
 		return ut, exists
@@ -156,6 +157,7 @@ func (s *Service) UpdateUserType(ctx context.Context, adm Admin, org domain.Orga
 		return audit(ctx, tx, org.ID, adm, "user_type.updated", next.ID,
 			map[string]any{"before": userTypeAudit(prev), "after": userTypeAudit(next)}, now)
 	})
+	s.orgs.lookups.forget(org.ID) // registrations read them through the cache
 	if err != nil {
 		return next, fmt.Errorf("update user type: %w", err)
 	}

@@ -48,18 +48,16 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 		return Registration{}, err
 	}
 	org.Onboarding = org.Onboarding.WithDefaults()
-	props, err := s.store.PropertyDefinitions(ctx, org.ID)
+	// Property definitions, agreements and user types are cached for up to
+	// lookupCacheTTL (see lookupcache.go).
+	lookups, err := s.regLookups(ctx, org.ID)
 	if err != nil {
 		return Registration{}, err
 	}
-	all, err := s.store.CurrentAgreements(ctx, org.ID)
-	if err != nil {
-		return Registration{}, err
-	}
-	agreements := targetedAgreements(all, su.AccountType)
+	agreements := targetedAgreements(lookups.agreements, su.AccountType)
 	join := joinsPartner(org, su.AccountType)
 
-	values, fields := s.validateForm(formFields(org, su.AccountType, props), in.Customer, in.User)
+	values, fields := s.validateForm(formFields(org, su.AccountType, lookups.props), in.Customer, in.User)
 	code := NormalizePartnerCode(in.PartnerCode)
 	switch {
 	case join && code == "":
@@ -96,9 +94,11 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 		return Registration{}, registeredErr
 	}
 	utName := org.Onboarding.DefaultUserTypes[su.AccountType]
-	ut, err := s.store.UserTypeByName(ctx, org.ID, utName)
-	if err != nil {
-		return Registration{}, fmt.Errorf("default user type %q of %s: %w", utName, su.AccountType, err)
+	ut, ok := lookups.userType(utName)
+	if !ok { // perhaps created on another node since the lookups were read
+		if ut, err = s.store.UserTypeByName(ctx, org.ID, utName); err != nil {
+			return Registration{}, fmt.Errorf("default user type %q of %s: %w", utName, su.AccountType, err)
+		}
 	}
 
 	hash, err := s.hasher.Hash(ctx, in.Password)

@@ -15,10 +15,19 @@ const orgCacheTTL = time.Second
 
 // orgCache keeps recently read organizations by name and by id: nearly every
 // request needs its organization, and organizations rarely change.
+//
+// A read that started before a change and ends after it must not put the
+// older organization back once the change dropped the cache: forget advances
+// a generation, and put keeps an organization only when no forget happened
+// since the read began.
 type orgCache struct {
 	mu     sync.Mutex
+	gen    uint64
 	byName map[string]cachedOrg
 	byID   map[string]cachedOrg
+
+	// lookups are the organizations' registration lookups (lookupcache.go).
+	lookups lookupCache
 }
 
 type cachedOrg struct {
@@ -26,19 +35,30 @@ type cachedOrg struct {
 	at  time.Time
 }
 
-func (c *orgCache) get(m map[string]cachedOrg, key string, now time.Time) (domain.Organization, bool) {
+// get returns the organization with that id (byID) or name when it is
+// fresh, and the generation to hand to put otherwise.
+func (c *orgCache) get(byID bool, key string, now time.Time) (domain.Organization, uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	m := c.byName
+	if byID {
+		m = c.byID
+	}
 	e, ok := m[key]
 	if !ok || now.Sub(e.at) > orgCacheTTL || now.Before(e.at) {
-		return domain.Organization{}, false
+		return domain.Organization{}, c.gen, false
 	}
-	return e.org, true
+	return e.org, c.gen, true
 }
 
-func (c *orgCache) put(org domain.Organization, now time.Time) {
+// put keeps org, read from now on, unless the cache was dropped since get
+// returned gen.
+func (c *orgCache) put(org domain.Organization, gen uint64, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if c.byName == nil || len(c.byName) > 10000 {
 		c.byName, c.byID = map[string]cachedOrg{}, map[string]cachedOrg{}
 	}
@@ -50,13 +70,15 @@ func (c *orgCache) put(org domain.Organization, now time.Time) {
 func (c *orgCache) forget() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	c.byName, c.byID = nil, nil
 }
 
 // orgByName returns the named organization, with its configuration's defaults filled.
 func (s *Service) orgByName(ctx context.Context, name string) (domain.Organization, error) {
 	now := time.Now()
-	if org, ok := s.orgs.get(s.orgs.byName, name, now); ok {
+	org, gen, ok := s.orgs.get(false, name, now)
+	if ok {
 		return org, nil
 	}
 	org, err := s.store.OrganizationByName(ctx, name)
@@ -64,14 +86,15 @@ func (s *Service) orgByName(ctx context.Context, name string) (domain.Organizati
 		return org, err
 	}
 	org.Onboarding = org.Onboarding.WithDefaults()
-	s.orgs.put(org, now)
+	s.orgs.put(org, gen, now)
 	return org, nil
 }
 
 // orgByID returns the organization with that id, with its configuration's defaults filled.
 func (s *Service) orgByID(ctx context.Context, id string) (domain.Organization, error) {
 	now := time.Now()
-	if org, ok := s.orgs.get(s.orgs.byID, id, now); ok {
+	org, gen, ok := s.orgs.get(true, id, now)
+	if ok {
 		return org, nil
 	}
 	org, err := s.store.OrganizationByID(ctx, id)
@@ -79,6 +102,6 @@ func (s *Service) orgByID(ctx context.Context, id string) (domain.Organization, 
 		return org, err
 	}
 	org.Onboarding = org.Onboarding.WithDefaults()
-	s.orgs.put(org, now)
+	s.orgs.put(org, gen, now)
 	return org, nil
 }
