@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/onboard-dev/onboard/internal/config"
+	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/store"
 )
@@ -34,6 +35,21 @@ func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// openOrg opens the store as openStore does and reads the organization
+// named org; what prefixes the error of a missing organization.
+func openOrg(ctx context.Context, cfg config.Config, org, what string) (*store.Store, domain.Organization, error) {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, domain.Organization{}, err
+	}
+	o, err := st.OrganizationByName(ctx, org)
+	if err != nil {
+		st.Close()
+		return nil, domain.Organization{}, fmt.Errorf("%s: %w", what, err)
+	}
+	return st, o, nil
 }
 
 // importCommand: onboard import end-users --org NAME [--labelpartner-default NAME] --file users.ndjson|users.csv
@@ -79,15 +95,11 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 		defer f.Close()
 		in = f
 	}
-	st, err := openStore(ctx, cfg)
+	st, o, err := openOrg(ctx, cfg, *org, "import")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	o, err := st.OrganizationByName(ctx, *org)
-	if err != nil {
-		return fmt.Errorf("import: %w", err)
-	}
 	enc := json.NewEncoder(stdout)
 	start := time.Now()
 	last := start
@@ -148,15 +160,11 @@ func clientCreateCommand(ctx context.Context, args []string, getenv func(string)
 	if err := applyEnv(getenv); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg)
+	st, o, err := openOrg(ctx, cfg, *org, "client create")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	o, err := st.OrganizationByName(ctx, *org)
-	if err != nil {
-		return fmt.Errorf("client create: %w", err)
-	}
 	var names []string
 	for _, n := range strings.Split(*lps, ",") {
 		if n = strings.TrimSpace(n); n != "" {
@@ -215,15 +223,11 @@ func clientListCommand(ctx context.Context, args []string, getenv func(string) s
 	if err := applyEnv(getenv); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg)
+	st, o, err := openOrg(ctx, cfg, *org, "client list")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	o, err := st.OrganizationByName(ctx, *org)
-	if err != nil {
-		return fmt.Errorf("client list: %w", err)
-	}
 	cs, err := flows.Clients(ctx, st, o)
 	if err != nil {
 		return fmt.Errorf("client list: %w", err)
@@ -255,15 +259,11 @@ func clientRevokeCommand(ctx context.Context, args []string, getenv func(string)
 	if *client == "" {
 		return errors.New("client revoke: --client is required")
 	}
-	st, err := openStore(ctx, cfg)
+	st, o, err := openOrg(ctx, cfg, *org, "client revoke")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	o, err := st.OrganizationByName(ctx, *org)
-	if err != nil {
-		return fmt.Errorf("client revoke: %w", err)
-	}
 	id := *client
 	if strings.HasPrefix(id, flows.ClientIDPrefix) {
 		c, err := st.ClientByClientID(ctx, id)

@@ -173,20 +173,11 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 	if err := applyEnv(getenv); err != nil {
 		return err
 	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, cfg.DB)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		return err
-	}
-	if _, err := flows.EnsureDefaultOrganization(ctx, st, flows.DefaultDisplayName(cfg.OrgName, cfg.MailFrom, cfg.PublicURL)); err != nil {
-		return err
-	}
 	key, k, err := flows.CreateAdminKey(ctx, st, *org, *name)
 	if err != nil {
 		return err
