@@ -495,15 +495,37 @@ func (s *Store) importSQLite(ctx context.Context, orgID string, rows []domain.En
 				return fmt.Errorf("import end users: %w", err)
 			}
 		}
-		return resolveExisting(rows, created, out, func(emails []string) (*sql.Rows, error) {
-			q := `SELECT id, email_lower, labelpartner_id FROM b2b_end_users WHERE org_id = ? AND email_lower IN (?` +
-				strings.Repeat(",?", len(emails)-1) + `)`
-			qa := make([]any, 0, len(emails)+1)
-			qa = append(qa, orgID)
-			for _, e := range emails {
-				qa = append(qa, e)
+		return resolveExisting(rows, created, out, func(emails []string) (map[string]ImportOutcome, error) {
+			found := make(map[string]ImportOutcome, len(emails))
+			const chunk = 500 // bound the statement's parameters
+			for start := 0; start < len(emails); start += chunk {
+				part := emails[start:min(start+chunk, len(emails))]
+				q := `SELECT id, email_lower, labelpartner_id FROM b2b_end_users WHERE org_id = ? AND email_lower IN (?` +
+					strings.Repeat(",?", len(part)-1) + `)`
+				qa := make([]any, 0, len(part)+1)
+				qa = append(qa, orgID)
+				for _, e := range part {
+					qa = append(qa, e)
+				}
+				res, err := tx.tx.QueryContext(ctx, q, qa...)
+				if err != nil {
+					return nil, err
+				}
+				for res.Next() {
+					var id, e, lp string
+					if err := res.Scan(&id, &e, &lp); err != nil {
+						res.Close()
+						return nil, err
+					}
+					found[e] = ImportOutcome{ID: id, LabelpartnerID: lp}
+				}
+				err = res.Err()
+				res.Close()
+				if err != nil {
+					return nil, err
+				}
 			}
-			return tx.tx.QueryContext(ctx, q, qa...)
+			return found, nil
 		})
 	})
 	if err != nil {
@@ -530,9 +552,9 @@ func collectIDs(rows *sql.Rows, err error) func(map[string]bool) error {
 }
 
 // resolveExisting fills out: created rows, and for the others the end user
-// holding the address.
+// holding the address, as holders finds them (by lower-case address).
 func resolveExisting(rows []domain.EndUser, created map[string]bool, out []ImportOutcome,
-	query func(emails []string) (*sql.Rows, error)) error {
+	holders func(emails []string) (map[string]ImportOutcome, error)) error {
 	var missing []string
 	seen := map[string]bool{}
 	for i, u := range rows {
@@ -540,8 +562,7 @@ func resolveExisting(rows []domain.EndUser, created map[string]bool, out []Impor
 			out[i] = ImportOutcome{Created: true, ID: u.ID, LabelpartnerID: u.LabelpartnerID}
 			continue
 		}
-		e := strings.ToLower(strings.TrimSpace(u.Email))
-		if !seen[e] {
+		if e := importKey(u); !seen[e] {
 			seen[e] = true
 			missing = append(missing, e)
 		}
@@ -549,34 +570,14 @@ func resolveExisting(rows []domain.EndUser, created map[string]bool, out []Impor
 	if len(missing) == 0 {
 		return nil
 	}
-	type holder struct{ id, lp string }
-	found := make(map[string]holder, len(missing))
-	const chunk = 500
-	for start := 0; start < len(missing); start += chunk {
-		res, err := query(missing[start:min(start+chunk, len(missing))])
-		if err != nil {
-			return fmt.Errorf("import end users: existing: %w", err)
-		}
-		for res.Next() {
-			var id, e, lp string
-			if err := res.Scan(&id, &e, &lp); err != nil {
-				res.Close()
-				return fmt.Errorf("import end users: existing: %w", err)
-			}
-			found[e] = holder{id, lp}
-		}
-		err = res.Err()
-		res.Close()
-		if err != nil {
-			return fmt.Errorf("import end users: existing: %w", err)
-		}
+	found, err := holders(missing)
+	if err != nil {
+		return fmt.Errorf("import end users: existing: %w", err)
 	}
 	for i, u := range rows {
-		if created[u.ID] {
-			continue
+		if !created[u.ID] {
+			out[i] = found[importKey(u)]
 		}
-		h := found[strings.ToLower(strings.TrimSpace(u.Email))]
-		out[i] = ImportOutcome{ID: h.id, LabelpartnerID: h.lp}
 	}
 	return nil
 }
@@ -656,21 +657,8 @@ func (s *Store) importPostgresDirect(ctx context.Context, orgID string, rows []d
 			exts = append(exts, u.ExternalID)
 		}
 	}
-	existing := make(map[string]ImportOutcome)
-	ex, err := tx.Query(ctx, `SELECT id, email_lower, labelpartner_id FROM b2b_end_users WHERE org_id = $1 AND email_lower = ANY($2)`, orgID, emails)
+	existing, err := pgHolders(ctx, tx, orgID)(emails)
 	if err != nil {
-		return nil, fmt.Errorf("import end users: existing: %w", err)
-	}
-	for ex.Next() {
-		var id, e, lp string
-		if err := ex.Scan(&id, &e, &lp); err != nil {
-			ex.Close()
-			return nil, fmt.Errorf("import end users: existing: %w", err)
-		}
-		existing[e] = ImportOutcome{ID: id, LabelpartnerID: lp}
-	}
-	ex.Close()
-	if err := ex.Err(); err != nil {
 		return nil, fmt.Errorf("import end users: existing: %w", err)
 	}
 	takenExt := make(map[string]bool)
@@ -710,6 +698,27 @@ func (s *Store) importPostgresDirect(ctx context.Context, orgID string, rows []d
 	return out, nil
 }
 
+// pgHolders finds, in one query, the end users of the organization that
+// hold the given lower-case addresses.
+func pgHolders(ctx context.Context, tx pgx.Tx, orgID string) func(emails []string) (map[string]ImportOutcome, error) {
+	return func(emails []string) (map[string]ImportOutcome, error) {
+		rows, err := tx.Query(ctx, `SELECT id, email_lower, labelpartner_id FROM b2b_end_users WHERE org_id = $1 AND email_lower = ANY($2)`, orgID, emails)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		found := make(map[string]ImportOutcome, len(emails))
+		for rows.Next() {
+			var id, e, lp string
+			if err := rows.Scan(&id, &e, &lp); err != nil {
+				return nil, err
+			}
+			found[e] = ImportOutcome{ID: id, LabelpartnerID: lp}
+		}
+		return found, rows.Err()
+	}
+}
+
 // endUserCopyColumns are endUserInsertColumns as a list.
 var endUserCopyColumns = []string{"id", "org_id", "labelpartner_id", "email", "email_lower", "first_name", "last_name",
 	"external_id", "voucher_code", "create_verified", "details", "state", "created_at", "email_verified_at"}
@@ -742,8 +751,7 @@ func (s *Store) importPostgresStaged(ctx context.Context, orgID string, rows []d
 		}
 		src[i] = append([]any{i}, a...)
 	}
-	cols := []string{"ord", "id", "org_id", "labelpartner_id", "email", "email_lower", "first_name", "last_name", "external_id",
-		"voucher_code", "create_verified", "details", "state", "created_at", "email_verified_at"}
+	cols := append([]string{"ord"}, endUserCopyColumns...)
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"b2b_import_stage"}, cols, pgx.CopyFromRows(src)); err != nil {
 		return nil, fmt.Errorf("import end users: copy: %w", err)
 	}
@@ -766,44 +774,8 @@ func (s *Store) importPostgresStaged(ctx context.Context, orgID string, rows []d
 		return nil, fmt.Errorf("import end users: insert: %w", mapErr(err))
 	}
 	out := make([]ImportOutcome, len(rows))
-	var missing []string
-	seen := map[string]bool{}
-	for i, u := range rows {
-		if created[u.ID] {
-			out[i] = ImportOutcome{Created: true, ID: u.ID, LabelpartnerID: u.LabelpartnerID}
-			continue
-		}
-		e := strings.ToLower(strings.TrimSpace(u.Email))
-		if !seen[e] {
-			seen[e] = true
-			missing = append(missing, e)
-		}
-	}
-	if len(missing) > 0 {
-		type holder struct{ id, lp string }
-		found := make(map[string]holder, len(missing))
-		ex, err := tx.Query(ctx, `SELECT id, email_lower, labelpartner_id FROM b2b_end_users WHERE org_id = $1 AND email_lower = ANY($2)`, orgID, missing)
-		if err != nil {
-			return nil, fmt.Errorf("import end users: existing: %w", err)
-		}
-		for ex.Next() {
-			var id, e, lp string
-			if err := ex.Scan(&id, &e, &lp); err != nil {
-				ex.Close()
-				return nil, fmt.Errorf("import end users: existing: %w", err)
-			}
-			found[e] = holder{id, lp}
-		}
-		ex.Close()
-		if err := ex.Err(); err != nil {
-			return nil, fmt.Errorf("import end users: existing: %w", err)
-		}
-		for i, u := range rows {
-			if !created[u.ID] {
-				h := found[strings.ToLower(strings.TrimSpace(u.Email))]
-				out[i] = ImportOutcome{ID: h.id, LabelpartnerID: h.lp}
-			}
-		}
+	if err := resolveExisting(rows, created, out, pgHolders(ctx, tx, orgID)); err != nil {
+		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("import end users: commit: %w", err)
