@@ -161,23 +161,8 @@ func scanInvitation(row interface{ Scan(...any) error }) (domain.Invitation, err
 }
 
 func (q Queries) invitations(ctx context.Context, where string, args ...any) ([]domain.Invitation, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE `+where+` ORDER BY created_at DESC, id DESC`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("invitations: %w", err)
-	}
-	defer rows.Close()
-	var out []domain.Invitation
-	for rows.Next() {
-		i, err := scanInvitation(rows)
-		if err != nil {
-			return nil, fmt.Errorf("invitations: %w", err)
-		}
-		out = append(out, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("invitations: %w", err)
-	}
-	return out, nil
+	return list(ctx, q.q, "invitations", scanInvitation,
+		`SELECT `+invitationColumns+` FROM invitations WHERE `+where+` ORDER BY created_at DESC, id DESC`, args...)
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

@@ -19,23 +19,8 @@ const clientTouchInterval = time.Minute
 // Clients lists every client of an organization, revoked ones included,
 // oldest first.
 func (q Queries) Clients(ctx context.Context, orgID string) ([]domain.Client, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+clientColumns+` FROM b2b_clients WHERE org_id = $1 ORDER BY created_at, id`, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("clients: %w", err)
-	}
-	defer rows.Close()
-	var out []domain.Client
-	for rows.Next() {
-		c, err := scanClient(rows)
-		if err != nil {
-			return nil, fmt.Errorf("clients: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("clients: %w", err)
-	}
-	return out, nil
+	return list(ctx, q.q, "clients", scanClient,
+		`SELECT `+clientColumns+` FROM b2b_clients WHERE org_id = $1 ORDER BY created_at, id`, orgID)
 }
 
 // LockClient returns the organization's client with that row id and, on

@@ -40,23 +40,8 @@ func scanLabelpartner(row interface{ Scan(...any) error }) (domain.Labelpartner,
 
 // Labelpartners lists an organization's labelpartners by name.
 func (q Queries) Labelpartners(ctx context.Context, orgID string) ([]domain.Labelpartner, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+lpColumns+` FROM b2b_labelpartners WHERE org_id = $1 ORDER BY name`, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("labelpartners: %w", err)
-	}
-	defer rows.Close()
-	var out []domain.Labelpartner
-	for rows.Next() {
-		lp, err := scanLabelpartner(rows)
-		if err != nil {
-			return nil, fmt.Errorf("labelpartners: %w", err)
-		}
-		out = append(out, lp)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("labelpartners: %w", err)
-	}
-	return out, nil
+	return list(ctx, q.q, "labelpartners", scanLabelpartner,
+		`SELECT `+lpColumns+` FROM b2b_labelpartners WHERE org_id = $1 ORDER BY name`, orgID)
 }
 
 // LabelpartnerByName returns the labelpartner of that name (names are
@@ -230,23 +215,8 @@ func endUserDetails(u domain.EndUser) string {
 }
 
 func (q Queries) endUsers(ctx context.Context, where string, args ...any) ([]domain.EndUser, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+endUserColumns+endUserFrom+`WHERE `+where+` ORDER BY e.id LIMIT 100`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("end users: %w", err)
-	}
-	defer rows.Close()
-	var out []domain.EndUser
-	for rows.Next() {
-		u, err := scanEndUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("end users: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("end users: %w", err)
-	}
-	return out, nil
+	return list(ctx, q.q, "end users", scanEndUser,
+		`SELECT `+endUserColumns+endUserFrom+`WHERE `+where+` ORDER BY e.id LIMIT 100`, args...)
 }
 
 // EndUserByID returns an end user of the organization.

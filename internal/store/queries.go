@@ -29,6 +29,28 @@ func fromJSON(s string, v any) error {
 	return nil
 }
 
+// list runs query and scans every row with scan; errors name what.
+func list[T any](ctx context.Context, q querier, what string, scan func(interface{ Scan(...any) error }) (T, error),
+	query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
 func nullTime(t sql.NullTime) *time.Time {
 	if !t.Valid {
 		return nil
