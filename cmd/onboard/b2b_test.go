@@ -13,14 +13,34 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
+	"github.com/onboard-dev/onboard/internal/secretbox"
 	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
 )
 
+// testSecretKey is the key the commands under test are configured with.
+const testSecretKey = "test1:dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0="
+
+func testGetenv(name string) string {
+	if name == "ONBOARD_SECRET_KEY" {
+		return testSecretKey
+	}
+	return ""
+}
+
+func testKeyring(t *testing.T) *secretbox.Keyring {
+	t.Helper()
+	k, err := secretbox.Parse(testSecretKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 func TestImportAndClientCommands(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		getenv := func(string) string { return "" }
+		getenv := testGetenv
 		cmd := func(args ...string) (string, string, error) {
 			var out, errOut bytes.Buffer
 			err := run(ctx, append(args, "--db", dsn), getenv, &out, &errOut)
@@ -29,7 +49,7 @@ func TestImportAndClientCommands(t *testing.T) {
 		if _, _, err := cmd("migrate"); err != nil {
 			t.Fatal(err)
 		}
-		st, err := store.Open(ctx, dsn)
+		st, err := store.Open(ctx, dsn, store.WithKeyring(testKeyring(t)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +119,7 @@ func TestImportAndClientCommands(t *testing.T) {
 func TestClientListAndRevokeCommands(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		getenv := func(string) string { return "" }
+		getenv := testGetenv
 		cmd := func(args ...string) (string, error) {
 			var out, errOut bytes.Buffer
 			err := clientCommand(ctx, append(args, "--db", dsn), getenv, &out, &errOut)
@@ -118,7 +138,7 @@ func TestClientListAndRevokeCommands(t *testing.T) {
 			}
 			created[name] = c
 		}
-		st, err := store.Open(ctx, dsn)
+		st, err := store.Open(ctx, dsn, store.WithKeyring(testKeyring(t)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -200,7 +200,7 @@ func TestKillAndRestart(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		mailer := smtptest.Start(t)
 		addr := freeAddr(t)
-		env := []string{"ONBOARD_DB=" + dsn, "ONBOARD_SMTP_URL=" + mailer.URL()}
+		env := []string{"ONBOARD_DB=" + dsn, "ONBOARD_SMTP_URL=" + mailer.URL(), "ONBOARD_SECRET_KEY=" + testSecretKey}
 		p := spawn(t, addr, env...)
 		register(t, p, func() string {
 			m := mailer.WaitFor(t, 10*time.Second, smtptest.SentTo("kill@example.com"))

@@ -47,7 +47,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	st, err := store.Open(ctx, cfg.DB)
+	st, err := OpenStore(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -57,13 +57,6 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 			st.Close()
 		}
 	}()
-	applied, err := st.Migrate(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if len(applied) > 0 {
-		logger.Info("migrations applied", "engine", st.Engine(), "names", strings.Join(applied, ","))
-	}
 	if _, err := flows.EnsureDefaultOrganization(ctx, st, flows.DefaultDisplayName(cfg.OrgName, cfg.MailFrom, cfg.PublicURL)); err != nil {
 		return nil, err
 	}
@@ -219,8 +212,9 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// janitor deletes expired sessions, long-expired signups and links, and
-// spent B2B tokens now and then.
+// janitor deletes expired sessions, long-expired signups and links, spent
+// B2B tokens, and delivered or abandoned mail past its retention now and
+// then.
 func (a *App) janitor(ctx context.Context) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -229,6 +223,11 @@ func (a *App) janitor(ctx context.Context) {
 			a.log.Warn("cleanup failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("cleanup", "deleted", n)
+		}
+		if n, err := a.store.DeleteFinishedMail(ctx, time.Now(), a.cfg.MailRetention); err != nil && ctx.Err() == nil {
+			a.log.Warn("cleanup of delivered mail failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("cleanup of delivered mail", "deleted", n)
 		}
 		if n, err := a.store.DeleteExpiredAccountLinks(ctx, time.Now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
 			a.log.Warn("cleanup of account links failed", "err", err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/app"
 	"github.com/onboard-dev/onboard/internal/config"
+	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/testutil/smtptest"
 )
 
@@ -49,6 +50,9 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// testSecretKey is the keyring of the tests on PostgreSQL.
+const testSecretKey = "test1:dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0="
+
 // testConfig is the default configuration with cheap hashing and fast retries.
 func testConfig(dsn string) config.Config {
 	cfg := config.Default()
@@ -56,6 +60,10 @@ func testConfig(dsn string) config.Config {
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Argon2Memory, cfg.Argon2Time = 64, 1
 	cfg.MailRetryBase, cfg.MailRetryMax = 50*time.Millisecond, 400*time.Millisecond
+	if store.IsPostgresDSN(dsn) {
+		// PostgreSQL needs a configured key; SQLite makes its own key file.
+		cfg.SecretKey = testSecretKey
+	}
 	return cfg
 }
 

@@ -19,6 +19,7 @@ import (
 	"unicode"
 
 	"github.com/onboard-dev/onboard/internal/ratelimit"
+	"github.com/onboard-dev/onboard/internal/secretbox"
 )
 
 // Config holds every setting of the service.
@@ -67,6 +68,19 @@ type Config struct {
 	FormKey string
 	// RatePartnerCode limits wrong partner codes per client address.
 	RatePartnerCode Rate
+
+	// SecretKey is the keyring that seals secrets at rest (mail bodies,
+	// the Partner Provider secret, introspection client secrets), written
+	// "KEYID:BASE64KEY[,KEYID:BASE64KEY…]", the active key first. Read only
+	// from ONBOARD_SECRET_KEY (never a flag, so it does not show in process
+	// lists); SecretKeyFile names a file holding the same text instead.
+	// Neither set: SQLite keeps a key file beside the database, PostgreSQL
+	// refuses to start.
+	SecretKey     string
+	SecretKeyFile string
+	// MailRetention is how long delivered and abandoned mail (bodies
+	// already erased) stays in the outbox before the janitor deletes it.
+	MailRetention time.Duration
 
 	B2BRefreshTTL           time.Duration // lifetime of end users' refresh tokens
 	B2BIntrospectionTimeout time.Duration // bound of one call to a labelpartner's identity provider
@@ -189,6 +203,7 @@ func Default() Config {
 		MailRetryMax:    5 * time.Minute,
 		MailMaxAge:      72 * time.Hour,
 		MailWorkers:     2,
+		MailRetention:   7 * 24 * time.Hour,
 		LogFormat:       "text",
 		LogLevel:        "info",
 
@@ -262,6 +277,8 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	dur(&c.MailRetryMax, "mail-retry-max", "ONBOARD_MAIL_RETRY_MAX", "longest delay between mail retries")
 	dur(&c.MailMaxAge, "mail-max-age", "ONBOARD_MAIL_MAX_AGE", "give up on a mail still failing after this long")
 	intv(&c.MailWorkers, "mail-workers", "ONBOARD_MAIL_WORKERS", "parallel SMTP deliveries")
+	dur(&c.MailRetention, "mail-retention", "ONBOARD_MAIL_RETENTION", "how long delivered and abandoned mail (bodies erased) is kept before it is deleted")
+	str(&c.SecretKeyFile, "secret-key-file", "ONBOARD_SECRET_KEY_FILE", "file holding the keys that encrypt secrets at rest (KEYID:BASE64KEY,…; the first one encrypts); default: ONBOARD_SECRET_KEY, else on SQLite <db>.key, created on first start")
 	str(&c.NATSURL, "nats-url", "ONBOARD_NATS_URL", "NATS server URL(s), comma-separated, for end-user activity; empty turns it off")
 	str(&c.NATSActivitySubject, "nats-activity-subject", "ONBOARD_NATS_ACTIVITY_SUBJECT", "NATS subject of end-user activity messages")
 	str(&c.NATSQueue, "nats-queue", "ONBOARD_NATS_QUEUE", "NATS queue group (JetStream: durable consumer name) shared by the nodes")
@@ -293,6 +310,7 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 			}
 			c.AdminKey = strings.TrimSpace(string(b))
 		}
+		c.SecretKey = getenv("ONBOARD_SECRET_KEY")
 		c.FormKey = getenv("ONBOARD_FORM_KEY")
 		if f := getenv("ONBOARD_FORM_KEY_FILE"); f != "" && c.FormKey == "" {
 			b, err := os.ReadFile(f)
@@ -362,6 +380,17 @@ func (c *Config) Validate() error {
 	}
 	if c.MailWorkers < 1 {
 		errs = append(errs, errors.New("mail-workers: must be at least 1"))
+	}
+	if c.MailRetention <= 0 {
+		errs = append(errs, errors.New("mail-retention: must be positive"))
+	}
+	if c.SecretKey != "" && c.SecretKeyFile != "" {
+		errs = append(errs, errors.New("ONBOARD_SECRET_KEY and secret-key-file: set only one"))
+	}
+	if c.SecretKey != "" {
+		if _, err := secretbox.Parse(c.SecretKey); err != nil {
+			errs = append(errs, fmt.Errorf("ONBOARD_SECRET_KEY: %w", err))
+		}
 	}
 	errs = append(errs, c.validateNATS()...)
 	return errors.Join(errs...)

@@ -21,7 +21,7 @@ func (q Queries) Organizations(ctx context.Context) ([]domain.Organization, erro
 	defer rows.Close()
 	var out []domain.Organization
 	for rows.Next() {
-		o, err := scanOrg(rows)
+		o, err := q.scanOrg(rows)
 		if err != nil {
 			return nil, fmt.Errorf("organizations: %w", err)
 		}

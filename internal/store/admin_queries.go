@@ -15,7 +15,7 @@ import (
 // row until the transaction ends, so that changes of its configuration are
 // serialized (SQLite transactions are serialized already). Call it in a Tx.
 func (q Queries) LockOrganization(ctx context.Context, id string) (domain.Organization, error) {
-	o, err := scanOrg(q.q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM organizations WHERE id = $1`+q.lockClause(" FOR UPDATE"), id))
+	o, err := q.scanOrg(q.q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM organizations WHERE id = $1`+q.lockClause(" FOR UPDATE"), id))
 	if err != nil {
 		return o, fmt.Errorf("lock organization %s: %w", id, err)
 	}
@@ -38,7 +38,7 @@ func (q Queries) lockClause(clause string) string {
 
 // UpdateOnboarding replaces an organization's onboarding configuration.
 func (q Queries) UpdateOnboarding(ctx context.Context, orgID string, cfg domain.Onboarding) error {
-	raw, err := toJSON(cfg)
+	raw, err := q.onboardingJSON(orgID, cfg)
 	if err != nil {
 		return err
 	}

@@ -18,9 +18,13 @@ import (
 
 // CreateLabelpartner inserts a labelpartner.
 func (q Queries) CreateLabelpartner(ctx context.Context, lp domain.Labelpartner) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO b2b_labelpartners (id, org_id, name, password_policy, introspection_url,
+	secret, err := q.seal(lp.IntrospectionClientSecret, introspectionSecretAD(lp.ID))
+	if err != nil {
+		return fmt.Errorf("create labelpartner: %w", err)
+	}
+	_, err = q.q.ExecContext(ctx, `INSERT INTO b2b_labelpartners (id, org_id, name, password_policy, introspection_url,
 		introspection_client_id, introspection_client_secret, api_key_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		lp.ID, lp.OrgID, lp.Name, lp.PasswordPolicy, lp.IntrospectionURL, lp.IntrospectionClientID, lp.IntrospectionClientSecret,
+		lp.ID, lp.OrgID, lp.Name, lp.PasswordPolicy, lp.IntrospectionURL, lp.IntrospectionClientID, secret,
 		lp.APIKeyHash, Timestamp(lp.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("create labelpartner: %w", mapErr(err))
@@ -30,24 +34,30 @@ func (q Queries) CreateLabelpartner(ctx context.Context, lp domain.Labelpartner)
 
 const lpColumns = `id, org_id, name, password_policy, introspection_url, introspection_client_id, introspection_client_secret, api_key_hash, created_at`
 
-func scanLabelpartner(row interface{ Scan(...any) error }) (domain.Labelpartner, error) {
+func (q Queries) scanLabelpartner(row interface{ Scan(...any) error }) (domain.Labelpartner, error) {
 	var lp domain.Labelpartner
 	err := row.Scan(&lp.ID, &lp.OrgID, &lp.Name, &lp.PasswordPolicy, &lp.IntrospectionURL, &lp.IntrospectionClientID,
 		&lp.IntrospectionClientSecret, &lp.APIKeyHash, &lp.CreatedAt)
+	if err != nil {
+		return lp, mapErr(err)
+	}
 	lp.CreatedAt = lp.CreatedAt.UTC()
-	return lp, mapErr(err)
+	if lp.IntrospectionClientSecret, err = q.unseal(lp.IntrospectionClientSecret, introspectionSecretAD(lp.ID)); err != nil {
+		return lp, fmt.Errorf("introspection client secret of labelpartner %s: %w", lp.ID, err)
+	}
+	return lp, nil
 }
 
 // Labelpartners lists an organization's labelpartners by name.
 func (q Queries) Labelpartners(ctx context.Context, orgID string) ([]domain.Labelpartner, error) {
-	return list(ctx, q.q, "labelpartners", scanLabelpartner,
+	return list(ctx, q.q, "labelpartners", q.scanLabelpartner,
 		`SELECT `+lpColumns+` FROM b2b_labelpartners WHERE org_id = $1 ORDER BY name`, orgID)
 }
 
 // LabelpartnerByName returns the labelpartner of that name (names are
 // unique across organizations).
 func (q Queries) LabelpartnerByName(ctx context.Context, name string) (domain.Labelpartner, error) {
-	lp, err := scanLabelpartner(q.q.QueryRowContext(ctx, `SELECT `+lpColumns+` FROM b2b_labelpartners WHERE name = $1`, name))
+	lp, err := q.scanLabelpartner(q.q.QueryRowContext(ctx, `SELECT `+lpColumns+` FROM b2b_labelpartners WHERE name = $1`, name))
 	if err != nil {
 		return lp, fmt.Errorf("labelpartner %q: %w", name, err)
 	}
@@ -56,7 +66,7 @@ func (q Queries) LabelpartnerByName(ctx context.Context, name string) (domain.La
 
 // LabelpartnerByID returns a labelpartner.
 func (q Queries) LabelpartnerByID(ctx context.Context, id string) (domain.Labelpartner, error) {
-	lp, err := scanLabelpartner(q.q.QueryRowContext(ctx, `SELECT `+lpColumns+` FROM b2b_labelpartners WHERE id = $1`, id))
+	lp, err := q.scanLabelpartner(q.q.QueryRowContext(ctx, `SELECT `+lpColumns+` FROM b2b_labelpartners WHERE id = $1`, id))
 	if err != nil {
 		return lp, fmt.Errorf("labelpartner %s: %w", id, err)
 	}
@@ -65,7 +75,7 @@ func (q Queries) LabelpartnerByID(ctx context.Context, id string) (domain.Labelp
 
 // LabelpartnerByKeyHash returns the labelpartner whose API key has that hash.
 func (q Queries) LabelpartnerByKeyHash(ctx context.Context, hash []byte) (domain.Labelpartner, error) {
-	lp, err := scanLabelpartner(q.q.QueryRowContext(ctx, `SELECT `+lpColumns+` FROM b2b_labelpartners WHERE api_key_hash = $1`, hash))
+	lp, err := q.scanLabelpartner(q.q.QueryRowContext(ctx, `SELECT `+lpColumns+` FROM b2b_labelpartners WHERE api_key_hash = $1`, hash))
 	if err != nil {
 		return lp, fmt.Errorf("labelpartner by key: %w", err)
 	}

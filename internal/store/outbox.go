@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,13 +17,22 @@ const (
 	OutboxAbandoned  = "abandoned"
 )
 
-// EnqueueMail writes a rendered mail to the outbox, due now. Call it in the
-// transaction of the change the mail is about.
+// EnqueueMail writes a rendered mail to the outbox, due now, its bodies
+// sealed (they hold links). Call it in the transaction of the change the mail
+// is about.
 func (q Queries) EnqueueMail(ctx context.Context, m domain.OutboxMail, now time.Time) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO outbox (id, org_id, message_id, template, to_addr, subject, text_body, html_body,
+	text, err := q.seal(m.Text, outboxAD("text_body", m.ID))
+	if err != nil {
+		return fmt.Errorf("enqueue mail: %w", err)
+	}
+	html, err := q.seal(m.HTML, outboxAD("html_body", m.ID))
+	if err != nil {
+		return fmt.Errorf("enqueue mail: %w", err)
+	}
+	_, err = q.q.ExecContext(ctx, `INSERT INTO outbox (id, org_id, message_id, template, to_addr, subject, text_body, html_body,
 		state, attempts, next_attempt_at, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10)`,
-		m.ID, m.OrgID, m.MessageID, m.Template, m.To, m.Subject, m.Text, m.HTML, OutboxQueued, Timestamp(now))
+		m.ID, m.OrgID, m.MessageID, m.Template, m.To, m.Subject, text, html, OutboxQueued, Timestamp(now))
 	if err != nil {
 		return fmt.Errorf("enqueue mail: %w", mapErr(err))
 	}
@@ -38,7 +48,9 @@ type ClaimedMail struct {
 
 // ClaimMail leases up to limit due messages: queued ones whose next attempt is
 // due, and processing ones whose lease ran out (a worker died). On PostgreSQL,
-// concurrent workers on several nodes skip each other's rows.
+// concurrent workers on several nodes skip each other's rows. A message whose
+// bodies no key of the keyring opens is abandoned (its last_error says why)
+// instead of blocking the others.
 func (s *Store) ClaimMail(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]ClaimedMail, error) {
 	lock := ""
 	if s.engine == Postgres {
@@ -61,15 +73,32 @@ func (s *Store) ClaimMail(ctx context.Context, now time.Time, limit int, lease t
 			return fmt.Errorf("claim mail: %w", err)
 		}
 		defer rows.Close()
+		unreadable := map[string]string{}
 		for rows.Next() {
 			var m ClaimedMail
 			if err := rows.Scan(&m.ID, &m.OrgID, &m.MessageID, &m.Template, &m.To, &m.Subject, &m.Text, &m.HTML, &m.Attempts, &m.CreatedAt); err != nil {
 				return fmt.Errorf("claim mail: %w", err)
 			}
 			m.CreatedAt = m.CreatedAt.UTC()
+			var terr, herr error
+			m.Text, terr = tx.unseal(m.Text, outboxAD("text_body", m.ID))
+			m.HTML, herr = tx.unseal(m.HTML, outboxAD("html_body", m.ID))
+			if err := errors.Join(terr, herr); err != nil {
+				unreadable[m.ID] = err.Error()
+				continue
+			}
 			out = append(out, m)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("claim mail: %w", err)
+		}
+		rows.Close()
+		for id, msg := range unreadable {
+			if err := tx.MarkMailFailed(ctx, id, now, "cannot decrypt: "+msg, true); err != nil {
+				return fmt.Errorf("claim mail: %w", err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -77,9 +106,11 @@ func (s *Store) ClaimMail(ctx context.Context, now time.Time, limit int, lease t
 	return out, nil
 }
 
-// MarkMailSent records a delivered message.
+// MarkMailSent records a delivered message and erases its bodies; the
+// recipient, template, Message-ID, state and times stay.
 func (q Queries) MarkMailSent(ctx context.Context, id string, at time.Time) error {
-	_, err := q.q.ExecContext(ctx, `UPDATE outbox SET state = $1, sent_at = $2, attempts = attempts + 1, locked_until = NULL, last_error = ''
+	_, err := q.q.ExecContext(ctx, `UPDATE outbox SET state = $1, sent_at = $2, attempts = attempts + 1, locked_until = NULL, last_error = '',
+		text_body = '', html_body = ''
 		WHERE id = $3`, OutboxSent, Timestamp(at), id)
 	if err != nil {
 		return fmt.Errorf("mark mail sent: %w", err)
@@ -87,7 +118,8 @@ func (q Queries) MarkMailSent(ctx context.Context, id string, at time.Time) erro
 	return nil
 }
 
-// MarkMailFailed records a failed attempt: retried at next, or abandoned.
+// MarkMailFailed records a failed attempt: retried at next, or abandoned
+// (then its bodies are erased, as for a delivered message).
 func (q Queries) MarkMailFailed(ctx context.Context, id string, next time.Time, lastErr string, abandon bool) error {
 	state := OutboxQueued
 	if abandon {
@@ -96,7 +128,9 @@ func (q Queries) MarkMailFailed(ctx context.Context, id string, next time.Time, 
 	if len(lastErr) > 1000 {
 		lastErr = lastErr[:1000]
 	}
-	_, err := q.q.ExecContext(ctx, `UPDATE outbox SET state = $1, attempts = attempts + 1, next_attempt_at = $2, locked_until = NULL, last_error = $3
+	_, err := q.q.ExecContext(ctx, `UPDATE outbox SET state = $1, attempts = attempts + 1, next_attempt_at = $2, locked_until = NULL, last_error = $3,
+		text_body = CASE WHEN $1 = 'abandoned' THEN '' ELSE text_body END,
+		html_body = CASE WHEN $1 = 'abandoned' THEN '' ELSE html_body END
 		WHERE id = $4`, state, Timestamp(next), lastErr, id)
 	if err != nil {
 		return fmt.Errorf("mark mail failed: %w", err)

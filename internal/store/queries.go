@@ -63,7 +63,7 @@ func nullTime(t sql.NullTime) *time.Time {
 
 // CreateOrganization inserts an organization.
 func (q Queries) CreateOrganization(ctx context.Context, o domain.Organization) error {
-	cfg, err := toJSON(o.Onboarding)
+	cfg, err := q.onboardingJSON(o.ID, o.Onboarding)
 	if err != nil {
 		return err
 	}
@@ -77,14 +77,14 @@ func (q Queries) CreateOrganization(ctx context.Context, o domain.Organization) 
 
 const orgColumns = `id, name, display_name, onboarding, created_at`
 
-func scanOrg(row interface{ Scan(...any) error }) (domain.Organization, error) {
+func (q Queries) scanOrg(row interface{ Scan(...any) error }) (domain.Organization, error) {
 	var o domain.Organization
 	var cfg string
 	if err := row.Scan(&o.ID, &o.Name, &o.DisplayName, &cfg, &o.CreatedAt); err != nil {
 		return o, mapErr(err)
 	}
 	o.CreatedAt = o.CreatedAt.UTC()
-	if err := fromJSON(cfg, &o.Onboarding); err != nil {
+	if err := q.onboardingFromJSON(o.ID, cfg, &o.Onboarding); err != nil {
 		return o, err
 	}
 	return o, nil
@@ -92,7 +92,7 @@ func scanOrg(row interface{ Scan(...any) error }) (domain.Organization, error) {
 
 // OrganizationByName returns the organization with the given name.
 func (q Queries) OrganizationByName(ctx context.Context, name string) (domain.Organization, error) {
-	o, err := scanOrg(q.q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM organizations WHERE name = $1`, name))
+	o, err := q.scanOrg(q.q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM organizations WHERE name = $1`, name))
 	if err != nil {
 		return o, fmt.Errorf("organization %q: %w", name, err)
 	}
@@ -101,7 +101,7 @@ func (q Queries) OrganizationByName(ctx context.Context, name string) (domain.Or
 
 // OrganizationByID returns the organization with the given id.
 func (q Queries) OrganizationByID(ctx context.Context, id string) (domain.Organization, error) {
-	o, err := scanOrg(q.q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM organizations WHERE id = $1`, id))
+	o, err := q.scanOrg(q.q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM organizations WHERE id = $1`, id))
 	if err != nil {
 		return o, fmt.Errorf("organization %s: %w", id, err)
 	}
@@ -574,9 +574,8 @@ func (q Queries) DeleteSession(ctx context.Context, orgID, id string) error {
 	return nil
 }
 
-// DeleteExpired removes expired sessions, signups that expired more than keep
-// ago (kept a while so that an old link still answers 410, not 404), and
-// delivered or abandoned mail older than keep.
+// DeleteExpired removes expired sessions and signups that expired more than
+// keep ago (kept a while so that an old link still answers 410, not 404).
 func (q Queries) DeleteExpired(ctx context.Context, now time.Time, keep time.Duration) (int64, error) {
 	res, err := q.q.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, Timestamp(now))
 	if err != nil {
@@ -588,13 +587,20 @@ func (q Queries) DeleteExpired(ctx context.Context, now time.Time, keep time.Dur
 		return n1, fmt.Errorf("delete expired signups: %w", err)
 	}
 	n2, _ := res.RowsAffected()
-	// Delivered and abandoned mail (it holds links) goes after the same time.
-	res, err = q.q.ExecContext(ctx, `DELETE FROM outbox WHERE state IN ('sent', 'abandoned') AND created_at <= $1`, Timestamp(now.Add(-keep)))
+	return n1 + n2, nil
+}
+
+// DeleteFinishedMail removes outbox rows delivered or abandoned more than
+// retention ago (an abandoned row's next_attempt_at is when it was given up).
+func (q Queries) DeleteFinishedMail(ctx context.Context, now time.Time, retention time.Duration) (int64, error) {
+	cutoff := Timestamp(now.Add(-retention))
+	res, err := q.q.ExecContext(ctx, `DELETE FROM outbox WHERE (state = 'sent' AND sent_at <= $1)
+		OR (state = 'abandoned' AND next_attempt_at <= $1)`, cutoff)
 	if err != nil {
-		return n1 + n2, fmt.Errorf("delete old mail: %w", err)
+		return 0, fmt.Errorf("delete finished mail: %w", err)
 	}
-	n3, _ := res.RowsAffected()
-	return n1 + n2 + n3, nil
+	n, _ := res.RowsAffected()
+	return n, nil
 }
 
 // ---- audit ----

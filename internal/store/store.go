@@ -7,7 +7,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,6 +22,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/secretbox"
 )
 
 // Engine names a database engine.
@@ -45,32 +48,114 @@ type Store struct {
 	writer chan struct{}
 	stmts  *stmtCache    // prepared statements, SQLite only
 	ckpt   *checkpointer // WAL checkpoints, SQLite only (see checkpoint.go)
+	box    *secretbox.Keyring
+}
+
+// Option is a setting of Open.
+type Option func(*options)
+
+type options struct {
+	keyring *secretbox.Keyring
+}
+
+// WithKeyring sets the keyring that seals the secrets stored at rest (mail
+// bodies, the Partner Provider secret, introspection client secrets). The
+// service and its commands always pass the configured keyring; without this
+// option the store seals under a random key that lives only as long as the
+// process (enough for tests and tools that do not reopen what they sealed).
+func WithKeyring(k *secretbox.Keyring) Option {
+	return func(o *options) { o.keyring = k }
+}
+
+// IsPostgresDSN reports whether dsn names a PostgreSQL database.
+func IsPostgresDSN(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
 // Open opens the database named by dsn: a postgres:// or postgresql:// URL
 // selects PostgreSQL, anything else is a SQLite file path.
-func Open(ctx context.Context, dsn string) (*Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return openPostgres(ctx, dsn)
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
 	}
-	return openSQLite(ctx, dsn, defaultCheckpointConfig())
+	if o.keyring == nil {
+		k, err := secretbox.Parse(secretbox.Generate(time.Now()))
+		if err != nil {
+			return nil, fmt.Errorf("open: %w", err)
+		}
+		o.keyring = k
+	}
+	var s *Store
+	var err error
+	if IsPostgresDSN(dsn) {
+		s, err = openPostgres(ctx, dsn)
+	} else {
+		s, err = openSQLite(ctx, dsn, defaultCheckpointConfig())
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.box = o.keyring
+	s.Queries.box = o.keyring
+	return s, nil
+}
+
+// SQLitePath returns the file path a SQLite DSN names.
+func SQLitePath(dsn string) string {
+	path := strings.TrimPrefix(dsn, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	return path
+}
+
+// prepareSQLiteFiles creates the database file with mode 0600 when it does
+// not exist, and takes group and other permissions away from the database
+// and its WAL and shared-memory files when they exist. SQLite creates the WAL
+// and shared-memory files with the database file's permissions.
+func prepareSQLiteFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func openSQLite(ctx context.Context, path string, ckpt checkpointConfig) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open sqlite: empty path")
 	}
-	path = strings.TrimPrefix(path, "file:")
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
+	path = SQLitePath(path)
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
+	if err := prepareSQLiteFiles(abs); err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
 	q := url.Values{}
 	// wal_autocheckpoint(0): commits do not checkpoint; the checkpointer does.
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(ON)",
+	// secure_delete(ON): deleted content (erased mail bodies, deleted rows)
+	// is overwritten with zeros instead of lingering in free pages.
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(ON)", "secure_delete(ON)",
 		"wal_autocheckpoint(0)", fmt.Sprintf("journal_size_limit(%d)", ckpt.journalSizeLimit())} {
 		q.Add("_pragma", p)
 	}
@@ -177,7 +262,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if s.stmts != nil {
 		q = cachedTx{s.stmts, sqlTx}
 	}
-	tx := &Tx{Queries: Queries{q: q, engine: s.engine}, tx: sqlTx}
+	tx := &Tx{Queries: Queries{q: q, engine: s.engine, box: s.box}, tx: sqlTx}
 	if err := fn(tx); err != nil {
 		if rerr := sqlTx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
@@ -200,6 +285,7 @@ type querier interface {
 type Queries struct {
 	q      querier
 	engine Engine
+	box    *secretbox.Keyring // seals secrets at rest (see secrets.go)
 }
 
 // NewID returns a new time-ordered opaque id.

@@ -1,0 +1,237 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/secretbox"
+)
+
+// Secrets at rest. Every value onboard stores and must read back in the
+// clear later (mail bodies until they are delivered, the Partner Provider
+// secret, labelpartners' introspection client secrets) is sealed with the
+// store's keyring before it is written, bound to its table, column and row
+// id as associated data, so that a sealed value copied to another row does
+// not open. Values written in plaintext by older versions are read as they
+// are and sealed by SealSecrets, which the service runs at every start.
+
+// Associated data of each sealed column.
+func outboxAD(column, id string) string { return "outbox." + column + ":" + id }
+func partnerSecretAD(orgID string) string {
+	return "organizations.onboarding.partner_provider.secret:" + orgID
+}
+func introspectionSecretAD(id string) string {
+	return "b2b_labelpartners.introspection_client_secret:" + id
+}
+
+var errNoKeyring = errors.New("store: no keyring to seal secrets")
+
+// seal seals a non-empty value under the active key; "" stays "".
+func (q Queries) seal(value, ad string) (string, error) {
+	if value == "" {
+		return "", nil
+	}
+	if q.box == nil {
+		return "", errNoKeyring
+	}
+	return q.box.Seal(value, ad), nil
+}
+
+// unseal opens a sealed value; "" and values written in plaintext by older
+// versions (not yet sealed by SealSecrets) are returned as they are.
+func (q Queries) unseal(value, ad string) (string, error) {
+	if value == "" || !secretbox.IsSealed(value) {
+		return value, nil
+	}
+	if q.box == nil {
+		return "", errNoKeyring
+	}
+	plain, err := q.box.Open(value, ad)
+	if err != nil {
+		return "", fmt.Errorf("open secret: %w", err)
+	}
+	return plain, nil
+}
+
+// needsSeal reports whether a stored value must be (re)sealed: it is in
+// plaintext, or sealed under a key other than the active one.
+func (q Queries) needsSeal(value string) bool {
+	return value != "" && secretbox.KeyID(value) != q.box.ActiveID()
+}
+
+// onboardingJSON encodes an organization's onboarding configuration with
+// its Partner Provider secret sealed.
+func (q Queries) onboardingJSON(orgID string, cfg domain.Onboarding) (string, error) {
+	if pp := cfg.PartnerProvider; pp != nil && pp.Secret != "" {
+		sealed := *pp
+		var err error
+		if sealed.Secret, err = q.seal(pp.Secret, partnerSecretAD(orgID)); err != nil {
+			return "", err
+		}
+		cfg.PartnerProvider = &sealed
+	}
+	return toJSON(cfg)
+}
+
+// onboardingFromJSON decodes what onboardingJSON wrote.
+func (q Queries) onboardingFromJSON(orgID, raw string, cfg *domain.Onboarding) error {
+	if err := fromJSON(raw, cfg); err != nil {
+		return err
+	}
+	if pp := cfg.PartnerProvider; pp != nil {
+		secret, err := q.unseal(pp.Secret, partnerSecretAD(orgID))
+		if err != nil {
+			return fmt.Errorf("partner provider secret of organization %s: %w", orgID, err)
+		}
+		pp.Secret = secret
+	}
+	return nil
+}
+
+// SealSecrets brings every stored secret under the active key: it seals
+// values older versions wrote in plaintext, re-seals values sealed under an
+// older key of the ring (so that, once it has run, older keys can be
+// dropped), and erases the bodies of delivered and abandoned mail. Each
+// value is replaced only if it did not change meanwhile, so nodes starting at
+// the same time do not overwrite each other's work. It returns how many
+// values it changed; an error names a value that no key of the ring opens.
+func (s *Store) SealSecrets(ctx context.Context) (int, error) {
+	n1, err := s.sealOutbox(ctx)
+	if err != nil {
+		return n1, err
+	}
+	n2, err := s.sealPartnerSecrets(ctx)
+	if err != nil {
+		return n1 + n2, err
+	}
+	n3, err := s.sealIntrospectionSecrets(ctx)
+	return n1 + n2 + n3, err
+}
+
+func (s *Store) sealOutbox(ctx context.Context) (int, error) {
+	n := 0
+	err := s.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.q.ExecContext(ctx, `UPDATE outbox SET text_body = '', html_body = ''
+			WHERE state IN ('sent', 'abandoned') AND (text_body <> '' OR html_body <> '')`)
+		if err != nil {
+			return fmt.Errorf("erase delivered mail: %w", err)
+		}
+		erased, _ := res.RowsAffected()
+		n += int(erased)
+		type row struct{ id, text, html string }
+		rows, err := list(ctx, tx.q, "sealed mail", func(r interface{ Scan(...any) error }) (row, error) {
+			var x row
+			return x, r.Scan(&x.id, &x.text, &x.html)
+		}, `SELECT id, text_body, html_body FROM outbox WHERE text_body <> '' OR html_body <> ''`)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if !tx.needsSeal(r.text) && !tx.needsSeal(r.html) {
+				continue
+			}
+			text, err := tx.reseal(r.text, outboxAD("text_body", r.id))
+			if err != nil {
+				return fmt.Errorf("mail %s: %w", r.id, err)
+			}
+			html, err := tx.reseal(r.html, outboxAD("html_body", r.id))
+			if err != nil {
+				return fmt.Errorf("mail %s: %w", r.id, err)
+			}
+			res, err := tx.q.ExecContext(ctx, `UPDATE outbox SET text_body = $1, html_body = $2
+				WHERE id = $3 AND text_body = $4 AND html_body = $5`, text, html, r.id, r.text, r.html)
+			if err != nil {
+				return fmt.Errorf("seal mail %s: %w", r.id, err)
+			}
+			changed, _ := res.RowsAffected()
+			n += int(changed)
+		}
+		return nil
+	})
+	return n, err
+}
+
+func (s *Store) sealPartnerSecrets(ctx context.Context) (int, error) {
+	n := 0
+	err := s.InTx(ctx, func(tx *Tx) error {
+		type row struct{ id, raw string }
+		rows, err := list(ctx, tx.q, "organizations", func(r interface{ Scan(...any) error }) (row, error) {
+			var x row
+			return x, r.Scan(&x.id, &x.raw)
+		}, `SELECT id, onboarding FROM organizations`)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			var raw struct {
+				PartnerProvider *domain.PartnerProvider `json:"partner_provider"`
+			}
+			if err := fromJSON(r.raw, &raw); err != nil {
+				return fmt.Errorf("organization %s: %w", r.id, err)
+			}
+			if raw.PartnerProvider == nil || !tx.needsSeal(raw.PartnerProvider.Secret) {
+				continue
+			}
+			var cfg domain.Onboarding
+			if err := tx.onboardingFromJSON(r.id, r.raw, &cfg); err != nil {
+				return err
+			}
+			next, err := tx.onboardingJSON(r.id, cfg)
+			if err != nil {
+				return err
+			}
+			res, err := tx.q.ExecContext(ctx, `UPDATE organizations SET onboarding = $1 WHERE id = $2 AND onboarding = $3`, next, r.id, r.raw)
+			if err != nil {
+				return fmt.Errorf("seal partner provider secret of organization %s: %w", r.id, err)
+			}
+			changed, _ := res.RowsAffected()
+			n += int(changed)
+		}
+		return nil
+	})
+	return n, err
+}
+
+func (s *Store) sealIntrospectionSecrets(ctx context.Context) (int, error) {
+	n := 0
+	err := s.InTx(ctx, func(tx *Tx) error {
+		type row struct{ id, secret string }
+		rows, err := list(ctx, tx.q, "labelpartners", func(r interface{ Scan(...any) error }) (row, error) {
+			var x row
+			return x, r.Scan(&x.id, &x.secret)
+		}, `SELECT id, introspection_client_secret FROM b2b_labelpartners WHERE introspection_client_secret <> ''`)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if !tx.needsSeal(r.secret) {
+				continue
+			}
+			next, err := tx.reseal(r.secret, introspectionSecretAD(r.id))
+			if err != nil {
+				return fmt.Errorf("introspection client secret of labelpartner %s: %w", r.id, err)
+			}
+			res, err := tx.q.ExecContext(ctx, `UPDATE b2b_labelpartners SET introspection_client_secret = $1
+				WHERE id = $2 AND introspection_client_secret = $3`, next, r.id, r.secret)
+			if err != nil {
+				return fmt.Errorf("seal introspection client secret of labelpartner %s: %w", r.id, err)
+			}
+			changed, _ := res.RowsAffected()
+			n += int(changed)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// reseal opens value (or takes it as plaintext) and seals it again under
+// the active key.
+func (q Queries) reseal(value, ad string) (string, error) {
+	plain, err := q.unseal(value, ad)
+	if err != nil {
+		return "", err
+	}
+	return q.seal(plain, ad)
+}
