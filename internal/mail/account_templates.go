@@ -36,11 +36,12 @@ type InvitationData struct {
 	// Organization is the display name of the organisation running the
 	// service.
 	Organization string
-	// AccountName is the name of the account the invitation is to.
-	AccountName string
+	// AccountName is the name of the account the invitation is to
+	// (quoted, never in the subject).
+	AccountName string `mail:"quote"`
 	// InviterName is the full name of the inviting user; empty when the
-	// back office invited.
-	InviterName string
+	// back office invited (quoted, never in the subject).
+	InviterName string `mail:"quote"`
 	// ExpiresIn is a human description of the link lifetime, e.g. "7 days".
 	ExpiresIn string
 }
@@ -51,10 +52,12 @@ type InvitationNoticeData struct {
 	// Organization is the display name of the organisation running the
 	// service.
 	Organization string
-	// AccountName is the name of the account the invitation was to.
-	AccountName string
-	// InviterName is the full name of the inviting user.
-	InviterName string
+	// AccountName is the name of the account the invitation was to
+	// (quoted, never in the subject).
+	AccountName string `mail:"quote"`
+	// InviterName is the full name of the inviting user (quoted, never in
+	// the subject).
+	InviterName string `mail:"quote"`
 	// SignInURL is the sign-in page.
 	SignInURL string
 	// ResetURL is the password-reset page.
@@ -74,8 +77,8 @@ type PasswordResetData struct {
 
 // PasswordChangedData is the data for TemplatePasswordChanged.
 type PasswordChangedData struct {
-	// FirstName is the user's first name.
-	FirstName string
+	// FirstName is the user's first name (defanged, never in the subject).
+	FirstName string `mail:"defang"`
 	// Organization is the display name of the organisation running the
 	// service.
 	Organization string
@@ -97,8 +100,8 @@ type EmailChangeData struct {
 // EmailChangeNoticeData is the data for TemplateEmailChangeRequested and
 // TemplateEmailChanged.
 type EmailChangeNoticeData struct {
-	// FirstName is the user's first name.
-	FirstName string
+	// FirstName is the user's first name (defanged, never in the subject).
+	FirstName string `mail:"defang"`
 	// Organization is the display name of the organisation running the
 	// service.
 	Organization string

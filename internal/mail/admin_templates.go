@@ -19,8 +19,9 @@ type ApprovalPendingData struct {
 	// Organization is the display name of the organisation running the
 	// service.
 	Organization string
-	// Name is the name of the registered data recipient account.
-	Name string
+	// Name is the name of the registered data recipient account (quoted,
+	// never in the subject).
+	Name string `mail:"quote"`
 }
 
 // ApprovalGrantedData is the data for TemplateApprovalGranted.
@@ -28,8 +29,8 @@ type ApprovalGrantedData struct {
 	// Organization is the display name of the organisation running the
 	// service.
 	Organization string
-	// FirstName is the user's first name.
-	FirstName string
+	// FirstName is the user's first name (defanged, never in the subject).
+	FirstName string `mail:"defang"`
 	// SignInURL is the sign-in page.
 	SignInURL string
 }
@@ -39,8 +40,8 @@ type ApprovalRejectedData struct {
 	// Organization is the display name of the organisation running the
 	// service.
 	Organization string
-	// FirstName is the user's first name.
-	FirstName string
+	// FirstName is the user's first name (defanged, never in the subject).
+	FirstName string `mail:"defang"`
 	// Reason is the organization's reason, as the administrator wrote it.
 	Reason string
 }

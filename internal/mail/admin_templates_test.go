@@ -25,8 +25,8 @@ func TestApprovalTemplates(t *testing.T) {
 			name: "pending", template: mail.TemplateApprovalPending,
 			data:        mail.ApprovalPendingData{Organization: "Acme IoT", Name: "Data Corp"},
 			wantSubject: "Your Acme IoT registration awaits approval",
-			wantText:    []string{"registering Data Corp as a data recipient with Acme IoT", "must be approved"},
-			wantHTML:    []string{"<strong>Data Corp</strong>", "<strong>Acme IoT</strong>"},
+			wantText:    []string{"registering “Data Corp” as a data recipient with Acme IoT", "must be approved"},
+			wantHTML:    []string{"<strong>“Data Corp”</strong>", "<strong>Acme IoT</strong>"},
 			notWant:     []string{"http"},
 		},
 		{

@@ -16,8 +16,9 @@ type B2BVerifyData struct {
 	Link string
 	// Labelpartner is the brand the end user was provisioned under.
 	Labelpartner string
-	// FirstName is the end user's first name.
-	FirstName string
+	// FirstName is the end user's first name (defanged, never in the
+	// subject).
+	FirstName string `mail:"defang"`
 	// ExpiresIn is a human description of the link lifetime.
 	ExpiresIn string
 }

@@ -51,8 +51,8 @@ type AlreadyRegisteredData struct {
 
 // WelcomeData is the data for TemplateWelcome.
 type WelcomeData struct {
-	// FirstName is the new user's first name.
-	FirstName string
+	// FirstName is the new user's first name (defanged).
+	FirstName string `mail:"defang"`
 	// SignInURL is the sign-in page.
 	SignInURL string
 	// Organization is the display name of the organisation running the
@@ -134,6 +134,11 @@ func LoadTemplates(dir string) (*Templates, error) {
 
 	for _, name := range src.names {
 		if zero, ok := zeroData(name); ok {
+			for _, tmpl := range t.sets[name].subject.Templates() {
+				if err := checkSubject(name+subjectSuffix, tmpl.Tree, registrantFields(zero)); err != nil {
+					return nil, err
+				}
+			}
 			if _, err := t.Render(name, zero); err != nil {
 				return nil, fmt.Errorf("check template %q with zero-value %T: %w", name, zero, err)
 			}
@@ -159,6 +164,7 @@ func (t *Templates) Render(name string, data any) (Rendered, error) {
 	if !ok {
 		return Rendered{}, fmt.Errorf("render mail: unknown template %q", name)
 	}
+	data = asData(data)
 	var subject, text, html bytes.Buffer
 	if err := set.subject.Execute(&subject, data); err != nil {
 		return Rendered{}, fmt.Errorf("render %s subject: %w", name, err)
