@@ -96,6 +96,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 			SignupPerIP: cfg.RateSignupIP.Rule, SignupPerEmail: cfg.RateSignupEmail.Rule,
 			LoginPerIP: cfg.RateLoginIP.Rule, LoginFailuresPerEmail: cfg.RateLoginEmail.Rule,
 			PartnerCodeFailuresPerIP: cfg.RatePartnerCode.Rule,
+			InvitesPerNewAccount:     cfg.RateInviteNewAccount.Rule, InvitesPerAccount: cfg.RateInviteAccount.Rule,
+			NewAccountAge: cfg.InviteNewAccountAge,
 		},
 		Accounts: flows.AccountConfig{
 			InvitationTTL: cfg.InvitationTTL, PasswordResetTTL: cfg.PasswordResetTTL, EmailChangeTTL: cfg.EmailChangeTTL,

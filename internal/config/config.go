@@ -68,6 +68,11 @@ type Config struct {
 	FormKey string
 	// RatePartnerCode limits wrong partner codes per client address.
 	RatePartnerCode Rate
+	// RateInviteNewAccount limits the invitations an account younger than
+	// InviteNewAccountAge sends; RateInviteAccount those of older accounts.
+	RateInviteNewAccount Rate
+	RateInviteAccount    Rate
+	InviteNewAccountAge  time.Duration
 
 	// SecretKey is the keyring that seals secrets at rest (mail bodies,
 	// the Partner Provider secret, introspection client secrets), written
@@ -199,13 +204,17 @@ func Default() Config {
 		RateLoginIP:     Rate{ratelimit.Rule{Limit: 60, Window: time.Minute}},
 		RateLoginEmail:  Rate{ratelimit.Rule{Limit: 5, Window: time.Hour}},
 		RatePartnerCode: Rate{ratelimit.Rule{Limit: 10, Window: time.Hour}},
-		MailRetryBase:   2 * time.Second,
-		MailRetryMax:    5 * time.Minute,
-		MailMaxAge:      72 * time.Hour,
-		MailWorkers:     2,
-		MailRetention:   7 * 24 * time.Hour,
-		LogFormat:       "text",
-		LogLevel:        "info",
+
+		RateInviteNewAccount: Rate{ratelimit.Rule{Limit: 20, Window: 24 * time.Hour}},
+		RateInviteAccount:    Rate{ratelimit.Rule{Limit: 200, Window: 24 * time.Hour}},
+		InviteNewAccountAge:  7 * 24 * time.Hour,
+		MailRetryBase:        2 * time.Second,
+		MailRetryMax:         5 * time.Minute,
+		MailMaxAge:           72 * time.Hour,
+		MailWorkers:          2,
+		MailRetention:        7 * 24 * time.Hour,
+		LogFormat:            "text",
+		LogLevel:             "info",
 
 		InvitationTTL:    7 * 24 * time.Hour,
 		PasswordResetTTL: time.Hour,
@@ -272,6 +281,9 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	val(&c.RateLoginIP, "rate-login-ip", "ONBOARD_RATE_LOGIN_IP", "sign-in attempts per client address (default 60/1m)")
 	val(&c.RateLoginEmail, "rate-login-email", "ONBOARD_RATE_LOGIN_EMAIL", "failed sign-ins per email address (default 5/1h)")
 	val(&c.RatePartnerCode, "rate-partner-code", "ONBOARD_RATE_PARTNER_CODE", "wrong partner codes per client address (default 10/1h)")
+	val(&c.RateInviteNewAccount, "rate-invite-new-account", "ONBOARD_RATE_INVITE_NEW_ACCOUNT", "invitations per account younger than -invite-new-account-age (default 20/24h)")
+	val(&c.RateInviteAccount, "rate-invite-account", "ONBOARD_RATE_INVITE_ACCOUNT", "invitations per older account (default 200/24h)")
+	dur(&c.InviteNewAccountAge, "invite-new-account-age", "ONBOARD_INVITE_NEW_ACCOUNT_AGE", "age until which an account has the lower invitation limit")
 	val(&c.TrustedProxies, "trusted-proxies", "ONBOARD_TRUSTED_PROXIES", "comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed")
 	dur(&c.MailRetryBase, "mail-retry-base", "ONBOARD_MAIL_RETRY_BASE", "first retry delay of a failed mail; doubles each time")
 	dur(&c.MailRetryMax, "mail-retry-max", "ONBOARD_MAIL_RETRY_MAX", "longest delay between mail retries")
@@ -380,6 +392,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MailWorkers < 1 {
 		errs = append(errs, errors.New("mail-workers: must be at least 1"))
+	}
+	if c.InviteNewAccountAge < 0 {
+		errs = append(errs, errors.New("invite-new-account-age: must not be negative"))
 	}
 	if c.MailRetention <= 0 {
 		errs = append(errs, errors.New("mail-retention: must be positive"))

@@ -45,6 +45,12 @@ type Limits struct {
 	// PartnerCodeFailuresPerIP counts wrong partner codes of one client
 	// address, so that codes cannot be guessed.
 	PartnerCodeFailuresPerIP ratelimit.Rule
+	// InvitesPerNewAccount counts the invitations of an account younger
+	// than NewAccountAge, InvitesPerAccount those of older ones, so that a
+	// freshly registered account cannot mail many strangers.
+	InvitesPerNewAccount ratelimit.Rule
+	InvitesPerAccount    ratelimit.Rule
+	NewAccountAge        time.Duration
 }
 
 // DefaultLimits are 60 a minute per client address and 5 an hour per email.
@@ -55,6 +61,9 @@ func DefaultLimits() Limits {
 		LoginPerIP:               ratelimit.Rule{Limit: 60, Window: time.Minute},
 		LoginFailuresPerEmail:    ratelimit.Rule{Limit: 5, Window: time.Hour},
 		PartnerCodeFailuresPerIP: ratelimit.Rule{Limit: 10, Window: time.Hour},
+		InvitesPerNewAccount:     ratelimit.Rule{Limit: 20, Window: 24 * time.Hour},
+		InvitesPerAccount:        ratelimit.Rule{Limit: 200, Window: 24 * time.Hour},
+		NewAccountAge:            7 * 24 * time.Hour,
 	}
 }
 

@@ -55,7 +55,8 @@ func fullName(u domain.User) string {
 // to an address that already has a user, a notice without link). A new
 // invitation to the same address replaces the account's pending one. Only
 // account administrators may; rate limited per client address and per
-// invited address like signup starts.
+// invited address like signup starts, and per account (fewer a day while
+// the account is young).
 func (s *Service) Invite(ctx context.Context, p Principal, ref AccountRef, in Invite) (InvitationInfo, error) {
 	acct, err := s.adminAccount(ctx, p, ref)
 	if err != nil {
@@ -76,6 +77,9 @@ func (s *Service) Invite(ctx context.Context, p Principal, ref AccountRef, in In
 		return InvitationInfo{}, domain.Invalid(fields...)
 	}
 	if err := s.rateLimit(ctx, "invite:ip:"+in.ClientIP, s.cfg.Limits.SignupPerIP); err != nil {
+		return InvitationInfo{}, err
+	}
+	if err := s.rateLimitInvites(ctx, acct); err != nil {
 		return InvitationInfo{}, err
 	}
 	if err := s.rateLimit(ctx, "invite:email:"+acct.OrgID+":"+domain.NormalizeEmail(email), s.cfg.Limits.SignupPerEmail); err != nil {
@@ -135,6 +139,17 @@ func (s *Service) Invite(ctx context.Context, p Principal, ref AccountRef, in In
 	}
 	s.notify()
 	return InvitationInfo{Invitation: inv, UserType: ut, Status: domain.InvitationPending}, nil
+}
+
+// rateLimitInvites counts an invitation of acct: under its own key while
+// the account is younger than NewAccountAge (the lower limit), under
+// another afterwards.
+func (s *Service) rateLimitInvites(ctx context.Context, acct domain.Account) error {
+	l := s.cfg.Limits
+	if s.now().Sub(acct.CreatedAt) < l.NewAccountAge {
+		return s.rateLimit(ctx, "invite:account:new:"+acct.ID, l.InvitesPerNewAccount)
+	}
+	return s.rateLimit(ctx, "invite:account:"+acct.ID, l.InvitesPerAccount)
 }
 
 // InviteExistingUserTx creates, inside tx, an invitation bound to an
