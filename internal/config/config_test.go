@@ -46,6 +46,20 @@ func TestPrecedence(t *testing.T) {
 			func(c Config) bool { return c.PublicURL == "https://id.example.com" }},
 		{"admin key from environment", nil, map[string]string{"ONBOARD_ADMIN_KEY": "0123456789abcdef"},
 			func(c Config) bool { return c.AdminKey == "0123456789abcdef" }},
+		{"hardening defaults", nil, nil, func(c Config) bool {
+			return c.SecretKey == "" && c.SecretKeyFile == "" && c.MailRetention == 7*24*time.Hour &&
+				c.RateInviteNewAccount.Limit == 20 && c.RateInviteNewAccount.Window == 24*time.Hour &&
+				c.RateInviteAccount.Limit == 200 && c.InviteNewAccountAge == 7*24*time.Hour
+		}},
+		{"secret key and hardening from environment", nil, map[string]string{
+			"ONBOARD_SECRET_KEY": "k2:" + strings.Repeat("A", 43) + ",k1:" + strings.Repeat("B", 43), "ONBOARD_MAIL_RETENTION": "48h",
+			"ONBOARD_RATE_INVITE_NEW_ACCOUNT": "5/1h", "ONBOARD_RATE_INVITE_ACCOUNT": "50/24h", "ONBOARD_INVITE_NEW_ACCOUNT_AGE": "72h"},
+			func(c Config) bool {
+				return strings.HasPrefix(c.SecretKey, "k2:") && c.MailRetention == 48*time.Hour && c.RateInviteNewAccount.Limit == 5 &&
+					c.RateInviteAccount.Limit == 50 && c.InviteNewAccountAge == 72*time.Hour
+			}},
+		{"secret key file flag", []string{"--secret-key-file", "/etc/onboard/key"}, nil,
+			func(c Config) bool { return c.SecretKeyFile == "/etc/onboard/key" }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,6 +95,10 @@ func TestInvalid(t *testing.T) {
 		{"bad rate store", []string{"--rate-store", "redis"}, nil, "rate-store"},
 		{"bad proxy", []string{"--trusted-proxies", "10.0.0.0/99"}, nil, "trusted proxy"},
 		{"argon2 threads", []string{"--argon2-threads", "0"}, nil, "argon2"},
+		{"bad secret key", nil, map[string]string{"ONBOARD_SECRET_KEY": "k1:tooshort"}, "ONBOARD_SECRET_KEY"},
+		{"secret key twice", []string{"--secret-key-file", "/k"}, map[string]string{"ONBOARD_SECRET_KEY": "k1:" + strings.Repeat("A", 43)}, "set only one"},
+		{"mail retention", nil, map[string]string{"ONBOARD_MAIL_RETENTION": "0s"}, "mail-retention"},
+		{"bad invite rate", []string{"--rate-invite-account", "many"}, nil, "rate"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
