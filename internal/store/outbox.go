@@ -40,10 +40,7 @@ type ClaimedMail struct {
 // due, and processing ones whose lease ran out (a worker died). On PostgreSQL,
 // concurrent workers on several nodes skip each other's rows.
 func (s *Store) ClaimMail(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]ClaimedMail, error) {
-	lock := ""
-	if s.engine == Postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
+	lock := s.engine.lock(forUpdateSkipLocked)
 	now = Timestamp(now)
 	var out []ClaimedMail
 	err := s.InTx(ctx, func(tx *Tx) error {
