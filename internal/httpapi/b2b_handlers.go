@@ -14,6 +14,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
+	"github.com/onboard-dev/onboard/internal/httpx"
 )
 
 // ---- authentication ----
@@ -495,7 +496,7 @@ func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request) error {
 		if de == nil {
 			return err
 		}
-		status, title, text = statusOf[de.Code], "This link does not work", de.Detail
+		status, title, text = httpx.Status(de.Code), "This link does not work", de.Detail
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
