@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 //
 //	table T
 //	column T.c TYPE null|not null
+//	default T.c VALUE
 //	primary key T (a, b)
 //	unique T (a, b) [partial]
 //	index T (a, b) [partial]
@@ -54,7 +56,7 @@ var labelpartnerTriggers = []string{
 }
 
 // TestMigrationsAgree migrates a SQLite file and a PostgreSQL schema and
-// compares their tables, columns (type and nullability), primary keys,
+// compares their tables, columns (type, nullability, default), primary keys,
 // unique constraints and indexes, other indexes and foreign keys, so that
 // the per-engine migration folders cannot drift apart unnoticed.
 func TestMigrationsAgree(t *testing.T) {
@@ -141,7 +143,7 @@ func TestSchemaFactsSeeDrift(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, stmt := range []string{
-		`ALTER TABLE organizations ADD COLUMN drift TEXT`,
+		`ALTER TABLE organizations ADD COLUMN drift TEXT DEFAULT 'x'`,
 		`CREATE UNIQUE INDEX organizations_drift ON organizations (display_name, drift)`,
 		`CREATE TABLE drift (id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE SET NULL)`,
 	} {
@@ -163,6 +165,7 @@ func TestSchemaFactsSeeDrift(t *testing.T) {
 		"column drift.id text not null",
 		"column drift.org_id text not null",
 		"column organizations.drift text null",
+		"default organizations.drift 'x'",
 		"foreign key drift (org_id) -> organizations (id) on delete set null",
 		"primary key drift (id)",
 		"table drift",
@@ -172,6 +175,9 @@ func TestSchemaFactsSeeDrift(t *testing.T) {
 		t.Errorf("new facts:\n  %s\nwant:\n  %s", strings.Join(added, "\n  "), strings.Join(want, "\n  "))
 	}
 }
+
+// castSuffix is the type cast PostgreSQL adds to a default's literal.
+var castSuffix = regexp.MustCompile(`::[a-z ]+$`)
 
 func sortedFacts(facts map[string]bool) []string { return slices.Sorted(maps.Keys(facts)) }
 
@@ -216,7 +222,7 @@ func sqliteSchema(ctx context.Context, db *sql.DB) (map[string]bool, error) {
 		facts["table "+tbl] = true
 
 		// Columns and the primary key.
-		rows, err := db.QueryContext(ctx, `SELECT name, type, "notnull", pk FROM pragma_table_info(?) ORDER BY cid`, tbl)
+		rows, err := db.QueryContext(ctx, `SELECT name, type, "notnull", pk, dflt_value FROM pragma_table_info(?) ORDER BY cid`, tbl)
 		if err != nil {
 			return nil, fmt.Errorf("columns of %s: %w", tbl, err)
 		}
@@ -225,7 +231,8 @@ func sqliteSchema(ctx context.Context, db *sql.DB) (map[string]bool, error) {
 			var name, typ string
 			var notNull bool
 			var pkPos int
-			if err := rows.Scan(&name, &typ, &notNull, &pkPos); err != nil {
+			var dflt sql.NullString
+			if err := rows.Scan(&name, &typ, &notNull, &pkPos, &dflt); err != nil {
 				rows.Close()
 				return nil, err
 			}
@@ -236,6 +243,9 @@ func sqliteSchema(ctx context.Context, db *sql.DB) (map[string]bool, error) {
 				notNull = true
 			}
 			facts[fmt.Sprintf("column %s.%s %s %s", tbl, name, sqliteType(typ), nullability(notNull))] = true
+			if dflt.Valid {
+				facts[fmt.Sprintf("default %s.%s %s", tbl, name, dflt.String)] = true
+			}
 		}
 		if err := rows.Close(); err != nil {
 			return nil, err
@@ -368,7 +378,7 @@ func postgresSchema(ctx context.Context, db *sql.DB) (map[string]bool, error) {
 		}
 	}
 
-	rows, err := db.QueryContext(ctx, `SELECT table_name, column_name, data_type, is_nullable = 'NO'
+	rows, err := db.QueryContext(ctx, `SELECT table_name, column_name, data_type, is_nullable = 'NO', column_default
 		FROM information_schema.columns WHERE table_schema = current_schema()`)
 	if err != nil {
 		return nil, fmt.Errorf("columns: %w", err)
@@ -376,12 +386,17 @@ func postgresSchema(ctx context.Context, db *sql.DB) (map[string]bool, error) {
 	for rows.Next() {
 		var tbl, col, typ string
 		var notNull bool
-		if err := rows.Scan(&tbl, &col, &typ, &notNull); err != nil {
+		var dflt sql.NullString
+		if err := rows.Scan(&tbl, &col, &typ, &notNull, &dflt); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		if !skipTable(tbl) {
 			facts[fmt.Sprintf("column %s.%s %s %s", tbl, col, postgresType(typ), nullability(notNull))] = true
+			if dflt.Valid {
+				// '{}'::text is '{}' as SQLite shows it.
+				facts[fmt.Sprintf("default %s.%s %s", tbl, col, castSuffix.ReplaceAllString(dflt.String, ""))] = true
+			}
 		}
 	}
 	if err := rows.Close(); err != nil {
