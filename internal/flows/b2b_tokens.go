@@ -22,9 +22,9 @@ const (
 	OAuthUnsupportedGrantType = "unsupported_grant_type"
 )
 
-// IsOAuthError reports whether err is an OAuth error of the token flows, and
-// returns it.
-func IsOAuthError(err error) (*domain.Error, bool) {
+// AsOAuthError returns err as an OAuth error of the token flows (a
+// *domain.Error with an OAuth error code as slug), and whether it is one.
+func AsOAuthError(err error) (*domain.Error, bool) {
 	de := domain.AsError(err)
 	if de == nil {
 		return nil, false

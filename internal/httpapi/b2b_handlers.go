@@ -117,7 +117,7 @@ func (s *Server) createClient(w http.ResponseWriter, r *http.Request, adm flows.
 // 5.2 JSON, with the status of its domain code; other errors (rate limits,
 // our faults) stay problem+json.
 func (s *Server) writeOAuth(w http.ResponseWriter, r *http.Request, err error) error {
-	oe, ok := flows.IsOAuthError(err)
+	oe, ok := flows.AsOAuthError(err)
 	if !ok {
 		return err
 	}
