@@ -3,6 +3,7 @@
 //
 //	onboard serve     run the service (default command)
 //	onboard migrate   apply database migrations and exit
+//	onboard openapi   print the API's OpenAPI document
 //	onboard version   print the version
 package main
 
@@ -22,6 +23,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/app"
 	"github.com/onboard-dev/onboard/internal/config"
 	"github.com/onboard-dev/onboard/internal/flows"
+	"github.com/onboard-dev/onboard/internal/httpapi"
 	"github.com/onboard-dev/onboard/internal/store"
 )
 
@@ -54,6 +56,8 @@ Usage:
                             revoke an API client and its tokens
   onboard import end-users --org NAME --file users.ndjson|users.csv
                             provision end users in bulk
+  onboard openapi           print the API's OpenAPI 3.1 document (as served
+                            at /api/openapi.json)
   onboard version           print the version
 
 Run "onboard serve -h" for the flags; every flag has an ONBOARD_* variable.
@@ -74,6 +78,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return adminCommand(ctx, args, getenv, stdout, stderr)
 	case "import":
 		return importCommand(ctx, args, getenv, stdout, stderr)
+	case "openapi":
+		if len(args) > 0 {
+			return fmt.Errorf("openapi: unexpected arguments: %s", strings.Join(args, " "))
+		}
+		_, err := stdout.Write(httpapi.OpenAPI())
+		return err
 	case "version":
 		fmt.Fprintln(stdout, "onboard", version)
 		return nil

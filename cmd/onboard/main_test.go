@@ -301,6 +301,8 @@ func TestRunCommands(t *testing.T) {
 		{[]string{"migrate"}, false, "database is up to date"},
 		{[]string{"version"}, false, "onboard "},
 		{[]string{"help"}, false, "Usage:"},
+		{[]string{"openapi"}, false, `"openapi": "3.1`},
+		{[]string{"openapi", "extra"}, true, ""},
 		{[]string{"frobnicate"}, true, ""},
 		{[]string{"serve", "--rate-signup-ip", "lots"}, true, ""},
 		{[]string{"serve", "--log-format", "xml"}, true, ""},

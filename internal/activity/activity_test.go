@@ -121,11 +121,12 @@ func payload(id string) string {
 }
 
 func TestCoreReplies(t *testing.T) {
-	nc := natstest.Connect(t)
+	ns := natstest.Start(t)
+	nc := ns.Connect(t)
 	subject := natstest.Subject(t, "onboard.test.activity")
 	rec := newFakeRecorder()
 	rec.flaky["down"] = 1
-	s, err := New(Config{URL: natstest.URL(t), Subject: subject, Queue: natstest.Name(t, "q"), Workers: 2}, rec.record, testLogger(t))
+	s, err := New(Config{URL: ns.URL(), Subject: subject, Queue: natstest.Name(t, "q"), Workers: 2}, rec.record, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +182,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // TestCoreConcurrencyAndShutdown: no more than Workers messages run at once,
 // and messages in hand at cancellation finish and get their reply.
 func TestCoreConcurrencyAndShutdown(t *testing.T) {
-	nc := natstest.Connect(t)
+	ns := natstest.Start(t)
+	nc := ns.Connect(t)
 	subject := natstest.Subject(t, "onboard.test.activity")
 	var running, peak, total atomic.Int32
 	release := make(chan struct{})
@@ -202,7 +204,7 @@ func TestCoreConcurrencyAndShutdown(t *testing.T) {
 		total.Add(1)
 		return "active", nil
 	}
-	s, err := New(Config{URL: natstest.URL(t), Subject: subject, Queue: natstest.Name(t, "q"), Workers: 3}, record, testLogger(t))
+	s, err := New(Config{URL: ns.URL(), Subject: subject, Queue: natstest.Name(t, "q"), Workers: 3}, record, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,14 +262,15 @@ func TestCoreConcurrencyAndShutdown(t *testing.T) {
 // a transient failure is redelivered and then acknowledged, an unknown end
 // user and a malformed message are terminated, and nothing stays pending.
 func TestJetStreamAcks(t *testing.T) {
-	nc := natstest.Connect(t)
+	ns := natstest.Start(t)
+	nc := ns.Connect(t)
 	js := natstest.JetStream(t, nc)
 	subject := natstest.Subject(t, "onboard.test.activity")
 	stream, durable := natstest.Name(t, "ONBOARD_TEST"), natstest.Name(t, "onboard")
 	natstest.DeleteStreamAtEnd(t, js, stream)
 	rec := newFakeRecorder()
 	rec.flaky["flaky"] = 1
-	s, err := New(Config{URL: natstest.URL(t), Subject: subject, Queue: durable, Stream: stream, Workers: 2, MaxRetryDelay: time.Second},
+	s, err := New(Config{URL: ns.URL(), Subject: subject, Queue: durable, Stream: stream, Workers: 2, MaxRetryDelay: time.Second},
 		rec.record, testLogger(t))
 	if err != nil {
 		t.Fatal(err)

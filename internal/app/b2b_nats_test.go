@@ -123,9 +123,10 @@ func waitNATSSubscriber(t *testing.T, nc *nats.Conn, subject string) {
 }
 
 func TestB2BActivityFromNATS(t *testing.T) {
-	url := natstest.URL(t)
+	ns := natstest.Start(t)
+	url := ns.URL()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
-		nc := natstest.Connect(t)
+		nc := ns.Connect(t)
 		subject := natstest.Subject(t, "onboard.activity")
 		e := startAdmin(t, dsn, func(c *config.Config) {
 			c.NATSURL, c.NATSActivitySubject, c.NATSQueue = url, subject, natstest.Name(t, "onboard")
@@ -209,9 +210,10 @@ func TestB2BActivityFromNATS(t *testing.T) {
 // settled without blocking the others, and a message published while onboard
 // is stopped is applied when it starts again.
 func TestB2BActivityFromJetStream(t *testing.T) {
-	url := natstest.URL(t)
+	ns := natstest.Start(t)
+	url := ns.URL()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
-		nc := natstest.Connect(t)
+		nc := ns.Connect(t)
 		js := natstest.JetStream(t, nc)
 		subject := natstest.Subject(t, "onboard.activity")
 		stream, durable := natstest.Name(t, "ONBOARD_ACTIVITY"), natstest.Name(t, "onboard")

@@ -11,17 +11,39 @@ import (
 	"github.com/onboard-dev/onboard/internal/store"
 )
 
-// OAuthError is an OAuth 2.0 error answer (RFC 6749 section 5.2).
-type OAuthError struct {
-	Status      int    // 400 or 401
-	Code        string // invalid_request, invalid_client, invalid_grant, unsupported_grant_type, ...
-	Description string
+// OAuth 2.0 error codes (RFC 6749 section 5.2). The token flows fail with a
+// *domain.Error whose Slug is one of them and whose Code is EBadRequest, or
+// EUnauthorized for invalid_client; the API answers such errors in OAuth's
+// JSON form instead of as problem details.
+const (
+	OAuthInvalidRequest       = "invalid_request"
+	OAuthInvalidClient        = "invalid_client"
+	OAuthInvalidGrant         = "invalid_grant"
+	OAuthUnsupportedGrantType = "unsupported_grant_type"
+)
+
+// AsOAuthError returns err as an OAuth error of the token flows (a
+// *domain.Error with an OAuth error code as slug), and whether it is one.
+func AsOAuthError(err error) (*domain.Error, bool) {
+	de := domain.AsError(err)
+	if de == nil {
+		return nil, false
+	}
+	switch de.Slug {
+	case OAuthInvalidRequest, OAuthInvalidClient, OAuthInvalidGrant, OAuthUnsupportedGrantType:
+		return de, true
+	}
+	return nil, false
 }
 
-func (e *OAuthError) Error() string { return "oauth: " + e.Code + ": " + e.Description }
-
-func oauthErr(status int, code, desc string) error {
-	return &OAuthError{Status: status, Code: code, Description: desc}
+// OAuthErr returns an OAuth error with the domain code its kind takes:
+// client authentication failures are EUnauthorized, the rest EBadRequest.
+func OAuthErr(slug, detail string) *domain.Error {
+	code := domain.EBadRequest
+	if slug == OAuthInvalidClient {
+		code = domain.EUnauthorized
+	}
+	return &domain.Error{Code: code, Slug: slug, Detail: detail}
 }
 
 // Token kinds.
@@ -53,7 +75,7 @@ func (c B2BClient) May(labelpartnerID string) bool {
 // authenticateClient checks client credentials of an unrevoked client of
 // that kind. A revoked client gets the same answer as a wrong secret.
 func (s *Service) authenticateClient(ctx context.Context, clientID, secret, kind string) (domain.Client, error) {
-	bad := oauthErr(401, "invalid_client", "Client authentication failed.")
+	bad := OAuthErr(OAuthInvalidClient, "Client authentication failed.")
 	if clientID == "" || secret == "" || len(clientID) > 200 || len(secret) > 200 {
 		return domain.Client{}, bad
 	}
@@ -90,7 +112,7 @@ func (s *Service) ClientToken(ctx context.Context, in ClientCredentials) (TokenP
 		return TokenPair{}, err
 	}
 	if in.GrantType != "client_credentials" {
-		return TokenPair{}, oauthErr(400, "unsupported_grant_type", "Only grant_type=client_credentials is supported.")
+		return TokenPair{}, OAuthErr(OAuthUnsupportedGrantType, "Only grant_type=client_credentials is supported.")
 	}
 	tok, hash, err := auth.NewToken()
 	if err != nil {
@@ -181,14 +203,14 @@ func (s *Service) Token(ctx context.Context, in TokenRequest) (TokenPair, error)
 	case "refresh_token":
 		return s.refreshGrant(ctx, c, in.RefreshToken)
 	case "":
-		return TokenPair{}, oauthErr(400, "invalid_request", "grant_type is required.")
+		return TokenPair{}, OAuthErr(OAuthInvalidRequest, "grant_type is required.")
 	}
-	return TokenPair{}, oauthErr(400, "unsupported_grant_type", "grant_type must be password or refresh_token.")
+	return TokenPair{}, OAuthErr(OAuthUnsupportedGrantType, "grant_type must be password or refresh_token.")
 }
 
 func (s *Service) passwordGrant(ctx context.Context, c domain.Client, in TokenRequest) (TokenPair, error) {
 	if in.Username == "" || in.Password == "" {
-		return TokenPair{}, oauthErr(400, "invalid_request", "username and password are required.")
+		return TokenPair{}, OAuthErr(OAuthInvalidRequest, "username and password are required.")
 	}
 	email := strings.ToLower(strings.TrimSpace(in.Username))
 	failKey := "b2b:login:fail:" + c.OrgID + ":" + email
@@ -199,7 +221,7 @@ func (s *Service) passwordGrant(ctx context.Context, c domain.Client, in TokenRe
 	if !d.Allowed {
 		return TokenPair{}, rateLimited(d.RetryAfter)
 	}
-	bad := oauthErr(400, "invalid_grant", "The username or password is wrong.")
+	bad := OAuthErr(OAuthInvalidGrant, "The username or password is wrong.")
 	u, err := s.store.EndUserByOrgEmail(ctx, c.OrgID, email)
 	if err != nil && !store.IsNotFound(err) {
 		return TokenPair{}, err
@@ -222,9 +244,9 @@ func (s *Service) passwordGrant(ctx context.Context, c domain.Client, in TokenRe
 }
 
 func (s *Service) refreshGrant(ctx context.Context, c domain.Client, refresh string) (TokenPair, error) {
-	bad := oauthErr(400, "invalid_grant", "The refresh token is invalid, expired or revoked.")
+	bad := OAuthErr(OAuthInvalidGrant, "The refresh token is invalid, expired or revoked.")
 	if refresh == "" {
-		return TokenPair{}, oauthErr(400, "invalid_request", "refresh_token is required.")
+		return TokenPair{}, OAuthErr(OAuthInvalidRequest, "refresh_token is required.")
 	}
 	if !auth.WellFormedToken(refresh) {
 		return TokenPair{}, bad

@@ -13,15 +13,7 @@ type adminFunc func(w http.ResponseWriter, r *http.Request, adm flows.Admin, org
 // admin requires an admin API key that may see the {org} of the path; any
 // other organization answers 404, as if it did not exist.
 func (s *Server) admin(fn adminFunc) http.Handler {
-	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		key, ok := bearer(r)
-		if !ok {
-			return domain.Errorf(domain.EUnauthorized, "unauthenticated", "A valid admin API key is required.")
-		}
-		adm, err := s.flows.AuthenticateAdmin(r.Context(), key)
-		if err != nil {
-			return err
-		}
+	return s.adminRoot(func(w http.ResponseWriter, r *http.Request, adm flows.Admin) error {
 		org, err := s.flows.AdminOrganization(r.Context(), adm, r.PathValue("org"))
 		if err != nil {
 			return err

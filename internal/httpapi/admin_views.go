@@ -14,17 +14,7 @@ type adminRootFunc func(w http.ResponseWriter, r *http.Request, adm flows.Admin)
 // adminRoot requires a valid admin API key; the handler decides what the key
 // may do.
 func (s *Server) adminRoot(fn adminRootFunc) http.Handler {
-	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		key, ok := bearer(r)
-		if !ok {
-			return domain.Errorf(domain.EUnauthorized, "unauthenticated", "A valid admin API key is required.")
-		}
-		adm, err := s.flows.AuthenticateAdmin(r.Context(), key)
-		if err != nil {
-			return err
-		}
-		return fn(w, r, adm)
-	})
+	return withBearer(s, "admin API key", s.flows.AuthenticateAdmin, fn)
 }
 
 // ---- views of the admin API ----

@@ -14,38 +14,19 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
+	"github.com/onboard-dev/onboard/internal/httpx"
 )
 
 // ---- authentication ----
 
 // b2bClient requires a B2B client's access token.
 func (s *Server) b2bClient(fn func(w http.ResponseWriter, r *http.Request, c flows.B2BClient) error) http.Handler {
-	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		token, ok := bearer(r)
-		if !ok {
-			return domain.Errorf(domain.EUnauthorized, "unauthenticated", "A valid B2B access token is required.")
-		}
-		c, err := s.flows.AuthenticateB2B(r.Context(), token)
-		if err != nil {
-			return err
-		}
-		return fn(w, r, c)
-	})
+	return withBearer(s, "B2B access token", s.flows.AuthenticateB2B, fn)
 }
 
 // labelpartnerKey requires a labelpartner API key.
 func (s *Server) labelpartnerKey(fn func(w http.ResponseWriter, r *http.Request, lp domain.Labelpartner) error) http.Handler {
-	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		key, ok := bearer(r)
-		if !ok {
-			return domain.Errorf(domain.EUnauthorized, "unauthenticated", "A valid labelpartner API key is required.")
-		}
-		lp, err := s.flows.AuthenticateLabelpartner(r.Context(), key)
-		if err != nil {
-			return err
-		}
-		return fn(w, r, lp)
-	})
+	return withBearer(s, "labelpartner API key", s.flows.AuthenticateLabelpartner, fn)
 }
 
 // ---- admin: labelpartners and clients ----
@@ -132,18 +113,20 @@ func (s *Server) createClient(w http.ResponseWriter, r *http.Request, adm flows.
 
 // ---- OAuth 2.0 token endpoints ----
 
-// writeOAuth answers an OAuth error as RFC 6749 section 5.2 JSON; other
-// errors (rate limits, our faults) stay problem+json.
+// writeOAuth answers an OAuth error of the token flows as RFC 6749 section
+// 5.2 JSON, with the status of its domain code; other errors (rate limits,
+// our faults) stay problem+json.
 func (s *Server) writeOAuth(w http.ResponseWriter, r *http.Request, err error) error {
-	var oe *flows.OAuthError
-	if !errors.As(err, &oe) {
+	oe, ok := flows.AsOAuthError(err)
+	if !ok {
 		return err
 	}
-	if oe.Status == http.StatusUnauthorized {
+	status := httpx.Status(oe.Code)
+	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="onboard"`)
 	}
 	w.Header().Set("Pragma", "no-cache")
-	encode(w, oe.Status, map[string]string{"error": oe.Code, "error_description": oe.Description})
+	encode(w, status, map[string]string{"error": oe.Slug, "error_description": oe.Detail})
 	return nil
 }
 
@@ -152,29 +135,29 @@ func (s *Server) writeOAuth(w http.ResponseWriter, r *http.Request, err error) e
 func tokenForm(w http.ResponseWriter, r *http.Request) (form url.Values, clientID, secret string, err error) {
 	mt, _, perr := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if perr != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, "", "", &flows.OAuthError{Status: 400, Code: "invalid_request",
-			Description: "The request must be form-encoded (Content-Type: application/x-www-form-urlencoded)."}
+		return nil, "", "", flows.OAuthErr(flows.OAuthInvalidRequest,
+			"The request must be form-encoded (Content-Type: application/x-www-form-urlencoded).")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 	if err := r.ParseForm(); err != nil {
-		return nil, "", "", &flows.OAuthError{Status: 400, Code: "invalid_request", Description: "The form could not be read."}
+		return nil, "", "", flows.OAuthErr(flows.OAuthInvalidRequest, "The form could not be read.")
 	}
 	form = r.PostForm
 	for k, v := range form {
 		if len(v) > 1 {
-			return nil, "", "", &flows.OAuthError{Status: 400, Code: "invalid_request", Description: "Parameter " + k + " is repeated."}
+			return nil, "", "", flows.OAuthErr(flows.OAuthInvalidRequest, "Parameter "+k+" is repeated.")
 		}
 	}
 	clientID, secret = form.Get("client_id"), form.Get("client_secret")
 	if u, p, ok := r.BasicAuth(); ok {
 		if clientID != "" || secret != "" {
-			return nil, "", "", &flows.OAuthError{Status: 400, Code: "invalid_request", Description: "Use one client authentication method."}
+			return nil, "", "", flows.OAuthErr(flows.OAuthInvalidRequest, "Use one client authentication method.")
 		}
 		// RFC 6749 2.3.1: both are form-encoded before Basic encoding.
 		uu, err1 := url.QueryUnescape(u)
 		pp, err2 := url.QueryUnescape(p)
 		if err1 != nil || err2 != nil {
-			return nil, "", "", &flows.OAuthError{Status: 401, Code: "invalid_client", Description: "Client authentication failed."}
+			return nil, "", "", flows.OAuthErr(flows.OAuthInvalidClient, "Client authentication failed.")
 		}
 		clientID, secret = uu, pp
 	}
@@ -495,7 +478,7 @@ func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request) error {
 		if de == nil {
 			return err
 		}
-		status, title, text = statusOf[de.Code], "This link does not work", de.Detail
+		status, title, text = httpx.Status(de.Code), "This link does not work", de.Detail
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

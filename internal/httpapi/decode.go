@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/httpx"
 )
 
 // MaxBody is the largest request body the API reads.
@@ -84,10 +85,10 @@ func jsonKind(k string) string {
 	}
 }
 
-// Codes used only by the HTTP layer.
+// Codes used only by the HTTP layer (their statuses are in httpx's map).
 const (
-	codeUnsupportedMedia domain.Code = "unsupported_media_type"
-	codeTooLarge         domain.Code = "too_large"
+	codeUnsupportedMedia = httpx.CodeUnsupportedMedia
+	codeTooLarge         = httpx.CodeTooLarge
 )
 
 // encode writes v as JSON with the status.

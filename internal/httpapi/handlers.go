@@ -33,20 +33,32 @@ func (s *Server) authedPending(fn func(w http.ResponseWriter, r *http.Request, p
 }
 
 func (s *Server) session(allowPending bool, fn func(w http.ResponseWriter, r *http.Request, p flows.Principal) error) http.Handler {
-	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		token, ok := bearer(r)
-		if !ok {
-			return domain.Errorf(domain.EUnauthorized, "unauthenticated", "A valid session token is required.")
-		}
-		p, err := s.flows.Authenticate(r.Context(), token)
-		if err != nil {
-			return err
-		}
+	return withBearer(s, "session token", s.flows.Authenticate, func(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
 		if len(p.RequiredActions) > 0 && !allowPending {
 			return domain.Errorf(domain.EForbidden, "required-actions-pending",
 				"Complete the required actions first: %s.", strings.Join(p.RequiredActions, ", "))
 		}
 		return fn(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), p)
+	})
+}
+
+// withBearer is the one authentication wrapper of the API: it reads the
+// request's bearer credential, turns it into the principal P with
+// authenticate, and calls fn with it. A missing credential is a 401 that asks
+// for a valid one of that kind ("session token", "admin API key", ...);
+// authenticate's errors (401 for a bad credential) are answered as they are.
+func withBearer[P any](s *Server, kind string, authenticate func(ctx context.Context, credential string) (P, error),
+	fn func(w http.ResponseWriter, r *http.Request, p P) error) http.Handler {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		credential, ok := bearer(r)
+		if !ok {
+			return domain.Errorf(domain.EUnauthorized, "unauthenticated", "A valid %s is required.", kind)
+		}
+		p, err := authenticate(r.Context(), credential)
+		if err != nil {
+			return err
+		}
+		return fn(w, r, p)
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/httpx"
 )
 
 // Problem is an RFC 9457 problem details document.
@@ -22,21 +23,6 @@ type Problem struct {
 // ProblemBase prefixes problem type slugs.
 const ProblemBase = "https://onboard.dev/problems/"
 
-var statusOf = map[domain.Code]int{
-	domain.EInvalid:      http.StatusUnprocessableEntity,
-	domain.EBadRequest:   http.StatusBadRequest,
-	domain.ENotFound:     http.StatusNotFound,
-	domain.EGone:         http.StatusGone,
-	domain.EConflict:     http.StatusConflict,
-	domain.EUnauthorized: http.StatusUnauthorized,
-	domain.EForbidden:    http.StatusForbidden,
-	domain.ERateLimited:  http.StatusTooManyRequests,
-	domain.EUnavailable:  http.StatusServiceUnavailable,
-	domain.EInternal:     http.StatusInternalServerError,
-	codeUnsupportedMedia: http.StatusUnsupportedMediaType,
-	codeTooLarge:         http.StatusRequestEntityTooLarge,
-}
-
 // writeError answers err as problem+json: *domain.Error as itself, anything
 // else as a 500 whose cause is logged, never shown.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -45,10 +31,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "err", err)
 		de = domain.Errorf(domain.EInternal, "internal-error", "Something went wrong on our side. Try again later.")
 	}
-	status, ok := statusOf[de.Code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := httpx.Status(de.Code)
 	if de.Code == domain.ERateLimited && de.RetryAfter > 0 {
 		secs := int((de.RetryAfter + 999_999_999) / 1e9)
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))

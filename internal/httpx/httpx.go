@@ -1,5 +1,6 @@
 // Package httpx holds the small HTTP pieces the API and the pages share: the
-// client address behind trusted proxies, and a response recorder for logs.
+// one map from error codes to HTTP statuses, the client address behind
+// trusted proxies, and a response recorder for logs.
 package httpx
 
 import (

@@ -17,11 +17,7 @@ import (
 // transaction ends, so that changes to one account's users or locations are
 // serialized (SQLite transactions are serialized already). Call it in a Tx.
 func (q Queries) LockAccount(ctx context.Context, orgID, id string) (domain.Account, error) {
-	lock := ""
-	if q.engine == Postgres {
-		lock = " FOR UPDATE"
-	}
-	a, err := scanAccount(q.q.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE org_id = $1 AND id = $2`+lock, orgID, id))
+	a, err := scanAccount(q.q.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE org_id = $1 AND id = $2`+q.engine.lock(forUpdate), orgID, id))
 	if err != nil {
 		return a, fmt.Errorf("lock account %s: %w", id, err)
 	}

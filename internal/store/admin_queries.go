@@ -15,7 +15,7 @@ import (
 // row until the transaction ends, so that changes of its configuration are
 // serialized (SQLite transactions are serialized already). Call it in a Tx.
 func (q Queries) LockOrganization(ctx context.Context, id string) (domain.Organization, error) {
-	o, err := q.scanOrg(q.q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM organizations WHERE id = $1`+q.lockClause(" FOR UPDATE"), id))
+	o, err := q.scanOrg(q.q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM organizations WHERE id = $1`+q.engine.lock(forUpdate), id))
 	if err != nil {
 		return o, fmt.Errorf("lock organization %s: %w", id, err)
 	}
@@ -25,15 +25,6 @@ func (q Queries) LockOrganization(ctx context.Context, id string) (domain.Organi
 // SetOrganizationDisplayName changes an organization's display name.
 func (q Queries) SetOrganizationDisplayName(ctx context.Context, id, displayName string) error {
 	return q.execOne(ctx, "set organization display name", `UPDATE organizations SET display_name = $1 WHERE id = $2`, displayName, id)
-}
-
-// lockClause returns clause (" FOR UPDATE", " FOR SHARE") on PostgreSQL and
-// nothing on SQLite, whose transactions hold the database's write lock.
-func (q Queries) lockClause(clause string) string {
-	if q.engine == Postgres {
-		return clause
-	}
-	return ""
 }
 
 // UpdateOnboarding replaces an organization's onboarding configuration.
@@ -101,7 +92,7 @@ func (q Queries) UserTypes(ctx context.Context, orgID string) ([]domain.UserType
 // they cannot be changed or deleted meanwhile, and the call waits for
 // uncommitted changes of them. Call it in a Tx.
 func (q Queries) LockUserTypes(ctx context.Context, orgID string) ([]domain.UserType, error) {
-	return q.userTypes(ctx, orgID, q.lockClause(" FOR SHARE"))
+	return q.userTypes(ctx, orgID, q.engine.lock(forShare))
 }
 
 func (q Queries) userTypes(ctx context.Context, orgID, lock string) ([]domain.UserType, error) {

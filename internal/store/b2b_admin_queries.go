@@ -28,11 +28,7 @@ func (q Queries) Clients(ctx context.Context, orgID string) ([]domain.Client, er
 // one client are serialized (SQLite transactions are serialized already).
 // A client of another organization is domain.ErrNotFound. Call it in a Tx.
 func (q Queries) LockClient(ctx context.Context, orgID, id string) (domain.Client, error) {
-	lock := ""
-	if q.engine == Postgres {
-		lock = " FOR UPDATE"
-	}
-	c, err := scanClient(q.q.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM b2b_clients WHERE org_id = $1 AND id = $2`+lock, orgID, id))
+	c, err := scanClient(q.q.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM b2b_clients WHERE org_id = $1 AND id = $2`+q.engine.lock(forUpdate), orgID, id))
 	if err != nil {
 		return c, fmt.Errorf("lock client %s: %w", id, err)
 	}

@@ -52,10 +52,7 @@ type ClaimedMail struct {
 // bodies no key of the keyring opens is abandoned (its last_error says why)
 // instead of blocking the others.
 func (s *Store) ClaimMail(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]ClaimedMail, error) {
-	lock := ""
-	if s.engine == Postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
+	lock := s.engine.lock(forUpdateSkipLocked)
 	now = Timestamp(now)
 	var out []ClaimedMail
 	err := s.InTx(ctx, func(tx *Tx) error {

@@ -34,6 +34,26 @@ const (
 	Postgres Engine = "postgres"
 )
 
+// rowLock is a row-locking clause of a SELECT on PostgreSQL.
+type rowLock string
+
+// The row locks the queries take.
+const (
+	forUpdate           rowLock = " FOR UPDATE"
+	forShare            rowLock = " FOR SHARE"
+	forUpdateSkipLocked rowLock = " FOR UPDATE SKIP LOCKED"
+)
+
+// lock returns the clause to append to a SELECT that locks its rows until the
+// transaction ends: l on PostgreSQL, nothing on SQLite, whose transactions
+// hold the database's write lock and so are serialized already.
+func (e Engine) lock(l rowLock) string {
+	if e == Postgres {
+		return string(l)
+	}
+	return ""
+}
+
 // Store is the database. Its methods run outside a transaction; InTx runs a
 // function inside one.
 type Store struct {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
+	"github.com/onboard-dev/onboard/internal/httpx"
 )
 
 var (
@@ -41,10 +42,7 @@ func (p *Pages) formError(w http.ResponseWriter, r *http.Request, err error, pag
 	}
 	v.Errors = v.Form.applyError(de)
 	p.retryAfter(w, de)
-	status, ok := statusOf[de.Code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := httpx.Status(de.Code)
 	p.render(w, r, status, page, v)
 }
 
@@ -326,10 +324,7 @@ func (p *Pages) postLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Errors = v.Form.applyError(de)
 		p.retryAfter(w, de)
-		status, ok := statusOf[de.Code]
-		if !ok {
-			status = http.StatusInternalServerError
-		}
+		status := httpx.Status(de.Code)
 		p.render(w, r, status, "login", v)
 		return
 	}

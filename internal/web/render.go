@@ -12,6 +12,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
+	"github.com/onboard-dev/onboard/internal/httpx"
 )
 
 // view is what a page template renders.
@@ -215,20 +216,6 @@ func sentence(label, msg string) string {
 	return s
 }
 
-// statusOf maps error codes to HTTP statuses, as the API does.
-var statusOf = map[domain.Code]int{
-	domain.EInvalid:      http.StatusUnprocessableEntity,
-	domain.EBadRequest:   http.StatusBadRequest,
-	domain.ENotFound:     http.StatusNotFound,
-	domain.EGone:         http.StatusGone,
-	domain.EConflict:     http.StatusConflict,
-	domain.EUnauthorized: http.StatusUnauthorized,
-	domain.EForbidden:    http.StatusForbidden,
-	domain.ERateLimited:  http.StatusTooManyRequests,
-	domain.EUnavailable:  http.StatusServiceUnavailable,
-	domain.EInternal:     http.StatusInternalServerError,
-}
-
 // render writes a page template with a status.
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
 	t, ok := p.pages[page]
@@ -265,10 +252,7 @@ func (p *Pages) linkError(w http.ResponseWriter, r *http.Request, err error, aga
 			"Something went wrong on our side. Try again later.", nil)
 		return
 	}
-	status, ok := statusOf[de.Code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := httpx.Status(de.Code)
 	p.retryAfter(w, de)
 	switch de.Code {
 	case domain.EGone:

@@ -1,7 +1,7 @@
-// Package natstest connects tests to a real NATS server with JetStream: the
-// one ONBOARD_TEST_NATS_URL names, nats://127.0.0.1:4222 by default. When it
-// cannot be reached the test is skipped, saying so, or fails when
-// ONBOARD_REQUIRE_NATS is set (as CI does).
+// Package natstest starts a real NATS server with JetStream inside the test
+// process, on a random loopback port with its storage in the test's temporary
+// directory, so that NATS tests need no system service. The server stops when
+// the test ends.
 package natstest
 
 import (
@@ -9,57 +9,68 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"net"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Environment variables.
-const (
-	// EnvURL names the variable holding the NATS URL for tests.
-	EnvURL = "ONBOARD_TEST_NATS_URL"
-	// EnvRequire, when set, turns an unreachable server into a failure.
-	EnvRequire = "ONBOARD_REQUIRE_NATS"
-	// DefaultURL is used when EnvURL is unset.
-	DefaultURL = "nats://127.0.0.1:4222"
-)
+// Server is a NATS server with JetStream running inside the test process.
+type Server struct {
+	srv *server.Server
+}
 
-// URL returns the URL of the test server after checking that it accepts TCP
-// connections; otherwise it skips the test (or fails it, see EnvRequire).
-func URL(t testing.TB) string {
+// Start starts a NATS server with JetStream on 127.0.0.1 and a random port,
+// keeping its JetStream files under t.TempDir(); it shuts down when the test
+// (and its subtests) end.
+func Start(t testing.TB) *Server {
 	t.Helper()
-	raw := os.Getenv(EnvURL)
-	if raw == "" {
-		raw = DefaultURL
+	opts := &server.Options{
+		ServerName: "onboard-test",
+		Host:       "127.0.0.1",
+		Port:       server.RANDOM_PORT,
+		NoLog:      true,
+		NoSigs:     true,
+		JetStream:  true,
+		StoreDir:   t.TempDir(),
+		// Small limits: tests keep a few messages at most.
+		JetStreamMaxMemory: 64 << 20,
+		JetStreamMaxStore:  256 << 20,
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		t.Fatalf("%s=%q is not a NATS URL", EnvURL, raw)
-	}
-	host := u.Host
-	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "4222")
-	}
-	conn, err := net.DialTimeout("tcp", host, 2*time.Second)
+	srv, err := server.NewServer(opts)
 	if err != nil {
-		if os.Getenv(EnvRequire) != "" {
-			t.Fatalf("NATS at %s is not reachable, and %s is set: %v", u.Redacted(), EnvRequire, err)
-		}
-		t.Skipf("NATS tests skipped: no server at %s (start nats-server -js, or set %s; set %s=1 to fail instead): %v",
-			u.Redacted(), EnvURL, EnvRequire, err)
+		t.Fatalf("nats server: %v", err)
 	}
-	conn.Close()
-	return raw
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	})
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server: not ready for connections after 10s")
+	}
+	return &Server{srv: srv}
+}
+
+// URL returns the client URL of the server (nats://127.0.0.1:port).
+func (s *Server) URL() string { return s.srv.ClientURL() }
+
+// Connect connects to the server; the connection closes when the test ends.
+func (s *Server) Connect(t testing.TB) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(s.URL(), nats.Name("onboard-test"))
+	if err != nil {
+		t.Fatalf("nats connect: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
 }
 
 // Name returns prefix with a random suffix, for subjects, streams and queue
-// groups that parallel test runs do not share. It contains no dots.
+// groups that tests sharing one server do not share. It contains no dots.
 func Name(t testing.TB, prefix string) string {
 	t.Helper()
 	var b [6]byte
@@ -67,17 +78,6 @@ func Name(t testing.TB, prefix string) string {
 		t.Fatal(err)
 	}
 	return prefix + "_" + hex.EncodeToString(b[:])
-}
-
-// Connect connects to the test server; the connection closes when the test ends.
-func Connect(t testing.TB) *nats.Conn {
-	t.Helper()
-	nc, err := nats.Connect(URL(t), nats.Name("onboard-test"))
-	if err != nil {
-		t.Fatalf("nats connect: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	return nc
 }
 
 // JetStream returns a JetStream context on nc, failing the test when the
@@ -91,7 +91,7 @@ func JetStream(t testing.TB, nc *nats.Conn) jetstream.JetStream {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := js.AccountInfo(ctx); err != nil {
-		t.Fatalf("JetStream is not available on the test server (start nats-server with -js): %v", err)
+		t.Fatalf("JetStream is not available on the test server: %v", err)
 	}
 	return js
 }
