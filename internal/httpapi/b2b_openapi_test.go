@@ -21,7 +21,7 @@ func TestB2BViewsMatchSchemas(t *testing.T) {
 		IntrospectionClientID: "c", IntrospectionClientSecret: "secret", CreatedAt: now}
 	withLinks := lp
 	withLinks.AppLinks = &domain.AppLinks{VerifyURL: "https://app.example/v?token={token}", ResetURL: "https://app.example/r?token={token}",
-		IOS: &domain.IOSApps{AppIDs: []string{"ABCDE12345.com.example.app"}},
+		IOS:     &domain.IOSApps{AppIDs: []string{"ABCDE12345.com.example.app"}},
 		Android: &domain.AndroidApp{PackageName: "com.example.app", SHA256CertFingerprints: []string{strings.TrimSuffix(strings.Repeat("AB:", 32), ":")}}}
 	created := labelpartnerView(lp)
 	created.APIKey = "lpk_x"
