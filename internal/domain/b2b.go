@@ -37,6 +37,35 @@ type Labelpartner struct {
 	IntrospectionClientSecret string
 	APIKeyHash                []byte
 	CreatedAt                 time.Time
+	// AppLinks are the labelpartner's apps and the links its mails carry;
+	// nil when it has none.
+	AppLinks *AppLinks
+}
+
+// AppLinks are the apps of a labelpartner that open its mailed links, and
+// the URL templates of those links.
+type AppLinks struct {
+	// VerifyURL is an https URL template holding {token} once, for the
+	// verification link; "" leads to onboard's own page.
+	VerifyURL string
+	// ResetURL is the same for the password-reset link.
+	ResetURL string
+	// IOS is the labelpartner's iOS apps; nil when none.
+	IOS *IOSApps
+	// Android is the labelpartner's Android app; nil when none.
+	Android *AndroidApp
+}
+
+// IOSApps are iOS apps, by application identifier (TEAMID.bundle.id).
+type IOSApps struct {
+	AppIDs []string
+}
+
+// AndroidApp is an Android app: its package and the SHA-256 fingerprints
+// of its signing certificates (32 upper-case hex bytes separated by colons).
+type AndroidApp struct {
+	PackageName            string
+	SHA256CertFingerprints []string
 }
 
 // Client is an API client of an organization.

@@ -25,6 +25,8 @@ type LabelpartnerInput struct {
 	// Introspection is the labelpartner's identity provider (RFC 7662);
 	// empty URL when its end users do not use SSO.
 	IntrospectionURL, IntrospectionClientID, IntrospectionClientSecret string
+	// AppLinks are its apps and link templates; nil when none.
+	AppLinks *domain.AppLinks
 }
 
 func validName(field, name string) (string, *domain.FieldError) {
@@ -65,6 +67,8 @@ func (s *Service) CreateLabelpartner(ctx context.Context, adm Admin, org domain.
 	} else if in.IntrospectionClientID != "" || in.IntrospectionClientSecret != "" {
 		errs = append(errs, domain.FieldError{Field: "introspection.url", Message: "is required"})
 	}
+	links, linkErrs := validAppLinks(in.AppLinks)
+	errs = append(errs, linkErrs...)
 	if len(errs) > 0 {
 		return domain.Labelpartner{}, "", domain.Invalid(errs...)
 	}
@@ -75,13 +79,13 @@ func (s *Service) CreateLabelpartner(ctx context.Context, adm Admin, org domain.
 	key := LabelpartnerKeyPrefix + token
 	lp := domain.Labelpartner{ID: store.NewID(), OrgID: org.ID, Name: name, PasswordPolicy: in.PasswordPolicy,
 		IntrospectionURL: in.IntrospectionURL, IntrospectionClientID: in.IntrospectionClientID,
-		IntrospectionClientSecret: in.IntrospectionClientSecret, APIKeyHash: auth.HashToken(key), CreatedAt: s.now()}
+		IntrospectionClientSecret: in.IntrospectionClientSecret, APIKeyHash: auth.HashToken(key), CreatedAt: s.now(), AppLinks: links}
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CreateLabelpartner(ctx, lp); err != nil {
 			return err
 		}
 		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: adm.Actor(), Action: "labelpartner.created", SubjectID: lp.ID,
-			Data: map[string]any{"name": name, "password_policy": lp.PasswordPolicy}, CreatedAt: lp.CreatedAt})
+			Data: map[string]any{"name": name, "password_policy": lp.PasswordPolicy, "app_links": appLinksAudit(links)}, CreatedAt: lp.CreatedAt})
 	})
 	if store.IsDuplicate(err) {
 		return domain.Labelpartner{}, "", domain.Errorf(domain.EConflict, "labelpartner-exists", "A labelpartner of that name exists.")

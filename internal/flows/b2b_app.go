@@ -81,7 +81,7 @@ func (s *Service) Provision(ctx context.Context, in ProvisionInput) error {
 	now := s.now()
 	ttl := s.cfg.SignupTTL
 	m, err := s.queueMail(u.OrgID, obmail.TemplateB2BVerify, u.Email, obmail.B2BVerifyData{
-		Link: s.link("/v2/registration/verify", token), Labelpartner: lp.Name, FirstName: u.FirstName, ExpiresIn: humanDuration(ttl)})
+		Link: s.endUserLink(verifyTemplate(lp), "/v2/registration/verify", token), Labelpartner: lp.Name, FirstName: u.FirstName, ExpiresIn: humanDuration(ttl)})
 	if err != nil {
 		return err
 	}
@@ -247,12 +247,16 @@ func (s *Service) ResetEndUserPassword(ctx context.Context, rawEmail, clientIP s
 		if u.PasswordHash == "" || (u.State != domain.EndUserRegistered && u.State != domain.EndUserActive) {
 			continue
 		}
+		lp, err := s.store.LabelpartnerByID(ctx, u.LabelpartnerID)
+		if err != nil {
+			return err
+		}
 		token, hash, err := auth.NewToken()
 		if err != nil {
 			return err
 		}
 		m, err := s.queueMail(u.OrgID, obmail.TemplateB2BReset, u.Email, obmail.B2BResetData{
-			Link: s.link("/v2/registration/resetpassword", token), Labelpartner: u.Labelpartner, ExpiresIn: humanDuration(ttl)})
+			Link: s.endUserLink(resetTemplate(lp), "/v2/registration/resetpassword", token), Labelpartner: u.Labelpartner, ExpiresIn: humanDuration(ttl)})
 		if err != nil {
 			return err
 		}

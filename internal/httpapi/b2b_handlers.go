@@ -41,6 +41,7 @@ type labelpartnerRequest struct {
 	Name           string             `json:"name"`
 	PasswordPolicy string             `json:"password_policy"`
 	Introspection  *introspectionJSON `json:"introspection,omitempty"`
+	AppLinks       *appLinksJSON      `json:"app_links,omitempty"`
 }
 
 type labelpartnerJSON struct {
@@ -48,12 +49,13 @@ type labelpartnerJSON struct {
 	Name           string             `json:"name"`
 	PasswordPolicy string             `json:"password_policy"`
 	Introspection  *introspectionJSON `json:"introspection,omitempty"`
+	AppLinks       *appLinksJSON      `json:"app_links,omitempty"`
 	CreatedAt      time.Time          `json:"created_at"`
 	APIKey         string             `json:"api_key,omitempty"`
 }
 
 func labelpartnerView(lp domain.Labelpartner) labelpartnerJSON {
-	v := labelpartnerJSON{ID: lp.ID, Name: lp.Name, PasswordPolicy: lp.PasswordPolicy, CreatedAt: lp.CreatedAt}
+	v := labelpartnerJSON{ID: lp.ID, Name: lp.Name, PasswordPolicy: lp.PasswordPolicy, CreatedAt: lp.CreatedAt, AppLinks: appLinksView(lp.AppLinks)}
 	if lp.IntrospectionURL != "" {
 		v.Introspection = &introspectionJSON{URL: lp.IntrospectionURL, ClientID: lp.IntrospectionClientID}
 	}
@@ -65,7 +67,7 @@ func (s *Server) createLabelpartner(w http.ResponseWriter, r *http.Request, adm 
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	in := flows.LabelpartnerInput{Name: req.Name, PasswordPolicy: req.PasswordPolicy}
+	in := flows.LabelpartnerInput{Name: req.Name, PasswordPolicy: req.PasswordPolicy, AppLinks: req.AppLinks.domain()}
 	if req.Introspection != nil {
 		in.IntrospectionURL, in.IntrospectionClientID, in.IntrospectionClientSecret = req.Introspection.URL, req.Introspection.ClientID, req.Introspection.ClientSecret
 	}

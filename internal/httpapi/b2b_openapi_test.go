@@ -19,6 +19,10 @@ func TestB2BViewsMatchSchemas(t *testing.T) {
 	later := now.Add(time.Hour)
 	lp := domain.Labelpartner{ID: "l1", Name: "ynni", PasswordPolicy: domain.PolicyPincode, IntrospectionURL: "https://idp.example.com/i",
 		IntrospectionClientID: "c", IntrospectionClientSecret: "secret", CreatedAt: now}
+	withLinks := lp
+	withLinks.AppLinks = &domain.AppLinks{VerifyURL: "https://app.example/v?token={token}", ResetURL: "https://app.example/r?token={token}",
+		IOS:     &domain.IOSApps{AppIDs: []string{"ABCDE12345.com.example.app"}},
+		Android: &domain.AndroidApp{PackageName: "com.example.app", SHA256CertFingerprints: []string{strings.TrimSuffix(strings.Repeat("AB:", 32), ":")}}}
 	created := labelpartnerView(lp)
 	created.APIKey = "lpk_x"
 	u := domain.EndUser{ID: "u1", Email: "ada@example.com", FirstName: "Ada", LastName: "Lovelace", Labelpartner: "ynni", ExternalID: "e1",
@@ -32,6 +36,9 @@ func TestB2BViewsMatchSchemas(t *testing.T) {
 		view         any
 	}{
 		{"labelpartner", "B2BLabelpartner", labelpartnerView(lp)},
+		{"labelpartner with app links", "B2BLabelpartner", labelpartnerView(withLinks)},
+		{"labelpartner with a template only", "B2BLabelpartner", labelpartnerView(domain.Labelpartner{ID: "l", Name: "n", PasswordPolicy: "default", CreatedAt: now,
+			AppLinks: &domain.AppLinks{ResetURL: "https://app.example/r/{token}"}})},
 		{"labelpartner without SSO", "B2BLabelpartner", labelpartnerView(domain.Labelpartner{ID: "l", Name: "n", PasswordPolicy: "default", CreatedAt: now})},
 		{"created labelpartner", "B2BLabelpartner", created},
 		{"end user", "B2BEndUser", endUserView(u)},
@@ -70,6 +77,13 @@ func TestB2BClientSchemaRejects(t *testing.T) {
 		{"B2BClient", `{` + client + `,"kind":"robot"}`, "is not one of"},
 		{"B2BClient", `{"id":"c","client_id":"cl_x","name":"n","kind":"b2b","created_at":"2026-01-01T00:00:00Z"}`, `lacks required "labelpartners"`},
 		{"B2BPatchClientRequest", `{"kind":"app"}`, "not allowed"},
+		{"B2BAppLinksRequest", `{"ios":{"app_ids":["abc.app"]}}`, "does not match"},
+		{"B2BAppLinksRequest", `{"android":{"package_name":"com.a","sha256_cert_fingerprints":["ab:cd"]}}`, "does not match"},
+		{"B2BAppLinksRequest", `{"android":{"package_name":"com.a","sha256_cert_fingerprints":[]}}`, "minItems"},
+		{"B2BAppLinksRequest", `{"verify_url":"https://a.example/verify"}`, "does not match"},
+		{"B2BAppLinksRequest", `{"ios":{"app_ids":["ABCDE12345.a"],"extra":1}}`, "not allowed"},
+		{"AppleAppSiteAssociation", `{"applinks":{"details":[{"appIDs":[],"components":[]}]}}`, "minItems"},
+		{"AndroidAssetLinks", `[{"relation":["x"],"target":{"namespace":"android_app","package_name":"com.a","sha256_cert_fingerprints":["AB"]}}]`, "is x, want"},
 	} {
 		errs := c.check(map[string]any{"$ref": "#/components/schemas/" + tc.schema}, decodeJSON(t, []byte(tc.value)), tc.schema)
 		if !slices.ContainsFunc(errs, func(e string) bool { return strings.Contains(e, tc.want) }) {

@@ -6,6 +6,7 @@ func (s *Server) b2bRoutes() []Route {
 	return []Route{
 		{"GET", "/api/v1/admin/organizations/{org}/labelpartners", s.admin(s.listLabelpartners)},
 		{"POST", "/api/v1/admin/organizations/{org}/labelpartners", s.admin(s.createLabelpartner)},
+		{"PATCH", "/api/v1/admin/organizations/{org}/labelpartners/{id}", s.admin(s.patchLabelpartner)},
 		{"GET", "/api/v1/admin/organizations/{org}/clients", s.admin(s.listClients)},
 		{"POST", "/api/v1/admin/organizations/{org}/clients", s.admin(s.createClient)},
 		{"GET", "/api/v1/admin/organizations/{org}/clients/{id}", s.admin(s.getClient)},
@@ -28,5 +29,8 @@ func (s *Server) b2bRoutes() []Route {
 		{"POST", "/v2/token", s.handle(s.appToken)},
 		{"POST", "/v2/registration/introspection/sso-user", s.handle(s.ssoUser)},
 		{"POST", "/v2/sso/exchange-token", s.labelpartnerKey(s.exchangeToken)},
+
+		{"GET", "/.well-known/apple-app-site-association", s.handle(s.appleAppSiteAssociationDoc)},
+		{"GET", "/.well-known/assetlinks.json", s.handle(s.assetLinksDoc)},
 	}
 }

@@ -600,6 +600,21 @@ func (c schemaChecker) check(schema, v any, at string) []string {
 			if l := float64(utf8.RuneCountInString(str)); isString && (k == "minLength" && l < n || k == "maxLength" && l > n) {
 				fail("has %v characters, %s is %v", l, k, n)
 			}
+		case "pattern":
+			p, _ := kw.(string)
+			re, err := regexp.Compile(p)
+			if err != nil {
+				fail("pattern %q does not compile: %v", p, err)
+			} else if isString && !re.MatchString(str) {
+				fail("%q does not match the pattern %s", str, p)
+			}
+		case "minItems", "maxItems":
+			n, _ := number(kw)
+			if arr, ok := v.([]any); ok {
+				if l := float64(len(arr)); k == "minItems" && l < n || k == "maxItems" && l > n {
+					fail("has %v items, %s is %v", l, k, n)
+				}
+			}
 		case "minimum", "maximum":
 			n, _ := number(kw)
 			if f, ok := number(v); ok && (k == "minimum" && f < n || k == "maximum" && f > n) {

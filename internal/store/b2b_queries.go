@@ -22,26 +22,34 @@ func (q Queries) CreateLabelpartner(ctx context.Context, lp domain.Labelpartner)
 	if err != nil {
 		return fmt.Errorf("create labelpartner: %w", err)
 	}
+	links, err := appLinksColumn(lp.AppLinks)
+	if err != nil {
+		return fmt.Errorf("create labelpartner: %w", err)
+	}
 	_, err = q.q.ExecContext(ctx, `INSERT INTO b2b_labelpartners (id, org_id, name, password_policy, introspection_url,
-		introspection_client_id, introspection_client_secret, api_key_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		introspection_client_id, introspection_client_secret, api_key_hash, created_at, app_links) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		lp.ID, lp.OrgID, lp.Name, lp.PasswordPolicy, lp.IntrospectionURL, lp.IntrospectionClientID, secret,
-		lp.APIKeyHash, Timestamp(lp.CreatedAt))
+		lp.APIKeyHash, Timestamp(lp.CreatedAt), links)
 	if err != nil {
 		return fmt.Errorf("create labelpartner: %w", mapErr(err))
 	}
 	return nil
 }
 
-const lpColumns = `id, org_id, name, password_policy, introspection_url, introspection_client_id, introspection_client_secret, api_key_hash, created_at`
+const lpColumns = `id, org_id, name, password_policy, introspection_url, introspection_client_id, introspection_client_secret, api_key_hash, created_at, app_links`
 
 func (q Queries) scanLabelpartner(row interface{ Scan(...any) error }) (domain.Labelpartner, error) {
 	var lp domain.Labelpartner
+	var links sql.NullString
 	err := row.Scan(&lp.ID, &lp.OrgID, &lp.Name, &lp.PasswordPolicy, &lp.IntrospectionURL, &lp.IntrospectionClientID,
-		&lp.IntrospectionClientSecret, &lp.APIKeyHash, &lp.CreatedAt)
+		&lp.IntrospectionClientSecret, &lp.APIKeyHash, &lp.CreatedAt, &links)
 	if err != nil {
 		return lp, mapErr(err)
 	}
 	lp.CreatedAt = lp.CreatedAt.UTC()
+	if lp.AppLinks, err = appLinksFromColumn(links); err != nil {
+		return lp, fmt.Errorf("app links of labelpartner %s: %w", lp.ID, err)
+	}
 	if lp.IntrospectionClientSecret, err = q.unseal(lp.IntrospectionClientSecret, introspectionSecretAD(lp.ID)); err != nil {
 		return lp, fmt.Errorf("introspection client secret of labelpartner %s: %w", lp.ID, err)
 	}

@@ -1,0 +1,187 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+
+	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/flows"
+)
+
+// ---- labelpartners' app links and the well-known documents ----
+
+// appLinksJSON are a labelpartner's app links in the admin API.
+type appLinksJSON struct {
+	VerifyURL string          `json:"verify_url,omitempty"`
+	ResetURL  string          `json:"reset_url,omitempty"`
+	IOS       *iosAppsJSON    `json:"ios,omitempty"`
+	Android   *androidAppJSON `json:"android,omitempty"`
+}
+
+type iosAppsJSON struct {
+	AppIDs []string `json:"app_ids"`
+}
+
+type androidAppJSON struct {
+	PackageName            string   `json:"package_name"`
+	SHA256CertFingerprints []string `json:"sha256_cert_fingerprints"`
+}
+
+// domain returns the app links as the flows take them; nil for nil.
+func (a *appLinksJSON) domain() *domain.AppLinks {
+	if a == nil {
+		return nil
+	}
+	l := &domain.AppLinks{VerifyURL: a.VerifyURL, ResetURL: a.ResetURL}
+	if a.IOS != nil {
+		l.IOS = &domain.IOSApps{AppIDs: a.IOS.AppIDs}
+	}
+	if a.Android != nil {
+		l.Android = &domain.AndroidApp{PackageName: a.Android.PackageName, SHA256CertFingerprints: a.Android.SHA256CertFingerprints}
+	}
+	return l
+}
+
+// appLinksView shows app links; nil for none.
+func appLinksView(l *domain.AppLinks) *appLinksJSON {
+	if l == nil {
+		return nil
+	}
+	v := &appLinksJSON{VerifyURL: l.VerifyURL, ResetURL: l.ResetURL}
+	if l.IOS != nil {
+		v.IOS = &iosAppsJSON{AppIDs: nonNil(l.IOS.AppIDs)}
+	}
+	if l.Android != nil {
+		v.Android = &androidAppJSON{PackageName: l.Android.PackageName, SHA256CertFingerprints: nonNil(l.Android.SHA256CertFingerprints)}
+	}
+	return v
+}
+
+func nonNil(ss []string) []string {
+	if ss == nil {
+		return []string{}
+	}
+	return ss
+}
+
+// patchLabelpartnerRequest changes a labelpartner. app_links replaces the
+// app links; null removes them; absent leaves them.
+type patchLabelpartnerRequest struct {
+	AppLinks    *appLinksJSON `json:"app_links"`
+	setAppLinks bool
+}
+
+// UnmarshalJSON decodes strictly (no unknown fields, at any depth) and
+// records whether app_links was present.
+func (p *patchLabelpartnerRequest) UnmarshalJSON(b []byte) error {
+	type plain patchLabelpartnerRequest
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode((*plain)(p)); err != nil {
+		return err
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(b, &members); err != nil {
+		return err
+	}
+	_, p.setAppLinks = members["app_links"]
+	return nil
+}
+
+func (s *Server) patchLabelpartner(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
+	var req patchLabelpartnerRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	lp, err := s.flows.UpdateLabelpartner(r.Context(), adm, org, r.PathValue("id"),
+		flows.LabelpartnerPatch{SetAppLinks: req.setAppLinks, AppLinks: req.AppLinks.domain()})
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusOK, labelpartnerView(lp))
+	return nil
+}
+
+// The paths of onboard's own pages that the labelpartners' apps may open:
+// the links of the verification and the password-reset mails.
+const (
+	verifyLinkPath = "/v2/registration/verify"
+	resetLinkPath  = "/v2/registration/resetpassword"
+)
+
+// wellKnownCache is how long clients and CDNs may keep the well-known
+// documents: a removed app stops being listed within this time.
+const wellKnownCache = "public, max-age=300"
+
+// appleAppSiteAssociation is Apple's apple-app-site-association document
+// (universal links, the "components" form of iOS 13 and later).
+type appleAppSiteAssociation struct {
+	AppLinks aasaAppLinks `json:"applinks"`
+}
+
+type aasaAppLinks struct {
+	Details []aasaDetail `json:"details"`
+}
+
+type aasaDetail struct {
+	AppIDs     []string        `json:"appIDs"`
+	Components []aasaComponent `json:"components"`
+}
+
+type aasaComponent struct {
+	Path string `json:"/"`
+}
+
+// assetLink is one statement of Google's Digital Asset Links document.
+type assetLink struct {
+	Relation []string        `json:"relation"`
+	Target   assetLinkTarget `json:"target"`
+}
+
+type assetLinkTarget struct {
+	Namespace              string   `json:"namespace"`
+	PackageName            string   `json:"package_name"`
+	SHA256CertFingerprints []string `json:"sha256_cert_fingerprints"`
+}
+
+// writeWellKnown answers a well-known document: JSON, cacheable, never a
+// redirect.
+func writeWellKnown(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", wellKnownCache)
+	w.WriteHeader(http.StatusOK)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// appleAppSiteAssociationDoc lists every labelpartner's iOS apps for the
+// paths of the mailed links.
+func (s *Server) appleAppSiteAssociationDoc(w http.ResponseWriter, r *http.Request) error {
+	apps, err := s.flows.LinkedApps(r.Context())
+	if err != nil {
+		return err
+	}
+	doc := appleAppSiteAssociation{AppLinks: aasaAppLinks{Details: []aasaDetail{}}}
+	if len(apps.IOSAppIDs) > 0 {
+		doc.AppLinks.Details = append(doc.AppLinks.Details, aasaDetail{AppIDs: apps.IOSAppIDs,
+			Components: []aasaComponent{{Path: verifyLinkPath}, {Path: resetLinkPath}}})
+	}
+	writeWellKnown(w, doc)
+	return nil
+}
+
+// assetLinksDoc lists every labelpartner's Android app as allowed to handle
+// all URLs of this host.
+func (s *Server) assetLinksDoc(w http.ResponseWriter, r *http.Request) error {
+	apps, err := s.flows.LinkedApps(r.Context())
+	if err != nil {
+		return err
+	}
+	doc := make([]assetLink, 0, len(apps.Android))
+	for _, a := range apps.Android {
+		doc = append(doc, assetLink{Relation: []string{"delegate_permission/common.handle_all_urls"},
+			Target: assetLinkTarget{Namespace: "android_app", PackageName: a.PackageName, SHA256CertFingerprints: a.SHA256CertFingerprints}})
+	}
+	writeWellKnown(w, doc)
+	return nil
+}
