@@ -187,6 +187,11 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 			a.log.Error("mail worker stopped", "err", err)
 		}
 	})
+	wg.Go(func() {
+		if err := a.flows.RunJobs(workCtx); err != nil {
+			a.log.Error("job worker stopped", "err", err)
+		}
+	})
 	wg.Go(func() { a.janitor(workCtx) })
 	if a.activity != nil {
 		wg.Go(func() {
