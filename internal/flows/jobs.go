@@ -35,6 +35,10 @@ const (
 	jobRetryMax    = 5 * time.Minute
 	jobMaxAttempts = 10
 	jobPoll        = time.Second
+	// jobSettle is how long the worker waits after a request wrote a job:
+	// the job's work (more for a known address) then does not compete for
+	// the processor with the end of that request's answer.
+	jobSettle = 25 * time.Millisecond
 )
 
 // enqueueJob writes one job for a request naming email, and wakes the worker.
@@ -60,9 +64,9 @@ func (s *Service) wakeJobs() {
 	}
 }
 
-// RunJobs runs due jobs until ctx is done: at once when a request of this
-// process wrote one, and every second otherwise (jobs of other processes,
-// retries).
+// RunJobs runs due jobs until ctx is done: shortly (jobSettle) after a
+// request of this process wrote one, and every second otherwise (jobs of
+// other processes, retries).
 func (s *Service) RunJobs(ctx context.Context) error {
 	t := time.NewTicker(jobPoll)
 	defer t.Stop()
@@ -80,6 +84,11 @@ func (s *Service) RunJobs(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-s.jobWake:
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(jobSettle):
+			}
 		case <-t.C:
 		}
 	}
