@@ -157,8 +157,8 @@ func TestB2BEndUserLifecycle(t *testing.T) {
 			t.Fatalf("state %s %v", st, hist)
 		}
 		// Registered: a second attempt is the generic refusal, the same as an unknown address.
-		again := w.noGateway("ada@example.com", "111111")
-		unknown := w.noGateway("unknown@example.com", "111111")
+		again := w.noGateway("ada@example.com", "493818")
+		unknown := w.noGateway("unknown@example.com", "493818")
 		checkProblem(t, again, 422, "")
 		if string(again.body) != string(unknown.body) || string(again.body) != string(refused.body) {
 			t.Fatalf("refusals differ:\n%s\n%s\n%s", again.body, unknown.body, refused.body)

@@ -143,9 +143,11 @@ func registrationRefused() error {
 }
 
 // RegisterNoGateway sets the credential of a provisioned end user and makes
-// it registered. A pincode that breaks the labelpartner's policy is a 422
-// naming the rule; every other refusal is one and the same 422, counted
-// against a rate limit.
+// it registered. A pincode that no labelpartner policy accepts is a 422
+// password-policy for every address, before the address is looked at. Every
+// refusal about the address is one and the same 422, counted against a rate
+// limit. Only then, for the end user the request names, a pincode that breaks
+// its labelpartner's own policy is a 422 password-policy naming the rule.
 func (s *Service) RegisterNoGateway(ctx context.Context, in NoGatewayInput) error {
 	var errs []domain.FieldError
 	email, fe := validEmail("email_address", in.Email)
@@ -159,6 +161,11 @@ func (s *Service) RegisterNoGateway(ctx context.Context, in NoGatewayInput) erro
 	}
 	if len(errs) > 0 {
 		return domain.Invalid(errs...)
+	}
+	// The pincode is checked before anything about the address is read, so
+	// that this answer is the same for every address.
+	if v := checkAnyEndUserPassword(s.policy, in.Pincode, email); len(v) > 0 {
+		return policyError(v)
 	}
 	if err := s.rateLimit(ctx, "b2b:register:ip:"+in.ClientIP, s.cfg.Limits.LoginPerIP); err != nil {
 		return err
