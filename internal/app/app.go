@@ -154,6 +154,14 @@ func route(pages http.Handler, api *httpapi.Server) router {
 	for _, p := range web.Paths() {
 		mux.Handle(p, pages)
 	}
+	// The mailed verification link is a page; apps POST JSON to the same path.
+	mux.Handle(web.VerifyPath, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if web.ServesVerify(r) {
+			pages.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	}))
 	mux.Handle("/", api)
 	return router{ServeMux: mux, api: api}
 }

@@ -112,24 +112,41 @@ func linkNotFound() error {
 	return domain.Errorf(domain.ENotFound, "link-not-found", "This link is not valid.")
 }
 
-// VerifyEmail verifies the address of the end user a verification link was
-// mailed to. Opening a link again within its lifetime is harmless.
-func (s *Service) VerifyEmail(ctx context.Context, token string) error {
+// verifyLink returns the unexpired verification link a token names: 404
+// when unknown, 410 when expired.
+func (s *Service) verifyLink(ctx context.Context, token string) (domain.B2BLink, error) {
 	if !auth.WellFormedToken(token) {
-		return linkNotFound()
+		return domain.B2BLink{}, linkNotFound()
 	}
 	l, err := s.store.B2BLinkByHash(ctx, linkVerify, auth.HashToken(token))
 	if store.IsNotFound(err) {
-		return linkNotFound()
+		return l, linkNotFound()
 	}
+	if err != nil {
+		return l, err
+	}
+	if !l.ExpiresAt.After(s.now()) {
+		return l, domain.Errorf(domain.EGone, "link-expired", "This link has expired. Ask for a new one in the app.")
+	}
+	return l, nil
+}
+
+// CheckVerifyLink tells whether a verification link can be used, without
+// using it: opening the mailed link must not verify (mail scanners open
+// links too).
+func (s *Service) CheckVerifyLink(ctx context.Context, token string) error {
+	_, err := s.verifyLink(ctx, token)
+	return err
+}
+
+// VerifyEmail verifies the address of the end user a verification link was
+// mailed to. Using a link again within its lifetime is harmless.
+func (s *Service) VerifyEmail(ctx context.Context, token string) error {
+	l, err := s.verifyLink(ctx, token)
 	if err != nil {
 		return err
 	}
-	now := s.now()
-	if !l.ExpiresAt.After(now) {
-		return domain.Errorf(domain.EGone, "link-expired", "This link has expired. Ask for a new one in the app.")
-	}
-	return s.store.MarkEndUserVerified(ctx, l.EndUserID, now)
+	return s.store.MarkEndUserVerified(ctx, l.EndUserID, s.now())
 }
 
 // NoGatewayInput sets the pincode of a provisioned end user.
@@ -211,6 +228,9 @@ func (s *Service) RegisterNoGateway(ctx context.Context, in NoGatewayInput) erro
 	lp, err := s.store.LabelpartnerByID(ctx, u.LabelpartnerID)
 	if err != nil {
 		return err
+	}
+	if lp.RequireVoucher && u.VoucherCode == "" {
+		return refuse() // provisioned before the labelpartner required vouchers
 	}
 	if v := CheckEndUserPassword(lp.PasswordPolicy, s.policy, in.Pincode, u.Email); len(v) > 0 {
 		return policyError(v)

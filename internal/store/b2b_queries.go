@@ -19,21 +19,21 @@ import (
 // CreateLabelpartner inserts a labelpartner.
 func (q Queries) CreateLabelpartner(ctx context.Context, lp domain.Labelpartner) error {
 	_, err := q.q.ExecContext(ctx, `INSERT INTO b2b_labelpartners (id, org_id, name, password_policy, introspection_url,
-		introspection_client_id, introspection_client_secret, api_key_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		introspection_client_id, introspection_client_secret, api_key_hash, created_at, require_voucher) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		lp.ID, lp.OrgID, lp.Name, lp.PasswordPolicy, lp.IntrospectionURL, lp.IntrospectionClientID, lp.IntrospectionClientSecret,
-		lp.APIKeyHash, Timestamp(lp.CreatedAt))
+		lp.APIKeyHash, Timestamp(lp.CreatedAt), lp.RequireVoucher)
 	if err != nil {
 		return fmt.Errorf("create labelpartner: %w", mapErr(err))
 	}
 	return nil
 }
 
-const lpColumns = `id, org_id, name, password_policy, introspection_url, introspection_client_id, introspection_client_secret, api_key_hash, created_at`
+const lpColumns = `id, org_id, name, password_policy, introspection_url, introspection_client_id, introspection_client_secret, api_key_hash, created_at, require_voucher`
 
 func scanLabelpartner(row interface{ Scan(...any) error }) (domain.Labelpartner, error) {
 	var lp domain.Labelpartner
 	err := row.Scan(&lp.ID, &lp.OrgID, &lp.Name, &lp.PasswordPolicy, &lp.IntrospectionURL, &lp.IntrospectionClientID,
-		&lp.IntrospectionClientSecret, &lp.APIKeyHash, &lp.CreatedAt)
+		&lp.IntrospectionClientSecret, &lp.APIKeyHash, &lp.CreatedAt, &lp.RequireVoucher)
 	lp.CreatedAt = lp.CreatedAt.UTC()
 	return lp, mapErr(err)
 }
