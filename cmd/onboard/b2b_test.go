@@ -207,3 +207,67 @@ func TestClientListAndRevokeCommands(t *testing.T) {
 		}
 	})
 }
+
+func TestAdminKeyListAndRevokeCommands(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		getenv := func(string) string { return "" }
+		cmd := func(args ...string) (string, error) {
+			var out, errOut bytes.Buffer
+			err := adminCommand(ctx, append(args, "--db", dsn), getenv, &out, &errOut)
+			return out.String(), err
+		}
+		key, err := cmd("key", "create", "--name", "ci")
+		if err != nil || !strings.HasPrefix(key, "obk_") {
+			t.Fatalf("create: %q %v", key, err)
+		}
+		key = strings.TrimSpace(key)
+		list := func() []cliAdminKey {
+			t.Helper()
+			out, err := cmd("key", "list")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(out, key) || strings.Contains(out, strings.TrimPrefix(key, "obk_")) || strings.Contains(out, "hash") {
+				t.Fatalf("list shows the key:\n%s", out)
+			}
+			var ks []cliAdminKey
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				var k cliAdminKey
+				if err := json.Unmarshal([]byte(line), &k); err != nil {
+					t.Fatalf("list line %q: %v", line, err)
+				}
+				ks = append(ks, k)
+			}
+			return ks
+		}
+		ks := list()
+		if len(ks) != 1 || ks[0].Name != "ci" || ks[0].RevokedAt != nil {
+			t.Fatalf("list %+v", ks)
+		}
+		st, err := store.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		svc := flows.New(flows.Deps{Store: st}, flows.Config{})
+		if _, err := svc.AuthenticateAdmin(ctx, key); err != nil {
+			t.Fatalf("the new key does not work: %v", err)
+		}
+		if out, err := cmd("key", "revoke", "--id", ks[0].ID); err != nil || !strings.Contains(out, "revoked") || strings.Contains(out, "already") {
+			t.Fatalf("revoke: %q %v", out, err)
+		}
+		if _, err := svc.AuthenticateAdmin(ctx, key); err == nil {
+			t.Fatal("the revoked key still works")
+		}
+		if out, err := cmd("key", "revoke", "--id", ks[0].ID); err != nil || !strings.Contains(out, "already") {
+			t.Fatalf("second revoke: %q %v", out, err)
+		}
+		if _, err := cmd("key", "revoke", "--id", "nope"); err == nil {
+			t.Fatal("revoking an unknown key succeeded")
+		}
+		if ks := list(); len(ks) != 1 || ks[0].RevokedAt == nil {
+			t.Fatalf("list after revoking %+v", ks)
+		}
+	})
+}

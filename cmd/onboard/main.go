@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/onboard-dev/onboard/internal/app"
 	"github.com/onboard-dev/onboard/internal/config"
@@ -48,6 +50,10 @@ Usage:
   onboard migrate [flags]   apply database migrations and exit
   onboard admin key create --org NAME --name KEYNAME [--db …]
                             issue an admin API key (printed once)
+  onboard admin key list --org NAME
+                            list the organization's admin API keys (never the keys)
+  onboard admin key revoke --org NAME --id ID
+                            revoke an admin API key at once
   onboard admin client create --org NAME --name NAME --kind b2b|app [--labelpartners a,b]
                             create an API client (secret printed once)
   onboard admin client list --org NAME
@@ -169,9 +175,15 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 	if len(args) >= 1 && args[0] == "client" {
 		return clientCommand(ctx, args[1:], getenv, stdout, stderr)
 	}
+	if len(args) >= 2 && args[0] == "key" && args[1] == "list" {
+		return keyListCommand(ctx, args[2:], getenv, stdout, stderr)
+	}
+	if len(args) >= 2 && args[0] == "key" && args[1] == "revoke" {
+		return keyRevokeCommand(ctx, args[2:], getenv, stdout, stderr)
+	}
 	if len(args) < 2 || args[0] != "key" || args[1] != "create" {
 		fmt.Fprint(stderr, usage)
-		return errors.New("usage: onboard admin key create --org NAME --name KEYNAME")
+		return errors.New("usage: onboard admin key create|list|revoke --org NAME …")
 	}
 	cfg := config.Default()
 	fs, applyEnv := cfg.FlagSet("onboard admin key create", stderr)
@@ -194,5 +206,83 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	fmt.Fprintf(stderr, "admin key %s (%s) for organization %q; it is shown only now:\n", k.ID, k.Name, *org)
 	fmt.Fprintln(stdout, key)
+	return nil
+}
+
+// keyListCommand: onboard admin key list --org NAME
+//
+// It prints the organization's admin keys, revoked ones included, one JSON
+// object a line, newest first; never a key or its hash.
+func keyListCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := config.Default()
+	fs, applyEnv := cfg.FlagSet("onboard admin key list", stderr)
+	org := fs.String("org", flows.DefaultOrganization, "organization of the keys")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := applyEnv(getenv); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	keys, err := flows.ListAdminKeys(ctx, st, *org)
+	if err != nil {
+		return fmt.Errorf("key list: %w", err)
+	}
+	enc := json.NewEncoder(stdout)
+	for _, k := range keys {
+		if err := enc.Encode(cliAdminKey{ID: k.ID, Name: k.Name, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+	}
+	return nil
+}
+
+// cliAdminKey is an admin key as the command prints it.
+type cliAdminKey struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	RevokedAt  *time.Time `json:"revoked_at"`
+}
+
+// keyRevokeCommand: onboard admin key revoke --org NAME --id ID
+//
+// It revokes the key like DELETE /api/v1/admin/organizations/{org}/admin-keys/{id}.
+func keyRevokeCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := config.Default()
+	fs, applyEnv := cfg.FlagSet("onboard admin key revoke", stderr)
+	org := fs.String("org", flows.DefaultOrganization, "organization of the key")
+	id := fs.String("id", "", "the key's id (see onboard admin key list)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := applyEnv(getenv); err != nil {
+		return err
+	}
+	if *id == "" {
+		return errors.New("key revoke: --id is required")
+	}
+	st, o, err := openOrg(ctx, cfg, *org, "key revoke")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	_, changed, err := flows.RevokeAdminKey(ctx, st, o, *id, "cli", time.Now())
+	if store.IsNotFound(err) {
+		return fmt.Errorf("key revoke: organization %q has no admin key %s", *org, *id)
+	}
+	if err != nil {
+		return fmt.Errorf("key revoke: %w", err)
+	}
+	if changed {
+		fmt.Fprintf(stdout, "admin key %s revoked\n", *id)
+	} else {
+		fmt.Fprintf(stdout, "admin key %s was revoked already\n", *id)
+	}
 	return nil
 }

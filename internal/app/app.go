@@ -149,6 +149,14 @@ func route(pages http.Handler, api *httpapi.Server) router {
 	for _, p := range web.Paths() {
 		mux.Handle(p, pages)
 	}
+	// The mailed verification link is a page; apps POST JSON to the same path.
+	mux.Handle(web.VerifyPath, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if web.ServesVerify(r) {
+			pages.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	}))
 	mux.Handle("/", api)
 	return router{ServeMux: mux, api: api}
 }
@@ -180,6 +188,11 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() {
 		if err := a.worker.Run(workCtx); err != nil {
 			a.log.Error("mail worker stopped", "err", err)
+		}
+	})
+	wg.Go(func() {
+		if err := a.flows.RunJobs(workCtx); err != nil {
+			a.log.Error("job worker stopped", "err", err)
 		}
 	})
 	wg.Go(func() { a.janitor(workCtx) })

@@ -133,10 +133,10 @@ func TestB2BEndUserLifecycle(t *testing.T) {
 		if got := e.mails(); got != n+1 {
 			t.Fatalf("%d mails sent, want exactly 1", got-n)
 		}
-		// The link: an HTML page for browsers.
+		// The link: an HTML page for browsers, whose button verifies.
 		r = e.do("GET", "/v2/registration/verify?token="+token, nil)
 		expect(t, r, http.StatusOK)
-		if !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") || !strings.Contains(string(r.body), "verified") {
+		if !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") || !strings.Contains(string(r.body), "Verify my email address") {
 			t.Fatalf("verify page %s %s", r.header.Get("Content-Type"), r.body)
 		}
 		okStatus(t, e.do("POST", "/v2/registration/verify", map[string]any{"token": token}))
@@ -157,8 +157,8 @@ func TestB2BEndUserLifecycle(t *testing.T) {
 			t.Fatalf("state %s %v", st, hist)
 		}
 		// Registered: a second attempt is the generic refusal, the same as an unknown address.
-		again := w.noGateway("ada@example.com", "111111")
-		unknown := w.noGateway("unknown@example.com", "111111")
+		again := w.noGateway("ada@example.com", "493818")
+		unknown := w.noGateway("unknown@example.com", "493818")
 		checkProblem(t, again, 422, "")
 		if string(again.body) != string(unknown.body) || string(again.body) != string(refused.body) {
 			t.Fatalf("refusals differ:\n%s\n%s\n%s", again.body, unknown.body, refused.body)

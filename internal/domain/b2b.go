@@ -36,7 +36,10 @@ type Labelpartner struct {
 	IntrospectionClientID     string
 	IntrospectionClientSecret string
 	APIKeyHash                []byte
-	CreatedAt                 time.Time
+	// RequireVoucher refuses provisions without a voucher code and
+	// registrations of end users that have none.
+	RequireVoucher bool
+	CreatedAt      time.Time
 	// AppLinks are the labelpartner's apps and the links its mails carry;
 	// nil when it has none.
 	AppLinks *AppLinks

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
@@ -102,4 +103,64 @@ func CreateAdminKey(ctx context.Context, st *store.Store, orgName, keyName strin
 		return "", domain.AdminKey{}, fmt.Errorf("create admin key: %w", err)
 	}
 	return key, k, nil
+}
+
+func fullRightsRequired() error {
+	return domain.Errorf(domain.EForbidden, "full-rights-key-required", "Only the full-rights admin key may manage admin keys.")
+}
+
+// AdminKeys lists the organization's admin keys (never a key or its hash).
+// Only the full-rights key may.
+func (s *Service) AdminKeys(ctx context.Context, adm Admin, org domain.Organization) ([]domain.AdminKey, error) {
+	if adm.OrgID != "" {
+		return nil, fullRightsRequired()
+	}
+	return s.store.AdminKeys(ctx, org.ID)
+}
+
+// RevokeAdminKey revokes an admin key of the organization: it stops working
+// at once. Only the full-rights key may.
+func (s *Service) RevokeAdminKey(ctx context.Context, adm Admin, org domain.Organization, id string) (domain.AdminKey, error) {
+	if adm.OrgID != "" {
+		return domain.AdminKey{}, fullRightsRequired()
+	}
+	k, _, err := RevokeAdminKey(ctx, s.store, org, id, adm.Actor(), s.now())
+	if store.IsNotFound(err) {
+		return k, domain.Errorf(domain.ENotFound, "admin-key-not-found", "The organization has no such admin key.")
+	}
+	return k, err
+}
+
+// ListAdminKeys lists the admin keys of the named organization (for the
+// command line).
+func ListAdminKeys(ctx context.Context, st *store.Store, orgName string) ([]domain.AdminKey, error) {
+	org, err := st.OrganizationByName(ctx, orgName)
+	if err != nil {
+		return nil, fmt.Errorf("organization %q: %w", orgName, err)
+	}
+	return st.AdminKeys(ctx, org.ID)
+}
+
+// RevokeAdminKey revokes an admin key of org on behalf of actor and records
+// it in the audit log (once: revoking a revoked key changes nothing). It
+// returns the key and whether this call revoked it; store.IsNotFound tells
+// of an unknown id.
+func RevokeAdminKey(ctx context.Context, st *store.Store, org domain.Organization, id, actor string, now time.Time) (domain.AdminKey, bool, error) {
+	var k domain.AdminKey
+	if id == "" || len(id) > 64 {
+		return k, false, fmt.Errorf("revoke admin key: %w", domain.ErrNotFound)
+	}
+	revoked := false
+	err := st.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if k, revoked, err = tx.RevokeAdminKey(ctx, org.ID, id, now); err != nil || !revoked {
+			return err
+		}
+		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: actor, Action: "admin_key.revoked", SubjectID: k.ID,
+			Data: map[string]any{"name": k.Name}, CreatedAt: now})
+	})
+	if err != nil {
+		return domain.AdminKey{}, false, err
+	}
+	return k, revoked, nil
 }

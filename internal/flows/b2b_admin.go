@@ -27,6 +27,8 @@ type LabelpartnerInput struct {
 	IntrospectionURL, IntrospectionClientID, IntrospectionClientSecret string
 	// AppLinks are its apps and link templates; nil when none.
 	AppLinks *domain.AppLinks
+	// RequireVoucher makes a voucher code mandatory for every end user.
+	RequireVoucher bool
 }
 
 func validName(field, name string) (string, *domain.FieldError) {
@@ -79,13 +81,14 @@ func (s *Service) CreateLabelpartner(ctx context.Context, adm Admin, org domain.
 	key := LabelpartnerKeyPrefix + token
 	lp := domain.Labelpartner{ID: store.NewID(), OrgID: org.ID, Name: name, PasswordPolicy: in.PasswordPolicy,
 		IntrospectionURL: in.IntrospectionURL, IntrospectionClientID: in.IntrospectionClientID,
-		IntrospectionClientSecret: in.IntrospectionClientSecret, APIKeyHash: auth.HashToken(key), CreatedAt: s.now(), AppLinks: links}
+		IntrospectionClientSecret: in.IntrospectionClientSecret, APIKeyHash: auth.HashToken(key), RequireVoucher: in.RequireVoucher,
+		CreatedAt: s.now(), AppLinks: links}
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CreateLabelpartner(ctx, lp); err != nil {
 			return err
 		}
 		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: adm.Actor(), Action: "labelpartner.created", SubjectID: lp.ID,
-			Data: map[string]any{"name": name, "password_policy": lp.PasswordPolicy, "app_links": appLinksAudit(links)}, CreatedAt: lp.CreatedAt})
+			Data: map[string]any{"name": name, "password_policy": lp.PasswordPolicy, "require_voucher": lp.RequireVoucher, "app_links": appLinksAudit(links)}, CreatedAt: lp.CreatedAt})
 	})
 	if store.IsDuplicate(err) {
 		return domain.Labelpartner{}, "", domain.Errorf(domain.EConflict, "labelpartner-exists", "A labelpartner of that name exists.")

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
@@ -33,7 +34,8 @@ func sameName(a, b string) bool { return strings.EqualFold(strings.TrimSpace(a),
 
 // Provision mails a verification link when the names, address and
 // labelpartner match a provisioned end user that has not registered. It
-// answers the same whether or not anything matched.
+// writes a job and answers the same whether or not anything matches (see
+// runProvisionJob).
 func (s *Service) Provision(ctx context.Context, in ProvisionInput) error {
 	var errs []domain.FieldError
 	email, fe := validEmail("email_address", in.Email)
@@ -57,70 +59,94 @@ func (s *Service) Provision(ctx context.Context, in ProvisionInput) error {
 	if err := s.rateLimit(ctx, "b2b:provision:email:"+strings.ToLower(email), s.cfg.Limits.SignupPerEmail); err != nil {
 		return err
 	}
-	lp, err := s.store.LabelpartnerByName(ctx, strings.TrimSpace(in.Labelpartner))
+	return s.enqueueJob(ctx, "", jobB2BProvision, email, provisionJob{FirstName: in.FirstName, LastName: in.LastName,
+		Email: email, Labelpartner: in.Labelpartner})
+}
+
+// provisionJob is a provision request waiting for the job worker.
+type provisionJob struct {
+	FirstName    string `json:"first_name"`
+	LastName     string `json:"last_name"`
+	Email        string `json:"email"`
+	Labelpartner string `json:"labelpartner"`
+}
+
+// runProvisionJob creates, in tx, a verification link and queues its mail when
+// the request matches a provisioned end user; otherwise it does nothing.
+func (s *Service) runProvisionJob(ctx context.Context, tx *store.Tx, p provisionJob, now time.Time) (bool, error) {
+	lp, err := tx.LabelpartnerByName(ctx, strings.TrimSpace(p.Labelpartner))
 	if store.IsNotFound(err) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	u, err := s.store.EndUserByOrgEmail(ctx, lp.OrgID, email)
+	u, err := tx.EndUserByOrgEmail(ctx, lp.OrgID, p.Email)
 	if store.IsNotFound(err) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	if u.LabelpartnerID != lp.ID || u.State != domain.EndUserProvisioned || !sameName(u.FirstName, in.FirstName) || !sameName(u.LastName, in.LastName) {
-		return nil
+	if u.LabelpartnerID != lp.ID || u.State != domain.EndUserProvisioned || !sameName(u.FirstName, p.FirstName) || !sameName(u.LastName, p.LastName) {
+		return false, nil
 	}
 	token, hash, err := auth.NewToken()
 	if err != nil {
-		return err
+		return false, err
 	}
-	now := s.now()
 	ttl := s.cfg.SignupTTL
 	m, err := s.queueMail(u.OrgID, obmail.TemplateB2BVerify, u.Email, obmail.B2BVerifyData{
 		Link: s.endUserLink(verifyTemplate(lp), "/v2/registration/verify", token), Labelpartner: lp.Name, FirstName: u.FirstName, ExpiresIn: humanDuration(ttl)})
 	if err != nil {
-		return err
+		return false, err
 	}
-	err = s.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.CreateB2BLink(ctx, domain.B2BLink{ID: store.NewID(), OrgID: u.OrgID, EndUserID: u.ID, Purpose: linkVerify,
-			TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
-			return err
-		}
-		return tx.EnqueueMail(ctx, m, now)
-	})
-	if err != nil {
-		return fmt.Errorf("provision: %w", err)
+	if err := tx.CreateB2BLink(ctx, domain.B2BLink{ID: store.NewID(), OrgID: u.OrgID, EndUserID: u.ID, Purpose: linkVerify,
+		TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
+		return false, err
 	}
-	s.notify()
-	return nil
+	return true, tx.EnqueueMail(ctx, m, now)
 }
 
 func linkNotFound() error {
 	return domain.Errorf(domain.ENotFound, "link-not-found", "This link is not valid.")
 }
 
-// VerifyEmail verifies the address of the end user a verification link was
-// mailed to. Opening a link again within its lifetime is harmless.
-func (s *Service) VerifyEmail(ctx context.Context, token string) error {
+// verifyLink returns the unexpired verification link a token names: 404
+// when unknown, 410 when expired.
+func (s *Service) verifyLink(ctx context.Context, token string) (domain.B2BLink, error) {
 	if !auth.WellFormedToken(token) {
-		return linkNotFound()
+		return domain.B2BLink{}, linkNotFound()
 	}
 	l, err := s.store.B2BLinkByHash(ctx, linkVerify, auth.HashToken(token))
 	if store.IsNotFound(err) {
-		return linkNotFound()
+		return l, linkNotFound()
 	}
+	if err != nil {
+		return l, err
+	}
+	if !l.ExpiresAt.After(s.now()) {
+		return l, domain.Errorf(domain.EGone, "link-expired", "This link has expired. Ask for a new one in the app.")
+	}
+	return l, nil
+}
+
+// CheckVerifyLink tells whether a verification link can be used, without
+// using it: opening the mailed link must not verify (mail scanners open
+// links too).
+func (s *Service) CheckVerifyLink(ctx context.Context, token string) error {
+	_, err := s.verifyLink(ctx, token)
+	return err
+}
+
+// VerifyEmail verifies the address of the end user a verification link was
+// mailed to. Using a link again within its lifetime is harmless.
+func (s *Service) VerifyEmail(ctx context.Context, token string) error {
+	l, err := s.verifyLink(ctx, token)
 	if err != nil {
 		return err
 	}
-	now := s.now()
-	if !l.ExpiresAt.After(now) {
-		return domain.Errorf(domain.EGone, "link-expired", "This link has expired. Ask for a new one in the app.")
-	}
-	return s.store.MarkEndUserVerified(ctx, l.EndUserID, now)
+	return s.store.MarkEndUserVerified(ctx, l.EndUserID, s.now())
 }
 
 // NoGatewayInput sets the pincode of a provisioned end user.
@@ -134,9 +160,11 @@ func registrationRefused() error {
 }
 
 // RegisterNoGateway sets the credential of a provisioned end user and makes
-// it registered. A pincode that breaks the labelpartner's policy is a 422
-// naming the rule; every other refusal is one and the same 422, counted
-// against a rate limit.
+// it registered. A pincode that no labelpartner policy accepts is a 422
+// password-policy for every address, before the address is looked at. Every
+// refusal about the address is one and the same 422, counted against a rate
+// limit. Only then, for the end user the request names, a pincode that breaks
+// its labelpartner's own policy is a 422 password-policy naming the rule.
 func (s *Service) RegisterNoGateway(ctx context.Context, in NoGatewayInput) error {
 	var errs []domain.FieldError
 	email, fe := validEmail("email_address", in.Email)
@@ -150,6 +178,11 @@ func (s *Service) RegisterNoGateway(ctx context.Context, in NoGatewayInput) erro
 	}
 	if len(errs) > 0 {
 		return domain.Invalid(errs...)
+	}
+	// The pincode is checked before anything about the address is read, so
+	// that this answer is the same for every address.
+	if v := checkAnyEndUserPassword(s.policy, in.Pincode, email); len(v) > 0 {
+		return policyError(v)
 	}
 	if err := s.rateLimit(ctx, "b2b:register:ip:"+in.ClientIP, s.cfg.Limits.LoginPerIP); err != nil {
 		return err
@@ -196,6 +229,9 @@ func (s *Service) RegisterNoGateway(ctx context.Context, in NoGatewayInput) erro
 	if err != nil {
 		return err
 	}
+	if lp.RequireVoucher && u.VoucherCode == "" {
+		return refuse() // provisioned before the labelpartner required vouchers
+	}
 	if v := CheckEndUserPassword(lp.PasswordPolicy, s.policy, in.Pincode, u.Email); len(v) > 0 {
 		return policyError(v)
 	}
@@ -224,7 +260,8 @@ func (s *Service) RegisterNoGateway(ctx context.Context, in NoGatewayInput) erro
 }
 
 // ResetEndUserPassword mails a reset link to each registered end user with the
-// address; it answers the same whether or not there is one.
+// address; it writes a job and answers the same whether or not there is one
+// (see runB2BResetJob).
 func (s *Service) ResetEndUserPassword(ctx context.Context, rawEmail, clientIP string) error {
 	email, fe := validEmail("email_address", rawEmail)
 	if fe != nil {
@@ -236,46 +273,50 @@ func (s *Service) ResetEndUserPassword(ctx context.Context, rawEmail, clientIP s
 	if err := s.rateLimit(ctx, "b2b:reset:email:"+strings.ToLower(email), s.cfg.Limits.SignupPerEmail); err != nil {
 		return err
 	}
-	users, err := s.store.EndUsersByEmail(ctx, email)
+	return s.enqueueJob(ctx, "", jobB2BReset, email, b2bResetJob{Email: email})
+}
+
+// b2bResetJob is an end user's reset request waiting for the job worker.
+type b2bResetJob struct {
+	Email string `json:"email"`
+}
+
+// runB2BResetJob creates, in tx, a reset link for each registered end user
+// with the address and queues its mail.
+func (s *Service) runB2BResetJob(ctx context.Context, tx *store.Tx, p b2bResetJob, now time.Time) (bool, error) {
+	users, err := tx.EndUsersByEmail(ctx, p.Email)
 	if err != nil {
-		return err
+		return false, err
 	}
 	ttl := s.b2b().ResetTTL
-	now := s.now()
 	queued := false
 	for _, u := range users {
 		if u.PasswordHash == "" || (u.State != domain.EndUserRegistered && u.State != domain.EndUserActive) {
 			continue
 		}
-		lp, err := s.store.LabelpartnerByID(ctx, u.LabelpartnerID)
+		lp, err := tx.LabelpartnerByID(ctx, u.LabelpartnerID)
 		if err != nil {
-			return err
+			return false, err
 		}
 		token, hash, err := auth.NewToken()
 		if err != nil {
-			return err
+			return false, err
 		}
 		m, err := s.queueMail(u.OrgID, obmail.TemplateB2BReset, u.Email, obmail.B2BResetData{
 			Link: s.endUserLink(resetTemplate(lp), "/v2/registration/resetpassword", token), Labelpartner: u.Labelpartner, ExpiresIn: humanDuration(ttl)})
 		if err != nil {
-			return err
+			return false, err
 		}
-		err = s.store.InTx(ctx, func(tx *store.Tx) error {
-			if err := tx.CreateB2BLink(ctx, domain.B2BLink{ID: store.NewID(), OrgID: u.OrgID, EndUserID: u.ID, Purpose: linkReset,
-				TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
-				return err
-			}
-			return tx.EnqueueMail(ctx, m, now)
-		})
-		if err != nil {
-			return fmt.Errorf("reset password: %w", err)
+		if err := tx.CreateB2BLink(ctx, domain.B2BLink{ID: store.NewID(), OrgID: u.OrgID, EndUserID: u.ID, Purpose: linkReset,
+			TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
+			return false, err
+		}
+		if err := tx.EnqueueMail(ctx, m, now); err != nil {
+			return false, err
 		}
 		queued = true
 	}
-	if queued {
-		s.notify()
-	}
-	return nil
+	return queued, nil
 }
 
 // ConfirmEndUserReset sets a new password or pincode with a reset link's token and

@@ -60,6 +60,8 @@ func CheckEndUserPassword(policy string, core auth.Policy, password, email strin
 		}
 		if !ok {
 			add("must be exactly 6 digits (pincode policy)")
+		} else if CommonPincode(password) {
+			add("is too common or too easy to guess; avoid repeated digits, runs like 123456 and patterns like 121212 (pincode policy)")
 		}
 	case domain.PolicyPassword:
 		if !utf8.ValidString(password) {
@@ -79,6 +81,9 @@ func CheckEndUserPassword(policy string, core auth.Policy, password, email strin
 				}
 			}
 		}
+		if auth.IsCommon(password) {
+			add("is too common; choose one that is harder to guess (password policy)")
+		}
 		if len(bad) > 0 {
 			add(fmt.Sprintf("may contain only Latin letters a-z and A-Z, digits and the characters %s; German and other letters, spaces and other characters are not allowed (found %q) (password policy)",
 				strings.Join(strings.Split(EndUserPasswordSpecials, ""), " "), strings.Join(bad, "")))
@@ -89,6 +94,52 @@ func CheckEndUserPassword(policy string, core auth.Policy, password, email strin
 		}
 	}
 	return errs
+}
+
+// commonPincodes are six-digit PINs among the most used that the rules of
+// CommonPincode do not cover already.
+var commonPincodes = map[string]bool{
+	"112233": true, "123321": true, "159753": true, "147258": true, "147852": true, "159357": true,
+	"102030": true, "753951": true, "258456": true, "789456": true, "123654": true, "520131": true,
+	"100200": true, "123789": true,
+}
+
+// CommonPincode reports whether a six-digit pincode is one of the most
+// common ones: one digit repeated (000000), a run up or down (123456,
+// 654321, 890123), a repeated pair or triple (121212, 123123), or one of a
+// short list of others (112233, 123321, 159753, …).
+func CommonPincode(pin string) bool {
+	if len(pin) != 6 {
+		return false
+	}
+	if commonPincodes[pin] {
+		return true
+	}
+	up, down, period2, period3 := true, true, true, true
+	for i := 1; i < len(pin); i++ {
+		d := (int(pin[i]) - int(pin[i-1]) + 10) % 10
+		up = up && d == 1
+		down = down && d == 9
+		period2 = period2 && (i < 2 || pin[i] == pin[i-2])
+		period3 = period3 && (i < 3 || pin[i] == pin[i-3])
+	}
+	return up || down || period2 || period3
+}
+
+// checkAnyEndUserPassword checks a pincode or password against every
+// labelpartner policy: nil when one of them accepts it, else the rules it
+// breaks in each. It needs no labelpartner, so it can run before the end
+// user is known.
+func checkAnyEndUserPassword(core auth.Policy, password, email string) []domain.FieldError {
+	var all []domain.FieldError
+	for _, p := range []string{domain.PolicyPincode, domain.PolicyPassword, domain.PolicyDefault} {
+		v := CheckEndUserPassword(p, core, password, email)
+		if len(v) == 0 {
+			return nil
+		}
+		all = append(all, v...)
+	}
+	return all
 }
 
 func containsString(list []string, s string) bool {

@@ -104,6 +104,8 @@ func (r *lpResolver) endUser(ctx context.Context, in EndUserInput, now time.Time
 	}
 	if fe != nil {
 		errs = append(errs, *fe)
+	} else if lp.RequireVoucher && voucher == "" {
+		errs = append(errs, domain.FieldError{Field: "order.voucher_code", Message: "is required by the labelpartner"})
 	}
 	if len(errs) > 0 {
 		return domain.EndUser{}, domain.Invalid(errs...)
@@ -144,13 +146,38 @@ func (s *Service) CreateEndUser(ctx context.Context, c B2BClient, in EndUserInpu
 			SubjectID: u.ID, Data: map[string]any{"labelpartner": u.Labelpartner}, CreatedAt: u.CreatedAt})
 	})
 	if store.IsDuplicate(err) {
-		return domain.EndUser{}, domain.Errorf(domain.EConflict, "end-user-exists",
-			"An end user with this email address or external authentication provider id exists.")
+		return domain.EndUser{}, s.endUserClash(ctx, c, u)
 	}
 	if err != nil {
 		return domain.EndUser{}, fmt.Errorf("create end user: %w", err)
 	}
 	return u, nil
+}
+
+// endUserClash answers a provision whose address or external id is taken:
+// 409 end-user-exists when the end user holding it is under one of the
+// client's labelpartners, and otherwise the refusal any unacceptable provision
+// gets, so that a client does not learn of end users of labelpartners it does
+// not serve.
+func (s *Service) endUserClash(ctx context.Context, c B2BClient, u domain.EndUser) error {
+	holder, err := s.store.EndUserByOrgEmail(ctx, c.OrgID, u.Email)
+	if store.IsNotFound(err) && u.ExternalID != "" {
+		holder, err = s.store.EndUserByExternalID(ctx, c.OrgID, u.ExternalID)
+	}
+	if err != nil && !store.IsNotFound(err) {
+		return err
+	}
+	if err == nil && c.May(holder.LabelpartnerID) {
+		return domain.Errorf(domain.EConflict, "end-user-exists",
+			"An end user with this email address or external authentication provider id exists.")
+	}
+	return endUserRefused()
+}
+
+// endUserRefused is the refusal of a provision that cannot be done with its
+// details, saying no more.
+func endUserRefused() error {
+	return domain.Errorf(domain.EInvalid, "end-user-refused", "The end user cannot be provisioned with these details.")
 }
 
 func endUserNotFound() error {

@@ -166,7 +166,9 @@ func importBatch(ctx context.Context, st *store.Store, scope ImportScope, items 
 			case o.ID != "" && scope.Allowed(o.LabelpartnerID):
 				res.Status, res.ID = "unchanged", o.ID
 			case o.ID != "":
-				res.Status, res.Error = "rejected", "email: an end user with this address exists"
+				// Held under a labelpartner the importer does not serve:
+				// the same words as any refusal, naming no end user.
+				res.Status, res.Error = "rejected", "the end user cannot be provisioned with these details"
 			default:
 				res.Status, res.Error = "rejected", "external_authentication_provider_id: is used by another end user"
 			}

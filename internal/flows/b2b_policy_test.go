@@ -26,9 +26,12 @@ func TestEndUserPasswordPolicies(t *testing.T) {
 			}
 		}
 	}
-	// pincode: exactly 6 ASCII digits.
-	for _, pw := range []string{"000000", "123456", "999999"} {
+	// pincode: exactly 6 ASCII digits, not one of the most common.
+	for _, pw := range []string{"493817", "102938", "564738", "120000"} {
 		check(domain.PolicyPincode, pw, true, "")
+	}
+	for _, pw := range []string{"000000", "111111", "999999", "123456", "654321", "890123", "121212", "123123", "112233", "123321", "159753", "696969"} {
+		check(domain.PolicyPincode, pw, false, "too common")
 	}
 	for _, pw := range []string{"", "12345", "1234567", "12345a", "12 456", "１２３４５６", "١٢٣٤٥٦", "-12345", "12345\n"} {
 		check(domain.PolicyPincode, pw, false, "6 digits")
@@ -38,7 +41,11 @@ func TestEndUserPasswordPolicies(t *testing.T) {
 	check(domain.PolicyPassword, "abcdef", true, "")
 	check(domain.PolicyPassword, strings.Repeat("a", 16), true, "")
 	check(domain.PolicyPassword, strings.Repeat("a", 17), false, "6 to 16")
-	check(domain.PolicyPassword, "AZaz09", true, "")
+	check(domain.PolicyPassword, "AZqp09", true, "")
+	// The most common passwords (the core policy's list) are refused.
+	for _, pw := range []string{"password", "qwerty", "Password1", "abc123", "iloveyou"} {
+		check(domain.PolicyPassword, pw, false, "too common")
+	}
 	// Each allowed special character on its own.
 	for _, c := range EndUserPasswordSpecials {
 		check(domain.PolicyPassword, "abc12"+string(c), true, "")

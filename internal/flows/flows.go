@@ -96,6 +96,7 @@ type Service struct {
 	cfg     Config
 	msgHost string
 	http    *http.Client
+	jobWake chan struct{} // RunJobs waits on it
 
 	reMu    sync.Mutex
 	reCache map[string]*regexp.Regexp
@@ -162,7 +163,7 @@ func New(d Deps, cfg Config) *Service {
 	return &Service{
 		store: d.Store, hasher: d.Hasher, policy: d.Policy, mail: d.Mail, limiter: d.Limiter,
 		notify: d.Notify, now: d.Now, log: d.Logger, cfg: cfg, msgHost: messageHost(cfg), http: d.HTTP,
-		reCache: map[string]*regexp.Regexp{},
+		reCache: map[string]*regexp.Regexp{}, jobWake: make(chan struct{}, 1),
 	}
 }
 

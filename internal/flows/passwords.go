@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/onboard-dev/onboard/internal/auth"
@@ -24,10 +25,12 @@ type PasswordResetRequest struct {
 	ClientIP     string
 }
 
-// RequestPasswordReset mails a reset link to the address when it belongs to
-// an active user, and nothing otherwise; the caller cannot tell which. A new
-// link makes the user's earlier ones unusable. Rate limited per client
-// address and per email address like signup starts.
+// RequestPasswordReset asks for a reset link for the address. It writes a
+// job and answers the same whatever the address; the job worker mails the
+// link when the address belongs to an active user, and nothing otherwise
+// (see runPasswordResetJob). A new link makes the user's earlier ones
+// unusable. Rate limited per client address and per email address like
+// signup starts.
 func (s *Service) RequestPasswordReset(ctx context.Context, in PasswordResetRequest) error {
 	email, ferr := validEmail("email", in.Email)
 	if ferr != nil {
@@ -43,45 +46,57 @@ func (s *Service) RequestPasswordReset(ctx context.Context, in PasswordResetRequ
 	if err := s.rateLimit(ctx, "reset:email:"+org.ID+":"+domain.NormalizeEmail(email), s.cfg.Limits.SignupPerEmail); err != nil {
 		return err
 	}
-	user, err := s.store.UserByEmail(ctx, org.ID, email)
+	return s.enqueueJob(ctx, org.ID, jobPasswordReset, email, passwordResetJob{Email: email, ClientIP: in.ClientIP})
+}
+
+// passwordResetJob is a password-reset request waiting for the job worker.
+type passwordResetJob struct {
+	Email    string `json:"email"`
+	ClientIP string `json:"client_ip"`
+}
+
+// runPasswordResetJob creates a reset link for an active user of the address
+// and queues its mail, in tx; for any other address it does nothing.
+func (s *Service) runPasswordResetJob(ctx context.Context, tx *store.Tx, orgID string, p passwordResetJob, now time.Time) (bool, error) {
+	org, err := s.orgByID(ctx, orgID)
 	if store.IsNotFound(err) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
+	}
+	user, err := tx.UserByEmail(ctx, org.ID, p.Email)
+	if store.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
 	}
 	if user.Status != domain.StatusActive {
-		return nil
+		return false, nil
 	}
 	token, hash, err := auth.NewToken()
 	if err != nil {
-		return fmt.Errorf("password reset: %w", err)
+		return false, fmt.Errorf("password reset: %w", err)
 	}
-	now := s.now()
 	ttl := s.accountConfig().PasswordResetTTL
 	m, err := s.queueMail(org.ID, obmail.TemplatePasswordReset, user.Email, obmail.PasswordResetData{
 		Organization: org.DisplayName, Link: s.link("/reset-password", token), ExpiresIn: humanTTL(ttl),
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
 	r := domain.PasswordReset{ID: store.NewID(), OrgID: org.ID, UserID: user.ID, TokenHash: hash, State: domain.LinkPending,
 		CreatedAt: store.Timestamp(now), ExpiresAt: store.Timestamp(now.Add(ttl))}
-	err = s.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.CreatePasswordReset(ctx, r); err != nil {
-			return err
-		}
-		if err := tx.EnqueueMail(ctx, m, now); err != nil {
-			return err
-		}
-		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: "anonymous", Action: "password_reset.requested",
-			SubjectID: user.ID, Data: map[string]any{"reset_id": r.ID, "client_ip": in.ClientIP}, CreatedAt: now})
-	})
-	if err != nil {
-		return fmt.Errorf("password reset: %w", err)
+	if err := tx.CreatePasswordReset(ctx, r); err != nil {
+		return false, err
 	}
-	s.notify()
-	return nil
+	if err := tx.EnqueueMail(ctx, m, now); err != nil {
+		return false, err
+	}
+	err = tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: "anonymous", Action: "password_reset.requested",
+		SubjectID: user.ID, Data: map[string]any{"reset_id": r.ID, "client_ip": p.ClientIP}, CreatedAt: now})
+	return err == nil, err
 }
 
 // passwordReset loads the reset a link token names and its user: 404 when

@@ -23,7 +23,7 @@ type StartSignup struct {
 
 // StartSignup sends a registration link to a new address, or a "you already
 // have an account" notice to a registered one. The caller cannot tell which:
-// both succeed the same way.
+// both write the same job and succeed the same way (see runSignupJob).
 func (s *Service) StartSignup(ctx context.Context, in StartSignup) error {
 	var fields []domain.FieldError
 	email, ferr := validEmail("email", in.Email)
@@ -64,55 +64,62 @@ func (s *Service) StartSignup(ctx context.Context, in StartSignup) error {
 		return err
 	}
 
-	registered, err := s.store.EmailRegistered(ctx, org.ID, email)
-	if err != nil {
-		return err
+	return s.enqueueJob(ctx, org.ID, jobSignup, email, signupJob{Email: email, AccountType: in.AccountType})
+}
+
+// signupJob is a signup start waiting for the job worker.
+type signupJob struct {
+	Email       string `json:"email"`
+	AccountType string `json:"account_type"`
+}
+
+// runSignupJob queues, in tx, a registration link for a new address (its
+// earlier pending links are superseded) or the "you already have an account"
+// notice for a registered one.
+func (s *Service) runSignupJob(ctx context.Context, tx *store.Tx, orgID string, p signupJob, now time.Time) (bool, error) {
+	org, err := s.orgByID(ctx, orgID)
+	if store.IsNotFound(err) {
+		return false, nil
 	}
-	now := s.now()
+	if err != nil {
+		return false, err
+	}
+	registered, err := tx.EmailRegistered(ctx, org.ID, p.Email)
+	if err != nil {
+		return false, err
+	}
 	if registered {
-		m, err := s.queueMail(org.ID, "already_registered", email, obmail.AlreadyRegisteredData{
+		m, err := s.queueMail(org.ID, "already_registered", p.Email, obmail.AlreadyRegisteredData{
 			Organization: org.DisplayName, SignInURL: s.cfg.PublicURL + "/login", ResetURL: s.cfg.PublicURL + "/reset-password",
 		})
 		if err != nil {
-			return err
+			return false, err
 		}
-		if err := s.store.InTx(ctx, func(tx *store.Tx) error { return tx.EnqueueMail(ctx, m, now) }); err != nil {
-			return fmt.Errorf("start signup: %w", err)
-		}
-		s.notify()
-		return nil
+		return true, tx.EnqueueMail(ctx, m, now)
 	}
-
 	token, hash, err := auth.NewToken()
 	if err != nil {
-		return fmt.Errorf("start signup: %w", err)
+		return false, fmt.Errorf("start signup: %w", err)
 	}
 	ttl := s.cfg.SignupTTL
 	if t := org.Onboarding.SignupLinkTTL; t > 0 {
 		ttl = time.Duration(t)
 	}
-	m, err := s.queueMail(org.ID, "signup", email, obmail.SignupData{
+	m, err := s.queueMail(org.ID, "signup", p.Email, obmail.SignupData{
 		Organization: org.DisplayName, Link: s.link("/register", token), ExpiresIn: humanDuration(ttl),
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
 	su := domain.Signup{
-		ID: store.NewID(), OrgID: org.ID, Email: email, AccountType: in.AccountType, TokenHash: hash,
+		ID: store.NewID(), OrgID: org.ID, Email: p.Email, AccountType: p.AccountType, TokenHash: hash,
 		State: domain.SignupPending, CreatedAt: now, ExpiresAt: now.Add(ttl),
 	}
-	err = s.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.SupersedePendingSignups(ctx, org.ID, email); err != nil {
-			return err
-		}
-		if err := tx.CreateSignup(ctx, su); err != nil {
-			return err
-		}
-		return tx.EnqueueMail(ctx, m, now)
-	})
-	if err != nil {
-		return fmt.Errorf("start signup: %w", err)
+	if err := tx.SupersedePendingSignups(ctx, org.ID, p.Email); err != nil {
+		return false, err
 	}
-	s.notify()
-	return nil
+	if err := tx.CreateSignup(ctx, su); err != nil {
+		return false, err
+	}
+	return true, tx.EnqueueMail(ctx, m, now)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"mime"
 	"net/http"
 	"net/url"
@@ -42,6 +41,7 @@ type labelpartnerRequest struct {
 	PasswordPolicy string             `json:"password_policy"`
 	Introspection  *introspectionJSON `json:"introspection,omitempty"`
 	AppLinks       *appLinksJSON      `json:"app_links,omitempty"`
+	RequireVoucher bool               `json:"require_voucher"`
 }
 
 type labelpartnerJSON struct {
@@ -50,12 +50,13 @@ type labelpartnerJSON struct {
 	PasswordPolicy string             `json:"password_policy"`
 	Introspection  *introspectionJSON `json:"introspection,omitempty"`
 	AppLinks       *appLinksJSON      `json:"app_links,omitempty"`
+	RequireVoucher bool               `json:"require_voucher"`
 	CreatedAt      time.Time          `json:"created_at"`
 	APIKey         string             `json:"api_key,omitempty"`
 }
 
 func labelpartnerView(lp domain.Labelpartner) labelpartnerJSON {
-	v := labelpartnerJSON{ID: lp.ID, Name: lp.Name, PasswordPolicy: lp.PasswordPolicy, CreatedAt: lp.CreatedAt, AppLinks: appLinksView(lp.AppLinks)}
+	v := labelpartnerJSON{ID: lp.ID, Name: lp.Name, PasswordPolicy: lp.PasswordPolicy, RequireVoucher: lp.RequireVoucher, CreatedAt: lp.CreatedAt, AppLinks: appLinksView(lp.AppLinks)}
 	if lp.IntrospectionURL != "" {
 		v.Introspection = &introspectionJSON{URL: lp.IntrospectionURL, ClientID: lp.IntrospectionClientID}
 	}
@@ -67,7 +68,7 @@ func (s *Server) createLabelpartner(w http.ResponseWriter, r *http.Request, adm 
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	in := flows.LabelpartnerInput{Name: req.Name, PasswordPolicy: req.PasswordPolicy, AppLinks: req.AppLinks.domain()}
+	in := flows.LabelpartnerInput{Name: req.Name, PasswordPolicy: req.PasswordPolicy, RequireVoucher: req.RequireVoucher, AppLinks: req.AppLinks.domain()}
 	if req.Introspection != nil {
 		in.IntrospectionURL, in.IntrospectionClientID, in.IntrospectionClientSecret = req.Introspection.URL, req.Introspection.ClientID, req.Introspection.ClientSecret
 	}
@@ -455,37 +456,6 @@ func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) error {
 	}
 	encode(w, http.StatusOK, statusOK)
 	return nil
-}
-
-var verifyPageTmpl = template.Must(template.New("verify").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title></head>
-<body><main><h1>{{.Title}}</h1><p>{{.Text}}</p></main></body></html>
-`))
-
-// verifyPage verifies from the mailed link: a small HTML page for browsers,
-// JSON for clients that ask for it.
-func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request) error {
-	err := s.flows.VerifyEmail(r.Context(), r.URL.Query().Get("token"))
-	if wantsJSON(r) {
-		if err != nil {
-			return err
-		}
-		encode(w, http.StatusOK, statusOK)
-		return nil
-	}
-	status, title, text := http.StatusOK, "Email address verified", "Thank you. Your email address is verified: go back to the app to set your password."
-	if err != nil {
-		de := domain.AsError(err)
-		if de == nil {
-			return err
-		}
-		status, title, text = httpx.Status(de.Code), "This link does not work", de.Detail
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	return verifyPageTmpl.Execute(w, map[string]string{"Title": title, "Text": text})
 }
 
 type noGatewayRequest struct {

@@ -21,7 +21,6 @@ func (s *Server) b2bRoutes() []Route {
 		{"POST", "/api/v1/b2b/end-users/{id}/activity", s.b2bClient(s.endUserActivity)},
 
 		{"POST", "/v2/registration/provision", s.handle(s.provision)},
-		{"GET", "/v2/registration/verify", s.handle(s.verifyPage)},
 		{"POST", "/v2/registration/verify", s.handle(s.verifyEmail)},
 		{"POST", "/v2/registration/no-gateway", s.handle(s.noGateway)},
 		{"PUT", "/v2/registration/resetpassword", s.handle(s.resetEndUserPassword)},

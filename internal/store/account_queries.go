@@ -64,7 +64,7 @@ func (q Queries) SetUserEmail(ctx context.Context, orgID, userID, email string, 
 
 // PurgeUser deletes a user and the personal data held about them: the
 // signups that registered the address, mail to the address still in the
-// outbox, and the details of the audit entries about or by the user (the
+// outbox, jobs naming the address, and the details of the audit entries about or by the user (the
 // entries stay, with their action, time and ids). Sessions, acceptances,
 // password resets, email changes and invitations bound to the user go with
 // the user row.
@@ -75,7 +75,8 @@ func (q Queries) PurgeUser(ctx context.Context, u domain.User) error {
 		args        []any
 	}{
 		{"signups", `DELETE FROM signups WHERE org_id = $1 AND (user_id = $2 OR email_lower = $3)`, []any{u.OrgID, u.ID, email}},
-		{"outbox", `DELETE FROM outbox WHERE org_id = $1 AND lower(to_addr) = $2`, []any{u.OrgID, email}},
+		{"outbox", `DELETE FROM outbox WHERE org_id = $1 AND to_lower = $2`, []any{u.OrgID, email}},
+		{"jobs", `DELETE FROM jobs WHERE email_lower = $1 AND org_id IN ($2, '')`, []any{email, u.OrgID}},
 		{"audit", `UPDATE audit_log SET data = '{}' WHERE org_id = $1 AND (subject_id = $2 OR actor = $3)`, []any{u.OrgID, u.ID, "user:" + u.ID}},
 		{"user", `DELETE FROM users WHERE org_id = $1 AND id = $2`, []any{u.OrgID, u.ID}},
 	}
@@ -112,7 +113,7 @@ func (q Queries) PurgeAccount(ctx context.Context, orgID, accountID string) (Acc
 		what, query string
 		n           *int64
 	}{
-		{"invitation mail", `DELETE FROM outbox WHERE org_id = $1 AND lower(to_addr) IN
+		{"invitation mail", `DELETE FROM outbox WHERE org_id = $1 AND to_lower IN
 			(SELECT i.email_lower FROM invitations i WHERE i.org_id = $1 AND i.account_id = $2
 			 AND NOT EXISTS (SELECT 1 FROM users u WHERE u.org_id = $1 AND u.email_lower = i.email_lower))`, nil},
 		{"audit", `UPDATE audit_log SET data = '{}' WHERE org_id = $1 AND (subject_id = $2

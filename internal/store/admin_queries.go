@@ -70,6 +70,54 @@ func (q Queries) AdminKeyByHash(ctx context.Context, hash []byte) (domain.AdminK
 	return k, nil
 }
 
+// AdminKeys lists an organization's admin keys, revoked ones too, newest
+// first.
+func (q Queries) AdminKeys(ctx context.Context, orgID string) ([]domain.AdminKey, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, name, created_at, last_used_at, revoked_at
+		FROM admin_keys WHERE org_id = $1 ORDER BY created_at DESC, id DESC`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("admin keys: %w", err)
+	}
+	defer rows.Close()
+	var out []domain.AdminKey
+	for rows.Next() {
+		var k domain.AdminKey
+		var used, revoked sql.NullTime
+		if err := rows.Scan(&k.ID, &k.OrgID, &k.Name, &k.CreatedAt, &used, &revoked); err != nil {
+			return nil, fmt.Errorf("admin keys: %w", err)
+		}
+		k.CreatedAt = k.CreatedAt.UTC()
+		k.LastUsedAt, k.RevokedAt = nullTime(used), nullTime(revoked)
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// RevokeAdminKey revokes an organization's admin key and returns it, and
+// whether this call revoked it (a key revoked already keeps its time). It
+// returns domain.ErrNotFound when the organization has no such key.
+func (q Queries) RevokeAdminKey(ctx context.Context, orgID, id string, at time.Time) (domain.AdminKey, bool, error) {
+	res, err := q.q.ExecContext(ctx, `UPDATE admin_keys SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND revoked_at IS NULL`,
+		Timestamp(at), orgID, id)
+	if err != nil {
+		return domain.AdminKey{}, false, fmt.Errorf("revoke admin key: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return domain.AdminKey{}, false, fmt.Errorf("revoke admin key: %w", err)
+	}
+	var k domain.AdminKey
+	var used, revoked sql.NullTime
+	err = q.q.QueryRowContext(ctx, `SELECT id, org_id, name, created_at, last_used_at, revoked_at FROM admin_keys WHERE org_id = $1 AND id = $2`,
+		orgID, id).Scan(&k.ID, &k.OrgID, &k.Name, &k.CreatedAt, &used, &revoked)
+	if err != nil {
+		return k, false, fmt.Errorf("revoke admin key: %w", mapErr(err))
+	}
+	k.CreatedAt = k.CreatedAt.UTC()
+	k.LastUsedAt, k.RevokedAt = nullTime(used), nullTime(revoked)
+	return k, n == 1, nil
+}
+
 // TouchAdminKey records that a key was used (at most once a minute).
 func (q Queries) TouchAdminKey(ctx context.Context, id string, at time.Time) error {
 	_, err := q.q.ExecContext(ctx, `UPDATE admin_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)`,

@@ -27,22 +27,22 @@ func (q Queries) CreateLabelpartner(ctx context.Context, lp domain.Labelpartner)
 		return fmt.Errorf("create labelpartner: %w", err)
 	}
 	_, err = q.q.ExecContext(ctx, `INSERT INTO b2b_labelpartners (id, org_id, name, password_policy, introspection_url,
-		introspection_client_id, introspection_client_secret, api_key_hash, created_at, app_links) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		introspection_client_id, introspection_client_secret, api_key_hash, created_at, app_links, require_voucher) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		lp.ID, lp.OrgID, lp.Name, lp.PasswordPolicy, lp.IntrospectionURL, lp.IntrospectionClientID, secret,
-		lp.APIKeyHash, Timestamp(lp.CreatedAt), links)
+		lp.APIKeyHash, Timestamp(lp.CreatedAt), links, lp.RequireVoucher)
 	if err != nil {
 		return fmt.Errorf("create labelpartner: %w", mapErr(err))
 	}
 	return nil
 }
 
-const lpColumns = `id, org_id, name, password_policy, introspection_url, introspection_client_id, introspection_client_secret, api_key_hash, created_at, app_links`
+const lpColumns = `id, org_id, name, password_policy, introspection_url, introspection_client_id, introspection_client_secret, api_key_hash, created_at, app_links, require_voucher`
 
 func (q Queries) scanLabelpartner(row interface{ Scan(...any) error }) (domain.Labelpartner, error) {
 	var lp domain.Labelpartner
 	var links sql.NullString
 	err := row.Scan(&lp.ID, &lp.OrgID, &lp.Name, &lp.PasswordPolicy, &lp.IntrospectionURL, &lp.IntrospectionClientID,
-		&lp.IntrospectionClientSecret, &lp.APIKeyHash, &lp.CreatedAt, &links)
+		&lp.IntrospectionClientSecret, &lp.APIKeyHash, &lp.CreatedAt, &links, &lp.RequireVoucher)
 	if err != nil {
 		return lp, mapErr(err)
 	}

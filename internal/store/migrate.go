@@ -72,5 +72,8 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 		}
 		applied = append(applied, name)
 	}
+	if err := s.normalizeOutboxRecipients(ctx); err != nil {
+		return applied, fmt.Errorf("migrate: %w", err)
+	}
 	return applied, nil
 }

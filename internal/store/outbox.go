@@ -30,9 +30,9 @@ func (q Queries) EnqueueMail(ctx context.Context, m domain.OutboxMail, now time.
 		return fmt.Errorf("enqueue mail: %w", err)
 	}
 	_, err = q.q.ExecContext(ctx, `INSERT INTO outbox (id, org_id, message_id, template, to_addr, subject, text_body, html_body,
-		state, attempts, next_attempt_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10)`,
-		m.ID, m.OrgID, m.MessageID, m.Template, m.To, m.Subject, text, html, OutboxQueued, Timestamp(now))
+		state, attempts, next_attempt_at, created_at, to_lower)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10, $11)`,
+		m.ID, m.OrgID, m.MessageID, m.Template, m.To, m.Subject, text, html, OutboxQueued, Timestamp(now), domain.NormalizeEmail(m.To))
 	if err != nil {
 		return fmt.Errorf("enqueue mail: %w", mapErr(err))
 	}
@@ -163,4 +163,46 @@ func (q Queries) OutboxCounts(ctx context.Context) (map[string]int, error) {
 		out[st] = n
 	}
 	return out, rows.Err()
+}
+
+// normalizeOutboxRecipients fills to_lower of rows written before it existed.
+func (s *Store) normalizeOutboxRecipients(ctx context.Context) error {
+	for {
+		rows, err := s.db.QueryContext(ctx, `SELECT id, to_addr FROM outbox WHERE to_lower = '' AND to_addr <> '' LIMIT 500`)
+		if err != nil {
+			return fmt.Errorf("normalize outbox recipients: %w", err)
+		}
+		type row struct{ id, to string }
+		var todo []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.to); err != nil {
+				rows.Close()
+				return fmt.Errorf("normalize outbox recipients: %w", err)
+			}
+			todo = append(todo, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("normalize outbox recipients: %w", err)
+		}
+		if len(todo) == 0 {
+			return nil
+		}
+		err = s.InTx(ctx, func(tx *Tx) error {
+			for _, r := range todo {
+				lower := domain.NormalizeEmail(r.to)
+				if lower == "" {
+					lower = " " // nothing to normalize; not visited again
+				}
+				if _, err := tx.q.ExecContext(ctx, `UPDATE outbox SET to_lower = $1 WHERE id = $2`, lower, r.id); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("normalize outbox recipients: %w", err)
+		}
+	}
 }

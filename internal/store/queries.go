@@ -574,8 +574,9 @@ func (q Queries) DeleteSession(ctx context.Context, orgID, id string) error {
 	return nil
 }
 
-// DeleteExpired removes expired sessions and signups that expired more than
-// keep ago (kept a while so that an old link still answers 410, not 404).
+// DeleteExpired removes expired sessions, signups that expired more than keep
+// ago (kept a while so that an old link still answers 410, not 404), and jobs
+// that failed for good longer than keep ago.
 func (q Queries) DeleteExpired(ctx context.Context, now time.Time, keep time.Duration) (int64, error) {
 	res, err := q.q.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, Timestamp(now))
 	if err != nil {
@@ -587,7 +588,12 @@ func (q Queries) DeleteExpired(ctx context.Context, now time.Time, keep time.Dur
 		return n1, fmt.Errorf("delete expired signups: %w", err)
 	}
 	n2, _ := res.RowsAffected()
-	return n1 + n2, nil
+	res, err = q.q.ExecContext(ctx, `DELETE FROM jobs WHERE state = 'failed' AND created_at <= $1`, Timestamp(now.Add(-keep)))
+	if err != nil {
+		return n1 + n2, fmt.Errorf("delete failed jobs: %w", err)
+	}
+	n3, _ := res.RowsAffected()
+	return n1 + n2 + n3, nil
 }
 
 // DeleteFinishedMail removes outbox rows delivered or abandoned more than

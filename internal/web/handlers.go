@@ -1,6 +1,7 @@
 package web
 
 import (
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -335,4 +336,66 @@ func (p *Pages) postLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	p.message(w, r, http.StatusOK, "Signed in",
 		"You signed in as "+flows.MaskEmail(principal.User.Email)+". You can close this page and continue in the app.", nil)
+}
+
+// ---- verification of an end user's address (B2B) ----
+
+// VerifyPath is the path of the verification link mailed to end users. Its
+// GET shows a page whose button POSTs the form back; apps POST JSON to the
+// same path, which the API answers (see ServesVerify).
+const VerifyPath = "/v2/registration/verify"
+
+// ServesVerify reports whether a request to VerifyPath is for the pages (a
+// browser opening the link or posting its form) rather than for the API.
+func ServesVerify(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		return true
+	case http.MethodPost:
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		return mt == "application/x-www-form-urlencoded"
+	}
+	return false
+}
+
+func (p *Pages) getVerify(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	if err := p.flows.CheckVerifyLink(r.Context(), token); err != nil {
+		p.verifyError(w, r, err)
+		return
+	}
+	// Opening the link verifies nothing (mail scanners open links too); the
+	// button does.
+	p.render(w, r, http.StatusOK, "verify-email", view{Title: "Verify your email address",
+		Lead: "Confirm that this address is yours. Then go back to the app to set your password.",
+		Form: p.newForm(VerifyPath, token, "Verify my email address")})
+}
+
+func (p *Pages) postVerify(w http.ResponseWriter, r *http.Request) {
+	token, ok := p.postedForm(w, r)
+	if !ok {
+		return
+	}
+	if err := p.flows.VerifyEmail(r.Context(), token); err != nil {
+		p.verifyError(w, r, err)
+		return
+	}
+	p.message(w, r, http.StatusOK, "Email address verified",
+		"Thank you. Your email address is verified: go back to the app to set your password.", nil)
+}
+
+// verifyError shows why a verification link does not work; a new link is
+// asked for in the app, so the page links nowhere.
+func (p *Pages) verifyError(w http.ResponseWriter, r *http.Request, err error) {
+	de := domain.AsError(err)
+	status := http.StatusInternalServerError
+	if de != nil {
+		status = httpx.Status(de.Code)
+	}
+	if status == http.StatusInternalServerError {
+		p.log.ErrorContext(r.Context(), "page failed", "method", r.Method, "route", r.Pattern, "err", err)
+		p.message(w, r, http.StatusInternalServerError, "Something went wrong", "Something went wrong on our side. Try again later.", nil)
+		return
+	}
+	p.message(w, r, status, "This link does not work", de.Detail, nil)
 }

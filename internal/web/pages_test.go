@@ -73,6 +73,9 @@ func (s *site) signup(email, accountType string) string {
 	if err := s.flows.StartSignup(ctx, flows.StartSignup{Email: email, AccountType: accountType, ClientIP: "192.0.2.1"}); err != nil {
 		s.t.Fatal(err)
 	}
+	if _, err := s.flows.RunDueJobs(ctx, 10); err != nil {
+		s.t.Fatal(err)
+	}
 	ms, err := s.st.ClaimMail(ctx, time.Now().Add(time.Minute), 10, time.Hour)
 	if err != nil {
 		s.t.Fatal(err)

@@ -91,6 +91,8 @@ func New(f *flows.Service, logger *slog.Logger, cfg Config) *Pages {
 	mux.HandleFunc("POST /reset-password", p.postReset)
 	mux.HandleFunc("GET /confirm-email", p.getConfirm)
 	mux.HandleFunc("POST /confirm-email", p.postConfirm)
+	mux.HandleFunc("GET "+VerifyPath, p.getVerify)
+	mux.HandleFunc("POST "+VerifyPath, p.postVerify)
 	mux.HandleFunc("GET /login", p.getLogin)
 	mux.HandleFunc("POST /login", p.postLogin)
 	mux.HandleFunc("GET /static/", p.static)

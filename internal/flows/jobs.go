@@ -1,0 +1,180 @@
+package flows
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/store"
+)
+
+// Jobs: every anonymous request that names an email address (signup start,
+// password reset, B2B provision and B2B reset) writes one job row holding the
+// request, the same for a known and an unknown address, and answers. The job
+// worker then looks the address up and, in one transaction with the job's
+// deletion, creates the link (its token is drawn there; only its hash is
+// stored) and queues the mail, or does nothing. So the request does the same
+// work whatever the address, and its duration tells nothing about it.
+
+// Job kinds.
+const (
+	jobSignup        = "signup"
+	jobPasswordReset = "password_reset"
+	jobB2BProvision  = "b2b_provision"
+	jobB2BReset      = "b2b_reset"
+)
+
+// Job retries: after failed attempt n the job is due again after
+// jobRetryBase × 2^(n−1) (at most jobRetryMax, ±20 %); after jobMaxAttempts
+// it is kept as failed.
+const (
+	jobRetryBase   = time.Second
+	jobRetryMax    = 5 * time.Minute
+	jobMaxAttempts = 10
+	jobPoll        = time.Second
+	// jobSettle is how long the worker waits after a request wrote a job:
+	// the job's work (more for a known address) then does not compete for
+	// the processor with the end of that request's answer.
+	jobSettle = 25 * time.Millisecond
+)
+
+// enqueueJob writes one job for a request naming email, and wakes the worker.
+func (s *Service) enqueueJob(ctx context.Context, orgID, kind, email string, payload any) error {
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("%s job: %w", kind, err)
+	}
+	j := store.Job{ID: store.NewID(), OrgID: orgID, Kind: kind, EmailLower: domain.NormalizeEmail(email), Payload: string(raw)}
+	now := s.now()
+	if err := s.store.InTx(ctx, func(tx *store.Tx) error { return tx.EnqueueJob(ctx, j, now) }); err != nil {
+		return fmt.Errorf("%s job: %w", kind, err)
+	}
+	s.wakeJobs()
+	return nil
+}
+
+// wakeJobs tells RunJobs that a job is waiting.
+func (s *Service) wakeJobs() {
+	select {
+	case s.jobWake <- struct{}{}:
+	default:
+	}
+}
+
+// RunJobs runs due jobs until ctx is done: shortly (jobSettle) after a
+// request of this process wrote one, and every second otherwise (jobs of
+// other processes, retries).
+func (s *Service) RunJobs(ctx context.Context) error {
+	t := time.NewTicker(jobPoll)
+	defer t.Stop()
+	for {
+		for ctx.Err() == nil {
+			n, err := s.RunDueJobs(ctx, 100)
+			if err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "jobs", "err", err)
+			}
+			if err != nil || n < 100 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.jobWake:
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(jobSettle):
+			}
+		case <-t.C:
+		}
+	}
+}
+
+// RunDueJobs runs up to limit due jobs, each in its own transaction, and
+// returns how many it took (done or failed). A job that fails is retried
+// later with backoff.
+func (s *Service) RunDueJobs(ctx context.Context, limit int) (int, error) {
+	n := 0
+	for n < limit {
+		now := s.now()
+		var job store.Job
+		mailed := false
+		err := s.store.InTx(ctx, func(tx *store.Tx) error {
+			j, err := tx.NextJob(ctx, now)
+			if err != nil {
+				return err
+			}
+			job = j
+			if mailed, err = s.runJob(ctx, tx, j, now); err != nil {
+				return err
+			}
+			return tx.DeleteJob(ctx, j.ID)
+		})
+		switch {
+		case err == nil:
+			n++
+			if mailed {
+				s.notify()
+			}
+			continue
+		case store.IsNotFound(err) && job.ID == "":
+			return n, nil
+		case job.ID == "" || ctx.Err() != nil:
+			return n, err
+		}
+		n++
+		giveUp := job.Attempts+1 >= jobMaxAttempts
+		s.log.WarnContext(ctx, "job failed", "job", job.ID, "kind", job.Kind, "attempt", job.Attempts+1, "give_up", giveUp, "err", err)
+		next := now.Add(jobBackoff(job.Attempts + 1))
+		if ferr := s.store.InTx(ctx, func(tx *store.Tx) error { return tx.FailJob(ctx, job.ID, next, err.Error(), giveUp) }); ferr != nil {
+			return n, ferr
+		}
+	}
+	return n, nil
+}
+
+func jobBackoff(attempt int) time.Duration {
+	d := jobRetryBase
+	for i := 1; i < attempt && d < jobRetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, jobRetryMax)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// runJob does what a job asks, inside tx; it reports whether it queued mail.
+// A job about something that no longer exists (an organization, a
+// labelpartner) is done without effect.
+func (s *Service) runJob(ctx context.Context, tx *store.Tx, j store.Job, now time.Time) (bool, error) {
+	switch j.Kind {
+	case jobSignup:
+		var p signupJob
+		if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
+			return false, fmt.Errorf("signup job: %w", err)
+		}
+		return s.runSignupJob(ctx, tx, j.OrgID, p, now)
+	case jobPasswordReset:
+		var p passwordResetJob
+		if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
+			return false, fmt.Errorf("password reset job: %w", err)
+		}
+		return s.runPasswordResetJob(ctx, tx, j.OrgID, p, now)
+	case jobB2BProvision:
+		var p provisionJob
+		if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
+			return false, fmt.Errorf("provision job: %w", err)
+		}
+		return s.runProvisionJob(ctx, tx, p, now)
+	case jobB2BReset:
+		var p b2bResetJob
+		if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
+			return false, fmt.Errorf("b2b reset job: %w", err)
+		}
+		return s.runB2BResetJob(ctx, tx, p, now)
+	}
+	return false, fmt.Errorf("job %s: unknown kind %q", j.ID, j.Kind)
+}

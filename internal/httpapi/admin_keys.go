@@ -1,0 +1,45 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/flows"
+)
+
+// Handlers of the admin API's own keys: list and revoke (full-rights key
+// only). A key and its hash are never shown.
+
+type adminKeyJSON struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	RevokedAt  *time.Time `json:"revoked_at"`
+}
+
+func adminKeyView(k domain.AdminKey) adminKeyJSON {
+	return adminKeyJSON{ID: k.ID, Name: k.Name, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
+}
+
+func (s *Server) listAdminKeys(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
+	keys, err := s.flows.AdminKeys(r.Context(), adm, org)
+	if err != nil {
+		return err
+	}
+	out := make([]adminKeyJSON, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, adminKeyView(k))
+	}
+	encode(w, http.StatusOK, map[string]any{"admin_keys": out})
+	return nil
+}
+
+func (s *Server) revokeAdminKey(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
+	if _, err := s.flows.RevokeAdminKey(r.Context(), adm, org, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Job states.
+const (
+	JobQueued = "queued"
+	JobFailed = "failed"
+)
+
+// Job is a request waiting for the job worker: its kind names what to do,
+// its payload (JSON) holds the request as it came. A job holds no secret.
+type Job struct {
+	ID         string
+	OrgID      string // "" when the request names no organization
+	Kind       string
+	EmailLower string // the normalized address the request names, for purges
+	Payload    string
+	Attempts   int
+	CreatedAt  time.Time
+}
+
+// EnqueueJob writes a job, due now.
+func (q Queries) EnqueueJob(ctx context.Context, j Job, now time.Time) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO jobs (id, org_id, kind, email_lower, payload, state, attempts, next_attempt_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7)`,
+		j.ID, j.OrgID, j.Kind, j.EmailLower, j.Payload, JobQueued, Timestamp(now))
+	if err != nil {
+		return fmt.Errorf("enqueue job: %w", mapErr(err))
+	}
+	return nil
+}
+
+// NextJob returns the queued job that is due first, or domain.ErrNotFound.
+// Call it in a Tx and delete the job in the same Tx once it is done: on
+// PostgreSQL the row stays locked until then, and workers of other processes
+// skip it; SQLite transactions are serialized already.
+func (q Queries) NextJob(ctx context.Context, now time.Time) (Job, error) {
+	var j Job
+	err := q.q.QueryRowContext(ctx, `SELECT id, org_id, kind, email_lower, payload, attempts, created_at FROM jobs
+		WHERE state = 'queued' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT 1`+q.engine.lock(forUpdateSkipLocked),
+		Timestamp(now)).Scan(&j.ID, &j.OrgID, &j.Kind, &j.EmailLower, &j.Payload, &j.Attempts, &j.CreatedAt)
+	if err != nil {
+		return j, fmt.Errorf("next job: %w", mapErr(err))
+	}
+	j.CreatedAt = j.CreatedAt.UTC()
+	return j, nil
+}
+
+// DeleteJob removes a job that is done.
+func (q Queries) DeleteJob(ctx context.Context, id string) error {
+	if _, err := q.q.ExecContext(ctx, `DELETE FROM jobs WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("delete job: %w", err)
+	}
+	return nil
+}
+
+// FailJob records a failed attempt of a job: it is due again at next, or
+// kept as failed when giveUp is set.
+func (q Queries) FailJob(ctx context.Context, id string, next time.Time, lastErr string, giveUp bool) error {
+	state := JobQueued
+	if giveUp {
+		state = JobFailed
+	}
+	if len(lastErr) > 1000 {
+		lastErr = lastErr[:1000]
+	}
+	_, err := q.q.ExecContext(ctx, `UPDATE jobs SET state = $1, attempts = attempts + 1, next_attempt_at = $2, last_error = $3 WHERE id = $4`,
+		state, Timestamp(next), lastErr, id)
+	if err != nil {
+		return fmt.Errorf("fail job: %w", err)
+	}
+	return nil
+}
+
+// CountJobs returns the number of jobs in a state.
+func (q Queries) CountJobs(ctx context.Context, state string) (int, error) {
+	var n int
+	if err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE state = $1`, state).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count jobs: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,4 @@
+-- A labelpartner may require a voucher code for every end user: provisions
+-- without one are refused, and end users without one cannot register with a
+-- pincode or password.
+ALTER TABLE b2b_labelpartners ADD COLUMN require_voucher INTEGER NOT NULL DEFAULT 0;
