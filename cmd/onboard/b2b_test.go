@@ -211,7 +211,7 @@ func TestClientListAndRevokeCommands(t *testing.T) {
 func TestAdminKeyListAndRevokeCommands(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		getenv := func(string) string { return "" }
+		getenv := testGetenv
 		cmd := func(args ...string) (string, error) {
 			var out, errOut bytes.Buffer
 			err := adminCommand(ctx, append(args, "--db", dsn), getenv, &out, &errOut)

@@ -39,6 +39,10 @@ var schemaDifferences = []struct {
 	{"postgres", "column agreements.required boolean not null", "SQLite has no boolean type"},
 	{"sqlite", "column property_definitions.required integer not null", "SQLite has no boolean type"},
 	{"postgres", "column property_definitions.required boolean not null", "SQLite has no boolean type"},
+	{"sqlite", "column b2b_labelpartners.require_voucher integer not null", "SQLite has no boolean type"},
+	{"postgres", "column b2b_labelpartners.require_voucher boolean not null", "SQLite has no boolean type"},
+	{"sqlite", "default b2b_labelpartners.require_voucher 0", "SQLite has no boolean type"},
+	{"postgres", "default b2b_labelpartners.require_voucher false", "SQLite has no boolean type"},
 	// On PostgreSQL, statement-level triggers replace this foreign key, which
 	// cost a row lookup and lock per row of a bulk import (see
 	// postgres/0006_b2b_end_users_labelpartner_check.sql);
