@@ -1,7 +1,7 @@
 package httpapi
 
 import (
-		"encoding/json"
+	"encoding/json"
 	"net/http"
 	"reflect"
 	"slices"
