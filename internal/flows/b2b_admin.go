@@ -32,8 +32,8 @@ func validName(field, name string) (string, *domain.FieldError) {
 	if name == "" {
 		return "", &domain.FieldError{Field: field, Message: "is required"}
 	}
-	if len(name) > 100 || strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-		return "", &domain.FieldError{Field: field, Message: "must be at most 100 characters without control characters"}
+	if len(name) > 100 || !domain.PlainText(name) {
+		return "", &domain.FieldError{Field: field, Message: "must be at most 100 characters without control or invisible characters"}
 	}
 	return name, nil
 }
