@@ -68,6 +68,11 @@ type Config struct {
 	// RatePartnerCode limits wrong partner codes per client address.
 	RatePartnerCode Rate
 
+	// OutboundAllowPrivate lets onboard call configured URLs (Partner
+	// Provider, token introspection) on loopback, private and other
+	// internal addresses, and over plain http: for development and tests.
+	OutboundAllowPrivate bool
+
 	B2BRefreshTTL           time.Duration // lifetime of end users' refresh tokens
 	B2BIntrospectionTimeout time.Duration // bound of one call to a labelpartner's identity provider
 
@@ -228,6 +233,10 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 		fs.IntVar(p, flagName, *p, usage+" ("+envName+")")
 		env[flagName] = envName
 	}
+	boolv := func(p *bool, flagName, envName, usage string) {
+		fs.BoolVar(p, flagName, *p, usage+" ("+envName+")")
+		env[flagName] = envName
+	}
 	val := func(v flag.Value, flagName, envName, usage string) {
 		fs.Var(v, flagName, usage+" ("+envName+")")
 		env[flagName] = envName
@@ -262,6 +271,7 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	dur(&c.MailRetryMax, "mail-retry-max", "ONBOARD_MAIL_RETRY_MAX", "longest delay between mail retries")
 	dur(&c.MailMaxAge, "mail-max-age", "ONBOARD_MAIL_MAX_AGE", "give up on a mail still failing after this long")
 	intv(&c.MailWorkers, "mail-workers", "ONBOARD_MAIL_WORKERS", "parallel SMTP deliveries")
+	boolv(&c.OutboundAllowPrivate, "outbound-allow-private", "ONBOARD_OUTBOUND_ALLOW_PRIVATE", "let configured URLs (Partner Provider, token introspection) reach loopback and private addresses and use plain http; for development and tests only")
 	str(&c.NATSURL, "nats-url", "ONBOARD_NATS_URL", "NATS server URL(s), comma-separated, for end-user activity; empty turns it off")
 	str(&c.NATSActivitySubject, "nats-activity-subject", "ONBOARD_NATS_ACTIVITY_SUBJECT", "NATS subject of end-user activity messages")
 	str(&c.NATSQueue, "nats-queue", "ONBOARD_NATS_QUEUE", "NATS queue group (JetStream: durable consumer name) shared by the nodes")

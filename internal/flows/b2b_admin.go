@@ -3,7 +3,6 @@ package flows
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -52,9 +51,8 @@ func (s *Service) CreateLabelpartner(ctx context.Context, adm Admin, org domain.
 		errs = append(errs, domain.FieldError{Field: "password_policy", Message: "must be pincode, password or default"})
 	}
 	if in.IntrospectionURL != "" {
-		u, err := url.Parse(in.IntrospectionURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(in.IntrospectionURL) > 2000 {
-			errs = append(errs, domain.FieldError{Field: "introspection.url", Message: "must be an absolute http(s) URL"})
+		if err := s.http.CheckURL(in.IntrospectionURL); err != nil {
+			errs = append(errs, domain.FieldError{Field: "introspection.url", Message: err.Error()})
 		}
 		if in.IntrospectionClientID == "" || len(in.IntrospectionClientID) > 500 {
 			errs = append(errs, domain.FieldError{Field: "introspection.client_id", Message: "is required, at most 500 characters"})
