@@ -144,7 +144,9 @@ func TestRedirectNotFollowed(t *testing.T) {
 		}
 	}
 	// Not with private destinations allowed either.
-	first := startServer(t, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, target.URL, http.StatusTemporaryRedirect) })
+	first := startServer(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL, http.StatusTemporaryRedirect)
+	})
 	if _, err := get(t, client(first, Options{AllowPrivate: true}), first.URL); !errors.Is(err, ErrRedirect) {
 		t.Errorf("allow-private: error %v, want ErrRedirect", err)
 	}
