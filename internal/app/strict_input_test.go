@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
@@ -48,6 +49,17 @@ func TestStrictJSONBodies(t *testing.T) {
 			})
 		}
 		e.t = t
+		// Import lines follow the same rules: each such line is rejected.
+		lines, sum := w.importNDJSON(t, w.clientA, "", strings.Join([]string{
+			`{"EMAIL":"i1@example.com","first_name":"I","last_name":"One","labelpartner":"lp-pin"}`,
+			`{"email":"i2@example.com","email":"i3@example.com","first_name":"I","last_name":"Two","labelpartner":"lp-pin"}`,
+			"{\"email\":\"i4\xff@example.com\",\"first_name\":\"I\",\"last_name\":\"Four\",\"labelpartner\":\"lp-pin\"}",
+			`{"email":"i5@example.com","first_name":"I","last_name":"Fi\u200bve","labelpartner":"lp-pin"}`,
+		}, "\n")+"\n")
+		if sum["rejected"] != 4 || len(lines) != 4 || !strings.Contains(lines[0].Error, "EMAIL") || !strings.Contains(lines[1].Error, "email") ||
+			!strings.Contains(lines[3].Error, "last_name") {
+			t.Fatalf("import report %+v %v", lines, sum)
+		}
 		if e.count("users") != users || e.count("b2b_end_users") != endUsers || e.count("signups") != signups || e.count("b2b_labelpartners") != 5 {
 			t.Fatal("a refused body changed something")
 		}
