@@ -326,7 +326,7 @@ func jsonEndUser(line []byte) (EndUserInput, error) {
 	switch {
 	case errors.As(err, &syn) && errors.Is(err, jsontext.ErrDuplicateName):
 		return in, fmt.Errorf("%s: is given more than once", pointerField(syn.JSONPointer))
-	case errors.As(err, &syn) && strings.Contains(syn.Err.Error(), "UTF-8"):
+	case errors.As(err, &syn) && syn.Err != nil && strings.Contains(syn.Err.Error(), "UTF-8"):
 		return in, errors.New("line: is not valid UTF-8")
 	case errors.As(err, &sem) && errors.Is(sem.Err, jsonv2.ErrUnknownName):
 		return in, fmt.Errorf("%s: is not a known field", pointerField(sem.JSONPointer))

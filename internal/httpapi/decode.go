@@ -71,7 +71,7 @@ func decodeError(err error) error {
 		name := fieldPath(syn.JSONPointer)
 		return &domain.Error{Code: domain.EBadRequest, Slug: "malformed-json", Detail: "The request body names a member twice.",
 			Fields: []domain.FieldError{{Field: name, Message: "is given more than once"}}}
-	case errors.As(err, &syn) && strings.Contains(syn.Err.Error(), "UTF-8"):
+	case errors.As(err, &syn) && syn.Err != nil && strings.Contains(syn.Err.Error(), "UTF-8"):
 		return domain.Errorf(domain.EBadRequest, "malformed-json", "The request body is not valid UTF-8.")
 	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return domain.Errorf(domain.EBadRequest, "malformed-json", "The request body is not valid JSON.")
