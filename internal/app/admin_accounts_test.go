@@ -228,7 +228,7 @@ func TestAdminBackOfficeCustomers(t *testing.T) {
 			{"unknown user type", with("user_type", "boss"), 422, "user_type"},
 			{"user type without account admin", with("user_type", "customer_viewer"), 422, "user_type"},
 			{"unknown property", with("properties", map[string]any{"colour": "red"}), 422, "properties.colour"},
-			{"unknown user field", withUser("password", "x"), 400, "password"},
+			{"unknown user field", withUser("password", "x"), 400, "user.password"},
 			{"user not an object", with("user", "new@example.com"), 422, "user"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpapi"
 	"github.com/onboard-dev/onboard/internal/mail"
+	"github.com/onboard-dev/onboard/internal/outbound"
 	"github.com/onboard-dev/onboard/internal/ratelimit"
 	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/web"
@@ -69,6 +70,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		return nil, fmt.Errorf("smtp: %w", err)
 	}
 	a := &App{cfg: cfg, log: logger, store: st}
+	if cfg.OutboundAllowPrivate {
+		logger.Warn("outbound-allow-private is on: configured URLs may reach loopback and private addresses and use plain http; never in production")
+	}
 	params := auth.DefaultParams()
 	params.Memory, params.Time, params.Threads = uint32(cfg.Argon2Memory), uint32(cfg.Argon2Time), uint8(cfg.Argon2Threads)
 	if err := params.Validate(); err != nil {
@@ -89,6 +93,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	a.flows = flows.New(flows.Deps{
 		Store: st, Hasher: auth.NewHasher(params, cfg.HashConcurrency), Policy: auth.DefaultPolicy(),
 		Mail: templates, Limiter: limiter, Notify: a.worker.Notify, Logger: logger,
+		HTTP: outbound.New(outbound.Options{AllowPrivate: cfg.OutboundAllowPrivate}),
 	}, flows.Config{
 		AdminKeyHash: adminKeyHash(cfg.AdminKey),
 		PublicURL:    cfg.PublicURL, MailFrom: cfg.MailFrom, SignupTTL: cfg.SignupTTL, SessionTTL: cfg.SessionTTL,

@@ -64,6 +64,9 @@ func testConfig(dsn string) config.Config {
 		// PostgreSQL needs a configured key; SQLite makes its own key file.
 		cfg.SecretKey = testSecretKey
 	}
+	// Plugins and identity providers of the tests are httptest servers on
+	// 127.0.0.1; the tests of the outbound rules turn this off.
+	cfg.OutboundAllowPrivate = true
 	return cfg
 }
 

@@ -87,6 +87,11 @@ type Config struct {
 	// already erased) stays in the outbox before the janitor deletes it.
 	MailRetention time.Duration
 
+	// OutboundAllowPrivate lets onboard call configured URLs (Partner
+	// Provider, token introspection) on loopback, private and other
+	// internal addresses, and over plain http: for development and tests.
+	OutboundAllowPrivate bool
+
 	B2BRefreshTTL           time.Duration // lifetime of end users' refresh tokens
 	B2BIntrospectionTimeout time.Duration // bound of one call to a labelpartner's identity provider
 
@@ -252,6 +257,10 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 		fs.IntVar(p, flagName, *p, usage+" ("+envName+")")
 		env[flagName] = envName
 	}
+	boolv := func(p *bool, flagName, envName, usage string) {
+		fs.BoolVar(p, flagName, *p, usage+" ("+envName+")")
+		env[flagName] = envName
+	}
 	val := func(v flag.Value, flagName, envName, usage string) {
 		fs.Var(v, flagName, usage+" ("+envName+")")
 		env[flagName] = envName
@@ -291,6 +300,7 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	intv(&c.MailWorkers, "mail-workers", "ONBOARD_MAIL_WORKERS", "parallel SMTP deliveries")
 	dur(&c.MailRetention, "mail-retention", "ONBOARD_MAIL_RETENTION", "how long delivered and abandoned mail (bodies erased) is kept before it is deleted")
 	str(&c.SecretKeyFile, "secret-key-file", "ONBOARD_SECRET_KEY_FILE", "file holding the keys that encrypt secrets at rest (KEYID:BASE64KEY,…; the first one encrypts); default: ONBOARD_SECRET_KEY, else on SQLite <db>.key, created on first start")
+	boolv(&c.OutboundAllowPrivate, "outbound-allow-private", "ONBOARD_OUTBOUND_ALLOW_PRIVATE", "let configured URLs (Partner Provider, token introspection) reach loopback and private addresses and use plain http; for development and tests only")
 	str(&c.NATSURL, "nats-url", "ONBOARD_NATS_URL", "NATS server URL(s), comma-separated, for end-user activity; empty turns it off")
 	str(&c.NATSActivitySubject, "nats-activity-subject", "ONBOARD_NATS_ACTIVITY_SUBJECT", "NATS subject of end-user activity messages")
 	str(&c.NATSQueue, "nats-queue", "ONBOARD_NATS_QUEUE", "NATS queue group (JetStream: durable consumer name) shared by the nodes")

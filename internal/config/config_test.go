@@ -32,8 +32,15 @@ func TestPrecedence(t *testing.T) {
 		{"defaults", nil, nil, func(c Config) bool {
 			return c.Addr == "127.0.0.1:8080" && c.DB == "onboard.db" && c.SMTPURL == "" && c.PublicURL == "http://127.0.0.1:8080" &&
 				c.SignupTTL == 24*time.Hour && c.RateSignupIP.Limit == 60 && c.RateSignupIP.Window == time.Minute &&
-				c.RateSignupEmail.Limit == 5 && c.RateSignupEmail.Window == time.Hour && c.Argon2Memory == 19*1024
+				c.RateSignupEmail.Limit == 5 && c.RateSignupEmail.Window == time.Hour && c.Argon2Memory == 19*1024 &&
+				!c.OutboundAllowPrivate
 		}},
+		{"outbound allow-private from environment", nil, map[string]string{"ONBOARD_OUTBOUND_ALLOW_PRIVATE": "true"},
+			func(c Config) bool { return c.OutboundAllowPrivate }},
+		{"outbound allow-private flag", []string{"-outbound-allow-private"}, nil,
+			func(c Config) bool { return c.OutboundAllowPrivate }},
+		{"outbound allow-private flag wins over environment", []string{"-outbound-allow-private=false"}, map[string]string{"ONBOARD_OUTBOUND_ALLOW_PRIVATE": "true"},
+			func(c Config) bool { return !c.OutboundAllowPrivate }},
 		{"environment", nil, map[string]string{"ONBOARD_ADDR": "0.0.0.0:9000", "ONBOARD_DB": "postgres://x/y", "ONBOARD_RATE_SIGNUP_IP": "10/30s"},
 			func(c Config) bool {
 				return c.Addr == "0.0.0.0:9000" && c.DB == "postgres://x/y" && c.PublicURL == "http://0.0.0.0:9000" &&
@@ -82,6 +89,7 @@ func TestInvalid(t *testing.T) {
 		want string
 	}{
 		{"bad rate flag", []string{"--rate-login-ip", "lots"}, nil, "rate"},
+		{"bad outbound allow-private env", nil, map[string]string{"ONBOARD_OUTBOUND_ALLOW_PRIVATE": "yes please"}, "ONBOARD_OUTBOUND_ALLOW_PRIVATE"},
 		{"bad rate env", nil, map[string]string{"ONBOARD_RATE_LOGIN_EMAIL": "5/forever"}, "ONBOARD_RATE_LOGIN_EMAIL"},
 		{"bad duration env", nil, map[string]string{"ONBOARD_SIGNUP_TTL": "soon"}, "ONBOARD_SIGNUP_TTL"},
 		{"bad public url", []string{"--public-url", "ftp://x"}, nil, "public-url"},

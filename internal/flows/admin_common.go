@@ -51,14 +51,14 @@ func (f fieldErrors) err() error {
 }
 
 // text trims v and checks it: present when required, at most max
-// characters, no control characters (newlines and tabs too when multiline).
+// characters, no control characters, and when not multiline no invisible
+// characters either (see domain.Invisible); multiline text may hold line
+// breaks and tabs.
 func (f *fieldErrors) text(field, v string, required bool, max int, multiline bool) string {
 	v = strings.TrimSpace(v)
-	bad := func(r rune) bool {
-		if multiline && (r == '\n' || r == '\t' || r == '\r') {
-			return false
-		}
-		return unicode.IsControl(r)
+	bad := domain.Invisible
+	if multiline {
+		bad = func(r rune) bool { return r != '\n' && r != '\t' && r != '\r' && unicode.IsControl(r) }
 	}
 	switch {
 	case v == "":
@@ -66,7 +66,7 @@ func (f *fieldErrors) text(field, v string, required bool, max int, multiline bo
 			f.add(field, "is required")
 		}
 	case !utf8.ValidString(v) || strings.ContainsFunc(v, bad):
-		f.add(field, "contains characters that are not allowed")
+		f.add(field, "contains characters that are not allowed (control or invisible characters)")
 	case utf8.RuneCountInString(v) > max:
 		f.add(field, fmt.Sprintf("must be at most %d characters", max))
 	}

@@ -3,7 +3,6 @@ package flows
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -36,8 +35,8 @@ func validName(field, name string) (string, *domain.FieldError) {
 	if name == "" {
 		return "", &domain.FieldError{Field: field, Message: "is required"}
 	}
-	if len(name) > 100 || strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-		return "", &domain.FieldError{Field: field, Message: "must be at most 100 characters without control characters"}
+	if len(name) > 100 || !domain.PlainText(name) {
+		return "", &domain.FieldError{Field: field, Message: "must be at most 100 characters without control or invisible characters"}
 	}
 	return name, nil
 }
@@ -56,9 +55,8 @@ func (s *Service) CreateLabelpartner(ctx context.Context, adm Admin, org domain.
 		errs = append(errs, domain.FieldError{Field: "password_policy", Message: "must be pincode, password or default"})
 	}
 	if in.IntrospectionURL != "" {
-		u, err := url.Parse(in.IntrospectionURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(in.IntrospectionURL) > 2000 {
-			errs = append(errs, domain.FieldError{Field: "introspection.url", Message: "must be an absolute http(s) URL"})
+		if err := s.http.CheckURL(in.IntrospectionURL); err != nil {
+			errs = append(errs, domain.FieldError{Field: "introspection.url", Message: err.Error()})
 		}
 		if in.IntrospectionClientID == "" || len(in.IntrospectionClientID) > 500 {
 			errs = append(errs, domain.FieldError{Field: "introspection.client_id", Message: "is required, at most 500 characters"})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -402,10 +401,9 @@ func (s *Service) introspect(ctx context.Context, lp domain.Labelpartner, token 
 		s.log.WarnContext(ctx, "introspection failed", "labelpartner", lp.Name, "err", err)
 		return "", providerUnavailable()
 	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if err != nil || res.StatusCode != http.StatusOK {
-		s.log.WarnContext(ctx, "introspection failed", "labelpartner", lp.Name, "status", res.StatusCode, "err", err)
+	body := res.Body
+	if res.StatusCode != http.StatusOK {
+		s.log.WarnContext(ctx, "introspection failed", "labelpartner", lp.Name, "status", res.StatusCode)
 		return "", providerUnavailable()
 	}
 	var doc map[string]any
@@ -419,6 +417,12 @@ func (s *Service) introspect(ctx context.Context, lp domain.Labelpartner, token 
 	id, ok := findExternalID(doc, 0)
 	if !ok || id == "" {
 		return "", providerTokenRefused()
+	}
+	// The id is checked like the one a client provisions: an id no end
+	// user can have is an answer the provider should not give.
+	if fe := validExternalID(id); fe != nil {
+		s.log.WarnContext(ctx, "introspection answer has an invalid external_authentication_provider_id", "labelpartner", lp.Name, "problem", fe.Message)
+		return "", providerUnavailable()
 	}
 	return id, nil
 }

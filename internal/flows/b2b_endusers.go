@@ -63,6 +63,19 @@ func (r *lpResolver) resolve(ctx context.Context, name string) (domain.Labelpart
 	return lp, nil, nil
 }
 
+// validExternalID checks an external_authentication_provider_id, as a
+// client provisions it and as an identity provider's introspection answer
+// gives it: at most 255 bytes, no control or invisible characters.
+func validExternalID(id string) *domain.FieldError {
+	switch {
+	case len(id) > 255:
+		return &domain.FieldError{Field: "external_authentication_provider_id", Message: "must be at most 255 characters"}
+	case !domain.PlainText(id):
+		return &domain.FieldError{Field: "external_authentication_provider_id", Message: "must not contain control or invisible characters"}
+	}
+	return nil
+}
+
 // endUser validates input into a new end user; field errors are returned as
 // an *domain.Error.
 func (r *lpResolver) endUser(ctx context.Context, in EndUserInput, now time.Time) (domain.EndUser, error) {
@@ -80,8 +93,8 @@ func (r *lpResolver) endUser(ctx context.Context, in EndUserInput, now time.Time
 		errs = append(errs, *fe)
 	}
 	ext := strings.TrimSpace(in.ExternalID)
-	if len(ext) > 255 {
-		errs = append(errs, domain.FieldError{Field: "external_authentication_provider_id", Message: "must be at most 255 characters"})
+	if fe := validExternalID(ext); fe != nil {
+		errs = append(errs, *fe)
 	}
 	var voucher string
 	if in.Order != nil {

@@ -9,8 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/store"
@@ -303,24 +307,40 @@ func lineError(err error) string {
 	return strings.Join(parts, "; ")
 }
 
+// strictJSON are the options of decoding an import line, as of every API
+// request body: exact-case member names, no unknown or duplicate members,
+// valid UTF-8 only.
+var strictJSON = jsonv2.JoinOptions(
+	jsonv2.RejectUnknownMembers(true),
+	jsonv2.MatchCaseInsensitiveNames(false),
+	jsontext.AllowDuplicateNames(false),
+	jsontext.AllowInvalidUTF8(false),
+)
+
 func jsonEndUser(line []byte) (EndUserInput, error) {
 	var in EndUserInput
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		var typ *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &typ) && typ.Field != "":
-			return in, fmt.Errorf("%s: has the wrong type", typ.Field)
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return in, fmt.Errorf("%s: is not a known field", strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`))
-		}
-		return in, errors.New("line: is not a JSON object")
+	err := jsonv2.Unmarshal(line, &in, strictJSON)
+	if err == nil {
+		return in, nil
 	}
-	if dec.More() {
-		return in, errors.New("line: must hold exactly one JSON object")
+	var syn *jsontext.SyntacticError
+	var sem *jsonv2.SemanticError
+	switch {
+	case errors.As(err, &syn) && errors.Is(err, jsontext.ErrDuplicateName):
+		return in, fmt.Errorf("%s: is given more than once", pointerField(syn.JSONPointer))
+	case errors.As(err, &syn) && syn.Err != nil && strings.Contains(syn.Err.Error(), "UTF-8"):
+		return in, errors.New("line: is not valid UTF-8")
+	case errors.As(err, &sem) && errors.Is(sem.Err, jsonv2.ErrUnknownName):
+		return in, fmt.Errorf("%s: is not a known field", pointerField(sem.JSONPointer))
+	case errors.As(err, &sem) && sem.JSONPointer != "":
+		return in, fmt.Errorf("%s: has the wrong type", pointerField(sem.JSONPointer))
 	}
-	return in, nil
+	return in, errors.New("line: must hold exactly one JSON object")
+}
+
+// pointerField names the member a JSON pointer points at: "/order/x" → "order.x".
+func pointerField(p jsontext.Pointer) string {
+	return strings.Join(slices.Collect(p.Tokens()), ".")
 }
 
 var csvFields = map[string]bool{"email": true, "first_name": true, "last_name": true, "labelpartner": true,

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/mail"
 	"net/url"
 	"regexp"
@@ -18,6 +17,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
 	obmail "github.com/onboard-dev/onboard/internal/mail"
+	"github.com/onboard-dev/onboard/internal/outbound"
 	"github.com/onboard-dev/onboard/internal/ratelimit"
 	"github.com/onboard-dev/onboard/internal/store"
 )
@@ -95,7 +95,7 @@ type Service struct {
 	log     *slog.Logger
 	cfg     Config
 	msgHost string
-	http    *http.Client
+	http    *outbound.Client
 	jobWake chan struct{} // RunJobs waits on it
 
 	reMu    sync.Mutex
@@ -132,9 +132,10 @@ type Deps struct {
 	Notify  func()           // wakes the mail worker after a commit; may be nil
 	Now     func() time.Time // nil → time.Now
 	Logger  *slog.Logger
-	// HTTP calls plugins such as the Partner Provider; nil → a client that
-	// does not follow redirects.
-	HTTP *http.Client
+	// HTTP calls the URLs organizations configure (the Partner Provider,
+	// token introspection); nil → an outbound client with the default
+	// rules (no private addresses, https only).
+	HTTP *outbound.Client
 }
 
 // New returns a Service.
@@ -158,7 +159,7 @@ func New(d Deps, cfg Config) *Service {
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if d.HTTP == nil {
-		d.HTTP = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		d.HTTP = outbound.New(outbound.Options{})
 	}
 	return &Service{
 		store: d.Store, hasher: d.Hasher, policy: d.Policy, mail: d.Mail, limiter: d.Limiter,

@@ -211,8 +211,8 @@ func (s *Service) checkValue(f Field, v string) string {
 			return "is required"
 		}
 		return ""
-	case !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl):
-		return "contains characters that are not allowed"
+	case !domain.PlainText(v):
+		return "contains characters that are not allowed (control or invisible characters)"
 	case f.MaxLength > 0 && utf8.RuneCountInString(v) > f.MaxLength:
 		return fmt.Sprintf("must be at most %d characters", f.MaxLength)
 	}
@@ -280,6 +280,9 @@ func validEmail(field, raw string) (string, *domain.FieldError) {
 		return "", &domain.FieldError{Field: field, Message: "is required"}
 	case len(email) > 254:
 		return "", &domain.FieldError{Field: field, Message: "must be at most 254 characters"}
+	}
+	if !domain.PlainText(email) || strings.ContainsFunc(email, unicode.IsSpace) {
+		return "", &domain.FieldError{Field: field, Message: "must not contain spaces, control or invisible characters"}
 	}
 	a, err := mail.ParseAddress(email)
 	if err != nil || a.Address != email || a.Name != "" {

@@ -3,7 +3,6 @@ package flows
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -50,7 +49,7 @@ func (s *Service) PutOnboarding(ctx context.Context, adm Admin, org domain.Organ
 		if err != nil {
 			return err
 		}
-		if fields := ValidateOnboarding(next, userTypes); len(fields) > 0 {
+		if fields := ValidateOnboarding(next, userTypes, s.http.CheckURL); len(fields) > 0 {
 			return domain.Invalid(fields...)
 		}
 		next = next.WithDefaults()
@@ -68,8 +67,9 @@ func (s *Service) PutOnboarding(ctx context.Context, adm Admin, org domain.Organ
 }
 
 // ValidateOnboarding checks a configuration against the organization's user
-// types and returns every problem as a field error.
-func ValidateOnboarding(o domain.Onboarding, userTypes []domain.UserType) []domain.FieldError {
+// types and returns every problem as a field error; checkURL judges the
+// URLs onboard will call (outbound.Client.CheckURL).
+func ValidateOnboarding(o domain.Onboarding, userTypes []domain.UserType, checkURL func(string) error) []domain.FieldError {
 	var errs []domain.FieldError
 	add := func(field, msg string) { errs = append(errs, domain.FieldError{Field: field, Message: msg}) }
 	seen := map[string]bool{}
@@ -110,9 +110,8 @@ func ValidateOnboarding(o domain.Onboarding, userTypes []domain.UserType) []doma
 		}
 	}
 	if pp := o.PartnerProvider; pp != nil {
-		u, err := url.Parse(pp.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add("partner_provider.url", "must be an absolute http or https URL")
+		if err := checkURL(pp.URL); err != nil {
+			add("partner_provider.url", err.Error())
 		}
 		if len(pp.Secret) < 16 {
 			add("partner_provider.secret", "must be at least 16 characters")

@@ -9,10 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/onboard-dev/onboard/internal/domain"
 )
@@ -64,11 +64,7 @@ func (s *Service) fetchPartner(ctx context.Context, org domain.Organization, cod
 	if err != nil {
 		return providedPartner{}, fmt.Errorf("partner provider: %w", err)
 	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if err != nil {
-		return providedPartner{}, fmt.Errorf("partner provider: read answer: %w", err)
-	}
+	raw := res.Body
 	switch {
 	case res.StatusCode == http.StatusNotFound:
 		return providedPartner{}, errUnknownPartner
@@ -83,13 +79,41 @@ func (s *Service) fetchPartner(ctx context.Context, org domain.Organization, cod
 	if name == "" {
 		return providedPartner{}, fmt.Errorf("partner provider: answer has no %q", pp.NameField)
 	}
-	out := providedPartner{Name: truncate(name, maxFieldLength), Properties: map[string]string{}}
+	// The answer is checked like what a person types into the form: a
+	// name or value that a person could not register is refused, not
+	// shortened or cleaned.
+	if msg := checkProvided(name, maxFieldLength); msg != "" {
+		return providedPartner{}, fmt.Errorf("partner provider: the name in %q %s", pp.NameField, msg)
+	}
+	out := providedPartner{Name: name, Properties: map[string]string{}}
 	for prop, path := range pp.PropertyMapping {
-		if v := lookupPath(doc, path); v != "" {
-			out.Properties[prop] = truncate(v, 1000)
+		v := strings.TrimSpace(lookupPath(doc, path))
+		if v == "" {
+			continue
 		}
+		if msg := checkProvided(v, maxProvidedProperty); msg != "" {
+			return providedPartner{}, fmt.Errorf("partner provider: property %q (from %q) %s", prop, path, msg)
+		}
+		out.Properties[prop] = v
 	}
 	return out, nil
+}
+
+// maxProvidedProperty is the longest property value taken from a Partner
+// Provider's answer.
+const maxProvidedProperty = 1000
+
+// checkProvided checks a value taken from a plugin's answer: at most max
+// characters, valid UTF-8, no control or invisible characters. It returns
+// what is wrong, or "".
+func checkProvided(v string, max int) string {
+	switch {
+	case !domain.PlainText(v):
+		return "holds control or invisible characters"
+	case utf8.RuneCountInString(v) > max:
+		return fmt.Sprintf("is longer than %d characters", max)
+	}
+	return ""
 }
 
 // lookupPath reads a dot-separated path ("company.name") of a JSON object as

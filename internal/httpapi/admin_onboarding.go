@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"reflect"
@@ -78,13 +77,6 @@ func decodeOnboarding(raw []byte) (domain.Onboarding, error) {
 	return cfg, domain.Invalid(bad...)
 }
 
-// decodeStrict decodes one JSON value into v, refusing unknown fields.
-func decodeStrict(raw []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
-}
-
 // validDuration reports whether a decoded JSON value is a duration the
 // configuration accepts: a Go duration string, or null (left unset).
 func validDuration(v any) bool {
@@ -134,7 +126,7 @@ func durationPaths(t reflect.Type, prefix []string) [][]string {
 
 // replaceBadDurations replaces, in a decoded JSON object, each member at
 // path that is not a valid duration with "0s", and reports whether it found
-// one. Member names match case-insensitively, as in encoding/json.
+// one. Member names match exactly, as in decode.
 func replaceBadDurations(doc any, path []string) bool {
 	m, ok := doc.(map[string]any)
 	if !ok {
@@ -142,7 +134,7 @@ func replaceBadDurations(doc any, path []string) bool {
 	}
 	found := false
 	for k, v := range m {
-		if !strings.EqualFold(k, path[0]) {
+		if k != path[0] {
 			continue
 		}
 		if len(path) > 1 {
