@@ -43,7 +43,7 @@ func openPage(t *testing.T, tab context.Context, link string) int {
 // the page the browser gets.
 func submitPage(t *testing.T, tab context.Context) int {
 	t.Helper()
-	res, err := chromedp.RunResponse(tab, chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
+	res, err := chromedp.RunResponse(tab, chromedp.Click(chromedp.CSS(`main button[type="submit"]`)))
 	if err != nil {
 		t.Fatalf("submit: %v", err)
 	}
@@ -151,9 +151,10 @@ func TestBrowserInvitation(t *testing.T) {
 		e.expectNoSignIn(email, "short")
 
 		typeInto(t, tab, "#f-password", goodPassword)
-		expectPage(t, tab, submitPage(t, tab), http.StatusOK, "Your account is ready")
-		if lead := pageText(t, tab, ".lead.success"); !strings.Contains(lead, email) {
-			t.Errorf("success lead = %q, want the address to sign in with", lead)
+		// Accepting signs the colleague in: the account page shows them.
+		expectPage(t, tab, submitPage(t, tab), http.StatusOK, "Your account")
+		if lead := pageText(t, tab, ".lead"); !strings.Contains(lead, email) {
+			t.Errorf("account lead = %q, want the signed-in address", lead)
 		}
 
 		// The invited user is a member of Ada's customer, with the password
@@ -184,7 +185,7 @@ func TestBrowserPasswordReset(t *testing.T) {
 		n := e.mails()
 		expectPage(t, tab, openPage(t, tab, e.base+"/reset-password"), http.StatusOK, "Forgot your password?")
 		typeInto(t, tab, "#f-email", email)
-		expectPage(t, tab, submitPage(t, tab), http.StatusOK, "Check your mail")
+		expectPage(t, tab, submitPage(t, tab), http.StatusOK, "Check your mailbox")
 		link := e.mailedLink(n, email, "/reset-password")
 		token := strings.TrimPrefix(link, e.base+"/reset-password?token=")
 

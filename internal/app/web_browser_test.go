@@ -81,7 +81,7 @@ func TestBrowserRegistration(t *testing.T) {
 		type2("#f-password", "short"),
 		chromedp.Click(chromedp.CSS("#f-agreement-0")),
 		chromedp.Click(chromedp.CSS("#f-agreement-1")),
-		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.Click(chromedp.CSS(`main button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#f-password-error")),
 	)
 	if err != nil {
@@ -111,18 +111,18 @@ func TestBrowserRegistration(t *testing.T) {
 
 	err = chromedp.Do(tab,
 		type2("#f-password", goodPassword),
-		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(".lead.success")),
+		chromedp.Click(chromedp.CSS(`main button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("form.logout")),
 	)
 	if err != nil {
 		t.Fatalf("second submit: %v", err)
 	}
-	title, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS("h1")))
+	loc, err := chromedp.Run(tab, chromedp.Location())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if title != "Your account is ready" {
-		t.Errorf("title = %q, want %q", title, "Your account is ready")
+	if loc != e.base+"/account" {
+		t.Errorf("after registration the browser is at %q, want %q (signed in)", loc, e.base+"/account")
 	}
 	e.login(email, goodPassword)
 }

@@ -83,7 +83,7 @@ func (s *Service) decide(ctx context.Context, adm Admin, org domain.Organization
 		var m domain.OutboxMail
 		if to == domain.StatusActive {
 			m, err = s.queueMail(org.ID, obmail.TemplateApprovalGranted, u.Email, obmail.ApprovalGrantedData{
-				Organization: org.DisplayName, FirstName: u.FirstName, SignInURL: s.cfg.PublicURL + "/login"})
+				Organization: org.DisplayName, FirstName: u.FirstName, SignInURL: s.pageURL(org, "/login")})
 		} else {
 			m, err = s.queueMail(org.ID, obmail.TemplateApprovalRejected, u.Email, obmail.ApprovalRejectedData{
 				Organization: org.DisplayName, FirstName: u.FirstName, Reason: reason})

@@ -153,7 +153,7 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 		})
 	} else {
 		notice, err = s.queueMail(org.ID, obmail.TemplateWelcome, su.Email, obmail.WelcomeData{
-			Organization: org.DisplayName, FirstName: reg.User.FirstName, SignInURL: s.cfg.PublicURL + "/login", AccountType: typ,
+			Organization: org.DisplayName, FirstName: reg.User.FirstName, SignInURL: s.pageURL(org, "/login"), AccountType: typ,
 		})
 	}
 	if err != nil {

@@ -64,6 +64,10 @@ type Config struct {
 	MailFrom   string        // From address; its domain names Message-IDs
 	SignupTTL  time.Duration // default lifetime of a registration link
 	SessionTTL time.Duration // lifetime of a session
+	// BrowserSessionTTL is the longest a browser session lasts (absolute).
+	BrowserSessionTTL time.Duration
+	// BrowserIdleTTL ends a browser session that has not been used for so long.
+	BrowserIdleTTL time.Duration
 	Limits     Limits
 	// AdminKeyHash is the SHA-256 of the full-rights admin key from the
 	// environment; empty when none is configured.
@@ -145,6 +149,12 @@ func New(d Deps, cfg Config) *Service {
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 24 * time.Hour
+	}
+	if cfg.BrowserSessionTTL <= 0 {
+		cfg.BrowserSessionTTL = 12 * time.Hour
+	}
+	if cfg.BrowserIdleTTL <= 0 {
+		cfg.BrowserIdleTTL = 30 * time.Minute
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if d.HTTP == nil {

@@ -103,12 +103,12 @@ func (s *Service) Invite(ctx context.Context, p Principal, ref AccountRef, in In
 	if registered {
 		m, err = s.queueMail(org.ID, obmail.TemplateInvitationNotice, email, obmail.InvitationNoticeData{
 			Organization: org.DisplayName, AccountName: acct.Name, InviterName: fullName(p.User),
-			SignInURL: s.cfg.PublicURL + "/login", ResetURL: s.cfg.PublicURL + "/reset-password",
+			SignInURL: s.pageURL(org, "/login"), ResetURL: s.pageURL(org, "/reset-password"),
 		})
 	} else {
 		m, err = s.queueMail(org.ID, obmail.TemplateInvitation, email, obmail.InvitationData{
 			Organization: org.DisplayName, AccountName: acct.Name, InviterName: fullName(p.User),
-			Link: s.link("/invitation", token), ExpiresIn: humanTTL(ttl),
+			Link: s.pageLink(org, "/invitation", token), ExpiresIn: humanTTL(ttl),
 		})
 	}
 	if err != nil {
@@ -160,7 +160,7 @@ func (s *Service) InviteExistingUserTx(ctx context.Context, tx *store.Tx, org do
 		TokenHash: hash, State: domain.InvitationPending, CreatedAt: store.Timestamp(now), ExpiresAt: store.Timestamp(now.Add(ttl)),
 	}
 	m, err := s.queueMail(org.ID, obmail.TemplateInvitation, u.Email, obmail.InvitationData{
-		Organization: org.DisplayName, AccountName: acct.Name, Link: s.link("/invitation", token), ExpiresIn: humanTTL(ttl),
+		Organization: org.DisplayName, AccountName: acct.Name, Link: s.pageLink(org, "/invitation", token), ExpiresIn: humanTTL(ttl),
 	})
 	if err != nil {
 		return err
@@ -414,7 +414,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, in Invitat
 		}
 	}
 	welcome, err := s.queueMail(inv.OrgID, obmail.TemplateWelcome, u.Email, obmail.WelcomeData{
-		Organization: form.Organization.DisplayName, FirstName: u.FirstName, SignInURL: s.cfg.PublicURL + "/login", AccountType: form.Account.Type,
+		Organization: form.Organization.DisplayName, FirstName: u.FirstName, SignInURL: s.pageURL(form.Organization, "/login"), AccountType: form.Account.Type,
 	})
 	if err != nil {
 		return AccountUser{}, err

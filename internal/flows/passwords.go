@@ -22,6 +22,9 @@ type PasswordResetRequest struct {
 	Organization string
 	Email        string
 	ClientIP     string
+	// Language is the language of the page the request came from, for the
+	// mail when the user has not chosen one.
+	Language string
 }
 
 // RequestPasswordReset mails a reset link to the address when it belongs to
@@ -60,7 +63,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, in PasswordResetRequ
 	now := s.now()
 	ttl := s.accountConfig().PasswordResetTTL
 	m, err := s.queueMail(org.ID, obmail.TemplatePasswordReset, user.Email, obmail.PasswordResetData{
-		Organization: org.DisplayName, Link: s.link("/reset-password", token), ExpiresIn: humanTTL(ttl),
+		Organization: org.DisplayName, Link: s.pageLink(org, "/reset-password", token), ExpiresIn: humanTTL(ttl),
 	})
 	if err != nil {
 		return err
@@ -297,7 +300,7 @@ func (s *Service) verifyCurrentPassword(ctx context.Context, p Principal, passwo
 
 func (s *Service) passwordChangedMail(org domain.Organization, u domain.User) (domain.OutboxMail, error) {
 	return s.queueMail(org.ID, obmail.TemplatePasswordChanged, u.Email, obmail.PasswordChangedData{
-		Organization: org.DisplayName, FirstName: u.FirstName, ResetURL: s.cfg.PublicURL + "/reset-password",
+		Organization: org.DisplayName, FirstName: u.FirstName, ResetURL: s.pageURL(org, "/reset-password"),
 	})
 }
 

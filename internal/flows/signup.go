@@ -19,6 +19,9 @@ type StartSignup struct {
 	Email        string
 	AccountType  string
 	ClientIP     string
+	// Language is the language of the page the request came from; the
+	// mails of the registration use it.
+	Language string
 }
 
 // StartSignup sends a registration link to a new address, or a "you already
@@ -71,7 +74,7 @@ func (s *Service) StartSignup(ctx context.Context, in StartSignup) error {
 	now := s.now()
 	if registered {
 		m, err := s.queueMail(org.ID, "already_registered", email, obmail.AlreadyRegisteredData{
-			Organization: org.DisplayName, SignInURL: s.cfg.PublicURL + "/login", ResetURL: s.cfg.PublicURL + "/reset-password",
+			Organization: org.DisplayName, SignInURL: s.pageURL(org, "/login"), ResetURL: s.pageURL(org, "/reset-password"),
 		})
 		if err != nil {
 			return err
@@ -92,7 +95,7 @@ func (s *Service) StartSignup(ctx context.Context, in StartSignup) error {
 		ttl = time.Duration(t)
 	}
 	m, err := s.queueMail(org.ID, "signup", email, obmail.SignupData{
-		Organization: org.DisplayName, Link: s.link("/register", token), ExpiresIn: humanDuration(ttl),
+		Organization: org.DisplayName, Link: s.pageLink(org, "/register", token), ExpiresIn: humanDuration(ttl),
 	})
 	if err != nil {
 		return err

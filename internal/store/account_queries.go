@@ -427,12 +427,19 @@ func (q Queries) DeleteLocation(ctx context.Context, orgID, accountID, id string
 		orgID, accountID, id)
 }
 
+// SetUserLanguage stores the language a user chose.
+func (q Queries) SetUserLanguage(ctx context.Context, orgID, id, lang string, now time.Time) error {
+	return q.execOne(ctx, "set language", `UPDATE users SET language = $1, updated_at = $2 WHERE org_id = $3 AND id = $4`,
+		lang, Timestamp(now), orgID, id)
+}
+
 // ---- sessions ----
 
 // SessionsByUser lists a user's unexpired sessions, newest first.
 func (q Queries) SessionsByUser(ctx context.Context, orgID, userID string, now time.Time) ([]domain.Session, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, user_id, token_hash, created_at, expires_at, client_ip, user_agent
-		FROM sessions WHERE org_id = $1 AND user_id = $2 AND expires_at > $3 ORDER BY created_at DESC, id DESC`,
+	rows, err := q.q.QueryContext(ctx, `SELECT `+sessionColumns+`
+		FROM sessions WHERE org_id = $1 AND user_id = $2 AND expires_at > $3 AND (idle_expires_at IS NULL OR idle_expires_at > $3)
+		ORDER BY created_at DESC, id DESC`,
 		orgID, userID, Timestamp(now))
 	if err != nil {
 		return nil, fmt.Errorf("sessions: %w", err)
@@ -440,11 +447,10 @@ func (q Queries) SessionsByUser(ctx context.Context, orgID, userID string, now t
 	defer rows.Close()
 	var out []domain.Session
 	for rows.Next() {
-		var s domain.Session
-		if err := rows.Scan(&s.ID, &s.OrgID, &s.UserID, &s.TokenHash, &s.CreatedAt, &s.ExpiresAt, &s.ClientIP, &s.UserAgent); err != nil {
+		s, err := scanSession(rows)
+		if err != nil {
 			return nil, fmt.Errorf("sessions: %w", err)
 		}
-		s.CreatedAt, s.ExpiresAt = s.CreatedAt.UTC(), s.ExpiresAt.UTC()
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {
@@ -552,4 +558,35 @@ func (q Queries) execFlag(ctx context.Context, what, query string, args ...any) 
 		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	return n > 0, nil
+}
+
+// ---- organization logos ----
+
+// OrganizationLogo returns an organization's uploaded logo.
+func (q Queries) OrganizationLogo(ctx context.Context, orgID string) (domain.Logo, error) {
+	var l domain.Logo
+	err := q.q.QueryRowContext(ctx, `SELECT content_type, data, updated_at FROM organization_logos WHERE org_id = $1`, orgID).
+		Scan(&l.ContentType, &l.Data, &l.UpdatedAt)
+	if err != nil {
+		return l, fmt.Errorf("logo: %w", mapErr(err))
+	}
+	l.UpdatedAt = l.UpdatedAt.UTC()
+	return l, nil
+}
+
+// PutOrganizationLogo stores (or replaces) an organization's logo.
+func (q Queries) PutOrganizationLogo(ctx context.Context, orgID string, l domain.Logo) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO organization_logos (org_id, content_type, data, updated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (org_id) DO UPDATE SET content_type = excluded.content_type, data = excluded.data, updated_at = excluded.updated_at`,
+		orgID, l.ContentType, l.Data, Timestamp(l.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("put logo: %w", mapErr(err))
+	}
+	return nil
+}
+
+// DeleteOrganizationLogo removes an organization's logo; it reports false
+// when there was none.
+func (q Queries) DeleteOrganizationLogo(ctx context.Context, orgID string) (bool, error) {
+	return q.execFlag(ctx, "delete logo", `DELETE FROM organization_logos WHERE org_id = $1`, orgID)
 }

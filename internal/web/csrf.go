@@ -35,6 +35,6 @@ func (p *Pages) checkFormToken(w http.ResponseWriter, r *http.Request, linkToken
 
 // forbidden answers a POST that failed a forgery check.
 func (p *Pages) forbidden(w http.ResponseWriter, r *http.Request) {
-	p.message(w, r, http.StatusForbidden, "The form could not be accepted",
-		"The form was sent from another site, or it is too old. Open the link from your mail again and fill in the form there.", nil)
+	rq := reqOf(r)
+	p.message(w, r, http.StatusForbidden, rq.T("page.forbidden.title"), rq.T("page.forbidden.lead"), nil)
 }
