@@ -68,7 +68,7 @@ type Config struct {
 	BrowserSessionTTL time.Duration
 	// BrowserIdleTTL ends a browser session that has not been used for so long.
 	BrowserIdleTTL time.Duration
-	Limits     Limits
+	Limits         Limits
 	// AdminKeyHash is the SHA-256 of the full-rights admin key from the
 	// environment; empty when none is configured.
 	AdminKeyHash []byte
