@@ -87,6 +87,7 @@ func TestBrowserRegistration(t *testing.T) {
 	if err != nil {
 		t.Fatalf("first submit: %v", err)
 	}
+	checkA11y(t, tab, "registration form with an error")
 	pwErr, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS("#f-password-error")))
 	if err != nil {
 		t.Fatal(err)
