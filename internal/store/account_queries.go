@@ -36,6 +36,12 @@ func (q Queries) SetUserTypeOfUser(ctx context.Context, orgID, userID, userTypeI
 		userTypeID, Timestamp(at), orgID, userID)
 }
 
+// SetUserProfile replaces a user's names, phone and language.
+func (q Queries) SetUserProfile(ctx context.Context, u domain.User, at time.Time) error {
+	return q.execOne(ctx, "set profile", `UPDATE users SET first_name = $1, last_name = $2, phone = $3, language = $4, updated_at = $5
+		WHERE org_id = $6 AND id = $7`, u.FirstName, u.LastName, u.Phone, u.Language, Timestamp(at), u.OrgID, u.ID)
+}
+
 // SetPasswordHash replaces a user's password hash.
 func (q Queries) SetPasswordHash(ctx context.Context, orgID, userID, hash string, at time.Time) error {
 	return q.execOne(ctx, "set password", `UPDATE users SET password_hash = $1, updated_at = $2 WHERE org_id = $3 AND id = $4`,
