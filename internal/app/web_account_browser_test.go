@@ -92,6 +92,7 @@ func TestBrowserAccountAdministrator(t *testing.T) {
 		if list := pageText(t, tab, "main .cards"); !strings.Contains(list, colleague) || !strings.Contains(list, "Pending") {
 			t.Errorf("invitations after inviting: %q, want the colleague's pending invitation", list)
 		}
+		checkPage(t, tab, "account-invitations-sent")
 		link := e.mailedLink(n, colleague, "/invitation")
 
 		// The colleague accepts in a browser of their own.

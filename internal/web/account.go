@@ -91,8 +91,8 @@ type fact struct {
 type rowForm struct {
 	Action, CSRF string
 	Submit       string
-	// Label names the control, or (without control) the button, for
-	// assistive technology: "Remove Ada Lovelace" rather than "Remove".
+	// Label names the control; without a control it is said after the
+	// button's text, for assistive technology only ("Remove" "Site 2").
 	Label  string
 	ID     string
 	Name   string
