@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/onboard-dev/onboard/internal/auth"
+	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/mail"
 	"github.com/onboard-dev/onboard/internal/ratelimit"
@@ -518,4 +519,103 @@ func TestAccountLastAdministratorAndDownload(t *testing.T) {
 		doc.User.Email != "ada@example.com" || len(doc.Acceptances) == 0 {
 		t.Errorf("download: %d %q %+v", res.StatusCode, res.Header.Get("Content-Disposition"), doc)
 	}
+}
+
+func TestAccountInvitationsAndLocations(t *testing.T) {
+	s := newAccountSite(t)
+	ctx := context.Background()
+	ada := s.register("ada@example.com", "Analytical Engines Ltd")
+	ref := flows.AccountRef{Kind: "customer", ID: ada.Account.ID}
+
+	// Invite, with an error first: the values stay, the error is next to
+	// the field.
+	a := s.post(ada, "/account/invitations", url.Values{"email": {"not an address"}, "user_type": {"customer_viewer"}})
+	if a.status != http.StatusUnprocessableEntity || !strings.Contains(a.body, `id="f-email-error"`) ||
+		!strings.Contains(a.body, `value="not an address"`) {
+		t.Fatalf("invalid invitation: %d\n%s", a.status, mainOf(a.body))
+	}
+	a = s.post(ada, "/account/invitations", url.Values{"email": {"charles@example.com"}, "user_type": {"customer_viewer"}})
+	if a.status != http.StatusSeeOther || a.location != "/account/invitations?done=invited" {
+		t.Fatalf("invite: %d %q", a.status, a.location)
+	}
+	first := s.mailedToken("charles@example.com", "/invitation?token=")
+	invs, err := s.flows.Invitations(ctx, ada.Principal, ref)
+	if err != nil || len(invs) != 1 || invs[0].UserType.Name != "customer_viewer" {
+		t.Fatalf("invitations: %+v, %v", invs, err)
+	}
+	page := s.do(&ada, "GET", a.location, nil)
+	if !strings.Contains(page.body, "charles@example.com") || !strings.Contains(page.body, "The invitation has been sent.") {
+		t.Errorf("invitations page after inviting:\n%s", mainOf(page.body))
+	}
+
+	// Resend: a new link, the old one no longer works.
+	a = s.post(ada, "/account/invitations/"+invs[0].Invitation.ID+"/resend", nil)
+	if a.status != http.StatusSeeOther {
+		t.Fatalf("resend: %d\n%s", a.status, mainOf(a.body))
+	}
+	second := s.mailedToken("charles@example.com", "/invitation?token=")
+	if second == first {
+		t.Fatal("the resent invitation has the same link")
+	}
+	if _, err := s.flows.Invitation(ctx, first); err == nil {
+		t.Error("the first link still works after resending")
+	}
+	if form, err := s.flows.Invitation(ctx, second); err != nil || form.UserType.Name != "customer_viewer" {
+		t.Errorf("the resent link: %+v, %v", form.UserType, err)
+	}
+
+	// Revoke the current one; revoking or resending it again is refused
+	// with a message, not a 500.
+	invs, _ = s.flows.Invitations(ctx, ada.Principal, ref)
+	current := invs[0].Invitation.ID
+	if a = s.post(ada, "/account/invitations/"+current+"/revoke", nil); a.status != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", a.status)
+	}
+	if _, err := s.flows.Invitation(ctx, second); err == nil {
+		t.Error("the link works after revoking")
+	}
+	if a = s.post(ada, "/account/invitations/"+current+"/resend", nil); a.status != http.StatusConflict ||
+		!strings.Contains(a.body, "revoked or replaced") {
+		t.Errorf("resend of a revoked invitation: %d\n%s", a.status, mainOf(a.body))
+	}
+
+	// Locations: add, a duplicate name is refused, rename, remove.
+	if a = s.post(ada, "/account/locations", url.Values{"name": {"Site 2"}}); a.status != http.StatusSeeOther {
+		t.Fatalf("add location: %d\n%s", a.status, mainOf(a.body))
+	}
+	a = s.post(ada, "/account/locations", url.Values{"name": {"site 2"}})
+	if a.status != http.StatusConflict || !strings.Contains(a.body, "already has a location with this name") {
+		t.Errorf("duplicate location: %d\n%s", a.status, mainOf(a.body))
+	}
+	locs, err := s.flows.Locations(ctx, ada.Principal, ada.Account.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var site2 string
+	for _, l := range locs {
+		if l.Name == "Site 2" {
+			site2 = l.ID
+		}
+	}
+	if a = s.post(ada, "/account/locations/"+site2+"/rename", url.Values{"name": {"Workshop"}}); a.status != http.StatusSeeOther {
+		t.Fatalf("rename: %d\n%s", a.status, mainOf(a.body))
+	}
+	if page := s.do(&ada, "GET", a.location, nil); !strings.Contains(page.body, "Workshop") || strings.Contains(page.body, "Site 2") {
+		t.Errorf("locations after renaming:\n%s", mainOf(page.body))
+	}
+	if a = s.post(ada, "/account/locations/"+site2+"/remove", nil); a.status != http.StatusSeeOther {
+		t.Fatalf("remove: %d", a.status)
+	}
+	if locs, _ := s.flows.Locations(ctx, ada.Principal, ada.Account.ID); slicesHasName(locs, "Workshop") {
+		t.Errorf("locations after removing: %+v", locs)
+	}
+}
+
+func slicesHasName(locs []domain.Location, name string) bool {
+	for _, l := range locs {
+		if l.Name == name {
+			return true
+		}
+	}
+	return false
 }
