@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/url"
@@ -164,4 +165,19 @@ func (s *Service) Logo(ctx context.Context, org domain.Organization) (domain.Log
 		return l, domain.Errorf(domain.ENotFound, "logo-not-found", "The organization has no uploaded logo.")
 	}
 	return l, err
+}
+
+// displayName is the name of an organization people see in mail: its
+// branding's display name, else its display name.
+func displayName(org domain.Organization) string {
+	return cmp.Or(org.Onboarding.Branding.DisplayName, org.DisplayName)
+}
+
+// knownLanguage is lang when it is one of Languages, else "" (the default).
+func knownLanguage(lang string) string {
+	lang = strings.ToLower(strings.TrimSpace(lang))
+	if slices.Contains(Languages, lang) {
+		return lang
+	}
+	return ""
 }
