@@ -351,6 +351,9 @@ type Signup struct {
 	ExpiresAt   time.Time
 	CompletedAt *time.Time
 	UserID      string
+	// Language is the language of the page the sign-up started on; the
+	// mails of the registration and the new user use it.
+	Language string
 }
 
 // Session is a signed-in user's bearer session.

@@ -533,7 +533,7 @@ func (s *Service) deleteCustomer(ctx context.Context, p Principal, acct domain.A
 	if err != nil {
 		return err
 	}
-	m, err := s.queueMail(org.ID, obmail.TemplateAccountDeleted, p.User.Email, obmail.AccountDeletedData{Organization: org.DisplayName})
+	m, err := s.queueMail(org, p.User.Language, obmail.TemplateAccountDeleted, p.User.Email, obmail.AccountDeletedData{Organization: displayName(org)})
 	if err != nil {
 		return err
 	}

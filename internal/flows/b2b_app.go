@@ -80,7 +80,7 @@ func (s *Service) Provision(ctx context.Context, in ProvisionInput) error {
 	}
 	now := s.now()
 	ttl := s.cfg.SignupTTL
-	m, err := s.queueMail(u.OrgID, obmail.TemplateB2BVerify, u.Email, obmail.B2BVerifyData{
+	m, err := s.queueMail(domain.Organization{ID: u.OrgID}, "", obmail.TemplateB2BVerify, u.Email, obmail.B2BVerifyData{
 		Link: s.link("/v2/registration/verify", token), Labelpartner: lp.Name, FirstName: u.FirstName, ExpiresIn: humanDuration(ttl)})
 	if err != nil {
 		return err
@@ -251,7 +251,7 @@ func (s *Service) ResetEndUserPassword(ctx context.Context, rawEmail, clientIP s
 		if err != nil {
 			return err
 		}
-		m, err := s.queueMail(u.OrgID, obmail.TemplateB2BReset, u.Email, obmail.B2BResetData{
+		m, err := s.queueMail(domain.Organization{ID: u.OrgID}, "", obmail.TemplateB2BReset, u.Email, obmail.B2BResetData{
 			Link: s.link("/v2/registration/resetpassword", token), Labelpartner: u.Labelpartner, ExpiresIn: humanDuration(ttl)})
 		if err != nil {
 			return err

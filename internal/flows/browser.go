@@ -1,8 +1,10 @@
 package flows
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -164,4 +166,85 @@ func (s *Service) Logo(ctx context.Context, org domain.Organization) (domain.Log
 		return l, domain.Errorf(domain.ENotFound, "logo-not-found", "The organization has no uploaded logo.")
 	}
 	return l, err
+}
+
+// displayName is the name of an organization people see in mail: its
+// branding's display name, else its display name.
+func displayName(org domain.Organization) string {
+	return cmp.Or(org.Onboarding.Branding.DisplayName, org.DisplayName)
+}
+
+// knownLanguage is lang when it is one of Languages, else "" (the default).
+func knownLanguage(lang string) string {
+	lang = strings.ToLower(strings.TrimSpace(lang))
+	if slices.Contains(Languages, lang) {
+		return lang
+	}
+	return ""
+}
+
+// MaxLogoSize is the largest logo image PutLogo accepts.
+const MaxLogoSize = 256 << 10
+
+// LogoTypes are the image types a logo may have. SVG is refused: it can
+// carry script, and a logo needs none of what it offers.
+var LogoTypes = []string{"image/png", "image/jpeg"}
+
+// PutLogo stores an uploaded logo for the organization's pages and marks it
+// in the branding (replacing the logo URL on the pages). The image type is
+// read from the data itself, not taken from the caller: only PNG and JPEG
+// are accepted, at most MaxLogoSize bytes.
+func (s *Service) PutLogo(ctx context.Context, adm Admin, org domain.Organization, data []byte) error {
+	if len(data) > MaxLogoSize {
+		return domain.Invalid(domain.FieldError{Field: "logo", Message: fmt.Sprintf("must be at most %d KiB", MaxLogoSize>>10)})
+	}
+	ctype := http.DetectContentType(data)
+	if len(data) == 0 || !slices.Contains(LogoTypes, ctype) {
+		return domain.Invalid(domain.FieldError{Field: "logo", Message: "must be a PNG or JPEG image"})
+	}
+	return s.setLogo(ctx, adm, org, &domain.Logo{ContentType: ctype, Data: data, UpdatedAt: s.now()})
+}
+
+// DeleteLogo removes the organization's uploaded logo; domain.ENotFound when
+// it has none.
+func (s *Service) DeleteLogo(ctx context.Context, adm Admin, org domain.Organization) error {
+	return s.setLogo(ctx, adm, org, nil)
+}
+
+func (s *Service) setLogo(ctx context.Context, adm Admin, org domain.Organization, logo *domain.Logo) error {
+	now := s.now()
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.LockOrganization(ctx, org.ID)
+		if err != nil {
+			return err
+		}
+		next := cur.Onboarding.WithDefaults()
+		action := "logo.uploaded"
+		data := map[string]any{}
+		if logo != nil {
+			if err := tx.PutOrganizationLogo(ctx, org.ID, *logo); err != nil {
+				return err
+			}
+			data["content_type"], data["size"] = logo.ContentType, len(logo.Data)
+		} else {
+			found, err := tx.DeleteOrganizationLogo(ctx, org.ID)
+			if err != nil {
+				return err
+			}
+			if !found {
+				return domain.Errorf(domain.ENotFound, "logo-not-found", "The organization has no uploaded logo.")
+			}
+			action = "logo.deleted"
+		}
+		next.Branding.LogoUploaded = logo != nil
+		if err := tx.UpdateOnboarding(ctx, org.ID, next); err != nil {
+			return err
+		}
+		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: adm.Actor(), Action: action, SubjectID: org.ID, Data: data, CreatedAt: now})
+	})
+	s.orgs.forget()
+	if err != nil {
+		return fmt.Errorf("logo: %w", err)
+	}
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/onboard-dev/onboard/internal/auth"
+	"github.com/onboard-dev/onboard/internal/brand"
 	"github.com/onboard-dev/onboard/internal/domain"
 	obmail "github.com/onboard-dev/onboard/internal/mail"
 	"github.com/onboard-dev/onboard/internal/ratelimit"
@@ -31,7 +32,7 @@ type Limiter interface {
 
 // Renderer renders a named mail template.
 type Renderer interface {
-	Render(name string, data any) (obmail.Rendered, error)
+	RenderIn(lang string, colours brand.Colours, name string, data any) (obmail.Rendered, error)
 }
 
 // Limits are the rate limits of the flows.
@@ -182,10 +183,12 @@ func messageHost(cfg Config) string {
 	return "onboard.invalid"
 }
 
-// queueMail renders a template and returns the outbox row for it, with a
+// queueMail renders a template in lang (the recipient's) with the
+// organization's colours and returns the outbox row for it, with a
 // stable Message-ID derived from the row id.
-func (s *Service) queueMail(orgID, template, to string, data any) (domain.OutboxMail, error) {
-	r, err := s.mail.Render(template, data)
+func (s *Service) queueMail(org domain.Organization, lang, template, to string, data any) (domain.OutboxMail, error) {
+	orgID := org.ID
+	r, err := s.mail.RenderIn(lang, brand.Of(org.Onboarding.Branding.AccentColor), template, data)
 	if err != nil {
 		return domain.OutboxMail{}, fmt.Errorf("render %s mail: %w", template, err)
 	}

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -62,8 +63,8 @@ func (s *Service) RequestPasswordReset(ctx context.Context, in PasswordResetRequ
 	}
 	now := s.now()
 	ttl := s.accountConfig().PasswordResetTTL
-	m, err := s.queueMail(org.ID, obmail.TemplatePasswordReset, user.Email, obmail.PasswordResetData{
-		Organization: org.DisplayName, Link: s.pageLink(org, "/reset-password", token), ExpiresIn: humanTTL(ttl),
+	m, err := s.queueMail(org, cmp.Or(user.Language, in.Language), obmail.TemplatePasswordReset, user.Email, obmail.PasswordResetData{
+		Organization: displayName(org), Link: s.pageLink(org, "/reset-password", token), ExpiresIn: humanTTL(ttl),
 	})
 	if err != nil {
 		return err
@@ -299,8 +300,8 @@ func (s *Service) verifyCurrentPassword(ctx context.Context, p Principal, passwo
 }
 
 func (s *Service) passwordChangedMail(org domain.Organization, u domain.User) (domain.OutboxMail, error) {
-	return s.queueMail(org.ID, obmail.TemplatePasswordChanged, u.Email, obmail.PasswordChangedData{
-		Organization: org.DisplayName, FirstName: u.FirstName, ResetURL: s.pageURL(org, "/reset-password"),
+	return s.queueMail(org, u.Language, obmail.TemplatePasswordChanged, u.Email, obmail.PasswordChangedData{
+		Organization: displayName(org), FirstName: u.FirstName, ResetURL: s.pageURL(org, "/reset-password"),
 	})
 }
 

@@ -73,8 +73,8 @@ func (s *Service) StartSignup(ctx context.Context, in StartSignup) error {
 	}
 	now := s.now()
 	if registered {
-		m, err := s.queueMail(org.ID, "already_registered", email, obmail.AlreadyRegisteredData{
-			Organization: org.DisplayName, SignInURL: s.pageURL(org, "/login"), ResetURL: s.pageURL(org, "/reset-password"),
+		m, err := s.queueMail(org, in.Language, "already_registered", email, obmail.AlreadyRegisteredData{
+			Organization: displayName(org), SignInURL: s.pageURL(org, "/login"), ResetURL: s.pageURL(org, "/reset-password"),
 		})
 		if err != nil {
 			return err
@@ -94,15 +94,15 @@ func (s *Service) StartSignup(ctx context.Context, in StartSignup) error {
 	if t := org.Onboarding.SignupLinkTTL; t > 0 {
 		ttl = time.Duration(t)
 	}
-	m, err := s.queueMail(org.ID, "signup", email, obmail.SignupData{
-		Organization: org.DisplayName, Link: s.pageLink(org, "/register", token), ExpiresIn: humanDuration(ttl),
+	m, err := s.queueMail(org, in.Language, "signup", email, obmail.SignupData{
+		Organization: displayName(org), Link: s.pageLink(org, "/register", token), ExpiresIn: humanDuration(ttl),
 	})
 	if err != nil {
 		return err
 	}
 	su := domain.Signup{
 		ID: store.NewID(), OrgID: org.ID, Email: email, AccountType: in.AccountType, TokenHash: hash,
-		State: domain.SignupPending, CreatedAt: now, ExpiresAt: now.Add(ttl),
+		State: domain.SignupPending, CreatedAt: now, ExpiresAt: now.Add(ttl), Language: knownLanguage(in.Language),
 	}
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.SupersedePendingSignups(ctx, org.ID, email); err != nil {

@@ -149,14 +149,14 @@ func (q Queries) PurgeAccount(ctx context.Context, orgID, accountID string) (Acc
 // ---- invitations ----
 
 const invitationColumns = `id, org_id, account_id, email, user_type_id, invited_by, user_id, token_hash, state,
-	created_at, expires_at, accepted_at, accepted_by, revoked_at`
+	created_at, expires_at, accepted_at, accepted_by, revoked_at, language`
 
 func scanInvitation(row interface{ Scan(...any) error }) (domain.Invitation, error) {
 	var i domain.Invitation
 	var invitedBy, userID, acceptedBy sql.NullString
 	var accepted, revoked sql.NullTime
 	err := row.Scan(&i.ID, &i.OrgID, &i.AccountID, &i.Email, &i.UserTypeID, &invitedBy, &userID, &i.TokenHash, &i.State,
-		&i.CreatedAt, &i.ExpiresAt, &accepted, &acceptedBy, &revoked)
+		&i.CreatedAt, &i.ExpiresAt, &accepted, &acceptedBy, &revoked, &i.Language)
 	if err != nil {
 		return i, mapErr(err)
 	}
@@ -176,10 +176,10 @@ func nullString(s string) sql.NullString { return sql.NullString{String: s, Vali
 // CreateInvitation inserts an invitation.
 func (q Queries) CreateInvitation(ctx context.Context, i domain.Invitation) error {
 	_, err := q.q.ExecContext(ctx, `INSERT INTO invitations (id, org_id, account_id, email, email_lower, user_type_id, invited_by, user_id,
-		token_hash, state, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		token_hash, state, created_at, expires_at, language)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		i.ID, i.OrgID, i.AccountID, i.Email, domain.NormalizeEmail(i.Email), i.UserTypeID, nullString(i.InvitedBy), nullString(i.UserID),
-		i.TokenHash, i.State, Timestamp(i.CreatedAt), Timestamp(i.ExpiresAt))
+		i.TokenHash, i.State, Timestamp(i.CreatedAt), Timestamp(i.ExpiresAt), i.Language)
 	if err != nil {
 		return fmt.Errorf("create invitation: %w", mapErr(err))
 	}

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 
+	"github.com/onboard-dev/onboard/internal/brand"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
 )
@@ -226,8 +226,6 @@ func (p *Pages) postActions(w http.ResponseWriter, r *http.Request, rq *req) {
 
 // ---- branding ----
 
-var hexColour = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
-
 // getBrandCSS serves the organization's accent colour as a stylesheet (the
 // pages' CSP allows no inline styles).
 func (p *Pages) getBrandCSS(w http.ResponseWriter, r *http.Request) {
@@ -235,10 +233,11 @@ func (p *Pages) getBrandCSS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	accent := rq.Org.Onboarding.Branding.AccentColor
-	if !hexColour.MatchString(accent) {
+	if !brand.ValidColour(accent) {
 		return
 	}
-	fmt.Fprintf(w, ":root { --accent: %s; --on-accent: %s; --link: %s; }\n", accent, onAccent(accent), linkColour(accent))
+	c := brand.Of(accent)
+	fmt.Fprintf(w, ":root { --accent: %s; --on-accent: %s; --link: %s; }\n", c.Accent, c.OnAccent, c.Link)
 }
 
 // getLogo serves the organization's uploaded logo (PNG or JPEG only: no

@@ -1,4 +1,4 @@
-package web
+package brand
 
 import "testing"
 
@@ -16,5 +16,16 @@ func TestAccentContrast(t *testing.T) {
 	}
 	if got := linkColour("#2457c5"); got != "#2457c5" {
 		t.Errorf("linkColour(#2457c5) = %s, want it unchanged (already 4.5:1)", got)
+	}
+}
+
+func TestValidColour(t *testing.T) {
+	for c, want := range map[string]bool{"#a1B2c3": true, "#fff": false, "a1b2c3": false, "#a1b2c3;x": false, "red": false, "": false} {
+		if got := ValidColour(c); got != want {
+			t.Errorf("ValidColour(%q) = %v, want %v", c, got, want)
+		}
+	}
+	if got := Of("nope"); got.Accent != DefaultAccent {
+		t.Errorf("Of(invalid).Accent = %s, want the default", got.Accent)
 	}
 }
