@@ -261,6 +261,28 @@ func TestBrowserAccountSelf(t *testing.T) {
 		if got := field(r.json(t), "user", "phone"); got != "+44 20 7946 0000" {
 			t.Errorf("phone after saving = %v", got)
 		}
+
+		// The saved language is the language of mail too: the email change
+		// is asked for on the Italian page and confirmed from the Italian
+		// mail, through the confirmation page.
+		const newEmail = "ada@example.org"
+		acctVisit(t, tab, e, "/account/email", http.StatusOK, "Cambia l'indirizzo email", "account-email-it")
+		typeInto(t, tab, "main #f-email", newEmail)
+		typeInto(t, tab, "main #f-current_password", goodPassword)
+		n := e.mails()
+		expectPage(t, tab, acctSubmit(t, tab, "main form"), http.StatusAccepted, "Controlla la tua casella di posta")
+		msg := e.mailSince(n, newEmail, "/confirm-email?token=")
+		if !strings.Contains(msg.Text, "Per confermare la modifica") {
+			t.Errorf("the confirmation mail is not in Italian:\n%s", msg.Text)
+		}
+		if status := openPage(t, tab, msg.Link(e.base+"/confirm-email?token=")); status != http.StatusOK {
+			t.Fatalf("confirmation link answered %d", status)
+		}
+		if status := acctSubmit(t, tab, "main form"); status != http.StatusOK {
+			t.Fatalf("confirmation answered %d: %s", status, pageText(t, tab, "main"))
+		}
+		e.login(newEmail, goodPassword)
+		e.expectNoSignIn(ada.email, goodPassword)
 	})
 }
 
@@ -342,7 +364,9 @@ func TestBrowserAccountDeletion(t *testing.T) {
 		typeInto(t, tab, "main #f-current_password", goodPassword)
 		expectPage(t, tab, acctSubmit(t, tab, "main form"), http.StatusOK, "The account has been deleted")
 		checkPage(t, tab, "account-deleted")
-		e.mailSince(n, ada.email, "")
+		if msg := e.mailSince(n, ada.email, ""); !strings.Contains(msg.Subject, "deleted") {
+			t.Errorf("mail after the deletion: %q", msg.Subject)
+		}
 		e.expectNoSignIn(ada.email, goodPassword)
 		e.expectNoSignIn(charles.email, goodPassword)
 		// The browser is signed out.
