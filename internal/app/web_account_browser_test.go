@@ -376,3 +376,55 @@ func TestBrowserAccountDeletion(t *testing.T) {
 		}
 	})
 }
+
+// TestBrowserAccountPartner: a partner's administrator manages the
+// partner's users and invitations on the same pages; customer pages
+// (details, locations, deletion) do not exist for a partner.
+func TestBrowserAccountPartner(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		tab := browser(t)
+		e := start(t, dsn)
+		logOnFailure(t, e)
+		pat := e.partnerAdmin("pat@example.com", "Resellers Ltd")
+		acctSignIn(t, tab, e, pat.email, goodPassword)
+		checkPage(t, tab, "account-partner")
+		nav := pageText(t, tab, "main nav")
+		for _, want := range []string{"Users", "Invitations"} {
+			if !strings.Contains(nav, want) {
+				t.Errorf("the partner administrator's navigation lacks %q: %q", want, nav)
+			}
+		}
+		for _, not := range []string{"Locations", "Delete account", "Account details"} {
+			if strings.Contains(nav, not) {
+				t.Errorf("the partner administrator's navigation offers %q: %q", not, nav)
+			}
+		}
+		for _, path := range []string{"/account/locations", "/account/details", "/account/delete"} {
+			acctVisit(t, tab, e, path, http.StatusNotFound, "Page not found", "account-not-found")
+		}
+
+		acctVisit(t, tab, e, "/account/invitations", http.StatusOK, "Invitations", "account-partner-invitations")
+		typeInto(t, tab, "main #f-email", "sam@example.com")
+		n := e.mails()
+		if status := acctSubmit(t, tab, "main section form"); status != http.StatusOK {
+			t.Fatalf("invite answered %d: %s", status, pageText(t, tab, "main"))
+		}
+		token := strings.TrimPrefix(e.mailedLink(n, "sam@example.com", "/invitation"), e.base+"/invitation?token=")
+		expect(t, e.do("POST", "/api/v1/invitations/"+token, e.invitationBody(token)), http.StatusCreated)
+		sam := e.login("sam@example.com", goodPassword)
+		if got := acctMeField(t, e, sam, "user", "user_type"); got != "partner_user" {
+			t.Errorf("the invited partner user's type = %v, want partner_user", got)
+		}
+		acctVisit(t, tab, e, "/account/users", http.StatusOK, "Users", "account-partner-users")
+		samID := acctUserID(t, e, sam)
+		if err := chromedp.Do(tab, chromedp.SetValue(chromedp.CSS("#f-type-"+samID), "partner_admin")); err != nil {
+			t.Fatal(err)
+		}
+		if status := acctSubmit(t, tab, "#user-"+samID+" form"); status != http.StatusOK {
+			t.Fatalf("change type answered %d", status)
+		}
+		if got := acctMeField(t, e, sam, "user", "user_type"); got != "partner_admin" {
+			t.Errorf("the partner user's type after the change = %v, want partner_admin", got)
+		}
+	})
+}
