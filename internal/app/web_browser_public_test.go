@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
 )
@@ -226,8 +227,11 @@ func TestBrowserKeyboardSignUp(t *testing.T) {
 		expectPage(t, tab, keysTo(t, tab, "\r"), http.StatusOK, "Create new account")
 		tabTo(t, tab, "#f-email")
 		keys(t, tab, email)
-		tabTo(t, tab, "#f-account_type-1") // personal
-		keys(t, tab, " ")
+		tabTo(t, tab, "#f-account_type") // the radio group
+		keys(t, tab, kb.ArrowDown)       // personal, the second choice
+		if checked, _ := chromedp.Run(tab, chromedp.Evaluate[bool](`document.querySelector("#f-account_type-1").checked`)); !checked {
+			t.Fatal("the arrow key did not choose the personal account type")
+		}
 		n := e.mails()
 		tabTo(t, tab, `main button[type="submit"]`)
 		expectPage(t, tab, keysTo(t, tab, "\r"), http.StatusOK, "Check your mailbox")
@@ -377,18 +381,9 @@ func TestBrowserBrandedOrganization(t *testing.T) {
 			t.Errorf("mail lacks the branding:\n%s", msg.Text)
 		}
 		expectPage(t, tab, openPage(t, tab, link), http.StatusOK, "Create your account")
-		if !exists(t, tab, "#f-customer-name") && exists(t, tab, "#f-user-first_name") {
-			typeInto(t, tab, "#f-user-first_name", "Dana")
-			typeInto(t, tab, "#f-user-last_name", "Recipient")
-		}
-		for _, sel := range []string{"#f-user-first_name", "#f-user-last_name"} {
-			if exists(t, tab, sel) && pageValue(t, tab, sel) == "" {
-				typeInto(t, tab, sel, "Dana")
-			}
-		}
-		if exists(t, tab, "#f-account-name") {
-			typeInto(t, tab, "#f-account-name", "Data Corp")
-		}
+		typeInto(t, tab, "#f-customer-name", "Data Corp")
+		typeInto(t, tab, "#f-user-first_name", "Dana")
+		typeInto(t, tab, "#f-user-last_name", "Scully")
 		typeInto(t, tab, "#f-password", goodPassword)
 		for i := 0; exists(t, tab, "#f-agreement-"+string(rune('0'+i))); i++ {
 			tick(t, tab, "#f-agreement-"+string(rune('0'+i)))
