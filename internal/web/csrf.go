@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"strings"
 )
 
 // csrfField is the name of the hidden field that carries the form token.
@@ -14,6 +15,7 @@ const csrfField = "csrf"
 // token linkToken (empty on pages without a link): base64url of
 // HMAC-SHA256(key, path NUL linkToken).
 func (p *Pages) formToken(path, linkToken string) string {
+	path, _, _ = strings.Cut(path, "?") // a form's action may carry a query; the POST's path does not
 	m := hmac.New(sha256.New, p.key)
 	m.Write([]byte(path))
 	m.Write([]byte{0})
