@@ -287,9 +287,9 @@ func fullName(u domain.User) string {
 
 // getAccount is the landing page of the signed-in area.
 func (p *Pages) getAccount(w http.ResponseWriter, r *http.Request, rq *req) {
-	v, d := accountView(r, rq, pageHome, "account.overview.title")
+	v, d := accountView(r, rq, pageHome, "account.home.title")
 	pr := rq.Principal
-	v.Lead = rq.T("account.overview.lead", "Name", fullName(pr.User))
+	v.Lead = rq.T("account.home.lead", "Name", fullName(pr.User), "Email", pr.User.Email)
 	d.Facts = []fact{
 		{rq.T("account.field.email"), pr.User.Email},
 		{rq.T("account.field.account"), pr.Account.Name},
