@@ -71,16 +71,6 @@ func fillRegistration(t *testing.T, tab context.Context, company bool) {
 	}
 }
 
-// signInPage signs in on the sign-in page at base (a path prefix such as
-// "" or "/o/acme") and returns the status of the page it lands on.
-func signInPage(t *testing.T, tab context.Context, e *env, prefix, email string) int {
-	t.Helper()
-	openPage(t, tab, e.base+prefix+"/login")
-	typeInto(t, tab, "#f-email", email)
-	typeInto(t, tab, "#f-password", goodPassword)
-	return submitPage(t, tab)
-}
-
 // TestBrowserSignUpJourney is the person's whole path in Chromium: the
 // sign-in page offers "Create new account"; the sign-up asks for the
 // address and the account type; the link comes in a real mail; the

@@ -105,11 +105,12 @@ func (c *catalog) T(lang, id string, args ...any) string {
 
 // Has reports whether the catalogue of lang has the message id.
 func (c *catalog) Has(lang, id string) bool {
-	_, err := c.loc[lang].Localize(&i18n.LocalizeConfig{MessageID: id})
-	if err != nil {
+	loc, ok := c.loc[lang]
+	if !ok {
 		return false
 	}
-	return true
+	_, err := loc.Localize(&i18n.LocalizeConfig{MessageID: id})
+	return err == nil
 }
 
 // langCookie remembers the language picked with the switch.

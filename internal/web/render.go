@@ -336,8 +336,11 @@ func (fv *formView) summary() []link {
 func (p *Pages) languageSwitch(r *http.Request, rq *req) *langSwitch {
 	action := rq.Path("/language")
 	next := r.URL.Path
-	if r.Method == http.MethodGet && r.URL.RawQuery != "" {
+	switch {
+	case r.Method == http.MethodGet && r.URL.RawQuery != "":
 		next += "?" + r.URL.RawQuery
+	case r.Method == http.MethodPost && r.PostForm.Get("token") != "":
+		next += "?token=" + url.QueryEscape(r.PostForm.Get("token")) // back to the mailed link's page
 	}
 	ls := &langSwitch{Action: action, CSRF: p.formToken(action, ""), Next: safeNext(next, rq.Path("/"))}
 	for _, l := range flows.Languages {
