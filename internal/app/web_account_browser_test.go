@@ -57,12 +57,22 @@ func acctNotice(t *testing.T, tab context.Context) string {
 	return pageText(t, tab, "main .notice")
 }
 
+// acctCheck runs axe-core on the page in the tab and photographs it (see
+// checkPage), once per page: on the SQLite run of a test, which shows the
+// same pages as the PostgreSQL run.
+func acctCheck(t *testing.T, tab context.Context, e *env, name string) {
+	t.Helper()
+	if !strings.HasPrefix(e.dsn, "postgres") {
+		checkPage(t, tab, name)
+	}
+}
+
 // acctVisit opens a page of the area, expects its status and title, and
 // checks and photographs it under name.
 func acctVisit(t *testing.T, tab context.Context, e *env, path string, status int, title, name string) {
 	t.Helper()
 	expectPage(t, tab, openPage(t, tab, e.base+path), status, title)
-	checkPage(t, tab, name)
+	acctCheck(t, tab, e, name)
 }
 
 // TestBrowserAccountAdministrator: a signed-in administrator invites a
@@ -70,6 +80,7 @@ func acctVisit(t *testing.T, tab context.Context, e *env, path string, status in
 // changes the colleague's type and removes them; the last administrator
 // cannot demote themselves.
 func TestBrowserAccountAdministrator(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := start(t, dsn)
@@ -77,7 +88,7 @@ func TestBrowserAccountAdministrator(t *testing.T) {
 		const colleague = "charles@example.com"
 		ada := e.registerMember("ada@example.com")
 		acctSignIn(t, tab, e, ada.email, goodPassword)
-		checkPage(t, tab, "account")
+		acctCheck(t, tab, e, "account")
 
 		// Invite the colleague.
 		acctVisit(t, tab, e, "/account/invitations", http.StatusOK, "Invitations", "account-invitations")
@@ -92,7 +103,7 @@ func TestBrowserAccountAdministrator(t *testing.T) {
 		if list := pageText(t, tab, "main .cards"); !strings.Contains(list, colleague) || !strings.Contains(list, "Pending") {
 			t.Errorf("invitations after inviting: %q, want the colleague's pending invitation", list)
 		}
-		checkPage(t, tab, "account-invitations-sent")
+		acctCheck(t, tab, e, "account-invitations-sent")
 		link := e.mailedLink(n, colleague, "/invitation")
 
 		// The colleague accepts in a browser of their own.
@@ -133,7 +144,7 @@ func TestBrowserAccountAdministrator(t *testing.T) {
 		if msg := pageText(t, tab, "main .errors"); !strings.Contains(msg, "last administrator") {
 			t.Errorf("error after demoting the last administrator = %q", msg)
 		}
-		checkPage(t, tab, "account-users-last-admin")
+		acctCheck(t, tab, e, "account-users-last-admin")
 		if got := acctMeField(t, e, ada.token, "user", "user_type"); got != "customer_admin" {
 			t.Errorf("administrator's user type after the refusal = %v", got)
 		}
@@ -148,7 +159,7 @@ func TestBrowserAccountAdministrator(t *testing.T) {
 		if title := pageText(t, tab, "h1"); title != "Remove a user" {
 			t.Fatalf("confirmation page %q", title)
 		}
-		checkPage(t, tab, "account-user-remove")
+		acctCheck(t, tab, e, "account-user-remove")
 		if status := acctSubmit(t, tab, "main form"); status != http.StatusOK {
 			t.Fatalf("remove answered %d", status)
 		}
@@ -200,6 +211,7 @@ func acctUserID(t *testing.T, e *env, token string) string {
 // pages Italian), password change, sessions (ending another one),
 // agreements and the data page, all checked with axe-core.
 func TestBrowserAccountSelf(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := start(t, dsn)
@@ -237,12 +249,15 @@ func TestBrowserAccountSelf(t *testing.T) {
 		// Profile: a wrong phone is refused next to its field, then the
 		// language is set to Italian and the pages speak Italian.
 		acctVisit(t, tab, e, "/account/profile", http.StatusOK, "Your profile", "account-profile")
+		if _, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector("main #f-phone").value = ""`)); err != nil {
+			t.Fatal(err)
+		}
 		typeInto(t, tab, "main #f-phone", "not a phone")
 		expectPage(t, tab, acctSubmit(t, tab, "main form"), http.StatusUnprocessableEntity, "Your profile")
 		if got := pageText(t, tab, "#f-phone-error"); !strings.Contains(got, "Phone") {
 			t.Errorf("phone error = %q", got)
 		}
-		checkPage(t, tab, "account-profile-error")
+		acctCheck(t, tab, e, "account-profile-error")
 		if err := chromedp.Do(tab, chromedp.SetValue(chromedp.CSS("main #f-phone"), "+44 20 7946 0000")); err != nil {
 			t.Fatal(err)
 		}
@@ -300,6 +315,7 @@ func acctCount(t *testing.T, tab context.Context, sel string) int {
 // administrator pages and opening them gives the 403 page; an
 // administrator guessing another account's ids gets the 404 page.
 func TestBrowserAccountPlainUser(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := start(t, dsn)
@@ -313,7 +329,7 @@ func TestBrowserAccountPlainUser(t *testing.T) {
 				t.Errorf("the plain user's navigation offers %q: %q", admin, nav)
 			}
 		}
-		checkPage(t, tab, "account-plain-user")
+		acctCheck(t, tab, e, "account-plain-user")
 		for _, path := range []string{"/account/users", "/account/invitations", "/account/delete", "/account/details",
 			"/account/users/" + ada.id + "/remove"} {
 			acctVisit(t, tab, e, path, http.StatusForbidden, "You cannot open this page", "account-forbidden")
@@ -343,6 +359,7 @@ func TestBrowserAccountPlainUser(t *testing.T) {
 // confirmed by the password; a wrong password is refused and deletes
 // nothing; the confirmation mail arrives and nobody can sign in any more.
 func TestBrowserAccountDeletion(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := start(t, dsn)
@@ -357,13 +374,13 @@ func TestBrowserAccountDeletion(t *testing.T) {
 		if got := pageText(t, tab, "#f-current_password-error"); got == "" {
 			t.Error("no error next to the password")
 		}
-		checkPage(t, tab, "account-delete-error")
+		acctCheck(t, tab, e, "account-delete-error")
 		e.login(ada.email, goodPassword)
 
 		n := e.mails()
 		typeInto(t, tab, "main #f-current_password", goodPassword)
 		expectPage(t, tab, acctSubmit(t, tab, "main form"), http.StatusOK, "The account has been deleted")
-		checkPage(t, tab, "account-deleted")
+		acctCheck(t, tab, e, "account-deleted")
 		if msg := e.mailSince(n, ada.email, ""); !strings.Contains(msg.Subject, "deleted") {
 			t.Errorf("mail after the deletion: %q", msg.Subject)
 		}
@@ -381,13 +398,14 @@ func TestBrowserAccountDeletion(t *testing.T) {
 // partner's users and invitations on the same pages; customer pages
 // (details, locations, deletion) do not exist for a partner.
 func TestBrowserAccountPartner(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := start(t, dsn)
 		logOnFailure(t, e)
 		pat := e.partnerAdmin("pat@example.com", "Resellers Ltd")
 		acctSignIn(t, tab, e, pat.email, goodPassword)
-		checkPage(t, tab, "account-partner")
+		acctCheck(t, tab, e, "account-partner")
 		nav := pageText(t, tab, "main nav")
 		for _, want := range []string{"Users", "Invitations"} {
 			if !strings.Contains(nav, want) {

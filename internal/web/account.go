@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/onboard-dev/onboard/internal/domain"
@@ -150,8 +151,8 @@ func isAccountAdmin(rq *req) bool {
 	return false
 }
 
-// access is whether the signed-in person may open a page of the area: it
-// exists for their kind of account (else 404) and their user type allows it
+// pageAccess says whether a page of the area exists for the signed-in
+// person's kind of account (else 404) and whether their user type allows it
 // (else 403).
 func pageAccess(rq *req, page string) (exists, allowed bool) {
 	kind := accountKind(rq)
@@ -221,14 +222,7 @@ func accountView(r *http.Request, rq *req, page, titleKey string) (view, *accoun
 var doneCodes = []string{"profile", "password", "email", "session", "sessions", "user_type", "user_removed",
 	"invited", "resent", "revoked", "location_added", "location_renamed", "location_removed"}
 
-func isDoneCode(s string) bool {
-	for _, c := range doneCodes {
-		if c == s {
-			return true
-		}
-	}
-	return false
-}
+func isDoneCode(s string) bool { return slices.Contains(doneCodes, s) }
 
 // done sends the browser back to a page of the area after a change, with
 // the notice of what was done.

@@ -59,7 +59,7 @@ func (p *Pages) assignable(r *http.Request, rq *req) ([]domain.UserType, error) 
 	return p.flows.AssignableUserTypes(r.Context(), *rq.Principal, accountRef(rq))
 }
 
-// usersView is the users page; problem, when set, is shown at the top.
+// usersView is the users page.
 func (p *Pages) usersView(r *http.Request, rq *req) (view, error) {
 	users, err := p.flows.AccountUsers(r.Context(), *rq.Principal, accountRef(rq))
 	if err != nil {
@@ -115,12 +115,11 @@ func (p *Pages) usersError(w http.ResponseWriter, r *http.Request, rq *req, err 
 		p.fail(w, r, verr)
 		return
 	}
-	v.Errors = []string{p.detail(rq, de)}
+	if len(de.Fields) == 0 {
+		v.Errors = []string{p.detail(rq, de)}
+	}
 	for _, fe := range de.Fields {
 		v.Errors = append(v.Errors, sentence(rq.T("account.field.user_type"), p.fieldMessage(rq, fe.Message)))
-	}
-	if len(de.Fields) > 0 {
-		v.Errors = v.Errors[1:]
 	}
 	p.retryAfter(w, de)
 	p.render(w, r, statusOf[de.Code], "account-users", v)
