@@ -132,6 +132,7 @@ func TestBrowserInvitation(t *testing.T) {
 		agreements := len(e.invitationBody(token)["accepted_agreements"].([]string))
 
 		expectPage(t, tab, openPage(t, tab, link), http.StatusOK, "Accept your invitation")
+		checkPage(t, tab, "invitation")
 		if lead := pageText(t, tab, ".lead"); !strings.Contains(lead, email) || !strings.Contains(lead, "Analytical Engines Ltd") {
 			t.Errorf("lead = %q, want the invited address and the account", lead)
 		}
@@ -190,6 +191,7 @@ func TestBrowserPasswordReset(t *testing.T) {
 		token := strings.TrimPrefix(link, e.base+"/reset-password?token=")
 
 		expectPage(t, tab, openPage(t, tab, link), http.StatusOK, "Set a new password")
+		checkPage(t, tab, "reset-password")
 		if lead := pageText(t, tab, ".lead"); !strings.Contains(lead, "a***@example.com") {
 			t.Errorf("lead = %q, want the masked address", lead)
 		}
@@ -208,6 +210,10 @@ func TestBrowserPasswordReset(t *testing.T) {
 		e.expectNoSignIn(email, goodPassword)
 		expect(t, e.as(ada.token, "GET", "/api/v1/me", nil), http.StatusUnauthorized)
 		expect(t, e.do("GET", "/api/v1/password-resets/"+token, nil), http.StatusGone)
+		expectPage(t, tab, openPage(t, tab, link), http.StatusGone, "This link can no longer be used")
+		checkPage(t, tab, "link-used")
+		expectPage(t, tab, openPage(t, tab, e.base+"/o/no-such-organization/login"), http.StatusNotFound, "Page not found")
+		checkPage(t, tab, "not-found")
 	})
 }
 
@@ -242,6 +248,7 @@ func TestBrowserEmailChange(t *testing.T) {
 		// button is pressed.
 		link := change(taken)
 		expectPage(t, tab, openPage(t, tab, link), http.StatusOK, "Confirm your new email address")
+		checkPage(t, tab, "confirm-email")
 		e.register(taken, "customer_personal")
 		expectPage(t, tab, submitPage(t, tab), http.StatusConflict, "This did not work")
 		if got := meEmail(); got != email {
