@@ -448,3 +448,24 @@ func TestLoginLockout(t *testing.T) {
 		t.Error("a locked-out sign-in got a session")
 	}
 }
+
+// TestLoginNext: after sign-in the browser goes to next when it is a path
+// of this site, and to the account otherwise.
+func TestLoginNext(t *testing.T) {
+	s := newSite(t)
+	s.signIn("grace@example.com")
+	csrf, _ := hidden(t, s.do("GET", "/login?next=%2Faccount%3Ftab%3D1", nil).body)
+	for _, tc := range []struct{ next, want string }{
+		{"/account?tab=1", "/account?tab=1"},
+		{"//evil.example/", "/account"},
+		{"https://evil.example/", "/account"},
+		{"/%2F%2Fevil.example", "/account"},
+		{"", "/account"},
+	} {
+		res := s.do("POST", "/login", url.Values{"csrf": {csrf}, "email": {"grace@example.com"}, "password": {password}, "next": {tc.next}})
+		res.expect(t, http.StatusSeeOther)
+		if got := res.header.Get("Location"); got != tc.want {
+			t.Errorf("next %q: Location = %q, want %q", tc.next, got, tc.want)
+		}
+	}
+}
