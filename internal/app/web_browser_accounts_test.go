@@ -118,6 +118,7 @@ func (e *env) expectNoSignIn(email, password string) {
 // corrected form joins the account, and the invited user signs in with the
 // chosen password.
 func TestBrowserInvitation(t *testing.T) {
+	t.Parallel() // each has its own app, mail server, database and Chromium
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := start(t, dsn)
@@ -176,6 +177,7 @@ func TestBrowserInvitation(t *testing.T) {
 // its input and changes nothing; then the new password works and the old
 // one no longer does.
 func TestBrowserPasswordReset(t *testing.T) {
+	t.Parallel() // each has its own app, mail server, database and Chromium
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := start(t, dsn)
@@ -221,6 +223,7 @@ func TestBrowserPasswordReset(t *testing.T) {
 // opening the link changes nothing, the button does; a confirmation for an
 // address someone else registered meanwhile is refused and changes nothing.
 func TestBrowserEmailChange(t *testing.T) {
+	t.Parallel() // each has its own app, mail server, database and Chromium
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := start(t, dsn)

@@ -81,6 +81,7 @@ func fillRegistration(t *testing.T, tab context.Context, company bool) {
 // is accepted on the next sign-in before anything else; and when an admin
 // turns self-registration off, the button is gone.
 func TestBrowserSignUpJourney(t *testing.T) {
+	t.Parallel() // each has its own app, mail server, database and Chromium
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := startAdmin(t, dsn)
@@ -209,6 +210,7 @@ func keysTo(t *testing.T, tab context.Context, text string) int {
 // TestBrowserKeyboardSignUp does the whole sign-up with the keyboard only:
 // Tab, typing, Space and Enter, from the sign-in page to the account.
 func TestBrowserKeyboardSignUp(t *testing.T) {
+	t.Parallel() // each has its own app, mail server, database and Chromium
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := start(t, dsn)
@@ -253,6 +255,7 @@ func TestBrowserKeyboardSignUp(t *testing.T) {
 // switch: the choice is remembered, and a sign-up started in Italian gets
 // its mail in Italian.
 func TestBrowserItalian(t *testing.T) {
+	t.Parallel() // each has its own app, mail server, database and Chromium
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := start(t, dsn)
@@ -308,6 +311,7 @@ func logoPNG(t *testing.T) []byte {
 // to its own pages; and a data recipient who registers there waits for
 // approval.
 func TestBrowserBrandedOrganization(t *testing.T) {
+	t.Parallel() // each has its own app, mail server, database and Chromium
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := startAdmin(t, dsn)
@@ -422,6 +426,7 @@ func (e *env) backOfficeUser(email string) {
 // and the agreements are asked first, a bad phone number is refused next to
 // its field, and nothing else opens until both are done.
 func TestBrowserRequiredActions(t *testing.T) {
+	t.Parallel() // each has its own app, mail server, database and Chromium
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := start(t, dsn, withAdminKey)
