@@ -13,6 +13,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/onboard-dev/onboard/internal/auth"
+	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
 )
 
@@ -78,6 +81,7 @@ func fillRegistration(t *testing.T, tab context.Context, company bool) {
 // is accepted on the next sign-in before anything else; and when an admin
 // turns self-registration off, the button is gone.
 func TestBrowserSignUpJourney(t *testing.T) {
+	t.Parallel() // each has its own app, mail server, database and Chromium
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := startAdmin(t, dsn)
@@ -206,6 +210,7 @@ func keysTo(t *testing.T, tab context.Context, text string) int {
 // TestBrowserKeyboardSignUp does the whole sign-up with the keyboard only:
 // Tab, typing, Space and Enter, from the sign-in page to the account.
 func TestBrowserKeyboardSignUp(t *testing.T) {
+	t.Parallel() // each has its own app, mail server, database and Chromium
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := start(t, dsn)
@@ -250,6 +255,7 @@ func TestBrowserKeyboardSignUp(t *testing.T) {
 // switch: the choice is remembered, and a sign-up started in Italian gets
 // its mail in Italian.
 func TestBrowserItalian(t *testing.T) {
+	t.Parallel() // each has its own app, mail server, database and Chromium
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := start(t, dsn)
@@ -305,6 +311,7 @@ func logoPNG(t *testing.T) []byte {
 // to its own pages; and a data recipient who registers there waits for
 // approval.
 func TestBrowserBrandedOrganization(t *testing.T) {
+	t.Parallel() // each has its own app, mail server, database and Chromium
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := startAdmin(t, dsn)
@@ -384,5 +391,86 @@ func TestBrowserBrandedOrganization(t *testing.T) {
 		}
 		expectPage(t, tab, http.StatusCreated, http.StatusCreated, "Your registration is waiting for approval")
 		checkPage(t, tab, "register-pending")
+	})
+}
+
+// backOfficeUser creates a customer as the back office does, with an
+// administrator who has never signed in (and so has accepted nothing).
+func (e *env) backOfficeUser(email string) {
+	e.t.Helper()
+	ctx := context.Background()
+	org := e.defaultOrg()
+	st := e.app.Store()
+	ut, err := st.UserTypeByName(ctx, org.ID, "customer_admin")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	hash, err := auth.NewHasher(auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1).Hash(ctx, goodPassword)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	now := store.Now()
+	acct := domain.Account{ID: store.NewID(), OrgID: org.ID, Kind: "customer", Type: "business", Name: "Back Office BV",
+		Status: "active", Origin: domain.OriginBackOffice, CreatedAt: now, UpdatedAt: now}
+	if err := st.CreateAccount(ctx, acct); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := st.CreateUser(ctx, domain.User{ID: store.NewID(), OrgID: org.ID, AccountID: acct.ID, UserTypeID: ut.ID,
+		Email: email, FirstName: "Bo", LastName: "Ffice", PasswordHash: hash, Status: "active", CreatedAt: now, UpdatedAt: now}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// TestBrowserRequiredActions signs in a back-office customer's user while
+// the organization asks for customer verification: the customer details
+// and the agreements are asked first, a bad phone number is refused next to
+// its field, and nothing else opens until both are done.
+func TestBrowserRequiredActions(t *testing.T) {
+	t.Parallel() // each has its own app, mail server, database and Chromium
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		tab := browser(t)
+		e := start(t, dsn, withAdminKey)
+		e.configure(func(o map[string]any) { o["customer_verification"] = true })
+		const email = "bo@example.com"
+		e.backOfficeUser(email)
+
+		openPage(t, tab, e.base+"/login")
+		typeInto(t, tab, "#f-email", email)
+		typeInto(t, tab, "#f-password", goodPassword)
+		expectPage(t, tab, submitPage(t, tab), http.StatusOK, "Before you continue")
+		if !exists(t, tab, "#customer-title") || !exists(t, tab, "#agreements-title") {
+			t.Fatalf("required actions page lacks a section: %s", pageText(t, tab, "main"))
+		}
+		checkPage(t, tab, "required-actions-customer")
+
+		typeInto(t, tab, "#f-phone", "not a phone")
+		typeInto(t, tab, "#f-address", "Dam 1, Amsterdam")
+		expectPage(t, tab, clickTo(t, tab, `section[aria-labelledby="customer-title"] button[type="submit"]`),
+			http.StatusUnprocessableEntity, "Before you continue")
+		if !exists(t, tab, "#f-phone-error") || !exists(t, tab, `#errors a[href="#f-phone"]`) {
+			t.Errorf("no phone error: %s", pageText(t, tab, "main"))
+		}
+		checkA11y(t, tab, "required actions with an error")
+		expectPage(t, tab, openPage(t, tab, e.base+"/account"), http.StatusOK, "Before you continue")
+
+		openPage(t, tab, e.base+"/required-actions")
+		typeInto(t, tab, "#f-phone", "+31 20 555 0100")
+		typeInto(t, tab, "#f-address", "Dam 1, Amsterdam")
+		expectPage(t, tab, clickTo(t, tab, `section[aria-labelledby="customer-title"] button[type="submit"]`), http.StatusOK, "Before you continue")
+		if exists(t, tab, "#customer-title") {
+			t.Error("customer details are still asked after confirming them")
+		}
+		for i := 0; exists(t, tab, "#f-agreement-"+string(rune('0'+i))); i++ {
+			tick(t, tab, "#f-agreement-"+string(rune('0'+i)))
+		}
+		expectPage(t, tab, submitPage(t, tab), http.StatusOK, "Your account")
+		got, err := e.app.Store().UserByEmail(context.Background(), e.defaultOrg().ID, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acct, err := e.app.Store().AccountByID(context.Background(), got.OrgID, got.AccountID)
+		if err != nil || acct.VerifiedAt == nil || acct.Properties["phone"] != "+31 20 555 0100" {
+			t.Errorf("customer after the page: %+v, %v", acct, err)
+		}
 	})
 }

@@ -48,7 +48,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(cancelAlloc)
@@ -62,6 +62,7 @@ func browser(t *testing.T) context.Context {
 // refused next to its field, and the corrected form creates an account that
 // can sign in through the API.
 func TestBrowserRegistration(t *testing.T) {
+	t.Parallel() // each has its own app, mail server, database and Chromium
 	tab := browser(t)
 	e := start(t, dbtest.SQLite(t))
 	const email = "ada@example.com"

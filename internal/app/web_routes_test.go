@@ -28,6 +28,7 @@ func TestPagesBesideAPI(t *testing.T) {
 		{"GET", "/account", http.StatusOK, "text/html; charset=utf-8"}, // to /login?next=/account
 		{"GET", "/account/no-such-page", http.StatusNotFound, "text/html; charset=utf-8"},
 		{"GET", "/o/default/login", http.StatusOK, "text/html; charset=utf-8"},
+		{"GET", "/o/default", http.StatusOK, "text/html; charset=utf-8"}, // to /, to /login
 		{"GET", "/o/no-such-org/login", http.StatusNotFound, "text/html; charset=utf-8"},
 		{"GET", "/branding/style.css", http.StatusOK, "text/css; charset=utf-8"},
 		{"GET", "/api/v1/no-such-thing", http.StatusNotFound, "application/problem+json"},

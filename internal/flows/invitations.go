@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -347,6 +348,9 @@ type InvitationCompletion struct {
 	User               map[string]any
 	Password           string
 	AcceptedAgreements []string
+	// Language is the language of the page the invitation was accepted on;
+	// a new user starts with it (else with the invitation's).
+	Language string
 }
 
 // AcceptInvitation validates the form and, in one transaction, uses up the
@@ -400,7 +404,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, in Invitat
 		ID: store.NewID(), OrgID: inv.OrgID, AccountID: inv.AccountID, UserTypeID: inv.UserTypeID, Email: inv.Email,
 		FirstName: values["user.first_name"], LastName: values["user.last_name"], Phone: values["user.phone"],
 		Properties: userProps, PasswordHash: hash, Status: domain.StatusActive, CreatedAt: now, UpdatedAt: now,
-		Language: inv.Language,
+		Language: cmp.Or(knownLanguage(in.Language), inv.Language),
 	}
 	if form.Existing {
 		first, last, phone := u.FirstName, u.LastName, u.Phone

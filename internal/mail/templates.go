@@ -88,8 +88,13 @@ const (
 // Templates holds every message template in every language, parsed. It is
 // immutable after LoadTemplates and safe for concurrent use.
 type Templates struct {
-	sets map[string]templateSet // by language and name: "it/signup"; English has no prefix
+	sets    map[string]templateSet // by language and name: "it/signup"; English has no prefix
+	missing []string               // translations that do not exist ("it/signup")
 }
+
+// Missing lists the templates that have no translation into a language, as
+// "<lang>/<name>"; their mail goes out in English.
+func (t *Templates) Missing() []string { return slices.Clone(t.missing) }
 
 // Languages are the languages of the mail templates: English in templates/,
 // the others in templates/<lang>/, each with every template English has.
@@ -150,6 +155,12 @@ func LoadTemplates(dir string) (*Templates, error) {
 			return nil, fmt.Errorf("parse template %s: %w", langFile(lang, layoutFile), err)
 		}
 		for _, name := range src.names {
+			if lang != Languages[0] && !src.has(langFile(lang, name+subjectSuffix)) {
+				// Not translated: RenderIn falls back to English, and
+				// Missing reports it (a test requires none).
+				t.missing = append(t.missing, langFile(lang, name))
+				continue
+			}
 			set, err := parseSet(src, base, lang, name)
 			if err != nil {
 				return nil, err
@@ -345,6 +356,15 @@ func newSource(dir string) (*source, error) {
 		}
 	}
 	return src, nil
+}
+
+// has reports whether an embedded or overriding file exists.
+func (s *source) has(file string) bool {
+	if s.overrides[file] {
+		return true
+	}
+	_, err := fs.Stat(embedded, embeddedDir+"/"+file)
+	return err == nil
 }
 
 func (s *source) read(file string) (string, error) {

@@ -35,8 +35,10 @@ func TestRenderInLanguageAndColours(t *testing.T) {
 	if !strings.Contains(en.Subject, "Finish creating") || !strings.Contains(en.HTML, "background-color:"+brand.DefaultAccent) {
 		t.Errorf("unknown language: want English with the default accent, got %q", en.Subject)
 	}
-	// Every template exists in every language (LoadTemplates refuses a
-	// missing one) and the languages differ.
+	if missing := tpl.Missing(); len(missing) > 0 {
+		t.Errorf("templates without a translation: %v (add them under internal/mail/templates/<lang>/)", missing)
+	}
+	// The languages differ.
 	for _, name := range tpl.Names() {
 		a, errA := tpl.RenderIn("en", brand.Of(""), name, zero(name))
 		b, errB := tpl.RenderIn("it", brand.Of(""), name, zero(name))

@@ -220,7 +220,7 @@ func (p *Pages) postInvitation(w http.ResponseWriter, r *http.Request) {
 	}
 	_, user, _ := completion(form.Fields, r.PostForm)
 	au, err := p.flows.AcceptInvitation(r.Context(), token, flows.InvitationCompletion{
-		User: user, Password: r.PostForm.Get("password"), AcceptedAgreements: r.PostForm["agreement"],
+		User: user, Password: r.PostForm.Get("password"), AcceptedAgreements: r.PostForm["agreement"], Language: rq.Lang,
 	})
 	if err != nil {
 		p.formError(w, r, err, "invitation", p.invitationView(rq, form, token, r.PostForm), signInLink(rq))

@@ -427,3 +427,45 @@ func TestSecureCookies(t *testing.T) {
 	s.do("GET", "/login", nil, "Accept-Language", "it-IT,it;q=0.9").expect(t, http.StatusOK, "Accedi")
 	s.do("GET", "/login", nil, "Accept-Language", "it", "Cookie", "__Host-onboard_lang=en").expect(t, http.StatusOK, `<html lang="en">`)
 }
+
+// TestLoginLockout: the sign-in page has the API's lockout; after five
+// failures for an address, even the right password waits (429 with
+// Retry-After), and the page says so.
+func TestLoginLockout(t *testing.T) {
+	s := newSite(t)
+	s.signIn("grace@example.com")
+	csrf, _ := hidden(t, s.do("GET", "/login", nil).body)
+	for range 5 {
+		s.do("POST", "/login", url.Values{"csrf": {csrf}, "email": {"grace@example.com"}, "password": {"wrong password!"}}).
+			expect(t, http.StatusUnauthorized, "The email address or password is not correct.")
+	}
+	locked := s.do("POST", "/login", url.Values{"csrf": {csrf}, "email": {"grace@example.com"}, "password": {password}})
+	locked.expect(t, http.StatusTooManyRequests, "Too many attempts. Try again later.")
+	if locked.header.Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+	if strings.Contains(locked.header.Get("Set-Cookie"), "onboard_session=") {
+		t.Error("a locked-out sign-in got a session")
+	}
+}
+
+// TestLoginNext: after sign-in the browser goes to next when it is a path
+// of this site, and to the account otherwise.
+func TestLoginNext(t *testing.T) {
+	s := newSite(t)
+	s.signIn("grace@example.com")
+	csrf, _ := hidden(t, s.do("GET", "/login?next=%2Faccount%3Ftab%3D1", nil).body)
+	for _, tc := range []struct{ next, want string }{
+		{"/account?tab=1", "/account?tab=1"},
+		{"//evil.example/", "/account"},
+		{"https://evil.example/", "/account"},
+		{"/%2F%2Fevil.example", "/account"},
+		{"", "/account"},
+	} {
+		res := s.do("POST", "/login", url.Values{"csrf": {csrf}, "email": {"grace@example.com"}, "password": {password}, "next": {tc.next}})
+		res.expect(t, http.StatusSeeOther)
+		if got := res.header.Get("Location"); got != tc.want {
+			t.Errorf("next %q: Location = %q, want %q", tc.next, got, tc.want)
+		}
+	}
+}

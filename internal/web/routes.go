@@ -31,6 +31,9 @@ func (p *Pages) routes(mux *http.ServeMux) {
 	p.handle(mux, "GET /branding/style.css", p.getBrandCSS)
 	p.handle(mux, "GET /branding/logo", p.getLogo)
 	p.accountRoutes(mux)
+	mux.Handle("GET /o/{org}", p.withReq(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, reqOf(r).Path("/"), http.StatusMovedPermanently)
+	}))
 }
 
 // getRoot sends signed-in people to their account and others to sign in.
