@@ -57,22 +57,12 @@ func acctNotice(t *testing.T, tab context.Context) string {
 	return pageText(t, tab, "main .notice")
 }
 
-// acctCheck runs axe-core on the page in the tab and photographs it (see
-// checkPage), once per page: on the SQLite run of a test, which shows the
-// same pages as the PostgreSQL run.
-func acctCheck(t *testing.T, tab context.Context, e *env, name string) {
-	t.Helper()
-	if !strings.HasPrefix(e.dsn, "postgres") {
-		checkPage(t, tab, name)
-	}
-}
-
 // acctVisit opens a page of the area, expects its status and title, and
 // checks and photographs it under name.
 func acctVisit(t *testing.T, tab context.Context, e *env, path string, status int, title, name string) {
 	t.Helper()
 	expectPage(t, tab, openPage(t, tab, e.base+path), status, title)
-	acctCheck(t, tab, e, name)
+	checkPage(t, tab, name)
 }
 
 // TestBrowserAccountAdministrator: a signed-in administrator invites a
@@ -88,7 +78,7 @@ func TestBrowserAccountAdministrator(t *testing.T) {
 		const colleague = "charles@example.com"
 		ada := e.registerMember("ada@example.com")
 		acctSignIn(t, tab, e, ada.email, goodPassword)
-		acctCheck(t, tab, e, "account")
+		checkPage(t, tab, "account")
 
 		// Invite the colleague.
 		acctVisit(t, tab, e, "/account/invitations", http.StatusOK, "Invitations", "account-invitations")
@@ -103,7 +93,7 @@ func TestBrowserAccountAdministrator(t *testing.T) {
 		if list := pageText(t, tab, "main .cards"); !strings.Contains(list, colleague) || !strings.Contains(list, "Pending") {
 			t.Errorf("invitations after inviting: %q, want the colleague's pending invitation", list)
 		}
-		acctCheck(t, tab, e, "account-invitations-sent")
+		checkPage(t, tab, "account-invitations-sent")
 		link := e.mailedLink(n, colleague, "/invitation")
 
 		// The colleague accepts in a browser of their own.
@@ -144,7 +134,7 @@ func TestBrowserAccountAdministrator(t *testing.T) {
 		if msg := pageText(t, tab, "main .errors"); !strings.Contains(msg, "last administrator") {
 			t.Errorf("error after demoting the last administrator = %q", msg)
 		}
-		acctCheck(t, tab, e, "account-users-last-admin")
+		checkPage(t, tab, "account-users-last-admin")
 		if got := acctMeField(t, e, ada.token, "user", "user_type"); got != "customer_admin" {
 			t.Errorf("administrator's user type after the refusal = %v", got)
 		}
@@ -159,7 +149,7 @@ func TestBrowserAccountAdministrator(t *testing.T) {
 		if title := pageText(t, tab, "h1"); title != "Remove a user" {
 			t.Fatalf("confirmation page %q", title)
 		}
-		acctCheck(t, tab, e, "account-user-remove")
+		checkPage(t, tab, "account-user-remove")
 		if status := acctSubmit(t, tab, "main form"); status != http.StatusOK {
 			t.Fatalf("remove answered %d", status)
 		}
@@ -257,7 +247,7 @@ func TestBrowserAccountSelf(t *testing.T) {
 		if got := pageText(t, tab, "#f-phone-error"); !strings.Contains(got, "Phone") {
 			t.Errorf("phone error = %q", got)
 		}
-		acctCheck(t, tab, e, "account-profile-error")
+		checkPage(t, tab, "account-profile-error")
 		if err := chromedp.Do(tab, chromedp.SetValue(chromedp.CSS("main #f-phone"), "+44 20 7946 0000")); err != nil {
 			t.Fatal(err)
 		}
@@ -329,7 +319,7 @@ func TestBrowserAccountPlainUser(t *testing.T) {
 				t.Errorf("the plain user's navigation offers %q: %q", admin, nav)
 			}
 		}
-		acctCheck(t, tab, e, "account-plain-user")
+		checkPage(t, tab, "account-plain-user")
 		for _, path := range []string{"/account/users", "/account/invitations", "/account/delete", "/account/details",
 			"/account/users/" + ada.id + "/remove"} {
 			acctVisit(t, tab, e, path, http.StatusForbidden, "You cannot open this page", "account-forbidden")
@@ -374,13 +364,13 @@ func TestBrowserAccountDeletion(t *testing.T) {
 		if got := pageText(t, tab, "#f-current_password-error"); got == "" {
 			t.Error("no error next to the password")
 		}
-		acctCheck(t, tab, e, "account-delete-error")
+		checkPage(t, tab, "account-delete-error")
 		e.login(ada.email, goodPassword)
 
 		n := e.mails()
 		typeInto(t, tab, "main #f-current_password", goodPassword)
 		expectPage(t, tab, acctSubmit(t, tab, "main form"), http.StatusOK, "The account has been deleted")
-		acctCheck(t, tab, e, "account-deleted")
+		checkPage(t, tab, "account-deleted")
 		if msg := e.mailSince(n, ada.email, ""); !strings.Contains(msg.Subject, "deleted") {
 			t.Errorf("mail after the deletion: %q", msg.Subject)
 		}
@@ -405,7 +395,7 @@ func TestBrowserAccountPartner(t *testing.T) {
 		logOnFailure(t, e)
 		pat := e.partnerAdmin("pat@example.com", "Resellers Ltd")
 		acctSignIn(t, tab, e, pat.email, goodPassword)
-		acctCheck(t, tab, e, "account-partner")
+		checkPage(t, tab, "account-partner")
 		nav := pageText(t, tab, "main nav")
 		for _, want := range []string{"Users", "Invitations"} {
 			if !strings.Contains(nav, want) {
