@@ -97,6 +97,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	}, flows.Config{
 		AdminKeyHash: adminKeyHash(cfg.AdminKey),
 		PublicURL:    cfg.PublicURL, MailFrom: cfg.MailFrom, SignupTTL: cfg.SignupTTL, SessionTTL: cfg.SessionTTL,
+		BrowserSessionTTL: cfg.BrowserSessionTTL, BrowserIdleTTL: cfg.BrowserIdleTTL,
 		Limits: flows.Limits{
 			SignupPerIP: cfg.RateSignupIP.Rule, SignupPerEmail: cfg.RateSignupEmail.Rule,
 			LoginPerIP: cfg.RateLoginIP.Rule, LoginFailuresPerEmail: cfg.RateLoginEmail.Rule,
@@ -116,8 +117,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if cfg.FormKey != "" {
 		formKey = []byte(cfg.FormKey)
 	}
+	https := strings.HasPrefix(cfg.PublicURL, "https://")
 	pages := web.New(a.flows, logger, web.Config{
-		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"), FormKey: formKey,
+		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey,
 	})
 	a.handler = route(pages, a.api)
 	if cfg.NATSURL != "" {

@@ -43,7 +43,7 @@ func openPage(t *testing.T, tab context.Context, link string) int {
 // the page the browser gets.
 func submitPage(t *testing.T, tab context.Context) int {
 	t.Helper()
-	res, err := chromedp.RunResponse(tab, chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
+	res, err := chromedp.RunResponse(tab, chromedp.Click(chromedp.CSS(`main button[type="submit"]`)))
 	if err != nil {
 		t.Fatalf("submit: %v", err)
 	}
@@ -118,6 +118,7 @@ func (e *env) expectNoSignIn(email, password string) {
 // corrected form joins the account, and the invited user signs in with the
 // chosen password.
 func TestBrowserInvitation(t *testing.T) {
+	t.Parallel() // each has its own app, mail server, database and Chromium
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := start(t, dsn)
@@ -132,6 +133,7 @@ func TestBrowserInvitation(t *testing.T) {
 		agreements := len(e.invitationBody(token)["accepted_agreements"].([]string))
 
 		expectPage(t, tab, openPage(t, tab, link), http.StatusOK, "Accept your invitation")
+		checkPage(t, tab, "invitation")
 		if lead := pageText(t, tab, ".lead"); !strings.Contains(lead, email) || !strings.Contains(lead, "Analytical Engines Ltd") {
 			t.Errorf("lead = %q, want the invited address and the account", lead)
 		}
@@ -151,9 +153,10 @@ func TestBrowserInvitation(t *testing.T) {
 		e.expectNoSignIn(email, "short")
 
 		typeInto(t, tab, "#f-password", goodPassword)
-		expectPage(t, tab, submitPage(t, tab), http.StatusOK, "Your account is ready")
-		if lead := pageText(t, tab, ".lead.success"); !strings.Contains(lead, email) {
-			t.Errorf("success lead = %q, want the address to sign in with", lead)
+		// Accepting signs the colleague in: the account page shows them.
+		expectPage(t, tab, submitPage(t, tab), http.StatusOK, "Your account")
+		if lead := pageText(t, tab, ".lead"); !strings.Contains(lead, email) {
+			t.Errorf("account lead = %q, want the signed-in address", lead)
 		}
 
 		// The invited user is a member of Ada's customer, with the password
@@ -174,6 +177,7 @@ func TestBrowserInvitation(t *testing.T) {
 // its input and changes nothing; then the new password works and the old
 // one no longer does.
 func TestBrowserPasswordReset(t *testing.T) {
+	t.Parallel() // each has its own app, mail server, database and Chromium
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := start(t, dsn)
@@ -184,11 +188,12 @@ func TestBrowserPasswordReset(t *testing.T) {
 		n := e.mails()
 		expectPage(t, tab, openPage(t, tab, e.base+"/reset-password"), http.StatusOK, "Forgot your password?")
 		typeInto(t, tab, "#f-email", email)
-		expectPage(t, tab, submitPage(t, tab), http.StatusOK, "Check your mail")
+		expectPage(t, tab, submitPage(t, tab), http.StatusOK, "Check your mailbox")
 		link := e.mailedLink(n, email, "/reset-password")
 		token := strings.TrimPrefix(link, e.base+"/reset-password?token=")
 
 		expectPage(t, tab, openPage(t, tab, link), http.StatusOK, "Set a new password")
+		checkPage(t, tab, "reset-password")
 		if lead := pageText(t, tab, ".lead"); !strings.Contains(lead, "a***@example.com") {
 			t.Errorf("lead = %q, want the masked address", lead)
 		}
@@ -207,6 +212,10 @@ func TestBrowserPasswordReset(t *testing.T) {
 		e.expectNoSignIn(email, goodPassword)
 		expect(t, e.as(ada.token, "GET", "/api/v1/me", nil), http.StatusUnauthorized)
 		expect(t, e.do("GET", "/api/v1/password-resets/"+token, nil), http.StatusGone)
+		expectPage(t, tab, openPage(t, tab, link), http.StatusGone, "This link can no longer be used")
+		checkPage(t, tab, "link-used")
+		expectPage(t, tab, openPage(t, tab, e.base+"/o/no-such-organization/login"), http.StatusNotFound, "Page not found")
+		checkPage(t, tab, "not-found")
 	})
 }
 
@@ -214,6 +223,7 @@ func TestBrowserPasswordReset(t *testing.T) {
 // opening the link changes nothing, the button does; a confirmation for an
 // address someone else registered meanwhile is refused and changes nothing.
 func TestBrowserEmailChange(t *testing.T) {
+	t.Parallel() // each has its own app, mail server, database and Chromium
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
 		e := start(t, dsn)
@@ -241,6 +251,7 @@ func TestBrowserEmailChange(t *testing.T) {
 		// button is pressed.
 		link := change(taken)
 		expectPage(t, tab, openPage(t, tab, link), http.StatusOK, "Confirm your new email address")
+		checkPage(t, tab, "confirm-email")
 		e.register(taken, "customer_personal")
 		expectPage(t, tab, submitPage(t, tab), http.StatusConflict, "This did not work")
 		if got := meEmail(); got != email {

@@ -37,6 +37,10 @@ type Config struct {
 	SignupTTL       time.Duration
 	SessionTTL      time.Duration
 	ShutdownTimeout time.Duration
+	// BrowserSessionTTL and BrowserIdleTTL bound a browser session: at most
+	// so long after sign-in, and ended after so long without use.
+	BrowserSessionTTL time.Duration
+	BrowserIdleTTL    time.Duration
 
 	InvitationTTL    time.Duration // lifetime of an invitation link
 	PasswordResetTTL time.Duration // lifetime of a password-reset link
@@ -195,20 +199,22 @@ func (p *Prefixes) Set(s string) error {
 // Default returns the defaults: SQLite file onboard.db, dev mail, 127.0.0.1:8080.
 func Default() Config {
 	return Config{
-		Addr:            "127.0.0.1:8080",
-		DB:              "onboard.db",
-		MailFrom:        "onboard <no-reply@localhost>",
-		SignupTTL:       24 * time.Hour,
-		SessionTTL:      24 * time.Hour,
-		ShutdownTimeout: 15 * time.Second,
-		Argon2Memory:    19 * 1024,
-		Argon2Time:      2,
-		Argon2Threads:   1,
-		RateSignupIP:    Rate{ratelimit.Rule{Limit: 60, Window: time.Minute}},
-		RateSignupEmail: Rate{ratelimit.Rule{Limit: 5, Window: time.Hour}},
-		RateLoginIP:     Rate{ratelimit.Rule{Limit: 60, Window: time.Minute}},
-		RateLoginEmail:  Rate{ratelimit.Rule{Limit: 5, Window: time.Hour}},
-		RatePartnerCode: Rate{ratelimit.Rule{Limit: 10, Window: time.Hour}},
+		Addr:              "127.0.0.1:8080",
+		DB:                "onboard.db",
+		MailFrom:          "onboard <no-reply@localhost>",
+		SignupTTL:         24 * time.Hour,
+		SessionTTL:        24 * time.Hour,
+		BrowserSessionTTL: 12 * time.Hour,
+		BrowserIdleTTL:    30 * time.Minute,
+		ShutdownTimeout:   15 * time.Second,
+		Argon2Memory:      19 * 1024,
+		Argon2Time:        2,
+		Argon2Threads:     1,
+		RateSignupIP:      Rate{ratelimit.Rule{Limit: 60, Window: time.Minute}},
+		RateSignupEmail:   Rate{ratelimit.Rule{Limit: 5, Window: time.Hour}},
+		RateLoginIP:       Rate{ratelimit.Rule{Limit: 60, Window: time.Minute}},
+		RateLoginEmail:    Rate{ratelimit.Rule{Limit: 5, Window: time.Hour}},
+		RatePartnerCode:   Rate{ratelimit.Rule{Limit: 10, Window: time.Hour}},
 
 		RateInviteNewAccount: Rate{ratelimit.Rule{Limit: 20, Window: 24 * time.Hour}},
 		RateInviteAccount:    Rate{ratelimit.Rule{Limit: 200, Window: 24 * time.Hour}},
@@ -274,6 +280,8 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	str(&c.MailTemplates, "mail-templates", "ONBOARD_MAIL_TEMPLATES", "directory whose files override the embedded mail templates")
 	dur(&c.SignupTTL, "signup-ttl", "ONBOARD_SIGNUP_TTL", "lifetime of a registration link")
 	dur(&c.SessionTTL, "session-ttl", "ONBOARD_SESSION_TTL", "lifetime of a session")
+	dur(&c.BrowserSessionTTL, "browser-session-ttl", "ONBOARD_BROWSER_SESSION_TTL", "longest lifetime of a browser session (the pages' sign-in)")
+	dur(&c.BrowserIdleTTL, "browser-idle-ttl", "ONBOARD_BROWSER_IDLE_TTL", "a browser session ends after this long without use")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "ONBOARD_SHUTDOWN_TIMEOUT", "how long in-flight requests may take to finish at shutdown")
 	dur(&c.InvitationTTL, "invitation-ttl", "ONBOARD_INVITATION_TTL", "lifetime of an invitation link")
 	dur(&c.PasswordResetTTL, "password-reset-ttl", "ONBOARD_PASSWORD_RESET_TTL", "lifetime of a password-reset link")
@@ -384,6 +392,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SignupTTL <= 0 || c.SessionTTL <= 0 {
 		errs = append(errs, errors.New("signup-ttl and session-ttl must be positive"))
+	}
+	if c.BrowserSessionTTL <= 0 || c.BrowserIdleTTL <= 0 {
+		errs = append(errs, errors.New("browser-session-ttl and browser-idle-ttl must be positive"))
 	}
 	if c.B2BRefreshTTL <= 0 || c.B2BIntrospectionTimeout <= 0 {
 		errs = append(errs, errors.New("b2b-refresh-ttl and b2b-introspection-timeout must be positive"))

@@ -39,6 +39,9 @@ type Invitation struct {
 	AcceptedAt *time.Time
 	AcceptedBy string // the user the invitation created or activated
 	RevokedAt  *time.Time
+	// Language is the language of the invitation mail (the inviter's); the
+	// user it creates starts with it.
+	Language string
 }
 
 // PasswordReset is a mailed link that lets a user set a new password.

@@ -100,6 +100,22 @@ type Onboarding struct {
 	SignupLinkTTL                      Duration          `json:"signup_link_ttl"` // 0: the service default (--signup-ttl)
 	DefaultUserTypes                   map[string]string `json:"default_user_types"`
 	PartnerProvider                    *PartnerProvider  `json:"partner_provider"`
+	Branding                           Branding          `json:"branding"`
+}
+
+// Branding is how an organization's pages and mails look.
+type Branding struct {
+	// DisplayName replaces the organization's display name on its pages and
+	// in its mail when set.
+	DisplayName string `json:"display_name,omitempty"`
+	// LogoURL is an https address of the logo, used unless a logo was
+	// uploaded.
+	LogoURL string `json:"logo_url,omitempty"`
+	// LogoUploaded is set while an uploaded logo is served by onboard
+	// (PUT and DELETE …/logo keep it; the onboarding document cannot).
+	LogoUploaded bool `json:"logo_uploaded,omitempty"`
+	// AccentColor is the colour of buttons and links, "#rrggbb".
+	AccentColor string `json:"accent_color,omitempty"`
 }
 
 // PartnerProvider is the plugin that finds a partner by its code.
@@ -272,8 +288,11 @@ type User struct {
 	Properties   map[string]string
 	PasswordHash string
 	Status       string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// Language is the language the user chose for pages and mail ("en",
+	// "it"), or empty when they never chose one.
+	Language  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Location is a place of a customer.
@@ -332,6 +351,9 @@ type Signup struct {
 	ExpiresAt   time.Time
 	CompletedAt *time.Time
 	UserID      string
+	// Language is the language of the page the sign-up started on; the
+	// mails of the registration and the new user use it.
+	Language string
 }
 
 // Session is a signed-in user's bearer session.
@@ -344,7 +366,25 @@ type Session struct {
 	ExpiresAt time.Time
 	ClientIP  string
 	UserAgent string
+	// Kind is SessionAPI (a bearer token) or SessionBrowser (a cookie).
+	Kind string
+	// IdleExpiresAt is when a browser session ends unless it is used
+	// before; nil for API sessions.
+	IdleExpiresAt *time.Time
 }
+
+// Logo is an organization's uploaded logo image.
+type Logo struct {
+	ContentType string // image/png or image/jpeg
+	Data        []byte
+	UpdatedAt   time.Time
+}
+
+// Session kinds.
+const (
+	SessionAPI     = "api"
+	SessionBrowser = "browser"
+)
 
 // OutboxMail is a rendered mail queued for delivery.
 type OutboxMail struct {

@@ -502,11 +502,38 @@ func (s *Service) DeleteCustomer(ctx context.Context, p Principal, customerID, c
 	if strings.TrimSpace(confirm) != acct.Name {
 		return domain.Invalid(domain.FieldError{Field: "confirm", Message: "must be the name of the account, exactly"})
 	}
+	return s.deleteCustomer(ctx, p, acct)
+}
+
+// DeleteCustomerWithPassword is DeleteCustomer confirmed by the principal's
+// current password instead of the account's name (checked as by
+// ChangePassword: a wrong one is a 422 on current_password and counts as a
+// failed sign-in).
+func (s *Service) DeleteCustomerWithPassword(ctx context.Context, p Principal, customerID, password string) error {
+	acct, err := s.adminAccount(ctx, p, AccountRef{Kind: domain.KindCustomer, ID: customerID})
+	if err != nil {
+		return err
+	}
+	if password == "" {
+		return domain.Invalid(domain.FieldError{Field: "current_password", Message: "is required"})
+	}
+	if len(password) > 1024 {
+		return domain.Invalid(domain.FieldError{Field: "current_password", Message: "is too long"})
+	}
+	if err := s.verifyCurrentPassword(ctx, p, password); err != nil {
+		return err
+	}
+	return s.deleteCustomer(ctx, p, acct)
+}
+
+// deleteCustomer deletes acct, whose administrator p is, with an audit entry
+// and the confirmation mail, in one transaction.
+func (s *Service) deleteCustomer(ctx context.Context, p Principal, acct domain.Account) error {
 	org, err := s.store.OrganizationByID(ctx, acct.OrgID)
 	if err != nil {
 		return err
 	}
-	m, err := s.queueMail(org.ID, obmail.TemplateAccountDeleted, p.User.Email, obmail.AccountDeletedData{Organization: org.DisplayName})
+	m, err := s.queueMail(org, p.User.Language, obmail.TemplateAccountDeleted, p.User.Email, obmail.AccountDeletedData{Organization: displayName(org)})
 	if err != nil {
 		return err
 	}

@@ -55,14 +55,14 @@ func (s *Service) RequestEmailChange(ctx context.Context, p Principal, newEmail,
 	}
 	now := s.now()
 	ttl := s.accountConfig().EmailChangeTTL
-	link, err := s.queueMail(org.ID, obmail.TemplateEmailChange, email, obmail.EmailChangeData{
-		Organization: org.DisplayName, Link: s.link("/confirm-email", token), ExpiresIn: humanTTL(ttl),
+	link, err := s.queueMail(org, p.User.Language, obmail.TemplateEmailChange, email, obmail.EmailChangeData{
+		Organization: displayName(org), Link: s.pageLink(org, "/confirm-email", token), ExpiresIn: humanTTL(ttl),
 	})
 	if err != nil {
 		return err
 	}
-	notice, err := s.queueMail(org.ID, obmail.TemplateEmailChangeRequested, p.User.Email, obmail.EmailChangeNoticeData{
-		Organization: org.DisplayName, FirstName: p.User.FirstName, NewEmail: email, ResetURL: s.cfg.PublicURL + "/reset-password",
+	notice, err := s.queueMail(org, p.User.Language, obmail.TemplateEmailChangeRequested, p.User.Email, obmail.EmailChangeNoticeData{
+		Organization: displayName(org), FirstName: p.User.FirstName, NewEmail: email, ResetURL: s.pageURL(org, "/reset-password"),
 	})
 	if err != nil {
 		return err
@@ -164,8 +164,8 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (domain.
 	if err != nil {
 		return domain.User{}, err
 	}
-	notice, err := s.queueMail(org.ID, obmail.TemplateEmailChanged, u.Email, obmail.EmailChangeNoticeData{
-		Organization: org.DisplayName, FirstName: u.FirstName, NewEmail: c.NewEmail, ResetURL: s.cfg.PublicURL + "/reset-password",
+	notice, err := s.queueMail(org, u.Language, obmail.TemplateEmailChanged, u.Email, obmail.EmailChangeNoticeData{
+		Organization: displayName(org), FirstName: u.FirstName, NewEmail: c.NewEmail, ResetURL: s.pageURL(org, "/reset-password"),
 	})
 	if err != nil {
 		return domain.User{}, err

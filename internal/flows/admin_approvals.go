@@ -82,11 +82,11 @@ func (s *Service) decide(ctx context.Context, adm Admin, org domain.Organization
 	for _, u := range users {
 		var m domain.OutboxMail
 		if to == domain.StatusActive {
-			m, err = s.queueMail(org.ID, obmail.TemplateApprovalGranted, u.Email, obmail.ApprovalGrantedData{
-				Organization: org.DisplayName, FirstName: u.FirstName, SignInURL: s.cfg.PublicURL + "/login"})
+			m, err = s.queueMail(org, u.Language, obmail.TemplateApprovalGranted, u.Email, obmail.ApprovalGrantedData{
+				Organization: displayName(org), FirstName: u.FirstName, SignInURL: s.pageURL(org, "/login")})
 		} else {
-			m, err = s.queueMail(org.ID, obmail.TemplateApprovalRejected, u.Email, obmail.ApprovalRejectedData{
-				Organization: org.DisplayName, FirstName: u.FirstName, Reason: reason})
+			m, err = s.queueMail(org, u.Language, obmail.TemplateApprovalRejected, u.Email, obmail.ApprovalRejectedData{
+				Organization: displayName(org), FirstName: u.FirstName, Reason: reason})
 		}
 		if err != nil {
 			return PendingAccount{}, err

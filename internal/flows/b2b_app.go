@@ -95,7 +95,7 @@ func (s *Service) runProvisionJob(ctx context.Context, tx *store.Tx, p provision
 		return false, err
 	}
 	ttl := s.cfg.SignupTTL
-	m, err := s.queueMail(u.OrgID, obmail.TemplateB2BVerify, u.Email, obmail.B2BVerifyData{
+	m, err := s.queueMail(domain.Organization{ID: u.OrgID}, "", obmail.TemplateB2BVerify, u.Email, obmail.B2BVerifyData{
 		Link: s.endUserLink(verifyTemplate(lp), "/v2/registration/verify", token), Labelpartner: lp.Name, FirstName: u.FirstName, ExpiresIn: humanDuration(ttl)})
 	if err != nil {
 		return false, err
@@ -301,7 +301,7 @@ func (s *Service) runB2BResetJob(ctx context.Context, tx *store.Tx, p b2bResetJo
 		if err != nil {
 			return false, err
 		}
-		m, err := s.queueMail(u.OrgID, obmail.TemplateB2BReset, u.Email, obmail.B2BResetData{
+		m, err := s.queueMail(domain.Organization{ID: u.OrgID}, "", obmail.TemplateB2BReset, u.Email, obmail.B2BResetData{
 			Link: s.endUserLink(resetTemplate(lp), "/v2/registration/resetpassword", token), Labelpartner: u.Labelpartner, ExpiresIn: humanDuration(ttl)})
 		if err != nil {
 			return false, err

@@ -138,6 +138,7 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 		ID: store.NewID(), OrgID: org.ID, AccountID: reg.Account.ID, UserTypeID: ut.ID, Email: su.Email,
 		FirstName: values["user.first_name"], LastName: values["user.last_name"], Phone: values["user.phone"],
 		Properties: userProps, PasswordHash: hash, Status: status, CreatedAt: now, UpdatedAt: now,
+		Language: su.Language,
 	}
 	if kind == domain.KindCustomer && org.Onboarding.DefaultLocation {
 		locName := "Home"
@@ -148,12 +149,12 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 	}
 	var notice domain.OutboxMail
 	if status == domain.StatusPendingApproval {
-		notice, err = s.queueMail(org.ID, obmail.TemplateApprovalPending, su.Email, obmail.ApprovalPendingData{
-			Organization: org.DisplayName, Name: reg.Account.Name,
+		notice, err = s.queueMail(org, su.Language, obmail.TemplateApprovalPending, su.Email, obmail.ApprovalPendingData{
+			Organization: displayName(org), Name: reg.Account.Name,
 		})
 	} else {
-		notice, err = s.queueMail(org.ID, obmail.TemplateWelcome, su.Email, obmail.WelcomeData{
-			Organization: org.DisplayName, FirstName: reg.User.FirstName, SignInURL: s.cfg.PublicURL + "/login", AccountType: typ,
+		notice, err = s.queueMail(org, su.Language, obmail.TemplateWelcome, su.Email, obmail.WelcomeData{
+			Organization: displayName(org), FirstName: reg.User.FirstName, SignInURL: s.pageURL(org, "/login"), AccountType: typ,
 		})
 	}
 	if err != nil {

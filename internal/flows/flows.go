@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/onboard-dev/onboard/internal/auth"
+	"github.com/onboard-dev/onboard/internal/brand"
 	"github.com/onboard-dev/onboard/internal/domain"
 	obmail "github.com/onboard-dev/onboard/internal/mail"
 	"github.com/onboard-dev/onboard/internal/outbound"
@@ -31,7 +32,7 @@ type Limiter interface {
 
 // Renderer renders a named mail template.
 type Renderer interface {
-	Render(name string, data any) (obmail.Rendered, error)
+	RenderIn(lang string, colours brand.Colours, name string, data any) (obmail.Rendered, error)
 }
 
 // Limits are the rate limits of the flows.
@@ -73,7 +74,11 @@ type Config struct {
 	MailFrom   string        // From address; its domain names Message-IDs
 	SignupTTL  time.Duration // default lifetime of a registration link
 	SessionTTL time.Duration // lifetime of a session
-	Limits     Limits
+	// BrowserSessionTTL is the longest a browser session lasts (absolute).
+	BrowserSessionTTL time.Duration
+	// BrowserIdleTTL ends a browser session that has not been used for so long.
+	BrowserIdleTTL time.Duration
+	Limits         Limits
 	// AdminKeyHash is the SHA-256 of the full-rights admin key from the
 	// environment; empty when none is configured.
 	AdminKeyHash []byte
@@ -157,6 +162,12 @@ func New(d Deps, cfg Config) *Service {
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 24 * time.Hour
 	}
+	if cfg.BrowserSessionTTL <= 0 {
+		cfg.BrowserSessionTTL = 12 * time.Hour
+	}
+	if cfg.BrowserIdleTTL <= 0 {
+		cfg.BrowserIdleTTL = 30 * time.Minute
+	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if d.HTTP == nil {
 		d.HTTP = outbound.New(outbound.Options{})
@@ -183,10 +194,12 @@ func messageHost(cfg Config) string {
 	return "onboard.invalid"
 }
 
-// queueMail renders a template and returns the outbox row for it, with a
+// queueMail renders a template in lang (the recipient's) with the
+// organization's colours and returns the outbox row for it, with a
 // stable Message-ID derived from the row id.
-func (s *Service) queueMail(orgID, template, to string, data any) (domain.OutboxMail, error) {
-	r, err := s.mail.Render(template, data)
+func (s *Service) queueMail(org domain.Organization, lang, template, to string, data any) (domain.OutboxMail, error) {
+	orgID := org.ID
+	r, err := s.mail.RenderIn(lang, brand.Of(org.Onboarding.Branding.AccentColor), template, data)
 	if err != nil {
 		return domain.OutboxMail{}, fmt.Errorf("render %s mail: %w", template, err)
 	}

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -102,17 +103,18 @@ func (s *Service) Invite(ctx context.Context, p Principal, ref AccountRef, in In
 	inv := domain.Invitation{
 		ID: store.NewID(), OrgID: org.ID, AccountID: acct.ID, Email: email, UserTypeID: ut.ID, InvitedBy: p.User.ID,
 		TokenHash: hash, State: domain.InvitationPending, CreatedAt: store.Timestamp(now), ExpiresAt: store.Timestamp(now.Add(ttl)),
+		Language: p.User.Language,
 	}
 	var m domain.OutboxMail
 	if registered {
-		m, err = s.queueMail(org.ID, obmail.TemplateInvitationNotice, email, obmail.InvitationNoticeData{
-			Organization: org.DisplayName, AccountName: acct.Name, InviterName: fullName(p.User),
-			SignInURL: s.cfg.PublicURL + "/login", ResetURL: s.cfg.PublicURL + "/reset-password",
+		m, err = s.queueMail(org, p.User.Language, obmail.TemplateInvitationNotice, email, obmail.InvitationNoticeData{
+			Organization: displayName(org), AccountName: acct.Name, InviterName: fullName(p.User),
+			SignInURL: s.pageURL(org, "/login"), ResetURL: s.pageURL(org, "/reset-password"),
 		})
 	} else {
-		m, err = s.queueMail(org.ID, obmail.TemplateInvitation, email, obmail.InvitationData{
-			Organization: org.DisplayName, AccountName: acct.Name, InviterName: fullName(p.User),
-			Link: s.link("/invitation", token), ExpiresIn: humanTTL(ttl),
+		m, err = s.queueMail(org, p.User.Language, obmail.TemplateInvitation, email, obmail.InvitationData{
+			Organization: displayName(org), AccountName: acct.Name, InviterName: fullName(p.User),
+			Link: s.pageLink(org, "/invitation", token), ExpiresIn: humanTTL(ttl),
 		})
 	}
 	if err != nil {
@@ -173,9 +175,10 @@ func (s *Service) InviteExistingUserTx(ctx context.Context, tx *store.Tx, org do
 	inv := domain.Invitation{
 		ID: store.NewID(), OrgID: org.ID, AccountID: acct.ID, Email: u.Email, UserTypeID: u.UserTypeID, UserID: u.ID,
 		TokenHash: hash, State: domain.InvitationPending, CreatedAt: store.Timestamp(now), ExpiresAt: store.Timestamp(now.Add(ttl)),
+		Language: u.Language,
 	}
-	m, err := s.queueMail(org.ID, obmail.TemplateInvitation, u.Email, obmail.InvitationData{
-		Organization: org.DisplayName, AccountName: acct.Name, Link: s.link("/invitation", token), ExpiresIn: humanTTL(ttl),
+	m, err := s.queueMail(org, u.Language, obmail.TemplateInvitation, u.Email, obmail.InvitationData{
+		Organization: displayName(org), AccountName: acct.Name, Link: s.pageLink(org, "/invitation", token), ExpiresIn: humanTTL(ttl),
 	})
 	if err != nil {
 		return err
@@ -360,6 +363,9 @@ type InvitationCompletion struct {
 	User               map[string]any
 	Password           string
 	AcceptedAgreements []string
+	// Language is the language of the page the invitation was accepted on;
+	// a new user starts with it (else with the invitation's).
+	Language string
 }
 
 // AcceptInvitation validates the form and, in one transaction, uses up the
@@ -413,6 +419,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, in Invitat
 		ID: store.NewID(), OrgID: inv.OrgID, AccountID: inv.AccountID, UserTypeID: inv.UserTypeID, Email: inv.Email,
 		FirstName: values["user.first_name"], LastName: values["user.last_name"], Phone: values["user.phone"],
 		Properties: userProps, PasswordHash: hash, Status: domain.StatusActive, CreatedAt: now, UpdatedAt: now,
+		Language: cmp.Or(knownLanguage(in.Language), inv.Language),
 	}
 	if form.Existing {
 		first, last, phone := u.FirstName, u.LastName, u.Phone
@@ -428,8 +435,8 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, in Invitat
 			u.Phone = phone
 		}
 	}
-	welcome, err := s.queueMail(inv.OrgID, obmail.TemplateWelcome, u.Email, obmail.WelcomeData{
-		Organization: form.Organization.DisplayName, FirstName: u.FirstName, SignInURL: s.cfg.PublicURL + "/login", AccountType: form.Account.Type,
+	welcome, err := s.queueMail(form.Organization, u.Language, obmail.TemplateWelcome, u.Email, obmail.WelcomeData{
+		Organization: displayName(form.Organization), FirstName: u.FirstName, SignInURL: s.pageURL(form.Organization, "/login"), AccountType: form.Account.Type,
 	})
 	if err != nil {
 		return AccountUser{}, err

@@ -3,11 +3,15 @@ package flows
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
+	"github.com/onboard-dev/onboard/internal/brand"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/store"
 )
@@ -49,6 +53,8 @@ func (s *Service) PutOnboarding(ctx context.Context, adm Admin, org domain.Organ
 		if err != nil {
 			return err
 		}
+		// Whether a logo was uploaded is kept by PUT and DELETE …/logo.
+		next.Branding.LogoUploaded = prev.Branding.LogoUploaded
 		if fields := ValidateOnboarding(next, userTypes, s.http.CheckURL); len(fields) > 0 {
 			return domain.Invalid(fields...)
 		}
@@ -82,6 +88,21 @@ func ValidateOnboarding(o domain.Onboarding, userTypes []domain.UserType, checkU
 			add(f, "is listed twice")
 		}
 		seen[t] = true
+	}
+	b := o.Branding
+	if b.AccentColor != "" && !brand.ValidColour(b.AccentColor) {
+		add("branding.accent_color", "must be a colour written #rrggbb")
+	}
+	if utf8.RuneCountInString(b.DisplayName) > 100 {
+		add("branding.display_name", "must be at most 100 characters")
+	} else if strings.ContainsFunc(b.DisplayName, unicode.IsControl) {
+		add("branding.display_name", "must not contain control characters such as tabs or line breaks")
+	}
+	if b.LogoURL != "" {
+		u, err := url.Parse(b.LogoURL)
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || len(b.LogoURL) > 2048 {
+			add("branding.logo_url", "must be an absolute https URL of at most 2048 characters")
+		}
 	}
 	if o.EmailRequirement != "" {
 		if len(o.EmailRequirement) > 1000 {

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,9 @@ type PasswordResetRequest struct {
 	Organization string
 	Email        string
 	ClientIP     string
+	// Language is the language of the page the request came from, for the
+	// mail when the user has not chosen one.
+	Language string
 }
 
 // RequestPasswordReset asks for a reset link for the address. It writes a
@@ -46,13 +50,15 @@ func (s *Service) RequestPasswordReset(ctx context.Context, in PasswordResetRequ
 	if err := s.rateLimit(ctx, "reset:email:"+org.ID+":"+domain.NormalizeEmail(email), s.cfg.Limits.SignupPerEmail); err != nil {
 		return err
 	}
-	return s.enqueueJob(ctx, org.ID, jobPasswordReset, email, passwordResetJob{Email: email, ClientIP: in.ClientIP})
+	return s.enqueueJob(ctx, org.ID, jobPasswordReset, email, passwordResetJob{Email: email, ClientIP: in.ClientIP, Language: in.Language})
 }
 
 // passwordResetJob is a password-reset request waiting for the job worker.
 type passwordResetJob struct {
 	Email    string `json:"email"`
 	ClientIP string `json:"client_ip"`
+	// Language is the language of the page the reset was asked on.
+	Language string `json:"language,omitempty"`
 }
 
 // runPasswordResetJob creates a reset link for an active user of the address
@@ -80,8 +86,8 @@ func (s *Service) runPasswordResetJob(ctx context.Context, tx *store.Tx, orgID s
 		return false, fmt.Errorf("password reset: %w", err)
 	}
 	ttl := s.accountConfig().PasswordResetTTL
-	m, err := s.queueMail(org.ID, obmail.TemplatePasswordReset, user.Email, obmail.PasswordResetData{
-		Organization: org.DisplayName, Link: s.link("/reset-password", token), ExpiresIn: humanTTL(ttl),
+	m, err := s.queueMail(org, cmp.Or(user.Language, p.Language), obmail.TemplatePasswordReset, user.Email, obmail.PasswordResetData{
+		Organization: displayName(org), Link: s.pageLink(org, "/reset-password", token), ExpiresIn: humanTTL(ttl),
 	})
 	if err != nil {
 		return false, err
@@ -311,8 +317,8 @@ func (s *Service) verifyCurrentPassword(ctx context.Context, p Principal, passwo
 }
 
 func (s *Service) passwordChangedMail(org domain.Organization, u domain.User) (domain.OutboxMail, error) {
-	return s.queueMail(org.ID, obmail.TemplatePasswordChanged, u.Email, obmail.PasswordChangedData{
-		Organization: org.DisplayName, FirstName: u.FirstName, ResetURL: s.cfg.PublicURL + "/reset-password",
+	return s.queueMail(org, u.Language, obmail.TemplatePasswordChanged, u.Email, obmail.PasswordChangedData{
+		Organization: displayName(org), FirstName: u.FirstName, ResetURL: s.pageURL(org, "/reset-password"),
 	})
 }
 

@@ -18,6 +18,9 @@ type Login struct {
 	Password     string
 	ClientIP     string
 	UserAgent    string
+	// Browser opens a browser session (a cookie, with idle expiry) instead
+	// of an API session (a bearer token).
+	Browser bool
 }
 
 // Principal is an authenticated session and the user behind it.
@@ -104,22 +107,11 @@ func (s *Service) Login(ctx context.Context, in Login) (token string, p Principa
 	if err != nil {
 		return "", p, err
 	}
-	token, hash, err := auth.NewToken()
-	if err != nil {
-		return "", p, fmt.Errorf("login: %w", err)
+	kind := domain.SessionAPI
+	if in.Browser {
+		kind = domain.SessionBrowser
 	}
-	now := s.now()
-	sess := domain.Session{
-		ID: store.NewID(), OrgID: org.ID, UserID: user.ID, TokenHash: hash, CreatedAt: store.Timestamp(now),
-		ExpiresAt: store.Timestamp(now.Add(s.cfg.SessionTTL)), ClientIP: in.ClientIP, UserAgent: truncate(in.UserAgent, 256),
-	}
-	err = s.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.CreateSession(ctx, sess); err != nil {
-			return err
-		}
-		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: "user:" + user.ID, Action: "session.created",
-			SubjectID: user.ID, Data: map[string]any{"session_id": sess.ID, "client_ip": in.ClientIP}, CreatedAt: now})
-	})
+	token, sess, err := s.openSession(ctx, user, kind, in.ClientIP, in.UserAgent)
 	if err != nil {
 		return "", p, fmt.Errorf("login: %w", err)
 	}
@@ -323,6 +315,16 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	if err != nil {
 		return Principal{}, err
 	}
+	if sess.Kind != domain.SessionAPI {
+		return Principal{}, unauth
+	}
+	return s.principal(ctx, sess)
+}
+
+// principal loads the user, account, user type and required actions of a
+// session, refusing users who may no longer sign in.
+func (s *Service) principal(ctx context.Context, sess domain.Session) (Principal, error) {
+	unauth := domain.Errorf(domain.EUnauthorized, "unauthenticated", "A valid session token is required.")
 	user, err := s.store.UserByID(ctx, sess.OrgID, sess.UserID)
 	if store.IsNotFound(err) {
 		return Principal{}, unauth

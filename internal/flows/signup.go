@@ -19,6 +19,9 @@ type StartSignup struct {
 	Email        string
 	AccountType  string
 	ClientIP     string
+	// Language is the language of the page the request came from; the
+	// mails of the registration use it.
+	Language string
 }
 
 // StartSignup sends a registration link to a new address, or a "you already
@@ -64,13 +67,15 @@ func (s *Service) StartSignup(ctx context.Context, in StartSignup) error {
 		return err
 	}
 
-	return s.enqueueJob(ctx, org.ID, jobSignup, email, signupJob{Email: email, AccountType: in.AccountType})
+	return s.enqueueJob(ctx, org.ID, jobSignup, email, signupJob{Email: email, AccountType: in.AccountType, Language: in.Language})
 }
 
 // signupJob is a signup start waiting for the job worker.
 type signupJob struct {
 	Email       string `json:"email"`
 	AccountType string `json:"account_type"`
+	// Language is the language of the page the signup was started on.
+	Language string `json:"language,omitempty"`
 }
 
 // runSignupJob queues, in tx, a registration link for a new address (its
@@ -89,8 +94,8 @@ func (s *Service) runSignupJob(ctx context.Context, tx *store.Tx, orgID string, 
 		return false, err
 	}
 	if registered {
-		m, err := s.queueMail(org.ID, "already_registered", p.Email, obmail.AlreadyRegisteredData{
-			Organization: org.DisplayName, SignInURL: s.cfg.PublicURL + "/login", ResetURL: s.cfg.PublicURL + "/reset-password",
+		m, err := s.queueMail(org, p.Language, "already_registered", p.Email, obmail.AlreadyRegisteredData{
+			Organization: displayName(org), SignInURL: s.pageURL(org, "/login"), ResetURL: s.pageURL(org, "/reset-password"),
 		})
 		if err != nil {
 			return false, err
@@ -105,15 +110,15 @@ func (s *Service) runSignupJob(ctx context.Context, tx *store.Tx, orgID string, 
 	if t := org.Onboarding.SignupLinkTTL; t > 0 {
 		ttl = time.Duration(t)
 	}
-	m, err := s.queueMail(org.ID, "signup", p.Email, obmail.SignupData{
-		Organization: org.DisplayName, Link: s.link("/register", token), ExpiresIn: humanDuration(ttl),
+	m, err := s.queueMail(org, p.Language, "signup", p.Email, obmail.SignupData{
+		Organization: displayName(org), Link: s.pageLink(org, "/register", token), ExpiresIn: humanDuration(ttl),
 	})
 	if err != nil {
 		return false, err
 	}
 	su := domain.Signup{
 		ID: store.NewID(), OrgID: org.ID, Email: p.Email, AccountType: p.AccountType, TokenHash: hash,
-		State: domain.SignupPending, CreatedAt: now, ExpiresAt: now.Add(ttl),
+		State: domain.SignupPending, CreatedAt: now, ExpiresAt: now.Add(ttl), Language: knownLanguage(p.Language),
 	}
 	if err := tx.SupersedePendingSignups(ctx, org.ID, p.Email); err != nil {
 		return false, err

@@ -62,6 +62,13 @@ func invitationRecord(i domain.Invitation) map[string]any {
 	}
 }
 
+// ExportDocument is the data export of a user as the API serves it (GET
+// /api/v1/me/export), for other front ends (the pages) to offer the same
+// file. currentSession marks the session that asked for it.
+func ExportDocument(x flows.Export, currentSession string) map[string]any {
+	return exportView(x, currentSession)
+}
+
 // exportView is everything held about a user, without secrets (password
 // and token hashes).
 func exportView(x flows.Export, currentSession string) map[string]any {

@@ -5,6 +5,8 @@ func (s *Server) adminRoutes() []Route {
 	return []Route{
 		{"GET", "/api/v1/admin/organizations/{org}/onboarding", s.admin(s.getOnboarding)},
 		{"PUT", "/api/v1/admin/organizations/{org}/onboarding", s.admin(s.putOnboarding)},
+		{"PUT", "/api/v1/admin/organizations/{org}/logo", s.admin(s.putLogo)},
+		{"DELETE", "/api/v1/admin/organizations/{org}/logo", s.admin(s.deleteLogo)},
 
 		{"GET", "/api/v1/admin/organizations", s.adminRoot(s.listOrganizations)},
 		{"POST", "/api/v1/admin/organizations", s.adminRoot(s.createOrganization)},

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	texttemplate "text/template"
+
+	"github.com/onboard-dev/onboard/internal/brand"
 )
 
 // Message template names understood by Templates.Render.
@@ -83,10 +85,38 @@ const (
 	htmlSuffix    = ".html"
 )
 
-// Templates holds every message template, parsed. It is immutable after
-// LoadTemplates and safe for concurrent use.
+// Templates holds every message template in every language, parsed. It is
+// immutable after LoadTemplates and safe for concurrent use.
 type Templates struct {
-	sets map[string]templateSet
+	sets    map[string]templateSet // by language and name: "it/signup"; English has no prefix
+	missing []string               // translations that do not exist ("it/signup")
+}
+
+// Missing lists the templates that have no translation into a language, as
+// "<lang>/<name>"; their mail goes out in English.
+func (t *Templates) Missing() []string { return slices.Clone(t.missing) }
+
+// Languages are the languages of the mail templates: English in templates/,
+// the others in templates/<lang>/, each with every template English has.
+var Languages = []string{"en", "it"}
+
+// setKey is the key of a language's template in Templates.sets.
+func setKey(lang, name string) string {
+	if lang == "" || lang == Languages[0] {
+		return name
+	}
+	return lang + "/" + name
+}
+
+// brandFuncs are the HTML templates' functions for the organization's
+// colours; render binds them to the message's colours.
+func brandFuncs(c brand.Colours) htmltemplate.FuncMap {
+	return htmltemplate.FuncMap{
+		"durata":   durata,
+		"accent":   func() htmltemplate.CSS { return htmltemplate.CSS(c.Accent) },
+		"onAccent": func() htmltemplate.CSS { return htmltemplate.CSS(c.OnAccent) },
+		"link":     func() htmltemplate.CSS { return htmltemplate.CSS(c.Link) },
+	}
 }
 
 type templateSet struct {
@@ -114,71 +144,108 @@ func LoadTemplates(dir string) (*Templates, error) {
 		return nil, err
 	}
 
-	layout, err := src.read(layoutFile)
-	if err != nil {
-		return nil, err
-	}
-	base, err := htmltemplate.New(layoutFile).Option("missingkey=error").Parse(layout)
-	if err != nil {
-		return nil, fmt.Errorf("parse template %s: %w", layoutFile, err)
-	}
-
-	t := &Templates{sets: make(map[string]templateSet, len(src.names))}
-	for _, name := range src.names {
-		set, err := parseSet(src, base, name)
+	t := &Templates{sets: make(map[string]templateSet, len(src.names)*len(Languages))}
+	for _, lang := range Languages {
+		layout, err := src.read(langFile(lang, layoutFile))
 		if err != nil {
 			return nil, err
 		}
-		t.sets[name] = set
+		base, err := htmltemplate.New(layoutFile).Funcs(brandFuncs(brand.Of(""))).Option("missingkey=error").Parse(layout)
+		if err != nil {
+			return nil, fmt.Errorf("parse template %s: %w", langFile(lang, layoutFile), err)
+		}
+		for _, name := range src.names {
+			if lang != Languages[0] && !src.has(langFile(lang, name+subjectSuffix)) {
+				// Not translated: RenderIn falls back to English, and
+				// Missing reports it (a test requires none).
+				t.missing = append(t.missing, langFile(lang, name))
+				continue
+			}
+			set, err := parseSet(src, base, lang, name)
+			if err != nil {
+				return nil, err
+			}
+			t.sets[setKey(lang, name)] = set
+		}
 	}
 
-	for _, name := range src.names {
-		if zero, ok := zeroData(name); ok {
-			for _, tmpl := range t.sets[name].subject.Templates() {
-				if err := checkSubject(name+subjectSuffix, tmpl.Tree, registrantFields(zero)); err != nil {
-					return nil, err
+	for _, lang := range Languages {
+		for _, name := range src.names {
+			if zero, ok := zeroData(name); ok {
+				if set, ok := t.sets[setKey(lang, name)]; ok {
+					for _, tmpl := range set.subject.Templates() {
+						if err := checkSubject(langFile(lang, name+subjectSuffix), tmpl.Tree, registrantFields(zero)); err != nil {
+							return nil, err
+						}
+					}
 				}
-			}
-			if _, err := t.Render(name, zero); err != nil {
-				return nil, fmt.Errorf("check template %q with zero-value %T: %w", name, zero, err)
+				if _, err := t.RenderIn(lang, brand.Of(""), name, zero); err != nil {
+					return nil, fmt.Errorf("check template %q (%s) with zero-value %T: %w", name, lang, zero, err)
+				}
 			}
 		}
 	}
 	return t, nil
 }
 
+// langFile is the path of a template file of a language, relative to the
+// template folder.
+func langFile(lang, file string) string {
+	if lang == "" || lang == Languages[0] {
+		return file
+	}
+	return lang + "/" + file
+}
+
 // Names returns the names of all loaded message templates, sorted.
 func (t *Templates) Names() []string {
 	names := make([]string, 0, len(t.sets))
 	for n := range t.sets {
-		names = append(names, n)
+		if !strings.Contains(n, "/") {
+			names = append(names, n)
+		}
 	}
 	slices.Sort(names)
 	return names
 }
 
-// Render renders the named message with data (one of the *Data types for
-// the built-in names; a map must contain every key the templates use).
+// Render renders the named message in English with the default colours,
+// with data (one of the *Data types for the built-in names; a map must
+// contain every key the templates use).
 func (t *Templates) Render(name string, data any) (Rendered, error) {
-	set, ok := t.sets[name]
+	return t.RenderIn(Languages[0], brand.Of(""), name, data)
+}
+
+// RenderIn renders the named message in lang (an unknown language is
+// English) with an organization's colours.
+func (t *Templates) RenderIn(lang string, colours brand.Colours, name string, data any) (Rendered, error) {
+	set, ok := t.sets[setKey(lang, name)]
+	if !ok {
+		set, ok = t.sets[name]
+	}
 	if !ok {
 		return Rendered{}, fmt.Errorf("render mail: unknown template %q", name)
 	}
 	data = asData(data)
-	var subject, text, html bytes.Buffer
+	html, err := set.html.Clone()
+	if err != nil {
+		return Rendered{}, fmt.Errorf("render %s html: %w", name, err)
+	}
+	html = html.Funcs(brandFuncs(colours))
+	var subject, text, body bytes.Buffer
 	if err := set.subject.Execute(&subject, data); err != nil {
 		return Rendered{}, fmt.Errorf("render %s subject: %w", name, err)
 	}
 	if err := set.text.Execute(&text, data); err != nil {
 		return Rendered{}, fmt.Errorf("render %s text: %w", name, err)
 	}
-	if err := set.html.ExecuteTemplate(&html, name+htmlSuffix, data); err != nil {
+	if err := html.ExecuteTemplate(&body, name+htmlSuffix, data); err != nil {
 		return Rendered{}, fmt.Errorf("render %s html: %w", name, err)
 	}
 	return Rendered{
 		Subject: strings.Join(strings.Fields(subject.String()), " "),
 		Text:    strings.TrimSpace(text.String()) + "\n",
-		HTML:    strings.TrimSpace(html.String()) + "\n",
+		HTML:    strings.TrimSpace(body.String()) + "\n",
 	}, nil
 }
 
@@ -196,29 +263,29 @@ func zeroData(name string) (any, bool) {
 	return accountZeroData(name)
 }
 
-func parseSet(src *source, base *htmltemplate.Template, name string) (templateSet, error) {
+func parseSet(src *source, base *htmltemplate.Template, lang, name string) (templateSet, error) {
 	var set templateSet
 	parseText := func(file string) (*texttemplate.Template, error) {
 		body, err := src.read(file)
 		if err != nil {
 			return nil, err
 		}
-		tmpl, err := texttemplate.New(file).Option("missingkey=error").Parse(body)
+		tmpl, err := texttemplate.New(file).Funcs(texttemplate.FuncMap{"durata": durata}).Option("missingkey=error").Parse(body)
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", file, err)
 		}
 		return tmpl, nil
 	}
 	var err error
-	if set.subject, err = parseText(name + subjectSuffix); err != nil {
+	if set.subject, err = parseText(langFile(lang, name+subjectSuffix)); err != nil {
 		return set, err
 	}
-	if set.text, err = parseText(name + textSuffix); err != nil {
+	if set.text, err = parseText(langFile(lang, name+textSuffix)); err != nil {
 		return set, err
 	}
 
 	htmlFile := name + htmlSuffix
-	body, err := src.read(htmlFile)
+	body, err := src.read(langFile(lang, htmlFile))
 	if err != nil {
 		return set, err
 	}
@@ -245,12 +312,19 @@ func newSource(dir string) (*source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read embedded templates: %w", err)
 	}
-	known := map[string]bool{layoutFile: true}
+	known := map[string]bool{}
 	var names []string
 	for _, e := range entries {
 		if n, ok := strings.CutSuffix(e.Name(), subjectSuffix); ok {
 			names = append(names, n)
-			known[n+subjectSuffix], known[n+textSuffix], known[n+htmlSuffix] = true, true, true
+		}
+	}
+	for _, lang := range Languages {
+		known[langFile(lang, layoutFile)] = true
+		for _, n := range names {
+			for _, suffix := range []string{subjectSuffix, textSuffix, htmlSuffix} {
+				known[langFile(lang, n+suffix)] = true
+			}
 		}
 	}
 	slices.Sort(names)
@@ -263,20 +337,42 @@ func newSource(dir string) (*source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read template override directory: %w", err)
 	}
-	for _, e := range dirEntries {
-		name := e.Name()
-		if !e.Type().IsRegular() && e.Type()&fs.ModeSymlink == 0 {
-			continue
+	for _, sub := range Languages {
+		prefix := ""
+		if sub != Languages[0] {
+			prefix = sub + "/"
+			dirEntries, err = os.ReadDir(filepath.Join(dir, sub))
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("read template override directory: %w", err)
+			}
 		}
-		if known[name] {
-			src.overrides[name] = true
-			continue
-		}
-		if strings.HasSuffix(name, textSuffix) || strings.HasSuffix(name, htmlSuffix) {
-			return nil, fmt.Errorf("template override %q in %s does not replace any built-in template", name, dir)
+		for _, e := range dirEntries {
+			name := prefix + e.Name()
+			if !e.Type().IsRegular() && e.Type()&fs.ModeSymlink == 0 {
+				continue
+			}
+			if known[name] {
+				src.overrides[name] = true
+				continue
+			}
+			if strings.HasSuffix(name, textSuffix) || strings.HasSuffix(name, htmlSuffix) {
+				return nil, fmt.Errorf("template override %q in %s does not replace any built-in template", name, dir)
+			}
 		}
 	}
 	return src, nil
+}
+
+// has reports whether an embedded or overriding file exists.
+func (s *source) has(file string) bool {
+	if s.overrides[file] {
+		return true
+	}
+	_, err := fs.Stat(embedded, embeddedDir+"/"+file)
+	return err == nil
 }
 
 func (s *source) read(file string) (string, error) {
@@ -295,4 +391,26 @@ func (s *source) read(file string) (string, error) {
 		return "", fmt.Errorf("read embedded template %s: %w", file, err)
 	}
 	return string(b), nil
+}
+
+// italianUnits translate the units of the flows' durations ("24 hours").
+var italianUnits = map[string][2]string{
+	"second": {"secondo", "secondi"}, "minute": {"minuto", "minuti"}, "hour": {"ora", "ore"}, "day": {"giorno", "giorni"},
+}
+
+// durata writes a duration of the flows ("1 hour", "24 hours", "7 days") in
+// Italian ("1 ora", "24 ore", "7 giorni"); anything else stays as it is.
+func durata(s string) string {
+	n, unit, ok := strings.Cut(s, " ")
+	if !ok {
+		return s
+	}
+	forms, ok := italianUnits[strings.TrimSuffix(unit, "s")]
+	if !ok {
+		return s
+	}
+	if n == "1" {
+		return n + " " + forms[0]
+	}
+	return n + " " + forms[1]
 }

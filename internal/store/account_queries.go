@@ -32,6 +32,12 @@ func (q Queries) SetUserTypeOfUser(ctx context.Context, orgID, userID, userTypeI
 		userTypeID, Timestamp(at), orgID, userID)
 }
 
+// SetUserProfile replaces a user's names, phone and language.
+func (q Queries) SetUserProfile(ctx context.Context, u domain.User, at time.Time) error {
+	return q.execOne(ctx, "set profile", `UPDATE users SET first_name = $1, last_name = $2, phone = $3, language = $4, updated_at = $5
+		WHERE org_id = $6 AND id = $7`, u.FirstName, u.LastName, u.Phone, u.Language, Timestamp(at), u.OrgID, u.ID)
+}
+
 // SetPasswordHash replaces a user's password hash.
 func (q Queries) SetPasswordHash(ctx context.Context, orgID, userID, hash string, at time.Time) error {
 	return q.execOne(ctx, "set password", `UPDATE users SET password_hash = $1, updated_at = $2 WHERE org_id = $3 AND id = $4`,
@@ -140,14 +146,14 @@ func (q Queries) PurgeAccount(ctx context.Context, orgID, accountID string) (Acc
 // ---- invitations ----
 
 const invitationColumns = `id, org_id, account_id, email, user_type_id, invited_by, user_id, token_hash, state,
-	created_at, expires_at, accepted_at, accepted_by, revoked_at`
+	created_at, expires_at, accepted_at, accepted_by, revoked_at, language`
 
 func scanInvitation(row interface{ Scan(...any) error }) (domain.Invitation, error) {
 	var i domain.Invitation
 	var invitedBy, userID, acceptedBy sql.NullString
 	var accepted, revoked sql.NullTime
 	err := row.Scan(&i.ID, &i.OrgID, &i.AccountID, &i.Email, &i.UserTypeID, &invitedBy, &userID, &i.TokenHash, &i.State,
-		&i.CreatedAt, &i.ExpiresAt, &accepted, &acceptedBy, &revoked)
+		&i.CreatedAt, &i.ExpiresAt, &accepted, &acceptedBy, &revoked, &i.Language)
 	if err != nil {
 		return i, mapErr(err)
 	}
@@ -167,10 +173,10 @@ func nullString(s string) sql.NullString { return sql.NullString{String: s, Vali
 // CreateInvitation inserts an invitation.
 func (q Queries) CreateInvitation(ctx context.Context, i domain.Invitation) error {
 	_, err := q.q.ExecContext(ctx, `INSERT INTO invitations (id, org_id, account_id, email, email_lower, user_type_id, invited_by, user_id,
-		token_hash, state, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		token_hash, state, created_at, expires_at, language)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		i.ID, i.OrgID, i.AccountID, i.Email, domain.NormalizeEmail(i.Email), i.UserTypeID, nullString(i.InvitedBy), nullString(i.UserID),
-		i.TokenHash, i.State, Timestamp(i.CreatedAt), Timestamp(i.ExpiresAt))
+		i.TokenHash, i.State, Timestamp(i.CreatedAt), Timestamp(i.ExpiresAt), i.Language)
 	if err != nil {
 		return fmt.Errorf("create invitation: %w", mapErr(err))
 	}
@@ -424,12 +430,19 @@ func (q Queries) DeleteLocation(ctx context.Context, orgID, accountID, id string
 		orgID, accountID, id)
 }
 
+// SetUserLanguage stores the language a user chose.
+func (q Queries) SetUserLanguage(ctx context.Context, orgID, id, lang string, now time.Time) error {
+	return q.execOne(ctx, "set language", `UPDATE users SET language = $1, updated_at = $2 WHERE org_id = $3 AND id = $4`,
+		lang, Timestamp(now), orgID, id)
+}
+
 // ---- sessions ----
 
 // SessionsByUser lists a user's unexpired sessions, newest first.
 func (q Queries) SessionsByUser(ctx context.Context, orgID, userID string, now time.Time) ([]domain.Session, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, user_id, token_hash, created_at, expires_at, client_ip, user_agent
-		FROM sessions WHERE org_id = $1 AND user_id = $2 AND expires_at > $3 ORDER BY created_at DESC, id DESC`,
+	rows, err := q.q.QueryContext(ctx, `SELECT `+sessionColumns+`
+		FROM sessions WHERE org_id = $1 AND user_id = $2 AND expires_at > $3 AND (idle_expires_at IS NULL OR idle_expires_at > $3)
+		ORDER BY created_at DESC, id DESC`,
 		orgID, userID, Timestamp(now))
 	if err != nil {
 		return nil, fmt.Errorf("sessions: %w", err)
@@ -437,11 +450,10 @@ func (q Queries) SessionsByUser(ctx context.Context, orgID, userID string, now t
 	defer rows.Close()
 	var out []domain.Session
 	for rows.Next() {
-		var s domain.Session
-		if err := rows.Scan(&s.ID, &s.OrgID, &s.UserID, &s.TokenHash, &s.CreatedAt, &s.ExpiresAt, &s.ClientIP, &s.UserAgent); err != nil {
+		s, err := scanSession(rows)
+		if err != nil {
 			return nil, fmt.Errorf("sessions: %w", err)
 		}
-		s.CreatedAt, s.ExpiresAt = s.CreatedAt.UTC(), s.ExpiresAt.UTC()
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {
@@ -549,4 +561,35 @@ func (q Queries) execFlag(ctx context.Context, what, query string, args ...any) 
 		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	return n > 0, nil
+}
+
+// ---- organization logos ----
+
+// OrganizationLogo returns an organization's uploaded logo.
+func (q Queries) OrganizationLogo(ctx context.Context, orgID string) (domain.Logo, error) {
+	var l domain.Logo
+	err := q.q.QueryRowContext(ctx, `SELECT content_type, data, updated_at FROM organization_logos WHERE org_id = $1`, orgID).
+		Scan(&l.ContentType, &l.Data, &l.UpdatedAt)
+	if err != nil {
+		return l, fmt.Errorf("logo: %w", mapErr(err))
+	}
+	l.UpdatedAt = l.UpdatedAt.UTC()
+	return l, nil
+}
+
+// PutOrganizationLogo stores (or replaces) an organization's logo.
+func (q Queries) PutOrganizationLogo(ctx context.Context, orgID string, l domain.Logo) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO organization_logos (org_id, content_type, data, updated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (org_id) DO UPDATE SET content_type = excluded.content_type, data = excluded.data, updated_at = excluded.updated_at`,
+		orgID, l.ContentType, l.Data, Timestamp(l.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("put logo: %w", mapErr(err))
+	}
+	return nil
+}
+
+// DeleteOrganizationLogo removes an organization's logo; it reports false
+// when there was none.
+func (q Queries) DeleteOrganizationLogo(ctx context.Context, orgID string) (bool, error) {
+	return q.execFlag(ctx, "delete logo", `DELETE FROM organization_logos WHERE org_id = $1`, orgID)
 }

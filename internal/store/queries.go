@@ -306,10 +306,10 @@ func (q Queries) CreateUser(ctx context.Context, u domain.User) error {
 		return err
 	}
 	_, err = q.q.ExecContext(ctx, `INSERT INTO users (id, org_id, account_id, user_type_id, email, email_lower,
-		first_name, last_name, phone, properties, password_hash, status, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		first_name, last_name, phone, properties, password_hash, status, created_at, updated_at, language)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		u.ID, u.OrgID, u.AccountID, u.UserTypeID, u.Email, domain.NormalizeEmail(u.Email),
-		u.FirstName, u.LastName, u.Phone, props, u.PasswordHash, u.Status, Timestamp(u.CreatedAt), Timestamp(u.UpdatedAt))
+		u.FirstName, u.LastName, u.Phone, props, u.PasswordHash, u.Status, Timestamp(u.CreatedAt), Timestamp(u.UpdatedAt), u.Language)
 	if err != nil {
 		return fmt.Errorf("create user: %w", mapErr(err))
 	}
@@ -317,13 +317,13 @@ func (q Queries) CreateUser(ctx context.Context, u domain.User) error {
 }
 
 const userColumns = `id, org_id, account_id, user_type_id, email, first_name, last_name, phone, properties,
-	password_hash, status, created_at, updated_at`
+	password_hash, status, created_at, updated_at, language`
 
 func scanUser(row interface{ Scan(...any) error }) (domain.User, error) {
 	var u domain.User
 	var props string
 	err := row.Scan(&u.ID, &u.OrgID, &u.AccountID, &u.UserTypeID, &u.Email, &u.FirstName, &u.LastName, &u.Phone, &props,
-		&u.PasswordHash, &u.Status, &u.CreatedAt, &u.UpdatedAt)
+		&u.PasswordHash, &u.Status, &u.CreatedAt, &u.UpdatedAt, &u.Language)
 	if err != nil {
 		return u, mapErr(err)
 	}
@@ -496,10 +496,10 @@ func (q Queries) SupersedePendingSignups(ctx context.Context, orgID, email strin
 
 // CreateSignup inserts a signup.
 func (q Queries) CreateSignup(ctx context.Context, s domain.Signup) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO signups (id, org_id, email, email_lower, account_type, token_hash, state, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	_, err := q.q.ExecContext(ctx, `INSERT INTO signups (id, org_id, email, email_lower, account_type, token_hash, state, created_at, expires_at, language)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		s.ID, s.OrgID, s.Email, domain.NormalizeEmail(s.Email), s.AccountType, s.TokenHash, s.State,
-		Timestamp(s.CreatedAt), Timestamp(s.ExpiresAt))
+		Timestamp(s.CreatedAt), Timestamp(s.ExpiresAt), s.Language)
 	if err != nil {
 		return fmt.Errorf("create signup: %w", mapErr(err))
 	}
@@ -511,9 +511,9 @@ func (q Queries) SignupByTokenHash(ctx context.Context, hash []byte) (domain.Sig
 	var s domain.Signup
 	var completed sql.NullTime
 	var userID sql.NullString
-	err := q.q.QueryRowContext(ctx, `SELECT id, org_id, email, account_type, token_hash, state, created_at, expires_at, completed_at, user_id
+	err := q.q.QueryRowContext(ctx, `SELECT id, org_id, email, account_type, token_hash, state, created_at, expires_at, completed_at, user_id, language
 		FROM signups WHERE token_hash = $1`, hash).
-		Scan(&s.ID, &s.OrgID, &s.Email, &s.AccountType, &s.TokenHash, &s.State, &s.CreatedAt, &s.ExpiresAt, &completed, &userID)
+		Scan(&s.ID, &s.OrgID, &s.Email, &s.AccountType, &s.TokenHash, &s.State, &s.CreatedAt, &s.ExpiresAt, &completed, &userID, &s.Language)
 	if err != nil {
 		return s, fmt.Errorf("signup: %w", mapErr(err))
 	}
@@ -543,26 +543,65 @@ func (q Queries) ConsumeSignup(ctx context.Context, id, userID string, now time.
 
 // CreateSession inserts a session.
 func (q Queries) CreateSession(ctx context.Context, s domain.Session) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO sessions (id, org_id, user_id, token_hash, created_at, expires_at, client_ip, user_agent)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		s.ID, s.OrgID, s.UserID, s.TokenHash, Timestamp(s.CreatedAt), Timestamp(s.ExpiresAt), s.ClientIP, s.UserAgent)
+	kind := s.Kind
+	if kind == "" {
+		kind = domain.SessionAPI
+	}
+	_, err := q.q.ExecContext(ctx, `INSERT INTO sessions (id, org_id, user_id, token_hash, created_at, expires_at, client_ip, user_agent,
+		kind, idle_expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		s.ID, s.OrgID, s.UserID, s.TokenHash, Timestamp(s.CreatedAt), Timestamp(s.ExpiresAt), s.ClientIP, s.UserAgent,
+		kind, nullableTime(s.IdleExpiresAt))
 	if err != nil {
 		return fmt.Errorf("create session: %w", mapErr(err))
 	}
 	return nil
 }
 
-// SessionByTokenHash returns the unexpired session whose token hashes to hash.
-func (q Queries) SessionByTokenHash(ctx context.Context, hash []byte, now time.Time) (domain.Session, error) {
+// sessionColumns are the columns scanSession reads.
+const sessionColumns = `id, org_id, user_id, token_hash, created_at, expires_at, client_ip, user_agent, kind, idle_expires_at`
+
+func scanSession(row interface{ Scan(...any) error }) (domain.Session, error) {
 	var s domain.Session
-	err := q.q.QueryRowContext(ctx, `SELECT id, org_id, user_id, token_hash, created_at, expires_at, client_ip, user_agent
-		FROM sessions WHERE token_hash = $1 AND expires_at > $2`, hash, Timestamp(now)).
-		Scan(&s.ID, &s.OrgID, &s.UserID, &s.TokenHash, &s.CreatedAt, &s.ExpiresAt, &s.ClientIP, &s.UserAgent)
-	if err != nil {
-		return s, fmt.Errorf("session: %w", mapErr(err))
+	var idle sql.NullTime
+	if err := row.Scan(&s.ID, &s.OrgID, &s.UserID, &s.TokenHash, &s.CreatedAt, &s.ExpiresAt, &s.ClientIP, &s.UserAgent,
+		&s.Kind, &idle); err != nil {
+		return s, mapErr(err)
 	}
 	s.CreatedAt, s.ExpiresAt = s.CreatedAt.UTC(), s.ExpiresAt.UTC()
+	s.IdleExpiresAt = nullTime(idle)
 	return s, nil
+}
+
+// nullableTime is t as a nullable timestamp argument.
+func nullableTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return Timestamp(*t)
+}
+
+// SessionByTokenHash returns the unexpired session whose token hashes to
+// hash: neither its lifetime nor (for browser sessions) its idle time is
+// over.
+func (q Queries) SessionByTokenHash(ctx context.Context, hash []byte, now time.Time) (domain.Session, error) {
+	s, err := scanSession(q.q.QueryRowContext(ctx, `SELECT `+sessionColumns+`
+		FROM sessions WHERE token_hash = $1 AND expires_at > $2 AND (idle_expires_at IS NULL OR idle_expires_at > $2)`,
+		hash, Timestamp(now)))
+	if err != nil {
+		return s, fmt.Errorf("session: %w", err)
+	}
+	return s, nil
+}
+
+// TouchSession moves a browser session's idle expiry to idleUntil.
+func (q Queries) TouchSession(ctx context.Context, orgID, id string, idleUntil time.Time) error {
+	_, err := q.q.ExecContext(ctx, `UPDATE sessions SET idle_expires_at = $1 WHERE org_id = $2 AND id = $3 AND idle_expires_at IS NOT NULL`,
+		Timestamp(idleUntil), orgID, id)
+	if err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	return nil
 }
 
 // DeleteSession removes one session.
@@ -578,7 +617,7 @@ func (q Queries) DeleteSession(ctx context.Context, orgID, id string) error {
 // ago (kept a while so that an old link still answers 410, not 404), and jobs
 // that failed for good longer than keep ago.
 func (q Queries) DeleteExpired(ctx context.Context, now time.Time, keep time.Duration) (int64, error) {
-	res, err := q.q.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, Timestamp(now))
+	res, err := q.q.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1 OR idle_expires_at <= $1`, Timestamp(now))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"strings"
 )
 
 // csrfField is the name of the hidden field that carries the form token.
@@ -14,6 +15,7 @@ const csrfField = "csrf"
 // token linkToken (empty on pages without a link): base64url of
 // HMAC-SHA256(key, path NUL linkToken).
 func (p *Pages) formToken(path, linkToken string) string {
+	path, _, _ = strings.Cut(path, "?") // a form's action may carry a query; the POST's path does not
 	m := hmac.New(sha256.New, p.key)
 	m.Write([]byte(path))
 	m.Write([]byte{0})
@@ -35,6 +37,6 @@ func (p *Pages) checkFormToken(w http.ResponseWriter, r *http.Request, linkToken
 
 // forbidden answers a POST that failed a forgery check.
 func (p *Pages) forbidden(w http.ResponseWriter, r *http.Request) {
-	p.message(w, r, http.StatusForbidden, "The form could not be accepted",
-		"The form was sent from another site, or it is too old. Open the link from your mail again and fill in the form there.", nil)
+	rq := reqOf(r)
+	p.message(w, r, http.StatusForbidden, rq.T("page.forbidden.title"), rq.T("page.forbidden.lead"), nil)
 }

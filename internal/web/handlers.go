@@ -11,10 +11,11 @@ import (
 	"github.com/onboard-dev/onboard/internal/httpx"
 )
 
-var (
-	signInLink   = link{Href: "/login", Text: "Sign in"}
-	newResetLink = link{Href: "/reset-password", Text: "Ask for a new password-reset link"}
-)
+func signInLink(rq *req) link { return link{Href: rq.Path("/login"), Text: rq.T("login.title")} }
+
+func newResetLink(rq *req) link {
+	return link{Href: rq.Path("/reset-password"), Text: rq.T("reset.again")}
+}
 
 // newForm starts the form of a page: its action is the page path (the link
 // token travels in a hidden field, not in the URL of the POST).
@@ -41,10 +42,26 @@ func (p *Pages) formError(w http.ResponseWriter, r *http.Request, err error, pag
 		p.linkError(w, r, err, again)
 		return
 	}
-	v.Errors = v.Form.applyError(de)
+	p.showError(w, r, de, page, v)
+}
+
+// showError renders v with the errors of de placed on its form.
+func (p *Pages) showError(w http.ResponseWriter, r *http.Request, de *domain.Error, page string, v view) {
+	rq := reqOf(r)
+	v.Errors = p.applyError(rq, v.Form, de)
 	p.retryAfter(w, de)
 	status := httpx.Status(de.Code)
 	p.render(w, r, status, page, v)
+}
+
+// sameOrg answers "this link is not valid" when a link's organization is
+// not the one of the page it was opened on, and reports whether it did.
+func (p *Pages) otherOrg(w http.ResponseWriter, r *http.Request, org domain.Organization, again link) bool {
+	if org.ID == reqOf(r).Org.ID {
+		return false
+	}
+	p.linkError(w, r, domain.Errorf(domain.ENotFound, "link-not-found", "This link is not valid."), again)
+	return true
 }
 
 // completion splits the posted values of the form fields into the customer
@@ -72,37 +89,59 @@ func completion(fields []flows.Field, form url.Values) (customer, user map[strin
 	return customer, user, partnerCode
 }
 
+// signedInAfterLink opens a browser session for a user who has just
+// finished a mailed link's form, and goes to the account.
+func (p *Pages) signedInAfterLink(w http.ResponseWriter, r *http.Request, user domain.User) {
+	rq := reqOf(r)
+	token, pr, err := p.flows.SignInAfterLink(r.Context(), user, p.clientIP(r), r.UserAgent())
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.startSession(w, r, token)
+	http.Redirect(w, r, p.afterSignIn(rq, pr, ""), http.StatusSeeOther)
+}
+
 // ---- registration ----
 
-func (p *Pages) registerView(form flows.SignupForm, token string, values url.Values) view {
-	fv := p.newForm("/register", token, "Create account")
+func (p *Pages) registerView(rq *req, form flows.SignupForm, token string, values url.Values) view {
+	fv := p.newForm(rq.Path("/register"), token, rq.T("register.submit"))
 	for _, f := range form.Fields {
-		fv.Inputs = append(fv.Inputs, fieldInput(f, values))
+		fv.Inputs = append(fv.Inputs, p.fieldInput(rq, f, values))
 	}
-	fv.Inputs = append(fv.Inputs, passwordInput(form.Policy))
+	fv.Inputs = append(fv.Inputs, p.passwordInput(rq, form.Policy))
 	fv.Agreements = agreementInputs(form.Agreements, values["agreement"])
-	return view{Title: "Create your account",
-		Lead: "You are registering " + form.Signup.Email + " with " + orgName(form.Organization) + ".", Form: fv}
+	return view{Title: rq.T("register.title"),
+		Lead: rq.T("register.lead", "Email", form.Signup.Email, "Organization", orgName(form.Organization),
+			"Type", rq.T("account_type."+form.Signup.AccountType)), Form: fv}
 }
 
 func (p *Pages) getRegister(w http.ResponseWriter, r *http.Request) {
+	rq := reqOf(r)
 	token := r.URL.Query().Get("token")
 	form, err := p.flows.Signup(r.Context(), token)
 	if err != nil {
-		p.linkError(w, r, err, signInLink)
+		p.linkError(w, r, err, signInLink(rq))
 		return
 	}
-	p.render(w, r, http.StatusOK, "register", p.registerView(form, token, nil))
+	if p.otherOrg(w, r, form.Organization, signInLink(rq)) {
+		return
+	}
+	p.render(w, r, http.StatusOK, "register", p.registerView(rq, form, token, nil))
 }
 
 func (p *Pages) postRegister(w http.ResponseWriter, r *http.Request) {
+	rq := reqOf(r)
 	token, ok := p.postedForm(w, r)
 	if !ok {
 		return
 	}
 	form, err := p.flows.Signup(r.Context(), token)
 	if err != nil {
-		p.linkError(w, r, err, signInLink)
+		p.linkError(w, r, err, signInLink(rq))
+		return
+	}
+	if p.otherOrg(w, r, form.Organization, signInLink(rq)) {
 		return
 	}
 	customer, user, partnerCode := completion(form.Fields, r.PostForm)
@@ -111,20 +150,21 @@ func (p *Pages) postRegister(w http.ResponseWriter, r *http.Request) {
 		AcceptedAgreements: r.PostForm["agreement"], PartnerCode: partnerCode, ClientIP: p.clientIP(r),
 	})
 	if err != nil {
-		p.formError(w, r, err, "register", p.registerView(form, token, r.PostForm), signInLink)
+		p.formError(w, r, err, "register", p.registerView(rq, form, token, r.PostForm), signInLink(rq))
 		return
 	}
 	if reg.Status == domain.StatusPendingApproval {
-		p.message(w, r, http.StatusCreated, "Your registration is waiting for approval",
-			"We received the registration of "+reg.User.Email+". Your account will be checked before you can use it; we will send you a mail when it has been approved.", nil)
+		p.message(w, r, http.StatusCreated, rq.T("register.pending.title"), rq.T("register.pending.lead", "Email", reg.User.Email), nil)
 		return
 	}
-	p.message(w, r, http.StatusCreated, "Your account is ready",
-		"Your account has been created. Sign in with "+reg.User.Email+" and the password you chose.", []link{signInLink})
+	p.signedInAfterLink(w, r, reg.User)
 }
 
 // orgName is the name of an organization people see.
 func orgName(o domain.Organization) string {
+	if o.Onboarding.Branding.DisplayName != "" {
+		return o.Onboarding.Branding.DisplayName
+	}
 	if o.DisplayName != "" {
 		return o.DisplayName
 	}
@@ -133,90 +173,96 @@ func orgName(o domain.Organization) string {
 
 // ---- invitations ----
 
-func (p *Pages) invitationView(form flows.InvitationForm, token string, values url.Values) view {
-	fv := p.newForm("/invitation", token, "Accept invitation")
+func (p *Pages) invitationView(rq *req, form flows.InvitationForm, token string, values url.Values) view {
+	fv := p.newForm(rq.Path("/invitation"), token, rq.T("invitation.submit"))
 	for _, f := range form.Fields {
-		fv.Inputs = append(fv.Inputs, fieldInput(f, values))
+		fv.Inputs = append(fv.Inputs, p.fieldInput(rq, f, values))
 	}
-	fv.Inputs = append(fv.Inputs, passwordInput(form.Policy))
+	fv.Inputs = append(fv.Inputs, p.passwordInput(rq, form.Policy))
 	fv.Agreements = agreementInputs(form.Agreements, values["agreement"])
-	who := "You have been invited"
+	args := []any{"Account", form.Account.Name, "Organization", orgName(form.Organization), "Email", form.Invitation.Email,
+		"Inviter", form.InvitedBy, "UserType", form.UserType.Label}
+	key := "invitation.lead"
 	if form.InvitedBy != "" {
-		who = form.InvitedBy + " invited you"
+		key = "invitation.lead_by"
 	}
-	lead := who + " to join " + form.Account.Name + " at " + orgName(form.Organization) + " as " + form.Invitation.Email
-	if form.UserType.Label != "" {
-		lead += " (" + form.UserType.Label + ")"
-	}
-	return view{Title: "Accept your invitation", Lead: lead + ". Choose a password to finish.", Form: fv}
+	return view{Title: rq.T("invitation.title"), Lead: rq.T(key, args...), Form: fv}
 }
 
 func (p *Pages) getInvitation(w http.ResponseWriter, r *http.Request) {
+	rq := reqOf(r)
 	token := r.URL.Query().Get("token")
 	form, err := p.flows.Invitation(r.Context(), token)
 	if err != nil {
-		p.linkError(w, r, err, signInLink)
+		p.linkError(w, r, err, signInLink(rq))
 		return
 	}
-	p.render(w, r, http.StatusOK, "invitation", p.invitationView(form, token, nil))
+	if p.otherOrg(w, r, form.Organization, signInLink(rq)) {
+		return
+	}
+	p.render(w, r, http.StatusOK, "invitation", p.invitationView(rq, form, token, nil))
 }
 
 func (p *Pages) postInvitation(w http.ResponseWriter, r *http.Request) {
+	rq := reqOf(r)
 	token, ok := p.postedForm(w, r)
 	if !ok {
 		return
 	}
 	form, err := p.flows.Invitation(r.Context(), token)
 	if err != nil {
-		p.linkError(w, r, err, signInLink)
+		p.linkError(w, r, err, signInLink(rq))
+		return
+	}
+	if p.otherOrg(w, r, form.Organization, signInLink(rq)) {
 		return
 	}
 	_, user, _ := completion(form.Fields, r.PostForm)
 	au, err := p.flows.AcceptInvitation(r.Context(), token, flows.InvitationCompletion{
-		User: user, Password: r.PostForm.Get("password"), AcceptedAgreements: r.PostForm["agreement"],
+		User: user, Password: r.PostForm.Get("password"), AcceptedAgreements: r.PostForm["agreement"], Language: rq.Lang,
 	})
 	if err != nil {
-		p.formError(w, r, err, "invitation", p.invitationView(form, token, r.PostForm), signInLink)
+		p.formError(w, r, err, "invitation", p.invitationView(rq, form, token, r.PostForm), signInLink(rq))
 		return
 	}
-	p.message(w, r, http.StatusOK, "Your account is ready",
-		"You have joined "+form.Account.Name+". Sign in with "+au.User.Email+" and the password you chose.", []link{signInLink})
+	p.signedInAfterLink(w, r, au.User)
 }
 
 // ---- password reset ----
 
-func (p *Pages) resetView(info flows.PasswordResetInfo, token string) view {
-	fv := p.newForm("/reset-password", token, "Set new password")
-	fv.Inputs = []*input{passwordInput(info.Policy)}
-	fv.Inputs[0].Label = "New password"
-	return view{Title: "Set a new password", Lead: "Choose a new password for " + info.MaskedEmail + ".", Form: fv}
+func (p *Pages) resetView(rq *req, info flows.PasswordResetInfo, token string) view {
+	fv := p.newForm(rq.Path("/reset-password"), token, rq.T("reset.set.submit"))
+	fv.Inputs = []*input{p.passwordInput(rq, info.Policy)}
+	fv.Inputs[0].Label = rq.T("reset.set.label")
+	return view{Title: rq.T("reset.set.title"), Lead: rq.T("reset.set.lead", "Email", info.MaskedEmail), Form: fv}
 }
 
 // requestResetView asks for the address to send a reset link to.
-func (p *Pages) requestResetView(values url.Values) view {
-	fv := p.newForm("/reset-password", "", "Send link")
-	fv.Inputs = []*input{{Name: "email", ID: "f-email", Label: "Email address", Kind: "email", Required: true,
+func (p *Pages) requestResetView(rq *req, values url.Values) view {
+	fv := p.newForm(rq.Path("/reset-password"), "", rq.T("reset.request.submit"))
+	fv.Inputs = []*input{{Name: "email", ID: "f-email", Label: rq.T("field.label.email"), Kind: "email", Required: true,
 		MaxLength: 254, Autocomplete: "email", Value: values.Get("email")}}
-	addOrganization(fv, values)
-	fv.Footer = []link{signInLink}
-	return view{Title: "Forgot your password?", Lead: "Enter the email address you sign in with. We will send you a link to set a new password.", Form: fv}
+	fv.Footer = []link{signInLink(rq)}
+	return view{Title: rq.T("reset.request.title"), Lead: rq.T("reset.request.lead"), Form: fv}
 }
 
 func (p *Pages) getReset(w http.ResponseWriter, r *http.Request) {
+	rq := reqOf(r)
 	token := r.URL.Query().Get("token")
 	if token == "" {
-		p.render(w, r, http.StatusOK, "reset-password", p.requestResetView(r.URL.Query()))
+		p.render(w, r, http.StatusOK, "reset-password", p.requestResetView(rq, r.URL.Query()))
 		return
 	}
 	info, err := p.flows.PasswordReset(r.Context(), token)
 	if err != nil {
-		p.linkError(w, r, err, newResetLink)
+		p.linkError(w, r, err, newResetLink(rq))
 		return
 	}
-	p.render(w, r, http.StatusOK, "reset-password", p.resetView(info, token))
+	p.render(w, r, http.StatusOK, "reset-password", p.resetView(rq, info, token))
 }
 
 func (p *Pages) postReset(w http.ResponseWriter, r *http.Request) {
+	rq := reqOf(r)
 	token, ok := p.postedForm(w, r)
 	if !ok {
 		return
@@ -227,115 +273,127 @@ func (p *Pages) postReset(w http.ResponseWriter, r *http.Request) {
 	}
 	info, err := p.flows.PasswordReset(r.Context(), token)
 	if err != nil {
-		p.linkError(w, r, err, newResetLink)
+		p.linkError(w, r, err, newResetLink(rq))
 		return
 	}
 	if err := p.flows.ResetPassword(r.Context(), token, r.PostForm.Get("password")); err != nil {
-		p.formError(w, r, err, "reset-password", p.resetView(info, token), newResetLink)
+		p.formError(w, r, err, "reset-password", p.resetView(rq, info, token), newResetLink(rq))
 		return
 	}
-	p.message(w, r, http.StatusOK, "Your password has been changed",
-		"Every session of your account has been signed out. Sign in with your new password.", []link{signInLink})
+	p.message(w, r, http.StatusOK, rq.T("reset.done.title"), rq.T("reset.done.lead"), []link{signInLink(rq)})
 }
 
 func (p *Pages) postRequestReset(w http.ResponseWriter, r *http.Request) {
+	rq := reqOf(r)
 	email := r.PostForm.Get("email")
 	err := p.flows.RequestPasswordReset(r.Context(), flows.PasswordResetRequest{
-		Organization: r.PostForm.Get("organization"), Email: email, ClientIP: p.clientIP(r),
+		Organization: rq.Org.Name, Email: email, ClientIP: p.clientIP(r), Language: rq.Lang,
 	})
 	if err != nil {
-		p.formError(w, r, err, "reset-password", p.requestResetView(r.PostForm), signInLink)
+		p.formError(w, r, err, "reset-password", p.requestResetView(rq, r.PostForm), signInLink(rq))
 		return
 	}
-	p.message(w, r, http.StatusOK, "Check your mail",
-		"If "+strings.TrimSpace(email)+" belongs to an account, we have sent it a link to set a new password. The link works once and for a limited time.",
-		[]link{signInLink})
+	p.message(w, r, http.StatusOK, rq.T("reset.sent.title"), rq.T("reset.sent.lead", "Email", strings.TrimSpace(email)),
+		[]link{signInLink(rq)})
 }
 
 // ---- email change ----
 
 func (p *Pages) getConfirm(w http.ResponseWriter, r *http.Request) {
+	rq := reqOf(r)
 	token := r.URL.Query().Get("token")
 	info, err := p.flows.EmailChange(r.Context(), token)
 	if err != nil {
-		p.linkError(w, r, err, signInLink)
+		p.linkError(w, r, err, signInLink(rq))
 		return
 	}
 	// Opening the link changes nothing (mail scanners open links too); the
 	// button does.
-	fv := p.newForm("/confirm-email", token, "Confirm new address")
-	p.render(w, r, http.StatusOK, "confirm-email", view{Title: "Confirm your new email address",
-		Lead: "Your sign-in address will change from " + info.MaskedEmail + " to " + info.Change.NewEmail + ".", Form: fv})
+	fv := p.newForm(rq.Path("/confirm-email"), token, rq.T("confirm.submit"))
+	p.render(w, r, http.StatusOK, "confirm-email", view{Title: rq.T("confirm.title"),
+		Lead: rq.T("confirm.lead", "Old", info.MaskedEmail, "New", info.Change.NewEmail), Form: fv})
 }
 
 func (p *Pages) postConfirm(w http.ResponseWriter, r *http.Request) {
+	rq := reqOf(r)
 	token, ok := p.postedForm(w, r)
 	if !ok {
 		return
 	}
 	u, err := p.flows.ConfirmEmailChange(r.Context(), token)
 	if err != nil {
-		p.linkError(w, r, err, signInLink)
+		p.linkError(w, r, err, signInLink(rq))
 		return
 	}
-	p.message(w, r, http.StatusOK, "Your email address has been changed",
-		"From now on, sign in with "+u.Email+".", []link{signInLink})
+	p.message(w, r, http.StatusOK, rq.T("confirm.done.title"), rq.T("confirm.done.lead", "Email", u.Email), []link{signInLink(rq)})
 }
 
 // ---- sign-in ----
 
-// addOrganization keeps the organization of a multi-tenant link (?organization=…).
-func addOrganization(fv *formView, values url.Values) {
-	if org := values.Get("organization"); org != "" {
-		fv.Hidden = map[string]string{"organization": org}
-	}
+// offersSignup reports whether the organization's sign-in page offers
+// "Create new account": self-registration is on and offers an account type.
+func offersSignup(o domain.Organization) bool {
+	return o.Onboarding.SelfRegistration.Enabled && len(o.Onboarding.SelfRegistration.AccountTypes) > 0
 }
 
-func (p *Pages) loginView(values url.Values) view {
-	fv := p.newForm("/login", "", "Sign in")
+func (p *Pages) loginView(rq *req, values url.Values) view {
+	fv := p.newForm(rq.Path("/login"), "", rq.T("login.submit"))
 	fv.Inputs = []*input{
-		{Name: "email", ID: "f-email", Label: "Email address", Kind: "email", Required: true, MaxLength: 254,
+		{Name: "email", ID: "f-email", Label: rq.T("field.label.email"), Kind: "email", Required: true, MaxLength: 254,
 			Autocomplete: "username", Value: values.Get("email")},
-		{Name: "password", ID: "f-password", Label: "Password", Kind: "password", Required: true,
+		{Name: "password", ID: "f-password", Label: rq.T("field.label.password"), Kind: "password", Required: true,
 			MaxLength: 1024, Autocomplete: "current-password"},
 	}
-	addOrganization(fv, values)
-	fv.Footer = []link{{Href: "/reset-password", Text: "Forgot your password?"}}
-	return view{Title: "Sign in", Form: fv}
+	if next := values.Get("next"); next != "" && safeNext(next, "") != "" {
+		fv.Hidden = map[string]string{"next": next}
+	}
+	fv.Footer = []link{{Href: rq.Path("/reset-password"), Text: rq.T("login.forgot")}}
+	v := view{Title: rq.T("login.title"), Form: fv, Data: loginData{}}
+	if offersSignup(rq.Org) {
+		v.Data = loginData{Signup: &link{Href: rq.Path("/signup"), Text: rq.T("login.create")}, SignupLead: rq.T("login.create_lead")}
+	}
+	return v
+}
+
+// loginData is what the sign-in page shows besides its form.
+type loginData struct {
+	Signup     *link
+	SignupLead string
 }
 
 func (p *Pages) getLogin(w http.ResponseWriter, r *http.Request) {
-	p.render(w, r, http.StatusOK, "login", p.loginView(r.URL.Query()))
+	rq := reqOf(r)
+	if rq.SignedIn() {
+		http.Redirect(w, r, p.afterSignIn(rq, *rq.Principal, r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	v := p.loginView(rq, r.URL.Query())
+	if r.URL.Query().Get("signed_out") != "" {
+		v.Lead, v.Success = rq.T("login.signed_out"), true
+	}
+	p.render(w, r, http.StatusOK, "login", v)
 }
 
 func (p *Pages) postLogin(w http.ResponseWriter, r *http.Request) {
+	rq := reqOf(r)
 	if _, ok := p.postedForm(w, r); !ok {
 		return
 	}
-	_, principal, err := p.flows.Login(r.Context(), flows.Login{
-		Organization: r.PostForm.Get("organization"), Email: r.PostForm.Get("email"), Password: r.PostForm.Get("password"),
-		ClientIP: p.clientIP(r), UserAgent: r.UserAgent(),
+	token, principal, err := p.flows.Login(r.Context(), flows.Login{
+		Organization: rq.Org.Name, Email: r.PostForm.Get("email"), Password: r.PostForm.Get("password"),
+		ClientIP: p.clientIP(r), UserAgent: r.UserAgent(), Browser: true,
 	})
 	if err != nil {
-		v := p.loginView(r.PostForm)
 		de := domain.AsError(err)
-		if de == nil {
-			p.linkError(w, r, err, signInLink)
+		if de == nil || de.Code == domain.EInternal {
+			p.fail(w, r, err)
 			return
 		}
-		v.Errors = v.Form.applyError(de)
-		p.retryAfter(w, de)
-		status := httpx.Status(de.Code)
-		p.render(w, r, status, "login", v)
+		p.showError(w, r, de, "login", p.loginView(rq, r.PostForm))
 		return
 	}
-	// The pages keep no session: end the one the sign-in opened, so that no
-	// unused bearer token stays valid.
-	if err := p.flows.Logout(r.Context(), principal); err != nil {
-		p.log.WarnContext(r.Context(), "end page session", "route", r.Pattern, "err", err)
-	}
-	p.message(w, r, http.StatusOK, "Signed in",
-		"You signed in as "+flows.MaskEmail(principal.User.Email)+". You can close this page and continue in the app.", nil)
+	p.startSession(w, r, token)
+	http.Redirect(w, r, p.afterSignIn(rq, principal, r.PostForm.Get("next")), http.StatusSeeOther)
 }
 
 // ---- verification of an end user's address (B2B) ----
@@ -359,6 +417,7 @@ func ServesVerify(r *http.Request) bool {
 }
 
 func (p *Pages) getVerify(w http.ResponseWriter, r *http.Request) {
+	rq := reqOf(r)
 	token := r.URL.Query().Get("token")
 	if err := p.flows.CheckVerifyLink(r.Context(), token); err != nil {
 		p.verifyError(w, r, err)
@@ -366,12 +425,12 @@ func (p *Pages) getVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	// Opening the link verifies nothing (mail scanners open links too); the
 	// button does.
-	p.render(w, r, http.StatusOK, "verify-email", view{Title: "Verify your email address",
-		Lead: "Confirm that this address is yours. Then go back to the app to set your password.",
-		Form: p.newForm(VerifyPath, token, "Verify my email address")})
+	p.render(w, r, http.StatusOK, "verify-email", view{Title: rq.T("verify.title"),
+		Lead: rq.T("verify.lead"), Form: p.newForm(VerifyPath, token, rq.T("verify.submit"))})
 }
 
 func (p *Pages) postVerify(w http.ResponseWriter, r *http.Request) {
+	rq := reqOf(r)
 	token, ok := p.postedForm(w, r)
 	if !ok {
 		return
@@ -380,22 +439,17 @@ func (p *Pages) postVerify(w http.ResponseWriter, r *http.Request) {
 		p.verifyError(w, r, err)
 		return
 	}
-	p.message(w, r, http.StatusOK, "Email address verified",
-		"Thank you. Your email address is verified: go back to the app to set your password.", nil)
+	p.message(w, r, http.StatusOK, rq.T("verify.done.title"), rq.T("verify.done.lead"), nil)
 }
 
 // verifyError shows why a verification link does not work; a new link is
 // asked for in the app, so the page links nowhere.
 func (p *Pages) verifyError(w http.ResponseWriter, r *http.Request, err error) {
+	rq := reqOf(r)
 	de := domain.AsError(err)
-	status := http.StatusInternalServerError
-	if de != nil {
-		status = httpx.Status(de.Code)
-	}
-	if status == http.StatusInternalServerError {
-		p.log.ErrorContext(r.Context(), "page failed", "method", r.Method, "route", r.Pattern, "err", err)
-		p.message(w, r, http.StatusInternalServerError, "Something went wrong", "Something went wrong on our side. Try again later.", nil)
+	if de == nil || httpx.Status(de.Code) == http.StatusInternalServerError {
+		p.fail(w, r, err)
 		return
 	}
-	p.message(w, r, status, "This link does not work", de.Detail, nil)
+	p.message(w, r, httpx.Status(de.Code), rq.T("verify.error.title"), de.Detail, nil)
 }

@@ -2,12 +2,14 @@ package web
 
 import (
 	"bytes"
-	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
@@ -23,6 +25,26 @@ type view struct {
 	Form    *formView
 	Links   []link // links offered on message pages
 	Success bool
+	// Data is anything else a page template needs.
+	Data any
+
+	// Set by render for the layout:
+	Req     *req
+	Summary []link // the error summary: one link to each field with an error
+	// Switch is the language switch form; Logout the sign-out form.
+	Switch *langSwitch
+	Logout *formView
+}
+
+// langSwitch is the form of the language switch in the header.
+type langSwitch struct {
+	Action, CSRF, Next string
+	Options            []langOption
+}
+
+type langOption struct {
+	Code, Name string
+	Current    bool
 }
 
 type link struct {
@@ -57,6 +79,13 @@ type input struct {
 	Autocomplete string
 	Hint         string
 	Errors       []string
+	// Choices are the options of a "radio" input.
+	Choices []choice
+}
+
+// choice is one radio button.
+type choice struct {
+	Value, Label, Hint string
 }
 
 // HintID is the id of the input's hint, for aria-describedby.
@@ -103,9 +132,15 @@ var autocomplete = map[string]string{
 }
 
 // fieldInput turns a form field of the flows into a control. Values are the
-// entered values by field name (after an error), or nil.
-func fieldInput(f flows.Field, values url.Values) *input {
-	in := &input{Name: f.Name, ID: inputID(f.Name), Label: f.Label, Required: f.Required, MaxLength: f.MaxLength,
+// entered values by field name (after an error), or nil. Built-in fields
+// have their labels in the catalogue ("field.label.<name>"); the
+// organization's own properties keep the label it gave them.
+func (p *Pages) fieldInput(rq *req, f flows.Field, values url.Values) *input {
+	label := f.Label
+	if p.cat.Has(rq.Lang, "field.label."+f.Name) {
+		label = rq.T("field.label." + f.Name)
+	}
+	in := &input{Name: f.Name, ID: inputID(f.Name), Label: label, Required: f.Required, MaxLength: f.MaxLength,
 		Autocomplete: autocomplete[f.Name], Value: values.Get(f.Name)}
 	switch f.Type {
 	case flows.PropertyEmail:
@@ -113,7 +148,7 @@ func fieldInput(f flows.Field, values url.Values) *input {
 		in.Autocomplete = "email"
 	case flows.PropertyPhone:
 		in.Kind = "tel"
-		in.Hint = "An international number such as +31 20 123 4567."
+		in.Hint = rq.T("field.hint.phone")
 		in.Autocomplete = "tel"
 	case flows.PropertyDate:
 		in.Kind = "date"
@@ -130,35 +165,35 @@ func fieldInput(f flows.Field, values url.Values) *input {
 		in.MaxLength = 0
 	case flows.PropertyCountry:
 		in.Kind = "text"
-		in.Hint = "The two-letter country code, such as NL or DE."
+		in.Hint = rq.T("field.hint.country")
 		in.Autocomplete = "country"
 	default:
 		in.Kind = "text"
 	}
-	if in.MaxLength > 0 && in.Kind == "checkbox" {
-		in.MaxLength = 0
+	if f.Name == flows.PartnerCodeField {
+		in.Hint = rq.T("field.hint.partner_code")
 	}
 	return in
 }
 
 // passwordInput is the new-password control with the policy as its hint.
-func passwordInput(policy auth.PolicyDescription) *input {
-	return &input{Name: "password", ID: "f-password", Label: "Password", Kind: "password", Required: true,
-		MaxLength: policy.MaxLength, Autocomplete: "new-password", Hint: policyHint(policy)}
+func (p *Pages) passwordInput(rq *req, policy auth.PolicyDescription) *input {
+	return &input{Name: "password", ID: "f-password", Label: rq.T("field.label.password"), Kind: "password", Required: true,
+		MaxLength: policy.MaxLength, Autocomplete: "new-password", Hint: policyHint(rq, policy)}
 }
 
 // policyHint describes the password policy in a sentence.
-func policyHint(p auth.PolicyDescription) string {
-	s := fmt.Sprintf("Use %d to %d characters", p.MinLength, p.MaxLength)
+func policyHint(rq *req, p auth.PolicyDescription) string {
+	s := rq.T("password.hint.length", "Min", p.MinLength, "Max", p.MaxLength)
 	for _, r := range p.Rules {
 		switch r {
 		case "not_email":
-			s += "; not your email address"
+			s += rq.T("password.hint.not_email")
 		case "not_common":
-			s += "; not a commonly used password"
+			s += rq.T("password.hint.not_common")
 		}
 	}
-	return s + ". A few unrelated words make a good password."
+	return s + rq.T("password.hint.end")
 }
 
 // agreementInputs makes the agreement checkboxes; accepted are the ids
@@ -178,27 +213,29 @@ func agreementInputs(as []domain.Agreement, accepted []string) []*agreement {
 	return out
 }
 
-// applyError places the field errors of err next to their inputs (or the
-// agreements) and returns the messages that belong to no input.
-func (fv *formView) applyError(de *domain.Error) []string {
+// applyError places the field errors of de next to their inputs (or the
+// agreements) of fv and returns the messages that belong to no input, in
+// the request's language.
+func (p *Pages) applyError(rq *req, fv *formView, de *domain.Error) []string {
 	var top []string
 	byName := map[string]*input{}
 	for _, in := range fv.Inputs {
 		byName[in.Name] = in
 	}
 	for _, fe := range de.Fields {
-		if fe.Field == "accepted_agreements" && len(fv.Agreements) > 0 {
-			fv.AgreementErrors = append(fv.AgreementErrors, sentence("", fe.Message))
+		msg := p.fieldMessage(rq, fe.Message)
+		if (fe.Field == "accepted_agreements" || fe.Field == "accepted") && len(fv.Agreements) > 0 {
+			fv.AgreementErrors = append(fv.AgreementErrors, sentence("", msg))
 			continue
 		}
 		if in, ok := byName[fe.Field]; ok {
-			in.Errors = append(in.Errors, sentence(in.Label, fe.Message))
+			in.Errors = append(in.Errors, sentence(in.Label, msg))
 			continue
 		}
-		top = append(top, sentence(fe.Field, fe.Message))
+		top = append(top, sentence(fe.Field, msg))
 	}
 	if len(de.Fields) == 0 || len(top) > 0 {
-		top = append([]string{de.Detail}, top...)
+		top = append([]string{p.detail(rq, de)}, top...)
 	}
 	return top
 }
@@ -209,30 +246,94 @@ func sentence(label, msg string) string {
 	if s == "" {
 		return s
 	}
-	s = strings.ToUpper(s[:1]) + s[1:]
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
 	if !strings.HasSuffix(s, ".") {
 		s += "."
 	}
 	return s
 }
 
-// render writes a page template with a status.
+// render writes a page template with a status. The templates run with
+// the request's functions (requestFuncs): t (translate), path (a path of
+// the request's organization), lang.
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
+	rq := reqOf(r)
 	t, ok := p.pages[page]
 	if !ok {
 		p.log.ErrorContext(r.Context(), "no such page template", "page", page, "route", r.Pattern)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	v.Req = rq
+	v.Summary = v.Form.summary()
+	v.Switch = p.languageSwitch(r, rq)
+	if rq.Principal != nil && v.Logout == nil {
+		v.Logout = p.sessionForm(rq, rq.Path("/logout"), rq.T("layout.sign_out"))
+	}
+	t, err := t.Clone()
+	if err == nil {
+		t = t.Funcs(requestFuncs(rq))
+	}
 	var buf bytes.Buffer
-	if err := t.Execute(&buf, v); err != nil {
+	if err == nil {
+		err = t.Execute(&buf, v)
+	}
+	if err != nil {
 		p.log.ErrorContext(r.Context(), "render page", "page", page, "route", r.Pattern, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", rq.Lang)
 	w.WriteHeader(status)
 	w.Write(buf.Bytes()) //nolint:errcheck // the client went away
+}
+
+// requestFuncs are the template functions bound to a request.
+func requestFuncs(rq *req) template.FuncMap {
+	return template.FuncMap{
+		"t":    rq.T,
+		"path": rq.Path,
+		"lang": func() string { return rq.Lang },
+	}
+}
+
+// summary links to every field of the form that has an error, in order.
+func (fv *formView) summary() []link {
+	if fv == nil {
+		return nil
+	}
+	var out []link
+	for _, in := range fv.Inputs {
+		for _, e := range in.Errors {
+			out = append(out, link{Href: "#" + in.ID, Text: e})
+		}
+	}
+	for _, e := range fv.AgreementErrors {
+		if len(fv.Agreements) > 0 {
+			out = append(out, link{Href: "#" + fv.Agreements[0].InputID, Text: e})
+		}
+	}
+	return out
+}
+
+// languageSwitch is the header's form that changes the language and comes
+// back to the page.
+func (p *Pages) languageSwitch(r *http.Request, rq *req) *langSwitch {
+	action := rq.Path("/language")
+	next := r.URL.Path
+	switch {
+	case r.Method == http.MethodGet && r.URL.RawQuery != "":
+		next += "?" + r.URL.RawQuery
+	case r.Method == http.MethodPost && r.PostForm.Get("token") != "":
+		next += "?token=" + url.QueryEscape(r.PostForm.Get("token")) // back to the mailed link's page
+	}
+	ls := &langSwitch{Action: action, CSRF: p.formToken(action, ""), Next: safeNext(next, rq.Path("/"))}
+	for _, l := range flows.Languages {
+		ls.Options = append(ls.Options, langOption{Code: l, Name: languageNames[l], Current: l == rq.Lang})
+	}
+	return ls
 }
 
 // message renders a page with a title, a sentence and links.
@@ -245,28 +346,23 @@ func (p *Pages) message(w http.ResponseWriter, r *http.Request, status int, titl
 // status; other errors their status and detail; unexpected errors a 500
 // whose cause is logged.
 func (p *Pages) linkError(w http.ResponseWriter, r *http.Request, err error, again link) {
+	rq := reqOf(r)
 	de := domain.AsError(err)
-	if de == nil {
-		p.log.ErrorContext(r.Context(), "page failed", "method", r.Method, "route", r.Pattern, "err", err)
-		p.message(w, r, http.StatusInternalServerError, "Something went wrong",
-			"Something went wrong on our side. Try again later.", nil)
+	if de == nil || de.Code == domain.EInternal {
+		p.fail(w, r, err)
 		return
 	}
 	status := httpx.Status(de.Code)
 	p.retryAfter(w, de)
 	switch de.Code {
 	case domain.EGone:
-		p.message(w, r, status, "This link can no longer be used", de.Detail+" "+goneAdvice, []link{again})
+		p.message(w, r, status, rq.T("link.gone.title"), p.detail(rq, de)+" "+rq.T("link.gone.advice"), []link{again})
 	case domain.ENotFound:
-		p.message(w, r, status, "This link is not valid",
-			de.Detail+" Check that you opened the whole link from the mail, or start again.", []link{again})
+		p.message(w, r, status, rq.T("link.invalid.title"), rq.T("link.invalid.lead"), []link{again})
 	default:
-		p.message(w, r, status, "This did not work", de.Detail, []link{again})
+		p.message(w, r, status, rq.T("page.failed.title"), p.detail(rq, de), []link{again})
 	}
 }
-
-// goneAdvice follows the detail of an expired or used link.
-const goneAdvice = "Links in our mails work once and only for a limited time; start again to get a new one."
 
 // retryAfter sets Retry-After on rate-limited answers.
 func (p *Pages) retryAfter(w http.ResponseWriter, de *domain.Error) {

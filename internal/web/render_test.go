@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -40,12 +41,15 @@ func testForm() flows.SignupForm {
 func renderRegister(t *testing.T, values url.Values, err *domain.Error) string {
 	t.Helper()
 	p := New(nil, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{FormKey: []byte("k")})
-	v := p.registerView(testForm(), "link-token", values)
+	rq := &req{Org: testForm().Organization, Lang: "en", cat: p.cat}
+	v := p.registerView(rq, testForm(), "link-token", values)
 	if err != nil {
-		v.Errors = v.Form.applyError(err)
+		v.Errors = p.applyError(rq, v.Form, err)
 	}
 	rec := httptest.NewRecorder()
-	p.render(rec, httptest.NewRequest("GET", "/register", nil), http.StatusOK, "register", v)
+	r := httptest.NewRequest("GET", "/register", nil)
+	r = r.WithContext(context.WithValue(r.Context(), reqKey{}, rq))
+	p.render(rec, r, http.StatusOK, "register", v)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
@@ -71,11 +75,11 @@ func TestRegisterRendersEveryFieldType(t *testing.T) {
 		`Use 8 to 64 characters; not your email address; not a commonly used password.`,
 		`<input type="checkbox" id="f-agreement-0" name="agreement" value="ag-1" required>`,
 		`I accept the Terms of Service (version 3)</label>`,
-		`<summary>Read the Terms of Service</summary>`,
+		`<summary>Read the Terms of Service, version 3</summary>`,
 		"Be nice.\nReally.",
 		`<input type="checkbox" id="f-agreement-1" name="agreement" value="ag-2">`,
 		`<input type="hidden" name="token" value="link-token">`,
-		`You are registering ada@example.com with Example &lt;Cloud&gt;.`,
+		`You are registering ada@example.com with Example &lt;Cloud&gt; (Business).`,
 		`<link rel="stylesheet" href="/static/style.css">`,
 	} {
 		if !strings.Contains(html, want) {
@@ -109,7 +113,7 @@ func TestRegisterKeepsValuesAndShowsErrors(t *testing.T) {
 		`aria-describedby="f-password-hint f-password-error" aria-invalid="true"`,
 		`<li>Country is required.</li>`,
 		`<ul class="field-errors" id="agreements-error"><li>Terms of Service (version 3) must be accepted.</li></ul>`,
-		`<div class="errors" id="errors" role="alert">`,
+		`<div class="errors" id="errors" role="alert" tabindex="-1" aria-labelledby="errors-title">`,
 		`<li>Mystery is odd.</li>`,
 	} {
 		if !strings.Contains(html, want) {

@@ -16,6 +16,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -25,7 +26,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/httpx"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/partials/*.html
 var templateFS embed.FS
 
 //go:embed static/*
@@ -34,15 +35,29 @@ var staticFS embed.FS
 // maxBody is the largest form body a page accepts.
 const maxBody = 64 << 10
 
-// contentSecurityPolicy allows the page's own stylesheet and forms that post
-// to the page's own origin, and nothing else.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+// contentSecurityPolicy allows the page's own stylesheets and images (the
+// organization's logo may come from any https address), and forms that post
+// to the page's own origin, and nothing else: no script at all.
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self' https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// pagePaths are the paths of the pages, each also served under every
+// organization's prefix ("/o/{org}/login").
+var pagePaths = []string{"/", "/login", "/logout", "/signup", "/register", "/invitation", "/reset-password", "/confirm-email",
+	"/language", "/required-actions", "/account", "/branding/style.css", "/branding/logo"}
 
 // Paths returns the URL paths the pages answer, as http.ServeMux patterns:
-// exact paths, and "/static/" as a prefix. A server routes these to [Pages]
-// and everything else elsewhere.
+// exact paths ("/{$}" is the root), "/account/" (the signed-in area) and
+// "/o/" (other organizations) and "/static/" as prefixes. A server routes
+// these to [Pages] and everything else elsewhere.
 func Paths() []string {
-	return []string{"/register", "/invitation", "/reset-password", "/confirm-email", "/login", "/static/"}
+	out := []string{"/o/", "/static/", "/account/"}
+	for _, p := range pagePaths {
+		if p == "/" {
+			p = "/{$}"
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // Config are the settings of the pages.
@@ -52,6 +67,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// HSTS sends Strict-Transport-Security (when served over HTTPS).
 	HSTS bool
+	// SecureCookies marks cookies Secure and gives them the __Host- prefix;
+	// set it when the public URL is https.
+	SecureCookies bool
 	// FormKey is the key of the per-form anti-forgery tokens. When empty (the
 	// default), New draws a random key, so forms are valid only on the
 	// process that rendered them.
@@ -65,6 +83,7 @@ type Pages struct {
 	cfg     Config
 	key     []byte
 	pages   map[string]*template.Template
+	cat     *catalog
 	handler http.Handler // mux wrapped in cross-origin protection
 }
 
@@ -81,29 +100,18 @@ func New(f *flows.Service, logger *slog.Logger, cfg Config) *Pages {
 		panic(fmt.Sprintf("web: %v", err))
 	}
 	p.pages = pages
+	p.cat, err = loadCatalog()
+	if err != nil {
+		panic(fmt.Sprintf("web: %v", err))
+	}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /register", p.getRegister)
-	mux.HandleFunc("POST /register", p.postRegister)
-	mux.HandleFunc("GET /invitation", p.getInvitation)
-	mux.HandleFunc("POST /invitation", p.postInvitation)
-	mux.HandleFunc("GET /reset-password", p.getReset)
-	mux.HandleFunc("POST /reset-password", p.postReset)
-	mux.HandleFunc("GET /confirm-email", p.getConfirm)
-	mux.HandleFunc("POST /confirm-email", p.postConfirm)
-	mux.HandleFunc("GET "+VerifyPath, p.getVerify)
-	mux.HandleFunc("POST "+VerifyPath, p.postVerify)
-	mux.HandleFunc("GET /login", p.getLogin)
-	mux.HandleFunc("POST /login", p.postLogin)
-	mux.HandleFunc("GET /static/", p.static)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		p.message(w, r, http.StatusNotFound, "Page not found", "There is no page at this address.", nil)
-	})
+	p.routes(mux)
+	mux.Handle("GET /static/", p.withReq(p.static))
+	mux.Handle("/", p.withReq(p.notFound))
 
 	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.forbidden(w, r)
-	}))
+	cop.SetDenyHandler(p.withReq(p.forbidden))
 	p.handler = cop.Handler(mux)
 	return p
 }
@@ -115,12 +123,13 @@ func parseTemplates() (map[string]*template.Template, error) {
 		return nil, err
 	}
 	funcs := template.FuncMap{"join": strings.Join}
+	maps.Copy(funcs, requestFuncs(&req{}))
 	out := map[string]*template.Template{}
 	for _, n := range names {
 		if n == "templates/layout.html" {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials/*.html", n)
 		if err != nil {
 			return nil, fmt.Errorf("parse %s: %w", n, err)
 		}
@@ -154,8 +163,8 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			p.log.ErrorContext(r.Context(), "panic", "route", r.Pattern, "panic", v)
 			if !rec.Wrote {
-				p.message(rec, r, http.StatusInternalServerError, "Something went wrong",
-					"Something went wrong on our side. Try again later.", nil)
+				rq := reqOf(r)
+				p.message(rec, r, http.StatusInternalServerError, rq.T("page.error.title"), rq.T("page.error.lead"), nil)
 			}
 		}
 		route := r.Pattern
@@ -174,12 +183,15 @@ func (p *Pages) static(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, "/static/")
 	body, err := staticFS.ReadFile("static/" + name)
 	if name == "" || strings.Contains(name, "/") || err != nil {
-		p.message(w, r, http.StatusNotFound, "Page not found", "There is no page at this address.", nil)
+		p.notFound(w, r)
 		return
 	}
 	ctype := "application/octet-stream"
-	if strings.HasSuffix(name, ".css") {
+	switch {
+	case strings.HasSuffix(name, ".css"):
 		ctype = "text/css; charset=utf-8"
+	case strings.HasSuffix(name, ".js"):
+		ctype = "text/javascript; charset=utf-8"
 	}
 	w.Header().Set("Content-Type", ctype)
 	w.Write(body) //nolint:errcheck // the client went away
@@ -189,11 +201,12 @@ func (p *Pages) static(w http.ResponseWriter, r *http.Request) {
 // request itself (413 or 400) and returns false when the form is unusable.
 func (p *Pages) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	if err := r.ParseForm(); err != nil {
+		rq := reqOf(r)
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			p.message(w, r, http.StatusRequestEntityTooLarge, "Too much data", "The form sent more data than this page accepts.", nil)
+			p.message(w, r, http.StatusRequestEntityTooLarge, rq.T("page.too_large.title"), rq.T("page.too_large.lead"), nil)
 			return false
 		}
-		p.message(w, r, http.StatusBadRequest, "The form could not be read", "Reload the page and try again.", nil)
+		p.message(w, r, http.StatusBadRequest, rq.T("page.bad_form.title"), rq.T("page.bad_form.lead"), nil)
 		return false
 	}
 	return true
