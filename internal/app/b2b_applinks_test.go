@@ -165,7 +165,7 @@ func TestB2BAppLinks(t *testing.T) {
 			checkProblem(t, r, 422, tc.field)
 		}
 		checkProblem(t, e.admin(envAdminKey, "POST", adminPath("default", "/labelpartners"),
-			map[string]any{"name": "sunco", "password_policy": "pincode", "app_links": map[string]any{"ios": map[string]any{"app_ids": []string{"ABCDE12345.a"}, "bundle": "x"}}}), 400, "bundle")
+			map[string]any{"name": "sunco", "password_policy": "pincode", "app_links": map[string]any{"ios": map[string]any{"app_ids": []string{"ABCDE12345.a"}, "bundle": "x"}}}), 400, "app_links.ios.bundle")
 		if e.count("b2b_labelpartners") != lps {
 			t.Fatal("a refused labelpartner was stored")
 		}

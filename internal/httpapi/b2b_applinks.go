@@ -3,7 +3,12 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
@@ -68,34 +73,24 @@ func nonNil(ss []string) []string {
 // patchLabelpartnerRequest changes a labelpartner. app_links replaces the
 // app links; null removes them; absent leaves them.
 type patchLabelpartnerRequest struct {
-	AppLinks    *appLinksJSON `json:"app_links"`
-	setAppLinks bool
-}
-
-// UnmarshalJSON decodes strictly (no unknown fields, at any depth) and
-// records whether app_links was present.
-func (p *patchLabelpartnerRequest) UnmarshalJSON(b []byte) error {
-	type plain patchLabelpartnerRequest
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode((*plain)(p)); err != nil {
-		return err
-	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(b, &members); err != nil {
-		return err
-	}
-	_, p.setAppLinks = members["app_links"]
-	return nil
+	AppLinks *appLinksJSON `json:"app_links"`
 }
 
 func (s *Server) patchLabelpartner(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
 	var req patchLabelpartnerRequest
+	// The body is kept to tell an absent app_links from a null one.
+	var raw bytes.Buffer
+	r.Body = io.NopCloser(io.TeeReader(r.Body, &raw))
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
+	var members map[string]jsontext.Value
+	if err := jsonv2.Unmarshal(raw.Bytes(), &members); err != nil {
+		return fmt.Errorf("patch labelpartner: %w", err) // decode accepted it: cannot happen
+	}
+	_, setAppLinks := members["app_links"]
 	lp, err := s.flows.UpdateLabelpartner(r.Context(), adm, org, r.PathValue("id"),
-		flows.LabelpartnerPatch{SetAppLinks: req.setAppLinks, AppLinks: req.AppLinks.domain()})
+		flows.LabelpartnerPatch{SetAppLinks: setAppLinks, AppLinks: req.AppLinks.domain()})
 	if err != nil {
 		return err
 	}

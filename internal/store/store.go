@@ -130,6 +130,13 @@ func SQLitePath(dsn string) string {
 	return path
 }
 
+// uriPath escapes the characters of a file path that a SQLite URI filename
+// would otherwise read as the start of its query or fragment, or as an
+// escape ('%', '?', '#').
+func uriPath(path string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+}
+
 // prepareSQLiteFiles creates the database file with mode 0600 when it does
 // not exist, and takes group and other permissions away from the database
 // and its WAL and shared-memory files when they exist. SQLite creates the WAL
@@ -181,7 +188,7 @@ func openSQLite(ctx context.Context, path string, ckpt checkpointConfig) (*Store
 	}
 	q.Set("_txlock", "immediate")
 	q.Set("_time_format", "sqlite")
-	db, err := sql.Open("sqlite", "file:"+abs+"?"+q.Encode())
+	db, err := sql.Open("sqlite", "file:"+uriPath(abs)+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -255,4 +257,35 @@ func TestOutboxClaimLeaseAndRetry(t *testing.T) {
 			t.Fatalf("claim after release = %v, %v; want just %s", again, err, c[0].ID)
 		}
 	})
+}
+
+// TestSQLitePathWithURICharacters opens a database whose path holds the
+// characters a SQLite URI filename treats specially: the data must go to
+// that file, not to one named by the path cut at '#'. ('?' starts the
+// DSN's options, so a path cannot hold it.)
+func TestSQLitePathWithURICharacters(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a#b%c", "onboard.db")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() == 0 {
+		t.Fatalf("database file %s is empty", path)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a")); err == nil {
+		t.Fatal("a database was written at the path cut at '#'")
+	}
 }
