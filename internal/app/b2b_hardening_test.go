@@ -59,7 +59,9 @@ func testB2BNoGatewayChecksThePolicyFirst(t *testing.T, e *env, w *b2bWorld) {
 	expect(t, w.password("pw@example.com", "Kx7_mPq2"), http.StatusOK)
 }
 
-var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+// csrfField is the anti-forgery field of the verification form (the page
+// has other forms, such as the language switch).
+var csrfField = regexp.MustCompile(`action="/v2/registration/verify"[^>]*>\s*<input type="hidden" name="csrf" value="([^"]+)"`)
 
 // Opening the mailed verification link verifies nothing: the page's button
 // does, through a form with the pages' anti-forgery checks. Apps POST JSON.

@@ -115,6 +115,7 @@ func TestQueuedMailSealed(t *testing.T) {
 		logOnFailure(t, e)
 		e.smtp.Stop()
 		expect(t, e.do("POST", "/api/v1/signups", map[string]any{"email": "queued@example.com", "account_type": "customer_business"}), http.StatusAccepted)
+		waitOutbox(t, e, "queued@example.com")
 		var text, html string
 		if err := e.app.Store().DB().QueryRow(`SELECT text_body, html_body FROM outbox WHERE to_addr = 'queued@example.com'`).Scan(&text, &html); err != nil {
 			t.Fatal(err)
@@ -154,6 +155,7 @@ func TestLegacyPlaintextSealedAtStart(t *testing.T) {
 		expect(t, e.admin(envAdminKey, "POST", adminPath("default", "/labelpartners"), map[string]any{"name": "lp-old", "password_policy": "pincode",
 			"introspection": map[string]any{"url": "https://idp.example/introspect", "client_id": "onboard", "client_secret": "placeholder"}}), http.StatusCreated)
 		expect(t, e.do("POST", "/api/v1/signups", map[string]any{"email": "old@example.com", "account_type": "customer_business"}), http.StatusAccepted)
+		waitOutbox(t, e, "old@example.com")
 
 		// What an older version wrote: everything in plaintext.
 		e.exec(`UPDATE outbox SET text_body = 'legacy link https://x.example/register?token=legacy-token-in-the-clear', html_body = '<p>legacy</p>'`)
@@ -330,3 +332,23 @@ func waitUntil(t *testing.T, d time.Duration, cond func() bool) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// waitOutbox waits until the job worker has queued a mail to addr: requests
+// that name an address are done by the worker after the answer.
+func waitOutbox(t *testing.T, e *env, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		if err := e.app.Store().DB().QueryRow(`SELECT count(*) FROM outbox WHERE to_addr = $1`, addr).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no mail to %s queued within 10s", addr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
