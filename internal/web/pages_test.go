@@ -14,13 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
-	"github.com/onboard-dev/onboard/internal/mail"
-	"github.com/onboard-dev/onboard/internal/ratelimit"
 	"github.com/onboard-dev/onboard/internal/store"
-	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
 	"github.com/onboard-dev/onboard/internal/web"
 )
 
@@ -51,32 +47,9 @@ func (s *site) clock() time.Time {
 
 func newSite(t *testing.T) *site {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, dbtest.SQLite(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := flows.EnsureOrganization(ctx, st, flows.DefaultOrganization, "Default"); err != nil {
-		t.Fatal(err)
-	}
-	templates, err := mail.LoadTemplates("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	params := auth.DefaultParams()
-	params.Memory, params.Time = 64, 1
-	s := &site{t: t, st: st, logs: &bytes.Buffer{}, now: time.Now()}
-	f := flows.New(flows.Deps{Store: st, Hasher: auth.NewHasher(params, 2), Policy: auth.DefaultPolicy(), Mail: templates,
-		Limiter: ratelimit.NewMemory(nil), Now: s.clock}, flows.Config{
-		PublicURL: "http://onboard.test", MailFrom: "no-reply@onboard.test", SignupTTL: time.Hour, SessionTTL: time.Hour,
-		Limits: flows.DefaultLimits(),
-	})
-	s.flows = f
-	s.srv = httptest.NewServer(web.New(f, slog.New(slog.NewTextHandler(s.logs, nil)), web.Config{}))
+	s := &site{t: t, logs: &bytes.Buffer{}, now: time.Now()}
+	s.st, s.flows = newFlows(t, s.clock)
+	s.srv = httptest.NewServer(web.New(s.flows, slog.New(slog.NewTextHandler(s.logs, nil)), web.Config{}))
 	t.Cleanup(s.srv.Close)
 	return s
 }
