@@ -13,6 +13,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
+	"github.com/onboard-dev/onboard/internal/httpapi"
 	"github.com/onboard-dev/onboard/internal/secretbox"
 	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
@@ -222,7 +223,7 @@ func TestAdminKeyListAndRevokeCommands(t *testing.T) {
 			t.Fatalf("create: %q %v", key, err)
 		}
 		key = strings.TrimSpace(key)
-		list := func() []cliAdminKey {
+		list := func() []httpapi.AdminKeyJSON {
 			t.Helper()
 			out, err := cmd("key", "list")
 			if err != nil {
@@ -231,9 +232,9 @@ func TestAdminKeyListAndRevokeCommands(t *testing.T) {
 			if strings.Contains(out, key) || strings.Contains(out, strings.TrimPrefix(key, "obk_")) || strings.Contains(out, "hash") {
 				t.Fatalf("list shows the key:\n%s", out)
 			}
-			var ks []cliAdminKey
+			var ks []httpapi.AdminKeyJSON
 			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-				var k cliAdminKey
+				var k httpapi.AdminKeyJSON
 				if err := json.Unmarshal([]byte(line), &k); err != nil {
 					t.Fatalf("list line %q: %v", line, err)
 				}

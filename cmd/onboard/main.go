@@ -234,20 +234,11 @@ func keyListCommand(ctx context.Context, args []string, getenv func(string) stri
 	}
 	enc := json.NewEncoder(stdout)
 	for _, k := range keys {
-		if err := enc.Encode(cliAdminKey{ID: k.ID, Name: k.Name, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}); err != nil {
+		if err := enc.Encode(httpapi.AdminKeyView(k)); err != nil {
 			return fmt.Errorf("write: %w", err)
 		}
 	}
 	return nil
-}
-
-// cliAdminKey is an admin key as the command prints it.
-type cliAdminKey struct {
-	ID         string     `json:"id"`
-	Name       string     `json:"name"`
-	CreatedAt  time.Time  `json:"created_at"`
-	LastUsedAt *time.Time `json:"last_used_at"`
-	RevokedAt  *time.Time `json:"revoked_at"`
 }
 
 // keyRevokeCommand: onboard admin key revoke --org NAME --id ID

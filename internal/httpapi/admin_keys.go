@@ -11,7 +11,9 @@ import (
 // Handlers of the admin API's own keys: list and revoke (full-rights key
 // only). A key and its hash are never shown.
 
-type adminKeyJSON struct {
+// AdminKeyJSON is an admin key as the API shows it, and as
+// `onboard admin key list` prints it: never the key or its hash.
+type AdminKeyJSON struct {
 	ID         string     `json:"id"`
 	Name       string     `json:"name"`
 	CreatedAt  time.Time  `json:"created_at"`
@@ -19,8 +21,9 @@ type adminKeyJSON struct {
 	RevokedAt  *time.Time `json:"revoked_at"`
 }
 
-func adminKeyView(k domain.AdminKey) adminKeyJSON {
-	return adminKeyJSON{ID: k.ID, Name: k.Name, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
+// AdminKeyView is the view of an admin key.
+func AdminKeyView(k domain.AdminKey) AdminKeyJSON {
+	return AdminKeyJSON{ID: k.ID, Name: k.Name, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
 }
 
 func (s *Server) listAdminKeys(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
@@ -28,9 +31,9 @@ func (s *Server) listAdminKeys(w http.ResponseWriter, r *http.Request, adm flows
 	if err != nil {
 		return err
 	}
-	out := make([]adminKeyJSON, 0, len(keys))
+	out := make([]AdminKeyJSON, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, adminKeyView(k))
+		out = append(out, AdminKeyView(k))
 	}
 	encode(w, http.StatusOK, map[string]any{"admin_keys": out})
 	return nil
