@@ -66,9 +66,7 @@ func (q Queries) FailJob(ctx context.Context, id string, next time.Time, lastErr
 	if giveUp {
 		state = JobFailed
 	}
-	if len(lastErr) > 1000 {
-		lastErr = lastErr[:1000]
-	}
+	lastErr = clipError(lastErr)
 	_, err := q.q.ExecContext(ctx, `UPDATE jobs SET state = $1, attempts = attempts + 1, next_attempt_at = $2, last_error = $3 WHERE id = $4`,
 		state, Timestamp(next), lastErr, id)
 	if err != nil {
@@ -84,4 +82,20 @@ func (q Queries) CountJobs(ctx context.Context, state string) (int, error) {
 		return 0, fmt.Errorf("count jobs: %w", err)
 	}
 	return n, nil
+}
+
+// maxLastError is the most bytes of an error kept in a last_error column.
+const maxLastError = 1000
+
+// clipError shortens an error text to maxLastError bytes without splitting
+// a UTF-8 sequence (PostgreSQL refuses invalid UTF-8 in text columns).
+func clipError(s string) string {
+	if len(s) <= maxLastError {
+		return s
+	}
+	cut := maxLastError
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut]
 }

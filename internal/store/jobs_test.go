@@ -3,8 +3,10 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/store"
@@ -91,6 +93,30 @@ func TestMigrateNormalizesOldOutboxRecipients(t *testing.T) {
 		}
 		if err := st.DB().QueryRow(`SELECT to_lower FROM outbox WHERE id = $1`, id).Scan(&got); err != nil || got != "ünal.test@example.com" {
 			t.Fatalf("after migrating, to_lower = %q, %v", got, err)
+		}
+	})
+}
+
+// TestFailJobLongError: an error longer than the column keeps is cut at a
+// character boundary, which PostgreSQL needs (it refuses invalid UTF-8).
+func TestFailJobLongError(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		st := open(t, dsn)
+		ctx := context.Background()
+		j := store.Job{ID: store.NewID(), Kind: "k", EmailLower: "a@example.com", Payload: `{}`}
+		if err := st.EnqueueJob(ctx, j, store.Now()); err != nil {
+			t.Fatal(err)
+		}
+		long := "x" + strings.Repeat("é", 600) // 1201 bytes: byte 1000 is inside an 'é'
+		if err := st.FailJob(ctx, j.ID, store.Now(), long, false); err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if err := st.DB().QueryRowContext(ctx, `SELECT last_error FROM jobs WHERE id = $1`, j.ID).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if !utf8.ValidString(got) || len(got) > 1000 || !strings.HasPrefix(long, got) || len(got) < 998 {
+			t.Fatalf("last_error has %d bytes (valid UTF-8: %v)", len(got), utf8.ValidString(got))
 		}
 	})
 }

@@ -122,9 +122,7 @@ func (q Queries) MarkMailFailed(ctx context.Context, id string, next time.Time, 
 	if abandon {
 		state = OutboxAbandoned
 	}
-	if len(lastErr) > 1000 {
-		lastErr = lastErr[:1000]
-	}
+	lastErr = clipError(lastErr)
 	_, err := q.q.ExecContext(ctx, `UPDATE outbox SET state = $1, attempts = attempts + 1, next_attempt_at = $2, locked_until = NULL, last_error = $3,
 		text_body = CASE WHEN $1 = 'abandoned' THEN '' ELSE text_body END,
 		html_body = CASE WHEN $1 = 'abandoned' THEN '' ELSE html_body END
