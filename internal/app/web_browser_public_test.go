@@ -333,6 +333,9 @@ func TestBrowserBrandedOrganization(t *testing.T) {
 		svg := e.do("PUT", adminPath("acme", "/logo"), `<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`,
 			"Authorization", "Bearer "+envAdminKey, "Content-Type", "image/svg+xml")
 		expect(t, svg, http.StatusUnsupportedMediaType)
+		expectProblem(t, e.do("PUT", adminPath("acme", "/logo"), logoPNG(t), "Content-Type", "image/png"), http.StatusUnauthorized, "unauthenticated")
+		expectProblem(t, e.do("PUT", adminPath("nope", "/logo"), logoPNG(t), "Authorization", "Bearer "+envAdminKey, "Content-Type", "image/png"),
+			http.StatusNotFound, "organization-not-found")
 		fake := e.do("PUT", adminPath("acme", "/logo"), "<html>not a png</html>", "Authorization", "Bearer "+envAdminKey, "Content-Type", "image/png")
 		expect(t, fake, http.StatusUnprocessableEntity)
 		expect(t, e.do("PUT", adminPath("acme", "/logo"), logoPNG(t), "Authorization", "Bearer "+envAdminKey, "Content-Type", "image/png"),
