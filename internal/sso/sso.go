@@ -309,7 +309,7 @@ func (s *Service) Callback(ctx context.Context, org domain.Organization, name st
 		return Outcome{}, err
 	}
 	state := q.Get("state")
-	if !auth.WellFormedToken(state) || binding == "" {
+	if !auth.WellFormedToken(state) {
 		return Outcome{}, errStateInvalid
 	}
 	flow, err := s.store.SSOFlowByTokenHash(ctx, auth.HashToken(state))
@@ -319,8 +319,7 @@ func (s *Service) Callback(ctx context.Context, org domain.Organization, name st
 	case err != nil:
 		return Outcome{}, fmt.Errorf("sso callback: %w", err)
 	}
-	if flow.OrgID != org.ID || flow.Kind != domain.SSOFlowAuth || flow.Provider != p.Name ||
-		subtle.ConstantTimeCompare(flow.BindingHash, auth.HashToken(binding)) != 1 {
+	if flow.OrgID != org.ID || flow.Kind != domain.SSOFlowAuth || flow.Provider != p.Name {
 		return Outcome{}, errStateInvalid
 	}
 	switch {
@@ -328,6 +327,8 @@ func (s *Service) Callback(ctx context.Context, org domain.Organization, name st
 		return Outcome{}, errStateUsed
 	case !s.now().Before(flow.ExpiresAt):
 		return Outcome{}, errStateExpired
+	case binding == "" || subtle.ConstantTimeCompare(flow.BindingHash, auth.HashToken(binding)) != 1:
+		return Outcome{}, errStateInvalid
 	}
 	if ok, err := s.store.UseSSOFlow(ctx, org.ID, flow.ID, s.now()); err != nil {
 		return Outcome{}, fmt.Errorf("sso callback: %w", err)
