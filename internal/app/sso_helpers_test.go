@@ -28,10 +28,16 @@ func ssoProvider(name, issuer, clientID, secret string, appRedirects ...string) 
 // keeping the rest; it also lets channel partners register without a code.
 func (e *env) putSSO(t *testing.T, createsCustomer bool, providers ...map[string]any) {
 	t.Helper()
+	e.putSSOType(t, createsCustomer, "customer_personal", providers...)
+}
+
+// putSSOType is putSSO with the first-login account type.
+func (e *env) putSSOType(t *testing.T, createsCustomer bool, accountType string, providers ...map[string]any) {
+	t.Helper()
 	r := e.admin(envAdminKey, "GET", adminPath("default", "/onboarding"), nil)
 	expect(t, r, http.StatusOK)
 	cfg := r.json(t)
-	cfg["sso"] = map[string]any{"first_login_creates_customer": createsCustomer, "first_login_account_type": "customer_personal",
+	cfg["sso"] = map[string]any{"first_login_creates_customer": createsCustomer, "first_login_account_type": accountType,
 		"providers": providers}
 	cfg["self_registration"] = map[string]any{"enabled": true, "account_types": []string{"customer_personal", "customer_business", "channel_partner"}}
 	cfg["partner_self_registration_without_code"] = true
