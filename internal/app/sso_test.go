@@ -221,6 +221,28 @@ func TestSSOTokenErrors(t *testing.T) {
 		fake.Set(oidcfake.Good, oidcfake.Claims{Subject: "s-3", Email: "ok@example.com", EmailVerified: true, GivenName: "Ok", FamilyName: "Person"})
 		r := e.do("POST", "/api/v1/sessions/oidc", map[string]any{"provider": "fake", "id_token": fake.IDToken(oidcfake.Good, "")})
 		expect(t, r, http.StatusOK)
+		// The client secret is sealed at rest.
+		var raw string
+		if err := e.app.Store().DB().QueryRow(`SELECT onboarding FROM organizations WHERE name = 'default'`).Scan(&raw); err != nil ||
+			strings.Contains(raw, "fake-secret-0123456789") || !strings.Contains(raw, "onboard-fake") {
+			t.Fatalf("stored onboarding (%v): %s", err, raw)
+		}
+
+		// Another organization: its own paths and redirect URI.
+		e.createOrg("acme")
+		cfg := e.admin(envAdminKey, "GET", adminPath("acme", "/onboarding"), nil).json(t)
+		cfg["sso"] = map[string]any{"first_login_creates_customer": true, "first_login_account_type": "customer_personal",
+			"providers": []any{ssoProvider("fake", fake.URL, "onboard-fake", "fake-secret-0123456789")}}
+		expect(t, e.admin(envAdminKey, "PUT", adminPath("acme", "/onboarding"), cfg), http.StatusOK)
+		b := newSSOBrowser(t)
+		expectPageStatus(t, b.get(e.base+"/o/acme/login"), 200, `href="/o/acme/auth/oidc/fake"`)
+		fake.Set(oidcfake.Good, oidcfake.Claims{Subject: "s-acme", Email: "wile@acme.example", EmailVerified: true, GivenName: "Wile", FamilyName: "Coyote"})
+		reg := b.get(e.base + "/o/acme/auth/oidc/fake")
+		expectPageStatus(t, reg, 200, `action="/o/acme/auth/oidc/fake/register"`)
+		if p := b.submit(e.base, reg, nil); p.status != 200 || p.url.Path != "/o/acme/account" {
+			t.Fatalf("acme registration: %d %s\n%s", p.status, p.url, p.body)
+		}
+
 		// The configuration is validated.
 		bad := e.admin(envAdminKey, "GET", adminPath("default", "/onboarding"), nil).json(t)
 		bad["sso"] = map[string]any{"first_login_creates_customer": true, "first_login_account_type": "channel_partner",
