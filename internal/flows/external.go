@@ -69,7 +69,9 @@ func (s *Service) RegisterExternal(ctx context.Context, in ExternalRegistration)
 	in.Completion.Password = ""
 	return s.register(ctx, registration{
 		orgID: in.OrgID, accountType: in.AccountType, email: email, language: knownLanguage(in.Language),
-		consume: func(ctx context.Context, tx *store.Tx, _ string, now time.Time) (bool, error) { return in.Consume(ctx, tx, now) },
+		consume: func(ctx context.Context, tx *store.Tx, _ string, now time.Time) (bool, error) {
+			return in.Consume(ctx, tx, now)
+		},
 		linked: func(ctx context.Context, tx *store.Tx, reg Registration, now time.Time) error {
 			return in.Link(ctx, tx, reg.User, now)
 		},

@@ -128,7 +128,7 @@ var (
 	errStateExpired = domain.Errorf(domain.EGone, "sso-state-expired", "This sign-in took too long. Start the sign-in again.")
 	errCodeInvalid  = domain.Errorf(domain.EUnauthorized, "sso-code-invalid",
 		"The provider did not accept the sign-in code: it was used already or has expired. Start the sign-in again.")
-	errDenied = domain.Errorf(domain.EUnauthorized, "sso-denied", "The sign-in was cancelled or refused at the provider.")
+	errDenied          = domain.Errorf(domain.EUnauthorized, "sso-denied", "The sign-in was cancelled or refused at the provider.")
 	errPendingNotFound = domain.Errorf(domain.ENotFound, "sso-pending-not-found", "This sign-in form is not valid. Start the sign-in again.")
 	errPendingUsed     = domain.Errorf(domain.EGone, "sso-pending-used", "This sign-in form was already used. Sign in again.")
 	errPendingExpired  = domain.Errorf(domain.EGone, "sso-pending-expired", "This sign-in form has expired. Start the sign-in again.")
