@@ -152,3 +152,10 @@ func (s *Service) OrganizationByID(ctx context.Context, id string) (domain.Organ
 	org.Onboarding = org.Onboarding.WithDefaults()
 	return org, nil
 }
+
+// LimitSignIn counts a sign-in attempt through an identity provider
+// against the client address's sign-in limit (the one of password
+// sign-ins).
+func (s *Service) LimitSignIn(ctx context.Context, clientIP string) error {
+	return s.rateLimit(ctx, "login:ip:"+clientIP, s.cfg.Limits.LoginPerIP)
+}

@@ -308,6 +308,9 @@ func (s *Service) Callback(ctx context.Context, org domain.Organization, name st
 	if err != nil {
 		return Outcome{}, err
 	}
+	if err := s.flows.LimitSignIn(ctx, clientIP); err != nil {
+		return Outcome{}, err
+	}
 	state := q.Get("state")
 	if !auth.WellFormedToken(state) {
 		return Outcome{}, errStateInvalid
@@ -561,6 +564,9 @@ func (s *Service) SignInApp(ctx context.Context, in AppSignIn) (Outcome, error) 
 	}
 	if len(fields) > 0 {
 		return Outcome{}, domain.Invalid(fields...)
+	}
+	if err := s.flows.LimitSignIn(ctx, in.ClientIP); err != nil {
+		return Outcome{}, err
 	}
 	org, err := s.flows.Organization(ctx, in.Organization)
 	if err != nil {
