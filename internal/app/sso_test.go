@@ -200,6 +200,12 @@ func TestSSOTokenErrors(t *testing.T) {
 				}
 			})
 		}
+		// Key rotation: a token signed with the provider's new key is
+		// accepted (the key set is fetched again for the new key id).
+		fake.Set(oidcfake.Good, oidcfake.Claims{Subject: "s-rot", Email: "rot@example.com", EmailVerified: true})
+		expect(t, e.do("POST", "/api/v1/sessions/oidc", map[string]any{"provider": "fake", "id_token": fake.IDToken(oidcfake.Good, "")}), http.StatusOK)
+		fake.Rotate(t)
+		expect(t, e.do("POST", "/api/v1/sessions/oidc", map[string]any{"provider": "fake", "id_token": fake.IDToken(oidcfake.Good, "")}), http.StatusOK)
 		// A good token with a wrong nonce.
 		fake.Set(oidcfake.Good, person)
 		checkProblem(t, e.do("POST", "/api/v1/sessions/oidc", map[string]any{"provider": "fake", "id_token": fake.IDToken(oidcfake.Good, "n-1"),

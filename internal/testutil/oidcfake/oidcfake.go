@@ -46,6 +46,7 @@ type Provider struct {
 	Delay    time.Duration
 
 	key, other *rsa.PrivateKey
+	kid        string
 	mu         sync.Mutex
 	mode       string
 	claims     Claims
@@ -55,7 +56,7 @@ type Provider struct {
 // Start runs a provider for clientID until the test ends.
 func Start(t testing.TB, clientID string) *Provider {
 	t.Helper()
-	p := &Provider{ClientID: clientID, mode: Good, nonces: map[string]string{}, Delay: 3 * time.Second}
+	p := &Provider{ClientID: clientID, mode: Good, nonces: map[string]string{}, Delay: 3 * time.Second, kid: "k1"}
 	var err error
 	if p.key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
 		t.Fatal(err)
@@ -67,6 +68,19 @@ func Start(t testing.TB, clientID string) *Provider {
 	t.Cleanup(srv.Close)
 	p.URL = srv.URL
 	return p
+}
+
+// Rotate replaces the signing key with a new one under a new key id; the
+// key set then publishes only the new key.
+func (p *Provider) Rotate(t testing.TB) {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.key, p.kid = k, p.kid+"r"
 }
 
 // Set chooses the mode and the claims of the next tokens.
@@ -84,7 +98,10 @@ func (p *Provider) handler() http.Handler {
 			"id_token_signing_alg_values_supported": []string{"RS256"}})
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &p.key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+		p.mu.Lock()
+		key, kid := p.key, p.kid
+		p.mu.Unlock()
+		writeJSON(w, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: kid, Algorithm: "RS256", Use: "sig"}}})
 	})
 	// The authorization endpoint signs the person in at once.
 	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
@@ -134,7 +151,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 // IDToken issues an ID token in mode for the current claims.
 func (p *Provider) IDToken(mode, nonce string) string {
 	p.mu.Lock()
-	c := p.claims
+	c, key, kid := p.claims, p.key, p.kid
 	p.mu.Unlock()
 	now := time.Now()
 	claims := map[string]any{"iss": p.URL, "sub": c.Subject, "aud": p.ClientID, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
@@ -142,7 +159,6 @@ func (p *Provider) IDToken(mode, nonce string) string {
 	if nonce != "" {
 		claims["nonce"] = nonce
 	}
-	key, kid := p.key, "k1"
 	switch mode {
 	case WrongAud:
 		claims["aud"] = "someone-else"
