@@ -4,6 +4,7 @@ package httpapi
 
 import (
 	"context"
+	"github.com/onboard-dev/onboard/internal/sso"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -26,6 +27,8 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// HSTS sends Strict-Transport-Security (when served over HTTPS).
 	HSTS bool
+	// SSO is the sign-in with OpenID Connect; nil: its calls answer 404.
+	SSO *sso.Service
 }
 
 // Server is the HTTP handler of the API.
