@@ -13,12 +13,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/onboard-dev/onboard/internal/activity"
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/config"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpapi"
 	"github.com/onboard-dev/onboard/internal/mail"
+	"github.com/onboard-dev/onboard/internal/metrics"
 	"github.com/onboard-dev/onboard/internal/outbound"
 	"github.com/onboard-dev/onboard/internal/ratelimit"
 	"github.com/onboard-dev/onboard/internal/store"
@@ -40,6 +43,8 @@ type App struct {
 	// activity takes end users' first measurements from NATS; nil when
 	// no NATS URL is configured.
 	activity *activity.Subscriber
+	// metrics are served on cfg.MetricsAddr; nil when it is empty.
+	metrics *metrics.Metrics
 }
 
 // New opens the database, applies migrations, seeds the default organization
@@ -70,6 +75,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		return nil, fmt.Errorf("smtp: %w", err)
 	}
 	a := &App{cfg: cfg, log: logger, store: st}
+	if cfg.MetricsAddr != "" {
+		a.metrics = metrics.New(prometheus.NewRegistry(), cfg.Version)
+		a.metrics.WatchDB("onboard", st.DB())
+		a.metrics.WatchOutbox(outboxStats(st), 5*time.Second)
+	}
 	if cfg.OutboundAllowPrivate {
 		logger.Warn("outbound-allow-private is on: configured URLs may reach loopback and private addresses and use plain http; never in production")
 	}
@@ -86,12 +96,23 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	} else {
 		limiter = ratelimit.NewMemory(nil)
 	}
+	hasher := auth.NewHasher(params, cfg.HashConcurrency)
+	var observeMail func(mail.Attempt)
+	if a.metrics != nil {
+		limiter = a.metrics.Limiter(limiter)
+		hasher.ObserveWait(a.metrics.ObserveHashWait)
+		a.metrics.WatchHashPool(hasher)
+		m := a.metrics
+		observeMail = func(at mail.Attempt) {
+			m.ObserveMail(metrics.MailAttempt{Attempt: at.Number, Duration: at.Duration, Outcome: at.Outcome})
+		}
+	}
 	a.worker = mail.NewWorker(outboxQueue{st}, sender, mail.WorkerConfig{
 		From: cfg.MailFrom, BackoffBase: cfg.MailRetryBase, BackoffMax: cfg.MailRetryMax,
-		MaxAge: cfg.MailMaxAge, Concurrency: cfg.MailWorkers,
+		MaxAge: cfg.MailMaxAge, Concurrency: cfg.MailWorkers, Lease: cfg.MailLease, Observe: observeMail,
 	}, logger.With("component", "mail"))
 	a.flows = flows.New(flows.Deps{
-		Store: st, Hasher: auth.NewHasher(params, cfg.HashConcurrency), Policy: auth.DefaultPolicy(),
+		Store: st, Hasher: hasher, Policy: auth.DefaultPolicy(),
 		Mail: templates, Limiter: limiter, Notify: a.worker.Notify, Logger: logger,
 		HTTP: outbound.New(outbound.Options{AllowPrivate: cfg.OutboundAllowPrivate}),
 	}, flows.Config{
@@ -122,6 +143,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey,
 	})
 	a.handler = route(pages, a.api)
+	if a.metrics != nil {
+		a.handler = a.metrics.Middleware(a.handler)
+	}
 	if cfg.NATSURL != "" {
 		record := func(ctx context.Context, subject string, m activity.Message) (string, error) {
 			u, err := a.flows.RecordActivityFromBus(ctx, flows.BusActivity{Subject: subject, EndUserID: m.EndUserID,
@@ -211,6 +235,24 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		})
 	}
 
+	var metricsSrv *http.Server
+	if a.metrics != nil {
+		mln, err := net.Listen("tcp", a.cfg.MetricsAddr)
+		if err != nil {
+			stopWork()
+			wg.Wait()
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		metricsSrv = &http.Server{Handler: a.metrics.Handler(), ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+		wg.Go(func() {
+			if err := metricsSrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.log.Error("metrics listener stopped", "err", err)
+			}
+		})
+		a.log.Info("metrics listening", "addr", mln.Addr().String())
+	}
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	a.log.Info("onboard listening", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL, "engine", a.store.Engine(),
@@ -224,6 +266,9 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 		err = srv.Shutdown(sctx)
 		cancel()
+	}
+	if metricsSrv != nil {
+		_ = metricsSrv.Close()
 	}
 	stopWork()
 	wg.Wait()
@@ -287,6 +332,21 @@ func mailMode(smtpURL string) string {
 		return "dev (logged, not sent)"
 	}
 	return "smtp"
+}
+
+// outboxStats reads the outbox's figures for the metrics.
+func outboxStats(st *store.Store) metrics.OutboxReader {
+	return func(ctx context.Context) (metrics.OutboxStats, error) {
+		counts, err := st.OutboxCounts(ctx)
+		if err != nil {
+			return metrics.OutboxStats{}, err
+		}
+		oldest, _, err := st.OldestUndeliveredMail(ctx)
+		if err != nil {
+			return metrics.OutboxStats{}, err
+		}
+		return metrics.OutboxStats{ByState: counts, OldestQueued: oldest}, nil
+	}
 }
 
 // outboxQueue is the store's outbox as the mail worker sees it.
