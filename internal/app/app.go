@@ -131,9 +131,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		},
 		B2B: flows.B2BConfig{RefreshTTL: cfg.B2BRefreshTTL, IntrospectionTimeout: cfg.B2BIntrospectionTimeout},
 	})
-	a.api = httpapi.New(a.flows, st, logger, httpapi.Config{
-		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"),
-	})
+	apiCfg := httpapi.Config{TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://")}
+	if a.metrics != nil {
+		apiCfg.ObserveImport = a.metrics.ObserveImport
+	}
+	a.api = httpapi.New(a.flows, st, logger, apiCfg)
 	var formKey []byte
 	if cfg.FormKey != "" {
 		formKey = []byte(cfg.FormKey)

@@ -350,6 +350,7 @@ func (s *Server) importEndUsers(w http.ResponseWriter, r *http.Request, c flows.
 			}
 			return nil
 		})
+		s.observeImport(sum)
 		if err != nil {
 			return s.importFailed(r, err)
 		}
@@ -379,6 +380,7 @@ func (s *Server) importEndUsers(w http.ResponseWriter, r *http.Request, c flows.
 		}
 		return nil
 	})
+	s.observeImport(sum)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "import stopped", "route", r.Pattern, "err", err)
 		_ = enc.Encode(map[string]string{"error": "The import stopped: something went wrong on our side. Lines not answered were not imported; run the import again."})

@@ -25,6 +25,16 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// HSTS sends Strict-Transport-Security (when served over HTTPS).
 	HSTS bool
+	// ObserveImport, when set, is told the outcome of every bulk import
+	// (for metrics).
+	ObserveImport func(created, unchanged, rejected int)
+}
+
+// observeImport reports an import's outcome to Config.ObserveImport.
+func (s *Server) observeImport(sum flows.ImportSummary) {
+	if s.cfg.ObserveImport != nil {
+		s.cfg.ObserveImport(sum.Created, sum.Unchanged, sum.Rejected)
+	}
 }
 
 // Server is the HTTP handler of the API.
