@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/outbound"
 	"github.com/onboard-dev/onboard/internal/ratelimit"
 	"github.com/onboard-dev/onboard/internal/store"
+	"github.com/onboard-dev/onboard/internal/tracing"
 	"github.com/onboard-dev/onboard/internal/web"
 )
 
@@ -45,6 +47,13 @@ type App struct {
 	activity *activity.Subscriber
 	// metrics are served on cfg.MetricsAddr; nil when it is empty.
 	metrics *metrics.Metrics
+	// tracing sends traces over OTLP; nil unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+	tracing *tracing.Tracing
+}
+
+// spanFunc adapts the tracer to the hooks of the store and the mail worker.
+func spanFunc(tr *tracing.Tracing) func(ctx context.Context, name string) (context.Context, func(error)) {
+	return func(ctx context.Context, name string) (context.Context, func(error)) { return tr.Span(ctx, name) }
 }
 
 // New opens the database, applies migrations, seeds the default organization
@@ -53,14 +62,28 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	st, err := OpenStore(ctx, cfg, logger)
+	tr, err := tracing.FromEnv(ctx, os.Getenv, cfg.Version)
 	if err != nil {
+		return nil, err
+	}
+	var storeOpts []store.Option
+	if tr != nil {
+		storeOpts = append(storeOpts, store.WithQueryTracer(tr.QueryTracer()), store.WithSpans(spanFunc(tr)))
+	}
+	st, err := OpenStore(ctx, cfg, logger, storeOpts...)
+	if err != nil {
+		if tr != nil {
+			_ = tr.Shutdown(ctx)
+		}
 		return nil, err
 	}
 	ok := false
 	defer func() {
 		if !ok {
 			st.Close()
+			if tr != nil {
+				_ = tr.Shutdown(context.WithoutCancel(ctx))
+			}
 		}
 	}()
 	if _, err := flows.EnsureDefaultOrganization(ctx, st, flows.DefaultDisplayName(cfg.OrgName, cfg.MailFrom, cfg.PublicURL)); err != nil {
@@ -74,7 +97,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err != nil {
 		return nil, fmt.Errorf("smtp: %w", err)
 	}
-	a := &App{cfg: cfg, log: logger, store: st}
+	a := &App{cfg: cfg, log: logger, store: st, tracing: tr}
 	if cfg.MetricsAddr != "" {
 		a.metrics = metrics.New(prometheus.NewRegistry(), cfg.Version)
 		a.metrics.WatchDB("onboard", st.DB())
@@ -97,6 +120,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		limiter = ratelimit.NewMemory(nil)
 	}
 	hasher := auth.NewHasher(params, cfg.HashConcurrency)
+	var mailSpan func(ctx context.Context, name string) (context.Context, func(error))
+	if tr != nil {
+		mailSpan = spanFunc(tr)
+	}
 	var observeMail func(mail.Attempt)
 	if a.metrics != nil {
 		limiter = a.metrics.Limiter(limiter)
@@ -109,7 +136,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	}
 	a.worker = mail.NewWorker(outboxQueue{st}, sender, mail.WorkerConfig{
 		From: cfg.MailFrom, BackoffBase: cfg.MailRetryBase, BackoffMax: cfg.MailRetryMax,
-		MaxAge: cfg.MailMaxAge, Concurrency: cfg.MailWorkers, Lease: cfg.MailLease, Observe: observeMail,
+		MaxAge: cfg.MailMaxAge, Concurrency: cfg.MailWorkers, Lease: cfg.MailLease, Observe: observeMail, Span: mailSpan,
 	}, logger.With("component", "mail"))
 	a.flows = flows.New(flows.Deps{
 		Store: st, Hasher: hasher, Policy: auth.DefaultPolicy(),
@@ -147,6 +174,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	a.handler = route(pages, a.api)
 	if a.metrics != nil {
 		a.handler = a.metrics.Middleware(a.handler)
+	}
+	if tr != nil {
+		// Outermost: the metrics read the route from the request the
+		// tracing passes on.
+		a.handler = tr.Middleware(a.handler)
 	}
 	if cfg.NATSURL != "" {
 		record := func(ctx context.Context, subject string, m activity.Message) (string, error) {
@@ -200,8 +232,16 @@ func (r router) Routes() [][2]string { return r.api.Routes() }
 // Store is the app's database.
 func (a *App) Store() *store.Store { return a.store }
 
-// Close closes the database.
-func (a *App) Close() error { return a.store.Close() }
+// Close sends the buffered spans and closes the database.
+func (a *App) Close() error {
+	var errs []error
+	if a.tracing != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), tracing.ShutdownTimeout)
+		errs = append(errs, a.tracing.Shutdown(ctx))
+		cancel()
+	}
+	return errors.Join(append(errs, a.store.Close())...)
+}
 
 // Run serves HTTP on ln and runs the background workers until ctx is done,
 // then shuts down gracefully: the listener closes, in-flight requests finish

@@ -74,6 +74,9 @@ type WorkerConfig struct {
 	// Now is the clock used for claims, lease checks and attempt
 	// timestamps; default time.Now.
 	Now func() time.Time
+	// Span, when set, starts a trace span around each delivery attempt and
+	// returns a function ending it with the outcome.
+	Span func(ctx context.Context, name string) (context.Context, func(error))
 	// Observe, when set, is told the outcome of every delivery attempt
 	// (for metrics). It must not block.
 	Observe func(Attempt)
@@ -276,6 +279,10 @@ func (w *Worker) drain(ctx context.Context) bool {
 func (w *Worker) deliver(ctx context.Context, it Queued) {
 	attempt := it.Attempts + 1
 	sendCtx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
+	var endSpan func(error)
+	if w.cfg.Span != nil {
+		sendCtx, endSpan = w.cfg.Span(sendCtx, "smtp.send")
+	}
 	started := time.Now()
 	err := w.s.Send(sendCtx, Envelope{
 		MessageID: it.MessageID,
@@ -285,6 +292,9 @@ func (w *Worker) deliver(ctx context.Context, it Queued) {
 		Text:      it.Text,
 		HTML:      it.HTML,
 	})
+	if endSpan != nil {
+		endSpan(err)
+	}
 	cancel()
 	took := time.Since(started)
 	now := w.cfg.Now()

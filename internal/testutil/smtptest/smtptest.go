@@ -46,6 +46,14 @@ type config struct {
 	startTLS           bool
 	implicitTLS        bool
 	reject             map[string]bool
+	rcptDelay          func() time.Duration
+}
+
+// WithRcptDelay makes the server wait delay() before answering each RCPT
+// TO, as a slow server does. A client that dies meanwhile has sent nothing:
+// no message is recorded for it.
+func WithRcptDelay(delay func() time.Duration) Option {
+	return func(c *config) { c.rcptDelay = delay }
 }
 
 // WithAuth makes the server advertise AUTH PLAIN and require a successful
@@ -360,6 +368,9 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if d := ss.srv.cfg.rcptDelay; d != nil {
+		time.Sleep(d())
+	}
 	if ss.srv.cfg.reject[strings.ToLower(to)] {
 		return &smtp.SMTPError{
 			Code:         550,
