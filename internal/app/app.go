@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -47,6 +48,8 @@ type App struct {
 	activity *activity.Subscriber
 	// metrics are served on cfg.MetricsAddr; nil when it is empty.
 	metrics *metrics.Metrics
+	// sender delivers mail; its idle SMTP connections close at shutdown.
+	sender mail.Sender
 	// tracing sends traces over OTLP; nil unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
 	tracing *tracing.Tracing
 }
@@ -93,11 +96,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err != nil {
 		return nil, err
 	}
-	sender, err := mail.NewSender(cfg.SMTPURL, logger)
+	sender, err := mail.NewSender(cfg.SMTPURL, logger, mail.WithIdleConnections(cfg.SMTPIdleConns, 0))
 	if err != nil {
 		return nil, fmt.Errorf("smtp: %w", err)
 	}
-	a := &App{cfg: cfg, log: logger, store: st, tracing: tr}
+	a := &App{cfg: cfg, log: logger, store: st, tracing: tr, sender: sender}
 	if cfg.MetricsAddr != "" {
 		a.metrics = metrics.New(prometheus.NewRegistry(), cfg.Version)
 		a.metrics.WatchDB("onboard", st.DB())
@@ -314,6 +317,9 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	}
 	stopWork()
 	wg.Wait()
+	if c, ok := a.sender.(io.Closer); ok {
+		_ = c.Close()
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

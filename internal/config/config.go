@@ -122,6 +122,9 @@ type Config struct {
 	// (/metrics); empty turns them off. It must differ from Addr: metrics
 	// are never served on the public port.
 	MetricsAddr string
+	// SMTPIdleConns is how many SMTP connections stay open between mails
+	// for reuse; 0 opens one per mail.
+	SMTPIdleConns int
 	// MailLease is how long a node's claim on a mail lasts: a mail claimed
 	// by a node that died is sent by another once it runs out.
 	MailLease time.Duration
@@ -237,6 +240,7 @@ func Default() Config {
 		MailWorkers:          2,
 		MailRetention:        7 * 24 * time.Hour,
 		MailLease:            2 * time.Minute,
+		SMTPIdleConns:        4,
 		LogFormat:            "text",
 		LogLevel:             "info",
 
@@ -329,6 +333,7 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	str(&c.NATSCredsFile, "nats-creds", "ONBOARD_NATS_CREDS_FILE", "NATS credentials (.creds) file")
 	intv(&c.NATSWorkers, "nats-workers", "ONBOARD_NATS_WORKERS", "activity messages processed at once")
 	str(&c.MetricsAddr, "metrics-addr", "ONBOARD_METRICS_ADDR", "listen address of the Prometheus metrics (/metrics), never the public one; empty: off")
+	intv(&c.SMTPIdleConns, "smtp-idle-conns", "ONBOARD_SMTP_IDLE_CONNS", "SMTP connections kept open between mails and reused; 0: a connection per mail")
 	dur(&c.MailLease, "mail-lease", "ONBOARD_MAIL_LEASE", "how long a node's claim on a mail lasts; a mail claimed by a node that died is sent by another after it")
 	str(&c.LogFormat, "log-format", "ONBOARD_LOG_FORMAT", "text or json")
 	str(&c.LogLevel, "log-level", "ONBOARD_LOG_LEVEL", "debug, info, warn or error")
@@ -428,6 +433,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MetricsAddr != "" && sameListenAddr(c.MetricsAddr, c.Addr) {
 		errs = append(errs, fmt.Errorf("metrics-addr %q: must differ from addr: metrics are never served on the public port", c.MetricsAddr))
+	}
+	if c.SMTPIdleConns < 0 || c.SMTPIdleConns > 64 {
+		errs = append(errs, errors.New("smtp-idle-conns: must be between 0 and 64"))
 	}
 	if c.MailLease < 10*time.Second {
 		errs = append(errs, errors.New("mail-lease: must be at least 10s"))
