@@ -2,10 +2,13 @@ package metrics
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -147,4 +150,50 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestDashboardNamesExist: every onboard_* metric the Grafana dashboard in
+// docs/ queries is one this package exports.
+func TestDashboardNamesExist(t *testing.T) {
+	raw, err := os.ReadFile("../../docs/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatalf("dashboard is not JSON: %v", err)
+	}
+	m := New(prometheus.NewRegistry(), "v1")
+	m.WatchHashPool(pool{1, 0, 0})
+	m.WatchOutbox(func(context.Context) (OutboxStats, error) { return OutboxStats{}, nil }, time.Second)
+	m.ObserveMail(MailAttempt{Attempt: 1, Outcome: "sent"})
+	m.ObserveImport(1, 0, 0)
+	m.ObserveHashWait(time.Millisecond)
+	lim := m.Limiter(ratelimit.NewMemory(nil))
+	for range 2 {
+		_, _ = lim.Allow(context.Background(), "a:ip:x", ratelimit.Rule{Limit: 1, Window: time.Hour})
+	}
+	m.Middleware(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	body := scrape(t, m)
+	names := regexp.MustCompile(`onboard_[a-z_]+`)
+	n := 0
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			for _, name := range names.FindAllString(tg.Expr, -1) {
+				n++
+				base := strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_total")
+				if !strings.Contains(body, base) {
+					t.Errorf("panel %q queries %s, which is not exported", p.Title, name)
+				}
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d onboard metrics in the dashboard", n)
+	}
 }
