@@ -424,7 +424,21 @@ func TestSeveralNodes(t *testing.T) {
 				t.Errorf("lost: %v", err)
 			}
 		}
-		t.Logf("%d starts accepted in the burst; the killed node held %d claimed mails, sent by the others %v after the kill",
+		// The dead node's claims run out with their lease (10 s), and
+		// another node sends them.
+		for deadline := killedAt.Add(25 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			var left int
+			if err := db.QueryRow(`SELECT COUNT(*) FROM outbox WHERE state <> 'sent'`).Scan(&left); err != nil {
+				t.Fatal(err)
+			}
+			if left == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d mails still unsent 25 s after the kill", left)
+			}
+		}
+		t.Logf("%d starts accepted in the burst, all mailed; the killed node held %d claimed mails, all sent %v after the kill",
 			len(accepted), orphans, time.Since(killedAt).Round(100*time.Millisecond))
 	})
 
