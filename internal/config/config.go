@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/mail"
 	"net/netip"
 	"net/url"
@@ -117,6 +118,20 @@ type Config struct {
 	NATSCredsFile string
 	// NATSWorkers bounds the activity messages processed at once.
 	NATSWorkers int
+
+	// MetricsAddr is the listen address of the Prometheus metrics
+	// (/metrics); empty turns them off. It must differ from Addr: metrics
+	// are never served on the public port.
+	MetricsAddr string
+	// SMTPIdleConns is how many SMTP connections stay open between mails
+	// for reuse; 0 opens one per mail.
+	SMTPIdleConns int
+	// MailLease is how long a node's claim on a mail lasts: a mail claimed
+	// by a node that died is sent by another once it runs out.
+	MailLease time.Duration
+	// Version names the build in the metrics; set by the program, not a
+	// setting.
+	Version string
 }
 
 // Rate is a rate limit written "60/1m": a count per window. "0" disables it.
@@ -225,6 +240,8 @@ func Default() Config {
 		MailMaxAge:           72 * time.Hour,
 		MailWorkers:          2,
 		MailRetention:        7 * 24 * time.Hour,
+		MailLease:            2 * time.Minute,
+		SMTPIdleConns:        4,
 		LogFormat:            "text",
 		LogLevel:             "info",
 
@@ -318,6 +335,9 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	str(&c.NATSStream, "nats-stream", "ONBOARD_NATS_STREAM", "JetStream stream to consume activity from; empty: a core-NATS subscription")
 	str(&c.NATSCredsFile, "nats-creds", "ONBOARD_NATS_CREDS_FILE", "NATS credentials (.creds) file")
 	intv(&c.NATSWorkers, "nats-workers", "ONBOARD_NATS_WORKERS", "activity messages processed at once")
+	str(&c.MetricsAddr, "metrics-addr", "ONBOARD_METRICS_ADDR", "listen address of the Prometheus metrics (/metrics), never the public one; empty: off")
+	intv(&c.SMTPIdleConns, "smtp-idle-conns", "ONBOARD_SMTP_IDLE_CONNS", "SMTP connections kept open between mails and reused; 0: a connection per mail")
+	dur(&c.MailLease, "mail-lease", "ONBOARD_MAIL_LEASE", "how long a node's claim on a mail lasts; a mail claimed by a node that died is sent by another after it")
 	str(&c.LogFormat, "log-format", "ONBOARD_LOG_FORMAT", "text or json")
 	str(&c.LogLevel, "log-level", "ONBOARD_LOG_LEVEL", "debug, info, warn or error")
 	applyEnv := func(getenv func(string) string) error {
@@ -414,6 +434,15 @@ func (c *Config) Validate() error {
 	if c.AdminKey != "" && len(c.AdminKey) < 16 {
 		errs = append(errs, errors.New("ONBOARD_ADMIN_KEY: must be at least 16 characters"))
 	}
+	if c.MetricsAddr != "" && sameListenAddr(c.MetricsAddr, c.Addr) {
+		errs = append(errs, fmt.Errorf("metrics-addr %q: must differ from addr: metrics are never served on the public port", c.MetricsAddr))
+	}
+	if c.SMTPIdleConns < 0 || c.SMTPIdleConns > 64 {
+		errs = append(errs, errors.New("smtp-idle-conns: must be between 0 and 64"))
+	}
+	if c.MailLease < 10*time.Second {
+		errs = append(errs, errors.New("mail-lease: must be at least 10s"))
+	}
 	if c.MailWorkers < 1 {
 		errs = append(errs, errors.New("mail-workers: must be at least 1"))
 	}
@@ -433,6 +462,21 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateNATS()...)
 	return errors.Join(errs...)
+}
+
+// sameListenAddr reports whether two listen addresses would take the same
+// port (an empty host or 0.0.0.0/:: binds every address).
+func sameListenAddr(a, b string) bool {
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	if pa != pb || pa == "0" {
+		return false
+	}
+	wild := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ha == hb || wild(ha) || wild(hb)
 }
 
 // validateNATS checks the NATS settings; they are checked only when

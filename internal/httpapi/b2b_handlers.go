@@ -353,6 +353,7 @@ func (s *Server) importEndUsers(w http.ResponseWriter, r *http.Request, c b2b.B2
 			}
 			return nil
 		})
+		s.observeImport(sum)
 		if err != nil {
 			return s.importFailed(r, err)
 		}
@@ -382,6 +383,7 @@ func (s *Server) importEndUsers(w http.ResponseWriter, r *http.Request, c b2b.B2
 		}
 		return nil
 	})
+	s.observeImport(sum)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "import stopped", "route", r.Pattern, "err", err)
 		_ = enc.Encode(map[string]string{"error": "The import stopped: something went wrong on our side. Lines not answered were not imported; run the import again."})

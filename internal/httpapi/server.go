@@ -29,6 +29,16 @@ type Config struct {
 	HSTS bool
 	// SSO is the sign-in with OpenID Connect; nil: its calls answer 404.
 	SSO *sso.Service
+	// ObserveImport, when set, is told the outcome of every bulk import
+	// (for metrics).
+	ObserveImport func(created, unchanged, rejected int)
+}
+
+// observeImport reports an import's outcome to Config.ObserveImport.
+func (s *Server) observeImport(sum b2b.ImportSummary) {
+	if s.cfg.ObserveImport != nil {
+		s.cfg.ObserveImport(sum.Created, sum.Unchanged, sum.Rejected)
+	}
 }
 
 // Server is the HTTP handler of the API.
