@@ -16,6 +16,8 @@ import (
 	"github.com/onboard-dev/onboard/internal/activity"
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/config"
+	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/events"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpapi"
 	"github.com/onboard-dev/onboard/internal/mail"
@@ -23,6 +25,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/ratelimit"
 	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/web"
+	"github.com/onboard-dev/onboard/internal/webhooks"
 )
 
 // App is a running onboard.
@@ -40,6 +43,11 @@ type App struct {
 	// activity takes end users' first measurements from NATS; nil when
 	// no NATS URL is configured.
 	activity *activity.Subscriber
+	// Events: the dispatcher numbers committed events and fans them out to
+	// the webhook worker and the NATS publisher (nil without NATS).
+	dispatcher *events.Dispatcher
+	hooks      *webhooks.Worker
+	publisher  *events.Publisher
 }
 
 // New opens the database, applies migrations, seeds the default organization
@@ -90,10 +98,33 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		From: cfg.MailFrom, BackoffBase: cfg.MailRetryBase, BackoffMax: cfg.MailRetryMax,
 		MaxAge: cfg.MailMaxAge, Concurrency: cfg.MailWorkers,
 	}, logger.With("component", "mail"))
+	// One outbound client for every call to a configured URL.
+	hc := outbound.New(outbound.Options{AllowPrivate: cfg.OutboundAllowPrivate})
+	a.dispatcher = events.NewDispatcher(st, cfg.NATSURL != "", logger.With("component", "events"))
+	a.hooks = webhooks.NewWorker(st, hc, webhooks.WorkerConfig{
+		Concurrency: cfg.WebhookWorkers, RetryBase: cfg.WebhookRetryBase, RetryMax: cfg.WebhookRetryMax,
+		MaxAge: cfg.WebhookMaxAge, DisableAfter: cfg.WebhookDisableAfter,
+	}, logger.With("component", "webhooks"))
+	a.hooks.OnDisabled = func(ctx context.Context, tx *store.Tx, ep store.WebhookEndpoint, reason string) error {
+		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: ep.OrgID, Actor: "system", Action: "webhook.disabled", SubjectID: ep.ID,
+			Data: map[string]any{"url": ep.URL, "reason": reason}, CreatedAt: time.Now()})
+	}
+	if cfg.NATSURL != "" {
+		a.publisher = events.NewPublisher(st, events.NATSConfig{URL: cfg.NATSURL, CredsFile: cfg.NATSCredsFile,
+			Stream: cfg.NATSEventsStream, Prefix: cfg.NATSEventsPrefix}, logger.With("component", "events-nats"))
+	}
+	a.dispatcher.OnDispatched = func() {
+		a.hooks.Wake()
+		if a.publisher != nil {
+			a.publisher.Wake()
+		}
+	}
+	hookService := webhooks.New(st, cfg.OutboundAllowPrivate, logger.With("component", "webhooks"))
+	hookService.Wake = a.hooks.Wake
 	a.flows = flows.New(flows.Deps{
 		Store: st, Hasher: auth.NewHasher(params, cfg.HashConcurrency), Policy: auth.DefaultPolicy(),
-		Mail: templates, Limiter: limiter, Notify: a.worker.Notify, Logger: logger,
-		HTTP: outbound.New(outbound.Options{AllowPrivate: cfg.OutboundAllowPrivate}),
+		Mail: templates, Limiter: limiter, Notify: func() { a.worker.Notify(); a.dispatcher.Wake() }, Logger: logger,
+		HTTP: hc,
 	}, flows.Config{
 		AdminKeyHash: adminKeyHash(cfg.AdminKey),
 		PublicURL:    cfg.PublicURL, MailFrom: cfg.MailFrom, SignupTTL: cfg.SignupTTL, SessionTTL: cfg.SessionTTL,
@@ -112,6 +143,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	})
 	a.api = httpapi.New(a.flows, st, logger, httpapi.Config{
 		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"),
+		Webhooks: hookService, Events: httpapi.FeedFromStore(st),
 	})
 	var formKey []byte
 	if cfg.FormKey != "" {
@@ -203,6 +235,23 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		}
 	})
 	wg.Go(func() { a.janitor(workCtx) })
+	wg.Go(func() {
+		if err := a.dispatcher.Run(workCtx, 250*time.Millisecond); err != nil {
+			a.log.Error("event dispatcher stopped", "err", err)
+		}
+	})
+	wg.Go(func() {
+		if err := a.hooks.Run(workCtx); err != nil {
+			a.log.Error("webhook worker stopped", "err", err)
+		}
+	})
+	if a.publisher != nil {
+		wg.Go(func() {
+			if err := a.publisher.Run(workCtx, time.Second); err != nil {
+				a.log.Error("event publisher stopped", "err", err)
+			}
+		})
+	}
 	if a.activity != nil {
 		wg.Go(func() {
 			if err := a.activity.Run(workCtx); err != nil {
@@ -260,6 +309,11 @@ func (a *App) janitor(ctx context.Context) {
 			a.log.Warn("cleanup of b2b links and tokens failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("cleanup of b2b links and tokens", "deleted", n)
+		}
+		if n, err := a.store.DeleteOldEvents(ctx, time.Now().Add(-a.cfg.EventsRetention)); err != nil && ctx.Err() == nil {
+			a.log.Warn("cleanup of old events failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("cleanup of old events", "deleted", n)
 		}
 		if a.sweepRates != nil {
 			// Windows of up to a day stay intact: keep twice that.

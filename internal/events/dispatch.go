@@ -81,6 +81,9 @@ func (d *Dispatcher) Run(ctx context.Context, poll time.Duration) error {
 // DispatchOnce numbers up to DispatchBatch committed events and writes
 // their webhook deliveries, in one transaction; it returns how many.
 func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
+	if waiting, err := d.st.HasUnsequencedEvents(ctx); err != nil || !waiting {
+		return 0, err
+	}
 	var n int
 	now := store.Timestamp(d.now())
 	err := d.st.InTx(ctx, func(tx *store.Tx) error {

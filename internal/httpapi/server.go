@@ -11,6 +11,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpx"
+	"github.com/onboard-dev/onboard/internal/webhooks"
 )
 
 // Pinger tells whether the database answers.
@@ -25,6 +26,10 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// HSTS sends Strict-Transport-Security (when served over HTTPS).
 	HSTS bool
+	// Webhooks and Events serve the webhook endpoints and the events feed
+	// of the admin API; without them those routes do not exist.
+	Webhooks *webhooks.Service
+	Events   EventFeed
 }
 
 // Server is the HTTP handler of the API.

@@ -214,3 +214,14 @@ func (s *Store) DeleteOldEvents(ctx context.Context, cutoff time.Time) (int64, e
 	}
 	return n, nil
 }
+
+// HasUnsequencedEvents reports whether a committed event waits for its
+// position (a read that takes no lock).
+func (q Queries) HasUnsequencedEvents(ctx context.Context) (bool, error) {
+	var n int
+	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE seq IS NULL LIMIT 1) x`).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("unsequenced events: %w", err)
+	}
+	return n > 0, nil
+}
