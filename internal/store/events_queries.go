@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -178,6 +180,8 @@ func (s *Store) ClaimNATSEvents(ctx context.Context, now time.Time, limit int, l
 		out, err = scanEvents(rows)
 		return err
 	})
+	// RETURNING gives no order: publish in commit order.
+	slices.SortFunc(out, func(a, b StoredEvent) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out, err
 }
 
