@@ -496,3 +496,73 @@ func (q Queries) OrganizationAdminEmails(ctx context.Context, orgID string) ([]s
 	}
 	return out, rows.Err()
 }
+
+// RecordWebhookAttempts records many attempts and their outcomes at once:
+// the attempts in multi-row inserts, the delivered ones in one update per
+// status; failures one by one.
+func (q Queries) RecordWebhookAttempts(ctx context.Context, outs []DeliveryOutcome) error {
+	const chunk = 200
+	for i := 0; i < len(outs); i += chunk {
+		part := outs[i:min(len(outs), i+chunk)]
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, status, latency_ms, response, error, attempted_at) VALUES `)
+		args := make([]any, 0, 9*len(part))
+		for j, o := range part {
+			a := o.Attempt
+			if j > 0 {
+				sb.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+			args = append(args, a.ID, a.DeliveryID, a.EndpointID, a.EventID, a.Status, a.Latency.Milliseconds(),
+				clipError(a.Response), clipError(a.Error), Timestamp(a.AttemptedAt))
+		}
+		if _, err := q.q.ExecContext(ctx, sb.String(), args...); err != nil {
+			return fmt.Errorf("record webhook attempts: %w", err)
+		}
+	}
+	delivered := map[int][]string{}
+	var at time.Time
+	for _, o := range outs {
+		switch {
+		case o.Delivered:
+			delivered[o.Attempt.Status] = append(delivered[o.Attempt.Status], o.Attempt.DeliveryID)
+			if o.Attempt.AttemptedAt.After(at) {
+				at = o.Attempt.AttemptedAt
+			}
+		default:
+			if err := q.finishAttempt(ctx, o); err != nil {
+				return err
+			}
+		}
+	}
+	for status, ids := range delivered {
+		for i := 0; i < len(ids); i += 500 {
+			part := ids[i:min(len(ids), i+500)]
+			ph, args := placeholders(part, 3)
+			args = append([]any{status, Timestamp(at)}, args...)
+			if _, err := q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, locked_until = NULL,
+				last_status = $1, last_error = '', delivered_at = $2 WHERE id IN (`+ph+`)`, args...); err != nil {
+				return fmt.Errorf("record webhook attempts: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// finishAttempt writes the outcome of a failed attempt.
+func (q Queries) finishAttempt(ctx context.Context, o DeliveryOutcome) error {
+	a := o.Attempt
+	var err error
+	if o.GiveUp {
+		_, err = q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'failed', attempts = attempts + 1, locked_until = NULL,
+			last_status = $1, last_error = $2 WHERE id = $3`, a.Status, clipError(a.Error), a.DeliveryID)
+	} else {
+		_, err = q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'pending', attempts = attempts + 1, locked_until = NULL,
+			last_status = $1, last_error = $2, next_attempt_at = $3 WHERE id = $4`, a.Status, clipError(a.Error), Timestamp(o.Next), a.DeliveryID)
+	}
+	if err != nil {
+		return fmt.Errorf("record webhook attempt: %w", err)
+	}
+	return nil
+}

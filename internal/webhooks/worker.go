@@ -249,10 +249,8 @@ func (w *Worker) record(ctx context.Context, claimed []store.ClaimedDelivery, ou
 	}
 	var disabled []string
 	err := w.st.InTx(ctx, func(tx *store.Tx) error {
-		for _, o := range outcomes {
-			if err := tx.RecordWebhookAttempt(ctx, o); err != nil {
-				return err
-			}
+		if err := tx.RecordWebhookAttempts(ctx, outcomes); err != nil {
+			return err
 		}
 		for id, h := range eps {
 			if h.ep.ID == "" {
