@@ -94,9 +94,9 @@ func Known(t string) bool { return slices.Contains(Types, t) }
 // by self-registration or by the back office. Subject: the account id.
 type CustomerCreated struct {
 	AccountID string `json:"account_id"`
-	Type      string `json:"type"` // business | personal
+	Type      string `json:"type" jsonschema:"enum=business,enum=personal"` // business | personal
 	Name      string `json:"name"`
-	Origin    string `json:"origin"` // self_registration | back_office
+	Origin    string `json:"origin" jsonschema:"enum=self_registration,enum=back_office,enum=partner_provider"` // self_registration | back_office
 }
 
 // PartnerUserCreated: a user was created in a partner account. Subject: the
@@ -139,7 +139,7 @@ func DataRecipientRejected(accountID, name, reason string) DataRecipient {
 type UserCreated struct {
 	UserID      string `json:"user_id"`
 	AccountID   string `json:"account_id"`
-	AccountKind string `json:"account_kind"` // customer | partner | data_recipient
+	AccountKind string `json:"account_kind" jsonschema:"enum=customer,enum=partner,enum=data_recipient"` // customer | partner | data_recipient
 	Email       string `json:"email"`
 	FirstName   string `json:"first_name"`
 	LastName    string `json:"last_name"`
@@ -189,7 +189,7 @@ type AgreementAccepted struct {
 // Subject: the account id.
 type AccountDeleted struct {
 	AccountID   string   `json:"account_id"`
-	AccountKind string   `json:"account_kind"`
+	AccountKind string   `json:"account_kind" jsonschema:"enum=customer,enum=partner,enum=data_recipient"`
 	UserIDs     []string `json:"user_ids"`
 }
 
@@ -207,7 +207,7 @@ type EndUser struct {
 	EndUserID    string `json:"end_user_id"`
 	Labelpartner string `json:"labelpartner"`
 	Email        string `json:"email"`
-	State        string `json:"state"` // provisioned | registered | active
+	State        string `json:"state" jsonschema:"enum=provisioned,enum=registered,enum=active"` // provisioned | registered | active
 	typ          string
 }
 

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -43,18 +42,13 @@ func (s *Server) events(fn adminFunc) adminFunc {
 }
 
 // EventFeed reads an organization's feed (events.Feed on the store).
-type EventFeed func(r *http.Request, org domain.Organization, after string, types []string, limit int) (events.FeedPage, error)
+type EventFeedFunc func(r *http.Request, org domain.Organization, after string, types []string, limit int) (events.FeedPage, error)
 
 // FeedFromStore returns the feed of st.
-func FeedFromStore(st *store.Store) EventFeed {
+func FeedFromStore(st *store.Store) EventFeedFunc {
 	return func(r *http.Request, org domain.Organization, after string, types []string, limit int) (events.FeedPage, error) {
 		return events.Feed(r.Context(), st, org, after, types, limit)
 	}
-}
-
-type eventFeedResponse struct {
-	Events []json.RawMessage `json:"events"`
-	Next   string            `json:"next"`
 }
 
 func queryLimit(r *http.Request) (int, error) {
@@ -85,43 +79,16 @@ func (s *Server) eventFeed(w http.ResponseWriter, r *http.Request, _ flows.Admin
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, eventFeedResponse{Events: page.Events, Next: page.Next})
+	out := EventFeed{Events: make([]RawEvent, len(page.Events)), Next: page.Next}
+	for i, e := range page.Events {
+		out.Events[i] = RawEvent(e)
+	}
+	encode(w, http.StatusOK, out)
 	return nil
 }
 
-type createWebhookRequest struct {
-	URL         string   `json:"url"`
-	EventTypes  []string `json:"event_types"`
-	Description string   `json:"description"`
-}
-
-type patchWebhookRequest struct {
-	URL         *string   `json:"url"`
-	EventTypes  *[]string `json:"event_types"`
-	Description *string   `json:"description"`
-	Enabled     *bool     `json:"enabled"`
-}
-
-type webhookView struct {
-	ID             string     `json:"id"`
-	URL            string     `json:"url"`
-	EventTypes     []string   `json:"event_types"`
-	Description    string     `json:"description"`
-	Enabled        bool       `json:"enabled"`
-	DisabledAt     *time.Time `json:"disabled_at,omitempty"`
-	DisabledReason string     `json:"disabled_reason,omitempty"`
-	FailingSince   *time.Time `json:"failing_since,omitempty"`
-	// PreviousSecretExpiresAt is when the secret replaced by the last
-	// rotation stops signing.
-	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
-	CreatedAt               time.Time  `json:"created_at"`
-	UpdatedAt               time.Time  `json:"updated_at"`
-	// Secret is present only in the answers that create it.
-	Secret string `json:"secret,omitempty"`
-}
-
-func toWebhookView(e store.WebhookEndpoint, withSecret bool) webhookView {
-	v := webhookView{ID: e.ID, URL: e.URL, EventTypes: e.EventTypes, Description: e.Description, Enabled: e.DisabledAt == nil,
+func toWebhookView(e store.WebhookEndpoint, withSecret bool) Webhook {
+	v := Webhook{ID: e.ID, URL: e.URL, EventTypes: e.EventTypes, Description: e.Description, Enabled: e.DisabledAt == nil,
 		DisabledAt: e.DisabledAt, DisabledReason: e.DisabledReason, FailingSince: e.FailingSince, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
 	if v.EventTypes == nil {
 		v.EventTypes = []string{}
@@ -135,16 +102,12 @@ func toWebhookView(e store.WebhookEndpoint, withSecret bool) webhookView {
 	return v
 }
 
-type webhookListResponse struct {
-	Webhooks []webhookView `json:"webhooks"`
-}
-
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, _ flows.Admin, org domain.Organization) error {
 	eps, err := s.cfg.Webhooks.List(r.Context(), org)
 	if err != nil {
 		return err
 	}
-	out := webhookListResponse{Webhooks: make([]webhookView, len(eps))}
+	out := WebhookList{Webhooks: make([]Webhook, len(eps))}
 	for i, e := range eps {
 		out.Webhooks[i] = toWebhookView(e, false)
 	}
@@ -153,7 +116,7 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, _ flows.Ad
 }
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, _ flows.Admin, org domain.Organization) error {
-	var req createWebhookRequest
+	var req CreateWebhookRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -176,7 +139,7 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request, _ flows.Admi
 }
 
 func (s *Server) patchWebhook(w http.ResponseWriter, r *http.Request, _ flows.Admin, org domain.Organization) error {
-	var req patchWebhookRequest
+	var req PatchWebhookRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -207,28 +170,6 @@ func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request, _ f
 	return nil
 }
 
-type webhookAttemptView struct {
-	Status      int       `json:"status"` // 0: no answer (see error)
-	LatencyMS   int64     `json:"latency_ms"`
-	Response    string    `json:"response"` // the first bytes of the answer
-	Error       string    `json:"error,omitempty"`
-	AttemptedAt time.Time `json:"attempted_at"`
-}
-
-type webhookDeliveryView struct {
-	ID            string               `json:"id"`
-	EventID       string               `json:"event_id"`
-	State         string               `json:"state"`
-	Attempts      []webhookAttemptView `json:"attempts"`
-	NextAttemptAt *time.Time           `json:"next_attempt_at,omitempty"`
-	CreatedAt     time.Time            `json:"created_at"`
-	DeliveredAt   *time.Time           `json:"delivered_at,omitempty"`
-}
-
-type webhookDeliveriesResponse struct {
-	Deliveries []webhookDeliveryView `json:"deliveries"`
-}
-
 func (s *Server) listWebhookDeliveries(w http.ResponseWriter, r *http.Request, _ flows.Admin, org domain.Organization) error {
 	limit, err := queryLimit(r)
 	if err != nil {
@@ -238,15 +179,15 @@ func (s *Server) listWebhookDeliveries(w http.ResponseWriter, r *http.Request, _
 	if err != nil {
 		return err
 	}
-	out := webhookDeliveriesResponse{Deliveries: make([]webhookDeliveryView, len(dels))}
+	out := WebhookDeliveryList{Deliveries: make([]WebhookDelivery, len(dels))}
 	for i, d := range dels {
-		v := webhookDeliveryView{ID: d.ID, EventID: d.EventID, State: d.State, Attempts: []webhookAttemptView{}, CreatedAt: d.CreatedAt, DeliveredAt: d.DeliveredAt}
+		v := WebhookDelivery{ID: d.ID, EventID: d.EventID, State: d.State, Attempts: []WebhookAttempt{}, CreatedAt: d.CreatedAt, DeliveredAt: d.DeliveredAt}
 		if d.State == store.DeliveryPending {
 			next := d.NextAttemptAt
 			v.NextAttemptAt = &next
 		}
 		for _, a := range atts[d.ID] {
-			v.Attempts = append(v.Attempts, webhookAttemptView{Status: a.Status, LatencyMS: a.Latency.Milliseconds(), Response: a.Response,
+			v.Attempts = append(v.Attempts, WebhookAttempt{Status: a.Status, LatencyMS: a.Latency.Milliseconds(), Response: a.Response,
 				Error: a.Error, AttemptedAt: a.AttemptedAt})
 		}
 		out.Deliveries[i] = v
@@ -255,18 +196,8 @@ func (s *Server) listWebhookDeliveries(w http.ResponseWriter, r *http.Request, _
 	return nil
 }
 
-type replayWebhookRequest struct {
-	EventID string     `json:"event_id"`
-	From    *time.Time `json:"from"`
-	To      *time.Time `json:"to"`
-}
-
-type replayWebhookResponse struct {
-	Deliveries int `json:"deliveries"`
-}
-
 func (s *Server) replayWebhook(w http.ResponseWriter, r *http.Request, _ flows.Admin, org domain.Organization) error {
-	var req replayWebhookRequest
+	var req ReplayWebhookRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -274,6 +205,6 @@ func (s *Server) replayWebhook(w http.ResponseWriter, r *http.Request, _ flows.A
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusAccepted, replayWebhookResponse{Deliveries: n})
+	encode(w, http.StatusAccepted, ReplayWebhookResult{Deliveries: n})
 	return nil
 }

@@ -29,7 +29,7 @@ type Config struct {
 	// Webhooks and Events serve the webhook endpoints and the events feed
 	// of the admin API; without them those routes do not exist.
 	Webhooks *webhooks.Service
-	Events   EventFeed
+	Events   EventFeedFunc
 }
 
 // Server is the HTTP handler of the API.
