@@ -15,6 +15,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/activity"
 	"github.com/onboard-dev/onboard/internal/auth"
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/config"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/events"
@@ -34,6 +35,7 @@ type App struct {
 	log    *slog.Logger
 	store  *store.Store
 	flows  *flows.Service
+	b2b    *b2b.Service
 	api    *httpapi.Server
 	worker *mail.Worker
 	// sweepRates deletes old rate-limit windows when they are kept in SQL.
@@ -139,9 +141,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Accounts: flows.AccountConfig{
 			InvitationTTL: cfg.InvitationTTL, PasswordResetTTL: cfg.PasswordResetTTL, EmailChangeTTL: cfg.EmailChangeTTL,
 		},
-		B2B: flows.B2BConfig{RefreshTTL: cfg.B2BRefreshTTL, IntrospectionTimeout: cfg.B2BIntrospectionTimeout},
 	})
-	a.api = httpapi.New(a.flows, st, logger, httpapi.Config{
+	a.b2b = b2b.New(a.flows, b2b.Config{RefreshTTL: cfg.B2BRefreshTTL, IntrospectionTimeout: cfg.B2BIntrospectionTimeout})
+	a.api = httpapi.New(a.flows, a.b2b, st, logger, httpapi.Config{
 		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"),
 		Webhooks: hookService, Events: httpapi.FeedFromStore(st),
 	})
@@ -150,13 +152,13 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		formKey = []byte(cfg.FormKey)
 	}
 	https := strings.HasPrefix(cfg.PublicURL, "https://")
-	pages := web.New(a.flows, logger, web.Config{
+	pages := web.New(a.flows, a.b2b, logger, web.Config{
 		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey,
 	})
 	a.handler = route(pages, a.api)
 	if cfg.NATSURL != "" {
 		record := func(ctx context.Context, subject string, m activity.Message) (string, error) {
-			u, err := a.flows.RecordActivityFromBus(ctx, flows.BusActivity{Subject: subject, EndUserID: m.EndUserID,
+			u, err := a.b2b.RecordActivityFromBus(ctx, b2b.BusActivity{Subject: subject, EndUserID: m.EndUserID,
 				Labelpartner: m.Labelpartner, Email: m.Email, MeasurementReceivedAt: m.MeasurementReceivedAt})
 			return u.State, err
 		}

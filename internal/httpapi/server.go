@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpx"
 	"github.com/onboard-dev/onboard/internal/webhooks"
@@ -35,6 +36,7 @@ type Config struct {
 // Server is the HTTP handler of the API.
 type Server struct {
 	flows *flows.Service
+	b2b   *b2b.Service
 	db    Pinger
 	log   *slog.Logger
 	cfg   Config
@@ -43,8 +45,8 @@ type Server struct {
 }
 
 // New returns the API handler.
-func New(f *flows.Service, db Pinger, logger *slog.Logger, cfg Config) *Server {
-	s := &Server{flows: f, db: db, log: logger, cfg: cfg, mux: http.NewServeMux(), doc: OpenAPI()}
+func New(f *flows.Service, b *b2b.Service, db Pinger, logger *slog.Logger, cfg Config) *Server {
+	s := &Server{flows: f, b2b: b, db: db, log: logger, cfg: cfg, mux: http.NewServeMux(), doc: OpenAPI()}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, rt.Handler)
 	}

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpx"
 )
@@ -79,6 +80,7 @@ type Config struct {
 // Pages is the http.Handler of the pages.
 type Pages struct {
 	flows   *flows.Service
+	b2b     *b2b.Service // the end users' verification page
 	log     *slog.Logger
 	cfg     Config
 	key     []byte
@@ -89,8 +91,8 @@ type Pages struct {
 
 // New returns the pages handler. It panics if the embedded templates do not
 // parse, which a test catches.
-func New(f *flows.Service, logger *slog.Logger, cfg Config) *Pages {
-	p := &Pages{flows: f, log: logger, cfg: cfg, key: cfg.FormKey}
+func New(f *flows.Service, b *b2b.Service, logger *slog.Logger, cfg Config) *Pages {
+	p := &Pages{flows: f, b2b: b, log: logger, cfg: cfg, key: cfg.FormKey}
 	if len(p.key) == 0 {
 		p.key = make([]byte, 32)
 		rand.Read(p.key) // never fails (crypto/rand)
