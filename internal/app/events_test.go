@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -229,6 +230,41 @@ func TestEventsEmittedByFlows(t *testing.T) {
 		}
 		for _, q := range []string{"?after=x", "?types=nope", "?limit=-1", "?limit=" + strconv.Itoa(events.MaxFeedLimit+1)} {
 			expect(t, admin("GET", "/events"+q, nil), http.StatusUnprocessableEntity)
+		}
+	})
+}
+
+// The B2B end user's states are told as end_user.provisioned, .registered
+// and .active, each once, in the transaction of the change.
+func TestEventsOfEndUsers(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		e := startAdmin(t, dsn)
+		logOnFailure(t, e)
+		w := newB2BWorld(t, e, "")
+		before := e.eventCounts()
+		id := w.registered(t, "eve@example.com")
+		r := e.admin(w.clientA, "POST", "/api/v1/b2b/end-users/"+id+"/activity", map[string]any{"measurement_received_at": time.Now().Add(-time.Minute)})
+		if r.status/100 != 2 {
+			t.Fatalf("activity: %d %s", r.status, r.body)
+		}
+		// A second measurement changes nothing.
+		e.admin(w.clientA, "POST", "/api/v1/b2b/end-users/"+id+"/activity", map[string]any{"measurement_received_at": time.Now().Add(-time.Minute)})
+		after := e.eventCounts()
+		for _, typ := range []string{events.TypeEndUserProvisioned, events.TypeEndUserRegistered, events.TypeEndUserActive} {
+			if d := after[typ] - before[typ]; d != 1 {
+				t.Errorf("%d %s events, want 1", d, typ)
+			}
+		}
+		evs, err := e.app.Store().EventsOfOrg(context.Background(), e.orgID("default"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			if ev.Subject == id && ev.Type == events.TypeEndUserActive {
+				if e, err := events.Parse([]byte(ev.Body)); err != nil || !strings.Contains(string(e.Data), `"labelpartner":"lp-pin"`) || !strings.Contains(string(e.Data), `"state":"active"`) {
+					t.Errorf("event %s: %v", ev.Body, err)
+				}
+			}
 		}
 	})
 }
