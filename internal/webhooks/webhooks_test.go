@@ -379,3 +379,43 @@ func TestSignMatchesSpecification(t *testing.T) {
 		t.Fatal("a signature of another id verified")
 	}
 }
+
+// An endpoint whose every attempt fails for DisableAfter is disabled, and
+// OnDisabled runs in that transaction; its failure record clears when it is
+// enabled again.
+func TestFailingEndpointIsDisabled(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		h := newHarness(t, dsn, true)
+		ctx := context.Background()
+		h.worker = webhooks.NewWorker(h.st, outbound.New(outbound.Options{AllowPrivate: true}),
+			webhooks.WorkerConfig{RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond, Timeout: time.Second, DisableAfter: 200 * time.Millisecond}, nil)
+		var told atomic.Int32
+		h.worker.OnDisabled = func(ctx context.Context, tx *store.Tx, ep store.WebhookEndpoint, reason string) error {
+			if !strings.Contains(reason, "failed since") {
+				t.Errorf("reason %q", reason)
+			}
+			told.Add(1)
+			return nil
+		}
+		rcv := newReceiver(t)
+		rcv.status = func(events.Event) int { return 500 }
+		ep, err := h.svc.Create(ctx, h.org, webhooks.EndpointInput{URL: rcv.srv.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rcv.secret = ep.Secret
+		h.emit(t, "u1", 1)
+		h.drain(t, func() bool {
+			got, err := h.svc.Get(ctx, h.org, ep.ID)
+			return err == nil && got.DisabledAt != nil
+		})
+		if told.Load() != 1 {
+			t.Fatalf("OnDisabled ran %d times", told.Load())
+		}
+		on := true
+		got, err := h.svc.Update(ctx, h.org, ep.ID, webhooks.EndpointPatch{Enabled: &on})
+		if err != nil || got.DisabledAt != nil || got.FailingSince != nil {
+			t.Fatalf("enable: %+v %v", got, err)
+		}
+	})
+}
