@@ -268,3 +268,61 @@ func TestEventsOfEndUsers(t *testing.T) {
 		}
 	})
 }
+
+// The webhook endpoints' admin API: statuses, the secret shown only when
+// made, refusals on url, and 404 for another organization's endpoint.
+func TestWebhookAdminAPI(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		e := startAdmin(t, dsn)
+		logOnFailure(t, e)
+		admin := func(method, path string, body any) response {
+			return e.do(method, "/api/v1/admin/organizations/default/webhooks"+path, body, "Authorization", "Bearer "+envAdminKey)
+		}
+		expect(t, e.do("GET", "/api/v1/admin/organizations/default/webhooks", nil), http.StatusUnauthorized)
+		for _, u := range []string{"ftp://example.com/", "https://169.254.169.254/latest", "not a url"} {
+			checkProblem(t, admin("POST", "", map[string]any{"url": u}), 422, "url")
+		}
+		checkProblem(t, admin("POST", "", map[string]any{"url": "https://example.com/h", "event_types": []string{"nope"}}), 422, "event_types")
+		expect(t, admin("POST", "", map[string]any{"url": "https://example.com/h", "secret": "mine"}), http.StatusBadRequest)
+
+		r := admin("POST", "", map[string]any{"url": "https://example.com/h", "event_types": []string{"user.created"}, "description": "crm"})
+		expect(t, r, http.StatusCreated)
+		created := r.json(t)
+		id, secret := created["id"].(string), created["secret"].(string)
+		if !strings.HasPrefix(secret, "whsec_") || r.header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("create: %s", r.body)
+		}
+		r = admin("GET", "/"+id, nil)
+		expect(t, r, http.StatusOK)
+		if strings.Contains(string(r.body), "whsec_") {
+			t.Fatalf("secret shown again: %s", r.body)
+		}
+		r = admin("GET", "", nil)
+		expect(t, r, http.StatusOK)
+		if n := len(r.json(t)["webhooks"].([]any)); n != 1 || strings.Contains(string(r.body), "whsec_") {
+			t.Fatalf("list: %s", r.body)
+		}
+		r = admin("PATCH", "/"+id, map[string]any{"description": "crm 2", "enabled": false})
+		expect(t, r, http.StatusOK)
+		if got := r.json(t); got["description"] != "crm 2" || got["enabled"] != false {
+			t.Fatalf("patch: %s", r.body)
+		}
+		checkProblem(t, admin("PATCH", "/"+id, map[string]any{"url": "https://169.254.169.254/"}), 422, "url")
+		r = admin("POST", "/"+id+"/secret", nil)
+		expect(t, r, http.StatusOK)
+		if got := r.json(t); got["secret"] == secret || got["previous_secret_expires_at"] == nil {
+			t.Fatalf("rotate: %s", r.body)
+		}
+		expect(t, admin("GET", "/"+id+"/deliveries", nil), http.StatusOK)
+		checkProblem(t, admin("GET", "/"+id+"/deliveries?limit=9999", nil), 422, "limit")
+		checkProblem(t, admin("POST", "/"+id+"/replay", map[string]any{}), 422, "from")
+		r = admin("POST", "/"+id+"/replay", map[string]any{"from": time.Now().Add(-time.Hour), "to": time.Now()})
+		expect(t, r, http.StatusAccepted)
+
+		e.createOrg("acme")
+		r = e.do("GET", "/api/v1/admin/organizations/acme/webhooks/"+id, nil, "Authorization", "Bearer "+envAdminKey)
+		checkProblem(t, r, 404, "")
+		expect(t, admin("DELETE", "/"+id, nil), http.StatusNoContent)
+		checkProblem(t, admin("GET", "/"+id, nil), 404, "")
+	})
+}
