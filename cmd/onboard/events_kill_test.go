@@ -83,6 +83,28 @@ func TestEventsSurviveKill9(t *testing.T) {
 		const total, clients = 1000, 8
 		var answered, created, refused atomic.Int64
 		next := atomic.Int64{}
+		var cutMu sync.Mutex
+		var cut []int64 // requests without an answer: sent again after the restart
+		register := func(i int64) error {
+			email := fmt.Sprintf("user%d@burst.example", i)
+			if i%10 == 9 {
+				email = fmt.Sprintf("user%d@burst.example", i-1) // duplicate
+			}
+			status, _, err := admin("POST", "/customers", map[string]any{"type": "business", "name": fmt.Sprintf("Burst %d", i),
+				"user": map[string]any{"email": email, "first_name": "Kill", "last_name": "Nine"}})
+			if err != nil {
+				return err
+			}
+			switch status {
+			case http.StatusCreated:
+				created.Add(1)
+			case http.StatusConflict:
+				refused.Add(1)
+			default:
+				t.Errorf("status %d", status)
+			}
+			return nil
+		}
 		var wg sync.WaitGroup
 		for range clients {
 			wg.Go(func() {
@@ -91,22 +113,11 @@ func TestEventsSurviveKill9(t *testing.T) {
 					if i >= total {
 						return
 					}
-					email := fmt.Sprintf("user%d@burst.example", i)
-					if i%10 == 9 {
-						email = fmt.Sprintf("user%d@burst.example", i-1) // duplicate
-					}
-					status, _, err := admin("POST", "/customers", map[string]any{"type": "business", "name": fmt.Sprintf("Burst %d", i),
-						"user": map[string]any{"email": email, "first_name": "Kill", "last_name": "Nine"}})
-					if err != nil {
-						continue // cut off by the kill: committed or not
-					}
-					switch status {
-					case http.StatusCreated:
-						created.Add(1)
-					case http.StatusConflict:
-						refused.Add(1)
-					default:
-						t.Errorf("status %d", status)
+					if err := register(i); err != nil {
+						cutMu.Lock()
+						cut = append(cut, i) // cut off by the kill: committed or not
+						cutMu.Unlock()
+						continue
 					}
 					if answered.Add(1) == 400 {
 						_ = p.cmd.Process.Signal(syscall.SIGKILL)
@@ -120,7 +131,14 @@ func TestEventsSurviveKill9(t *testing.T) {
 			t.Fatalf("burst: %d created, %d refused", created.Load(), refused.Load())
 		}
 
-		spawn(t, addr, env...)
+		// Restart and finish the burst: what the kill cut off is sent again
+		// (a registration that had committed is now refused as a duplicate).
+		p = spawn(t, addr, env...)
+		for _, i := range cut {
+			if err := register(i); err != nil {
+				t.Fatal(err)
+			}
+		}
 		st, err := store.Open(context.Background(), dsn)
 		if err != nil {
 			t.Fatal(err)
