@@ -24,6 +24,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/mail"
 	"github.com/onboard-dev/onboard/internal/outbound"
 	"github.com/onboard-dev/onboard/internal/ratelimit"
+	"github.com/onboard-dev/onboard/internal/sso"
 	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/web"
 	"github.com/onboard-dev/onboard/internal/webhooks"
@@ -143,8 +144,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		},
 	})
 	a.b2b = b2b.New(a.flows, b2b.Config{RefreshTTL: cfg.B2BRefreshTTL, IntrospectionTimeout: cfg.B2BIntrospectionTimeout})
+	ssoSvc := sso.New(a.flows, st, outbound.New(outbound.Options{AllowPrivate: cfg.OutboundAllowPrivate, Timeout: cfg.SSOTimeout}).HTTPClient(),
+		logger.With("component", "sso"), sso.Config{PublicURL: cfg.PublicURL, Timeout: cfg.SSOTimeout})
 	a.api = httpapi.New(a.flows, a.b2b, st, logger, httpapi.Config{
-		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"),
+		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"), SSO: ssoSvc,
 		Webhooks: hookService, Events: httpapi.FeedFromStore(st),
 	})
 	var formKey []byte
@@ -153,7 +156,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	}
 	https := strings.HasPrefix(cfg.PublicURL, "https://")
 	pages := web.New(a.flows, a.b2b, logger, web.Config{
-		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey,
+		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey, SSO: ssoSvc,
 	})
 	a.handler = route(pages, a.api)
 	if cfg.NATSURL != "" {
@@ -306,6 +309,9 @@ func (a *App) janitor(ctx context.Context) {
 			a.log.Warn("cleanup of account links failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("cleanup of account links", "deleted", n)
+		}
+		if _, err := a.store.DeleteExpiredSSOFlows(ctx, time.Now(), 24*time.Hour); err != nil && ctx.Err() == nil {
+			a.log.Warn("cleanup of sso flows failed", "err", err)
 		}
 		if n, err := a.store.DeleteExpiredB2B(ctx, time.Now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
 			a.log.Warn("cleanup of b2b links and tokens failed", "err", err)

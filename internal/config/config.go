@@ -98,6 +98,7 @@ type Config struct {
 
 	B2BRefreshTTL           time.Duration // lifetime of end users' refresh tokens
 	B2BIntrospectionTimeout time.Duration // bound of one call to a labelpartner's identity provider
+	SSOTimeout              time.Duration // bound of one call to an organization's OpenID provider
 
 	// NATSURL names the NATS server (or several, comma-separated) from which
 	// end users' first measurements are taken; empty turns this off.
@@ -243,6 +244,7 @@ func Default() Config {
 
 		B2BRefreshTTL:           30 * 24 * time.Hour,
 		B2BIntrospectionTimeout: 5 * time.Second,
+		SSOTimeout:              10 * time.Second,
 
 		NATSActivitySubject: "onboard.activity",
 		NATSQueue:           "onboard",
@@ -306,6 +308,7 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	dur(&c.PasswordResetTTL, "password-reset-ttl", "ONBOARD_PASSWORD_RESET_TTL", "lifetime of a password-reset link")
 	dur(&c.EmailChangeTTL, "email-change-ttl", "ONBOARD_EMAIL_CHANGE_TTL", "lifetime of an email-change confirmation link")
 	dur(&c.B2BRefreshTTL, "b2b-refresh-ttl", "ONBOARD_B2B_REFRESH_TTL", "lifetime of end users' refresh tokens (/v2/token)")
+	dur(&c.SSOTimeout, "sso-timeout", "ONBOARD_SSO_TIMEOUT", "time limit of one call to an organization's OpenID provider (discovery, token, keys)")
 	dur(&c.B2BIntrospectionTimeout, "b2b-introspection-timeout", "ONBOARD_B2B_INTROSPECTION_TIMEOUT", "time limit of a token introspection at a labelpartner's identity provider")
 	uintv(&c.Argon2Memory, "argon2-memory", "ONBOARD_ARGON2_MEMORY", "argon2id memory in KiB")
 	uintv(&c.Argon2Time, "argon2-time", "ONBOARD_ARGON2_TIME", "argon2id iterations")
@@ -423,7 +426,7 @@ func (c *Config) Validate() error {
 	if c.BrowserSessionTTL <= 0 || c.BrowserIdleTTL <= 0 {
 		errs = append(errs, errors.New("browser-session-ttl and browser-idle-ttl must be positive"))
 	}
-	if c.B2BRefreshTTL <= 0 || c.B2BIntrospectionTimeout <= 0 {
+	if c.B2BRefreshTTL <= 0 || c.B2BIntrospectionTimeout <= 0 || c.SSOTimeout <= 0 {
 		errs = append(errs, errors.New("b2b-refresh-ttl and b2b-introspection-timeout must be positive"))
 	}
 	if c.InvitationTTL <= 0 || c.PasswordResetTTL <= 0 || c.EmailChangeTTL <= 0 {

@@ -4,6 +4,7 @@ package httpapi
 
 import (
 	"context"
+	"github.com/onboard-dev/onboard/internal/sso"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -28,9 +29,11 @@ type Config struct {
 	// HSTS sends Strict-Transport-Security (when served over HTTPS).
 	HSTS bool
 	// Webhooks and Events serve the webhook endpoints and the events feed
-	// of the admin API; without them those routes do not exist.
+	// of the admin API; without them those calls answer 503.
 	Webhooks *webhooks.Service
 	Events   EventFeedFunc
+	// SSO is the sign-in with OpenID Connect; nil: its calls answer 404.
+	SSO *sso.Service
 }
 
 // Server is the HTTP handler of the API.

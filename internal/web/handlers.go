@@ -348,17 +348,23 @@ func (p *Pages) loginView(rq *req, values url.Values) view {
 		fv.Hidden = map[string]string{"next": next}
 	}
 	fv.Footer = []link{{Href: rq.Path("/reset-password"), Text: rq.T("login.forgot")}}
-	v := view{Title: rq.T("login.title"), Form: fv, Data: loginData{}}
+	d := loginData{}
 	if offersSignup(rq.Org) {
-		v.Data = loginData{Signup: &link{Href: rq.Path("/signup"), Text: rq.T("login.create")}, SignupLead: rq.T("login.create_lead")}
+		d = loginData{Signup: &link{Href: rq.Path("/signup"), Text: rq.T("login.create")}, SignupLead: rq.T("login.create_lead")}
 	}
-	return v
+	if p.cfg.SSO != nil {
+		d.SSO = ssoButtons(rq, safeNext(values.Get("next"), ""))
+	}
+	return view{Title: rq.T("login.title"), Form: fv, Data: d}
 }
 
 // loginData is what the sign-in page shows besides its form.
 type loginData struct {
 	Signup     *link
 	SignupLead string
+	// SSO are the links that sign in through the organization's identity
+	// providers.
+	SSO []link
 }
 
 func (p *Pages) getLogin(w http.ResponseWriter, r *http.Request) {

@@ -25,6 +25,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpx"
+	"github.com/onboard-dev/onboard/internal/sso"
 )
 
 //go:embed templates/*.html templates/partials/*.html
@@ -47,11 +48,12 @@ var pagePaths = []string{"/", "/login", "/logout", "/signup", "/register", "/inv
 	"/language", "/required-actions", "/account", "/branding/style.css", "/branding/logo"}
 
 // Paths returns the URL paths the pages answer, as http.ServeMux patterns:
-// exact paths ("/{$}" is the root), "/account/" (the signed-in area) and
+// exact paths ("/{$}" is the root), "/account/" (the signed-in area),
+// "/auth/" (the sign-in with OpenID Connect) and
 // "/o/" (other organizations) and "/static/" as prefixes. A server routes
 // these to [Pages] and everything else elsewhere.
 func Paths() []string {
-	out := []string{"/o/", "/static/", "/account/"}
+	out := []string{"/o/", "/static/", "/account/", "/auth/"}
 	for _, p := range pagePaths {
 		if p == "/" {
 			p = "/{$}"
@@ -75,6 +77,8 @@ type Config struct {
 	// default), New draws a random key, so forms are valid only on the
 	// process that rendered them.
 	FormKey []byte
+	// SSO is the sign-in with OpenID Connect; nil: none.
+	SSO *sso.Service
 }
 
 // Pages is the http.Handler of the pages.
