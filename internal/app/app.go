@@ -21,6 +21,8 @@ import (
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/config"
+	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/events"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpapi"
 	"github.com/onboard-dev/onboard/internal/mail"
@@ -31,6 +33,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/tracing"
 	"github.com/onboard-dev/onboard/internal/web"
+	"github.com/onboard-dev/onboard/internal/webhooks"
 )
 
 // App is a running onboard.
@@ -55,6 +58,11 @@ type App struct {
 	sender mail.Sender
 	// tracing sends traces over OTLP; nil unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
 	tracing *tracing.Tracing
+	// Events: the dispatcher numbers committed events and fans them out to
+	// the webhook worker and the NATS publisher (nil without NATS).
+	dispatcher *events.Dispatcher
+	hooks      *webhooks.Worker
+	publisher  *events.Publisher
 }
 
 // spanFunc adapts the tracer to the hooks of the store and the mail worker.
@@ -144,10 +152,33 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		From: cfg.MailFrom, BackoffBase: cfg.MailRetryBase, BackoffMax: cfg.MailRetryMax,
 		MaxAge: cfg.MailMaxAge, Concurrency: cfg.MailWorkers, Lease: cfg.MailLease, Observe: observeMail, Span: mailSpan,
 	}, logger.With("component", "mail"))
+	// One outbound client for every call to a configured URL.
+	hc := outbound.New(outbound.Options{AllowPrivate: cfg.OutboundAllowPrivate})
+	a.dispatcher = events.NewDispatcher(st, cfg.NATSURL != "", logger.With("component", "events"))
+	a.hooks = webhooks.NewWorker(st, hc, webhooks.WorkerConfig{
+		Concurrency: cfg.WebhookWorkers, RetryBase: cfg.WebhookRetryBase, RetryMax: cfg.WebhookRetryMax,
+		MaxAge: cfg.WebhookMaxAge, DisableAfter: cfg.WebhookDisableAfter,
+	}, logger.With("component", "webhooks"))
+	a.hooks.OnDisabled = func(ctx context.Context, tx *store.Tx, ep store.WebhookEndpoint, reason string) error {
+		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: ep.OrgID, Actor: "system", Action: "webhook.disabled", SubjectID: ep.ID,
+			Data: map[string]any{"url": ep.URL, "reason": reason}, CreatedAt: time.Now()})
+	}
+	if cfg.NATSURL != "" {
+		a.publisher = events.NewPublisher(st, events.NATSConfig{URL: cfg.NATSURL, CredsFile: cfg.NATSCredsFile,
+			Stream: cfg.NATSEventsStream, Prefix: cfg.NATSEventsPrefix}, logger.With("component", "events-nats"))
+	}
+	a.dispatcher.OnDispatched = func() {
+		a.hooks.Wake()
+		if a.publisher != nil {
+			a.publisher.Wake()
+		}
+	}
+	hookService := webhooks.New(st, cfg.OutboundAllowPrivate, logger.With("component", "webhooks"))
+	hookService.Wake = a.hooks.Wake
 	a.flows = flows.New(flows.Deps{
 		Store: st, Hasher: hasher, Policy: auth.DefaultPolicy(),
-		Mail: templates, Limiter: limiter, Notify: a.worker.Notify, Logger: logger,
-		HTTP: outbound.New(outbound.Options{AllowPrivate: cfg.OutboundAllowPrivate}),
+		Mail: templates, Limiter: limiter, Notify: func() { a.worker.Notify(); a.dispatcher.Wake() }, Logger: logger,
+		HTTP: hc,
 	}, flows.Config{
 		AdminKeyHash: adminKeyHash(cfg.AdminKey),
 		PublicURL:    cfg.PublicURL, MailFrom: cfg.MailFrom, SignupTTL: cfg.SignupTTL, SessionTTL: cfg.SessionTTL,
@@ -166,7 +197,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	a.b2b = b2b.New(a.flows, b2b.Config{RefreshTTL: cfg.B2BRefreshTTL, IntrospectionTimeout: cfg.B2BIntrospectionTimeout})
 	ssoSvc := sso.New(a.flows, st, outbound.New(outbound.Options{AllowPrivate: cfg.OutboundAllowPrivate, Timeout: cfg.SSOTimeout}).HTTPClient(),
 		logger.With("component", "sso"), sso.Config{PublicURL: cfg.PublicURL, Timeout: cfg.SSOTimeout})
-	apiCfg := httpapi.Config{TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"), SSO: ssoSvc}
+	apiCfg := httpapi.Config{
+		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"), SSO: ssoSvc,
+		Webhooks: hookService, Events: httpapi.FeedFromStore(st),
+	}
 	if a.metrics != nil {
 		apiCfg.ObserveImport = a.metrics.ObserveImport
 	}
@@ -277,6 +311,23 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		}
 	})
 	wg.Go(func() { a.janitor(workCtx) })
+	wg.Go(func() {
+		if err := a.dispatcher.Run(workCtx, 250*time.Millisecond); err != nil {
+			a.log.Error("event dispatcher stopped", "err", err)
+		}
+	})
+	wg.Go(func() {
+		if err := a.hooks.Run(workCtx); err != nil {
+			a.log.Error("webhook worker stopped", "err", err)
+		}
+	})
+	if a.publisher != nil {
+		wg.Go(func() {
+			if err := a.publisher.Run(workCtx, time.Second); err != nil {
+				a.log.Error("event publisher stopped", "err", err)
+			}
+		})
+	}
 	if a.activity != nil {
 		wg.Go(func() {
 			if err := a.activity.Run(workCtx); err != nil {
@@ -361,6 +412,11 @@ func (a *App) janitor(ctx context.Context) {
 			a.log.Warn("cleanup of b2b links and tokens failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("cleanup of b2b links and tokens", "deleted", n)
+		}
+		if n, err := a.store.DeleteOldEvents(ctx, time.Now().Add(-a.cfg.EventsRetention)); err != nil && ctx.Err() == nil {
+			a.log.Warn("cleanup of old events failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("cleanup of old events", "deleted", n)
 		}
 		if a.sweepRates != nil {
 			// Windows of up to a day stay intact: keep twice that.

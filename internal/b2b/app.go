@@ -250,6 +250,9 @@ func (s *Service) RegisterNoGateway(ctx context.Context, in NoGatewayInput) erro
 			refused = true
 			return registrationRefused()
 		}
+		if err := emitEndUser(ctx, tx, u, domain.EndUserRegistered, now); err != nil {
+			return err
+		}
 		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: u.OrgID, Actor: "end_user:" + u.ID, Action: "end_user.registered",
 			SubjectID: u.ID, Data: map[string]any{"method": "password"}, CreatedAt: now})
 	})
@@ -505,6 +508,9 @@ func (s *Service) ssoSignIn(ctx context.Context, lp domain.Labelpartner, provide
 			}
 			if !ok {
 				return domain.Errorf(domain.EConflict, "end-user-state-changed", "The end user's state changed; try again.")
+			}
+			if err := emitEndUser(ctx, tx, u, domain.EndUserRegistered, now); err != nil {
+				return err
 			}
 			if err := tx.AddAudit(ctx, domain.AuditEntry{OrgID: u.OrgID, Actor: "end_user:" + u.ID, Action: "end_user.registered",
 				SubjectID: u.ID, Data: map[string]any{"method": "sso"}, CreatedAt: now}); err != nil {

@@ -156,6 +156,9 @@ func (s *Service) CreateEndUser(ctx context.Context, c B2BClient, in EndUserInpu
 		if err := tx.CreateEndUser(ctx, u); err != nil {
 			return err
 		}
+		if err := emitEndUser(ctx, tx, u, domain.EndUserProvisioned, u.CreatedAt); err != nil {
+			return err
+		}
 		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: c.OrgID, Actor: "client:" + c.ClientID, Action: "end_user.provisioned",
 			SubjectID: u.ID, Data: map[string]any{"labelpartner": u.Labelpartner}, CreatedAt: u.CreatedAt})
 	})
@@ -245,6 +248,9 @@ func (s *Service) activate(ctx context.Context, u domain.EndUser, measuredAt tim
 		}
 		if !ok {
 			return domain.Errorf(domain.EConflict, "end-user-state-changed", "The end user's state changed; try again.")
+		}
+		if err := emitEndUser(ctx, tx, u, domain.EndUserActive, now); err != nil {
+			return err
 		}
 		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: u.OrgID, Actor: actor, Action: "end_user.activated",
 			SubjectID: u.ID, CreatedAt: now})

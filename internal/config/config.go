@@ -132,6 +132,15 @@ type Config struct {
 	// Version names the build in the metrics; set by the program, not a
 	// setting.
 	Version string
+	// Events (see docs/events.md).
+	EventsRetention     time.Duration // how long events stay in the feed
+	WebhookRetryBase    time.Duration // first retry delay of a failed delivery; doubles
+	WebhookRetryMax     time.Duration // longest delay between retries
+	WebhookMaxAge       time.Duration // a delivery is retried this long
+	WebhookDisableAfter time.Duration // an endpoint failing this long is disabled
+	WebhookWorkers      int           // webhook requests in flight
+	NATSEventsStream    string        // JetStream stream of the events (created when missing)
+	NATSEventsPrefix    string        // subject prefix: <prefix>.<organization>.<type>
 }
 
 // Rate is a rate limit written "60/1m": a count per window. "0" disables it.
@@ -256,6 +265,15 @@ func Default() Config {
 		NATSActivitySubject: "onboard.activity",
 		NATSQueue:           "onboard",
 		NATSWorkers:         4,
+
+		EventsRetention:     30 * 24 * time.Hour,
+		WebhookRetryBase:    5 * time.Second,
+		WebhookRetryMax:     time.Hour,
+		WebhookMaxAge:       72 * time.Hour,
+		WebhookDisableAfter: 5 * 24 * time.Hour,
+		WebhookWorkers:      32,
+		NATSEventsStream:    "ONBOARD_EVENTS",
+		NATSEventsPrefix:    "onboard.events",
 	}
 }
 
@@ -338,6 +356,14 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	str(&c.MetricsAddr, "metrics-addr", "ONBOARD_METRICS_ADDR", "listen address of the Prometheus metrics (/metrics), never the public one; empty: off")
 	intv(&c.SMTPIdleConns, "smtp-idle-conns", "ONBOARD_SMTP_IDLE_CONNS", "SMTP connections kept open between mails and reused; 0: a connection per mail")
 	dur(&c.MailLease, "mail-lease", "ONBOARD_MAIL_LEASE", "how long a node's claim on a mail lasts; a mail claimed by a node that died is sent by another after it")
+	dur(&c.EventsRetention, "events-retention", "ONBOARD_EVENTS_RETENTION", "how long events are kept for the feed and replays")
+	dur(&c.WebhookRetryBase, "webhook-retry-base", "ONBOARD_WEBHOOK_RETRY_BASE", "first retry delay of a failed webhook delivery; doubles each time, with jitter")
+	dur(&c.WebhookRetryMax, "webhook-retry-max", "ONBOARD_WEBHOOK_RETRY_MAX", "longest delay between webhook retries")
+	dur(&c.WebhookMaxAge, "webhook-max-age", "ONBOARD_WEBHOOK_MAX_AGE", "give up on a webhook delivery still failing after this long")
+	dur(&c.WebhookDisableAfter, "webhook-disable-after", "ONBOARD_WEBHOOK_DISABLE_AFTER", "disable a webhook endpoint that has failed for this long")
+	intv(&c.WebhookWorkers, "webhook-workers", "ONBOARD_WEBHOOK_WORKERS", "webhook requests in flight")
+	str(&c.NATSEventsStream, "nats-events-stream", "ONBOARD_NATS_EVENTS_STREAM", "JetStream stream the events are published to (created when missing) when -nats-url is set")
+	str(&c.NATSEventsPrefix, "nats-events-prefix", "ONBOARD_NATS_EVENTS_PREFIX", "subject prefix of published events: <prefix>.<organization>.<type>")
 	str(&c.LogFormat, "log-format", "ONBOARD_LOG_FORMAT", "text or json")
 	str(&c.LogLevel, "log-level", "ONBOARD_LOG_LEVEL", "debug, info, warn or error")
 	applyEnv := func(getenv func(string) string) error {
@@ -451,6 +477,18 @@ func (c *Config) Validate() error {
 	}
 	if c.MailRetention <= 0 {
 		errs = append(errs, errors.New("mail-retention: must be positive"))
+	}
+	if c.EventsRetention <= 0 || c.WebhookRetryBase <= 0 || c.WebhookRetryMax < c.WebhookRetryBase || c.WebhookMaxAge <= 0 || c.WebhookDisableAfter <= 0 {
+		errs = append(errs, errors.New("events-retention, webhook-retry-base, webhook-max-age, webhook-disable-after: must be positive (webhook-retry-max at least webhook-retry-base)"))
+	}
+	if c.WebhookWorkers < 1 {
+		errs = append(errs, errors.New("webhook-workers: must be at least 1"))
+	}
+	if c.NATSEventsStream == "" || strings.ContainsAny(c.NATSEventsStream, " .*>") {
+		errs = append(errs, errors.New("nats-events-stream: must be a name without spaces, dots or wildcards"))
+	}
+	if err := checkSubject(c.NATSEventsPrefix); err != nil {
+		errs = append(errs, fmt.Errorf("nats-events-prefix %q: %w", c.NATSEventsPrefix, err))
 	}
 	if c.SecretKey != "" && c.SecretKeyFile != "" {
 		errs = append(errs, errors.New("ONBOARD_SECRET_KEY and secret-key-file: set only one"))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/events"
 	obmail "github.com/onboard-dev/onboard/internal/mail"
 	"github.com/onboard-dev/onboard/internal/store"
 )
@@ -238,6 +239,10 @@ func (s *Service) ChangeUserType(ctx context.Context, p Principal, ref AccountRe
 	if err != nil {
 		return AccountUser{}, err
 	}
+	org, err := s.orgByID(ctx, acct.OrgID)
+	if err != nil {
+		return AccountUser{}, err
+	}
 	now := s.now()
 	var out AccountUser
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
@@ -258,6 +263,9 @@ func (s *Service) ChangeUserType(ctx context.Context, p Principal, ref AccountRe
 			return err
 		}
 		out.User.UserTypeID, out.User.UpdatedAt = ut.ID, store.Timestamp(now)
+		if err := emit(ctx, tx, org, now, u.ID, events.UserTypeChanged{UserID: u.ID, AccountID: acct.ID, UserType: ut.Name, PreviousUserType: from.Name}); err != nil {
+			return err
+		}
 		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: acct.OrgID, Actor: "user:" + p.User.ID, Action: "user.type_changed",
 			SubjectID: u.ID, Data: map[string]any{"account_id": acct.ID, "from": from.Name, "to": ut.Name}, CreatedAt: now})
 	})
@@ -302,6 +310,10 @@ func (s *Service) DeleteAccountUser(ctx context.Context, p Principal, ref Accoun
 	if !self && !isAccountAdmin(acct.Kind, p.UserType) {
 		return notAccountAdmin()
 	}
+	org, err := s.orgByID(ctx, acct.OrgID)
+	if err != nil {
+		return err
+	}
 	now := s.now()
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		users, u, types, err := lockedAccountUser(ctx, tx, acct, userID)
@@ -313,6 +325,9 @@ func (s *Service) DeleteAccountUser(ctx context.Context, p Principal, ref Accoun
 			return lastAdmin()
 		}
 		if err := tx.PurgeUser(ctx, u); err != nil {
+			return err
+		}
+		if err := emit(ctx, tx, org, now, u.ID, events.UserRemoved{UserID: u.ID, AccountID: acct.ID}); err != nil {
 			return err
 		}
 		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: acct.OrgID, Actor: "user:" + p.User.ID, Action: "user.deleted",
@@ -542,8 +557,19 @@ func (s *Service) deleteCustomer(ctx context.Context, p Principal, acct domain.A
 		if err := lockAccount(ctx, tx, acct); err != nil {
 			return err
 		}
+		users, err := tx.UsersByAccount(ctx, acct.OrgID, acct.ID)
+		if err != nil {
+			return err
+		}
 		n, err := tx.PurgeAccount(ctx, acct.OrgID, acct.ID)
 		if err != nil {
+			return err
+		}
+		ids := make([]string, len(users))
+		for i, u := range users {
+			ids[i] = u.ID
+		}
+		if err := emit(ctx, tx, org, now, acct.ID, events.AccountDeleted{AccountID: acct.ID, AccountKind: acct.Kind, UserIDs: ids}); err != nil {
 			return err
 		}
 		if err := tx.AddAudit(ctx, domain.AuditEntry{OrgID: acct.OrgID, Actor: "user:" + p.User.ID, Action: acct.Kind + ".deleted",

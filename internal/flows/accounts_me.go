@@ -8,6 +8,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/events"
 	obmail "github.com/onboard-dev/onboard/internal/mail"
 	"github.com/onboard-dev/onboard/internal/store"
 )
@@ -180,6 +181,9 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (domain.
 			return errLinkUsed
 		}
 		if err := tx.SetUserEmail(ctx, u.OrgID, u.ID, c.NewEmail, now); err != nil {
+			return err
+		}
+		if err := emit(ctx, tx, org, now, u.ID, events.UserEmailChanged{UserID: u.ID, AccountID: u.AccountID, Email: c.NewEmail}); err != nil {
 			return err
 		}
 		if err := tx.SupersedePasswordResets(ctx, u.OrgID, u.ID); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/events"
 	obmail "github.com/onboard-dev/onboard/internal/mail"
 	"github.com/onboard-dev/onboard/internal/store"
 )
@@ -116,6 +117,13 @@ func (s *Service) decide(ctx context.Context, adm Admin, org domain.Organization
 			return domain.Errorf(domain.EConflict, "account-changed", "The account's users changed meanwhile; try again.")
 		}
 		if err := tx.SetUsersStatus(ctx, org.ID, id, to, now); err != nil {
+			return err
+		}
+		ev := events.DataRecipientApproved(acct.ID, acct.Name)
+		if to == domain.StatusRejected {
+			ev = events.DataRecipientRejected(acct.ID, acct.Name, reason)
+		}
+		if err := emit(ctx, tx, org, now, acct.ID, ev); err != nil {
 			return err
 		}
 		for _, m := range mails {

@@ -131,6 +131,12 @@ func (s *Service) CreateCustomer(ctx context.Context, adm Admin, org domain.Orga
 		if err := tx.CreateUser(ctx, c.User); err != nil {
 			return err
 		}
+		if err := emitAccountCreated(ctx, tx, org, c.Account, now); err != nil {
+			return err
+		}
+		if err := emitUserCreated(ctx, tx, org, c.Account, c.User, ut.Name, now); err != nil {
+			return err
+		}
 		if c.Location != nil {
 			if err := tx.CreateLocation(ctx, *c.Location); err != nil {
 				return err

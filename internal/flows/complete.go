@@ -231,6 +231,14 @@ func (s *Service) register(ctx context.Context, su registration, in Completion) 
 		if err := tx.CreateUser(ctx, reg.User); err != nil {
 			return err
 		}
+		if createAccount {
+			if err := emitAccountCreated(ctx, tx, org, reg.Account, now); err != nil {
+				return err
+			}
+		}
+		if err := emitUserCreated(ctx, tx, org, reg.Account, reg.User, ut.Name, now); err != nil {
+			return err
+		}
 		if reg.Location != nil {
 			if err := tx.CreateLocation(ctx, *reg.Location); err != nil {
 				return err
@@ -243,6 +251,9 @@ func (s *Service) register(ctx context.Context, su registration, in Completion) 
 			if err := tx.CreateAcceptance(ctx, domain.Acceptance{
 				ID: store.NewID(), OrgID: org.ID, UserID: reg.User.ID, AgreementID: a.ID, Name: a.Name, Version: a.Version, AcceptedAt: now,
 			}); err != nil {
+				return err
+			}
+			if err := emitAccepted(ctx, tx, org, reg.User, a, now); err != nil {
 				return err
 			}
 		}

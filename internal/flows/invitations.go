@@ -11,6 +11,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/events"
 	obmail "github.com/onboard-dev/onboard/internal/mail"
 	"github.com/onboard-dev/onboard/internal/store"
 )
@@ -460,6 +461,11 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, in Invitat
 			}
 		} else if err := tx.CreateUser(ctx, u); err != nil {
 			return err
+		} else if err := emitUserCreated(ctx, tx, form.Organization, form.Account, u, form.UserType.Name, now); err != nil {
+			return err
+		}
+		if err := emit(ctx, tx, form.Organization, now, u.ID, events.InvitationAccepted{InvitationID: inv.ID, UserID: u.ID, AccountID: inv.AccountID}); err != nil {
+			return err
 		}
 		// Consumed after the user exists (the invitation refers to it).
 		ok, err := tx.ConsumeInvitation(ctx, inv.ID, u.ID, now)
@@ -476,6 +482,9 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, in Invitat
 			if err := tx.CreateAcceptance(ctx, domain.Acceptance{
 				ID: store.NewID(), OrgID: u.OrgID, UserID: u.ID, AgreementID: a.ID, Name: a.Name, Version: a.Version, AcceptedAt: now,
 			}); err != nil {
+				return err
+			}
+			if err := emitAccepted(ctx, tx, form.Organization, u, a, now); err != nil {
 				return err
 			}
 		}

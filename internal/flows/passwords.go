@@ -11,6 +11,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/events"
 	obmail "github.com/onboard-dev/onboard/internal/mail"
 	"github.com/onboard-dev/onboard/internal/store"
 )
@@ -197,6 +198,9 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 		if err := tx.SetPasswordHash(ctx, u.OrgID, u.ID, hash, now); err != nil {
 			return err
 		}
+		if err := emit(ctx, tx, org, now, u.ID, events.UserPasswordChanged{UserID: u.ID, AccountID: u.AccountID, Reset: true}); err != nil {
+			return err
+		}
 		ended, err := tx.DeleteUserSessions(ctx, u.OrgID, u.ID, "")
 		if err != nil {
 			return err
@@ -255,6 +259,9 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	now := s.now()
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.SetPasswordHash(ctx, p.User.OrgID, p.User.ID, hash, now); err != nil {
+			return err
+		}
+		if err := emit(ctx, tx, org, now, p.User.ID, events.UserPasswordChanged{UserID: p.User.ID, AccountID: p.User.AccountID}); err != nil {
 			return err
 		}
 		ended, err := tx.DeleteUserSessions(ctx, p.User.OrgID, p.User.ID, p.Session.ID)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/events"
 	"github.com/onboard-dev/onboard/internal/store"
 )
 
@@ -227,6 +228,10 @@ func (s *Service) AcceptAgreements(ctx context.Context, p Principal, ids []strin
 	if len(fields) > 0 {
 		return nil, domain.Invalid(fields...)
 	}
+	org, err := s.orgByID(ctx, p.User.OrgID)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now()
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		for _, id := range ids {
@@ -237,6 +242,11 @@ func (s *Service) AcceptAgreements(ctx context.Context, p Principal, ids []strin
 			if err := tx.CreateAcceptance(ctx, domain.Acceptance{ID: store.NewID(), OrgID: p.User.OrgID, UserID: p.User.ID,
 				AgreementID: a.ID, Name: a.Name, Version: a.Version, AcceptedAt: now}); err != nil && !store.IsDuplicate(err) {
 				return err
+			} else if err == nil {
+				if err := emit(ctx, tx, org, now, p.User.ID, events.AgreementAccepted{UserID: p.User.ID, AccountID: p.User.AccountID,
+					Agreement: a.Name, Version: a.Version}); err != nil {
+					return err
+				}
 			}
 			if err := tx.AddAudit(ctx, domain.AuditEntry{OrgID: p.User.OrgID, Actor: "user:" + p.User.ID, Action: "agreement.accepted",
 				SubjectID: p.User.ID, Data: map[string]any{"agreement": a.Name, "version": a.Version}, CreatedAt: now}); err != nil {

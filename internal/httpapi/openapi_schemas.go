@@ -10,6 +10,7 @@ import (
 	"github.com/invopop/jsonschema"
 
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/events"
 )
 
 // schemaTypes is the registry of the OpenAPI document's component schemas:
@@ -131,6 +132,30 @@ func schemaTypes() map[string]reflect.Type {
 		"UserTypeList":                 reflect.TypeFor[UserTypeList](),
 		"VerifiedCustomer":             reflect.TypeFor[VerifiedCustomer](),
 		"VerifyCustomerRequest":        reflect.TypeFor[VerifyCustomerRequest](),
+		// Events (payload_events.go) and the data of each event type.
+		"EventFeed":               reflect.TypeFor[EventFeed](),
+		"Event":                   reflect.TypeFor[Event](),
+		"CreateWebhookRequest":    reflect.TypeFor[CreateWebhookRequest](),
+		"PatchWebhookRequest":     reflect.TypeFor[PatchWebhookRequest](),
+		"Webhook":                 reflect.TypeFor[Webhook](),
+		"WebhookList":             reflect.TypeFor[WebhookList](),
+		"WebhookAttempt":          reflect.TypeFor[WebhookAttempt](),
+		"WebhookDelivery":         reflect.TypeFor[WebhookDelivery](),
+		"WebhookDeliveryList":     reflect.TypeFor[WebhookDeliveryList](),
+		"ReplayWebhookRequest":    reflect.TypeFor[ReplayWebhookRequest](),
+		"ReplayWebhookResult":     reflect.TypeFor[ReplayWebhookResult](),
+		"CustomerCreatedData":     reflect.TypeFor[events.CustomerCreated](),
+		"PartnerUserCreatedData":  reflect.TypeFor[events.PartnerUserCreated](),
+		"DataRecipientData":       reflect.TypeFor[events.DataRecipient](),
+		"UserCreatedData":         reflect.TypeFor[events.UserCreated](),
+		"UserTypeChangedData":     reflect.TypeFor[events.UserTypeChanged](),
+		"UserRemovedData":         reflect.TypeFor[events.UserRemoved](),
+		"UserEmailChangedData":    reflect.TypeFor[events.UserEmailChanged](),
+		"UserPasswordChangedData": reflect.TypeFor[events.UserPasswordChanged](),
+		"AgreementAcceptedData":   reflect.TypeFor[events.AgreementAccepted](),
+		"AccountDeletedData":      reflect.TypeFor[events.AccountDeleted](),
+		"InvitationAcceptedData":  reflect.TypeFor[events.InvitationAccepted](),
+		"EndUserData":             reflect.TypeFor[events.EndUser](),
 	}
 }
 

@@ -46,7 +46,7 @@ func TestSchemaComments(t *testing.T) {
 func collectSchemaComments() ([]byte, error) {
 	r := &jsonschema.Reflector{}
 	const base = "github.com/onboard-dev/onboard/internal/httpapi"
-	for _, dir := range []string{".", "../domain"} {
+	for _, dir := range []string{".", "../domain", "../events"} {
 		if err := r.AddGoComments(base, dir, jsonschema.WithFullComment()); err != nil {
 			return nil, fmt.Errorf("comments of %s: %w", dir, err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpx"
+	"github.com/onboard-dev/onboard/internal/webhooks"
 )
 
 // Pinger tells whether the database answers.
@@ -27,6 +28,10 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// HSTS sends Strict-Transport-Security (when served over HTTPS).
 	HSTS bool
+	// Webhooks and Events serve the webhook endpoints and the events feed
+	// of the admin API; without them those calls answer 503.
+	Webhooks *webhooks.Service
+	Events   EventFeedFunc
 	// SSO is the sign-in with OpenID Connect; nil: its calls answer 404.
 	SSO *sso.Service
 	// ObserveImport, when set, is told the outcome of every bulk import

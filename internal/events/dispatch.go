@@ -1,0 +1,189 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/store"
+)
+
+// Commit order. UUIDv7 ids are drawn when a transaction writes its event,
+// not when it commits: with concurrent transactions on PostgreSQL an event
+// with a smaller id can become visible after one with a larger id, and a
+// feed paging by id would skip it. So the dispatcher, after the commit,
+// gives each committed event its position (seq) from one counter row that
+// it locks for its transaction: positions are handed out in the order in
+// which events become visible, and an event committed late gets a position
+// after every position already handed out. The feed and the webhook order
+// follow seq.
+
+// DispatchBatch is the most events one dispatcher transaction numbers.
+const DispatchBatch = 500
+
+// Dispatcher numbers committed events and fans them out.
+type Dispatcher struct {
+	st   *store.Store
+	log  *slog.Logger
+	nats bool
+	now  func() time.Time
+	wake chan struct{}
+	// OnDispatched, when set, is called after events were dispatched (to
+	// wake the webhook worker and the NATS publisher).
+	OnDispatched func()
+}
+
+// NewDispatcher returns a dispatcher; nats marks events for the NATS
+// publisher.
+func NewDispatcher(st *store.Store, nats bool, logger *slog.Logger) *Dispatcher {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Dispatcher{st: st, log: logger, nats: nats, now: time.Now, wake: make(chan struct{}, 1)}
+}
+
+// Wake asks the dispatcher to look for events now.
+func (d *Dispatcher) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run dispatches until ctx is done: when woken, and every poll interval.
+func (d *Dispatcher) Run(ctx context.Context, poll time.Duration) error {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		for ctx.Err() == nil {
+			n, err := d.DispatchOnce(ctx)
+			if err != nil && ctx.Err() == nil {
+				d.log.WarnContext(ctx, "event dispatch", "err", err)
+			}
+			if err != nil || n < DispatchBatch {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// DispatchOnce numbers up to DispatchBatch committed events and writes
+// their webhook deliveries, in one transaction; it returns how many.
+func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
+	if waiting, err := d.st.HasUnsequencedEvents(ctx); err != nil || !waiting {
+		return 0, err
+	}
+	var n int
+	now := store.Timestamp(d.now())
+	err := d.st.InTx(ctx, func(tx *store.Tx) error {
+		last, err := tx.LockEventSequence(ctx)
+		if err != nil {
+			return err
+		}
+		evs, err := tx.UnsequencedEvents(ctx, DispatchBatch)
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		var orgIDs []string
+		for _, e := range evs {
+			if !slices.Contains(orgIDs, e.OrgID) {
+				orgIDs = append(orgIDs, e.OrgID)
+			}
+		}
+		eps, err := tx.EnabledWebhookEndpoints(ctx, orgIDs)
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			last++
+			if err := tx.SequenceEvent(ctx, e.ID, last, d.nats); err != nil {
+				return err
+			}
+			for _, ep := range eps {
+				if ep.OrgID != e.OrgID || !Matches(ep.EventTypes, e.Type) {
+					continue
+				}
+				if err := tx.InsertWebhookDelivery(ctx, store.WebhookDelivery{ID: store.NewID(), EndpointID: ep.ID, OrgID: e.OrgID,
+					EventID: e.ID, Seq: last, Subject: e.Subject, NextAttemptAt: now, CreatedAt: now}); err != nil {
+					return err
+				}
+			}
+		}
+		n = len(evs)
+		return tx.SetEventSequence(ctx, last)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("dispatch events: %w", err)
+	}
+	if n > 0 && d.OnDispatched != nil {
+		d.OnDispatched()
+	}
+	return n, nil
+}
+
+// Matches reports whether an endpoint subscribed to types (empty: all)
+// receives events of type t.
+func Matches(types []string, t string) bool {
+	return len(types) == 0 || slices.Contains(types, t)
+}
+
+// Feed limits.
+const (
+	DefaultFeedLimit = 100
+	MaxFeedLimit     = 1000
+)
+
+// FeedPage is one page of the feed.
+type FeedPage struct {
+	Events []json.RawMessage `json:"events"`
+	Next   string            `json:"next"` // the cursor of the next page
+}
+
+// Feed returns an organization's events after the cursor after ("" from
+// the oldest kept), in commit order, filtered by types when given.
+func Feed(ctx context.Context, st *store.Store, org domain.Organization, after string, types []string, limit int) (FeedPage, error) {
+	var pos int64
+	var errs []domain.FieldError
+	if after != "" {
+		p, err := strconv.ParseInt(after, 10, 64)
+		if err != nil || p < 0 {
+			errs = append(errs, domain.FieldError{Field: "after", Message: "must be a cursor returned as next by an earlier page"})
+		}
+		pos = p
+	}
+	for _, t := range types {
+		if !Known(t) {
+			errs = append(errs, domain.FieldError{Field: "types", Message: fmt.Sprintf("%q is not an event type", t)})
+		}
+	}
+	if limit == 0 {
+		limit = DefaultFeedLimit
+	}
+	if limit < 1 || limit > MaxFeedLimit {
+		errs = append(errs, domain.FieldError{Field: "limit", Message: fmt.Sprintf("must be between 1 and %d", MaxFeedLimit)})
+	}
+	if len(errs) > 0 {
+		return FeedPage{}, domain.Invalid(errs...)
+	}
+	evs, err := st.EventFeed(ctx, org.ID, pos, types, limit)
+	if err != nil {
+		return FeedPage{}, err
+	}
+	page := FeedPage{Events: make([]json.RawMessage, len(evs)), Next: strconv.FormatInt(pos, 10)}
+	for i, e := range evs {
+		page.Events[i] = json.RawMessage(e.Body)
+		page.Next = strconv.FormatInt(e.Seq, 10)
+	}
+	return page, nil
+}

@@ -1,0 +1,231 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/domain"
+)
+
+// StoredEvent is an event row: Body is the event's JSON as every consumer
+// receives it.
+type StoredEvent struct {
+	ID         string
+	OrgID      string
+	Type       string
+	Subject    string
+	Body       string
+	OccurredAt time.Time
+	Seq        int64 // 0 until the dispatcher gives the event its position
+}
+
+// InsertEvent writes an event; call it in the transaction of the change.
+func (q Queries) InsertEvent(ctx context.Context, e StoredEvent) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO events (id, org_id, type, subject, body, occurred_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		e.ID, e.OrgID, e.Type, e.Subject, e.Body, Timestamp(e.OccurredAt))
+	if err != nil {
+		return fmt.Errorf("insert event: %w", mapErr(err))
+	}
+	return nil
+}
+
+// LockEventSequence locks the sequence row until the transaction ends (so
+// that one dispatcher at a time numbers events) and returns the last
+// position given.
+func (q Queries) LockEventSequence(ctx context.Context) (int64, error) {
+	var last int64
+	err := q.q.QueryRowContext(ctx, `UPDATE event_sequence SET last = last WHERE id = 1 RETURNING last`).Scan(&last)
+	if err != nil {
+		return 0, fmt.Errorf("lock event sequence: %w", err)
+	}
+	return last, nil
+}
+
+// UnsequencedEvents returns up to limit committed events without a position,
+// oldest id first.
+func (q Queries) UnsequencedEvents(ctx context.Context, limit int) ([]StoredEvent, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, type, subject, body, occurred_at FROM events WHERE seq IS NULL ORDER BY id LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("unsequenced events: %w", err)
+	}
+	defer rows.Close()
+	var out []StoredEvent
+	for rows.Next() {
+		var e StoredEvent
+		if err := rows.Scan(&e.ID, &e.OrgID, &e.Type, &e.Subject, &e.Body, &e.OccurredAt); err != nil {
+			return nil, fmt.Errorf("unsequenced events: %w", err)
+		}
+		e.OccurredAt = e.OccurredAt.UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// SequenceEvent gives an event its position and marks it for NATS when
+// natsPending is set.
+func (q Queries) SequenceEvent(ctx context.Context, id string, seq int64, natsPending bool) error {
+	pending := 0
+	if natsPending {
+		pending = 1
+	}
+	if _, err := q.q.ExecContext(ctx, `UPDATE events SET seq = $1, nats_pending = $2 WHERE id = $3`, seq, pending, id); err != nil {
+		return fmt.Errorf("sequence event: %w", err)
+	}
+	return nil
+}
+
+// SetEventSequence records the last position given.
+func (q Queries) SetEventSequence(ctx context.Context, last int64) error {
+	if _, err := q.q.ExecContext(ctx, `UPDATE event_sequence SET last = $1 WHERE id = 1`, last); err != nil {
+		return fmt.Errorf("set event sequence: %w", err)
+	}
+	return nil
+}
+
+// EventFeed lists an organization's sequenced events after position after,
+// in order, at most limit; types, when not empty, filters by type.
+func (q Queries) EventFeed(ctx context.Context, orgID string, after int64, types []string, limit int) ([]StoredEvent, error) {
+	args := []any{orgID, after, limit}
+	filter := ""
+	if len(types) > 0 {
+		ph := make([]string, len(types))
+		for i, t := range types {
+			args = append(args, t)
+			ph[i] = fmt.Sprintf("$%d", len(args))
+		}
+		filter = " AND type IN (" + strings.Join(ph, ", ") + ")"
+	}
+	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, type, subject, body, occurred_at, seq FROM events
+		WHERE org_id = $1 AND seq > $2`+filter+` ORDER BY seq LIMIT $3`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("event feed: %w", err)
+	}
+	return scanEvents(rows)
+}
+
+// EventsBetween lists an organization's sequenced events that occurred in
+// [from, to), in order.
+func (q Queries) EventsBetween(ctx context.Context, orgID string, from, to time.Time, limit int) ([]StoredEvent, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, type, subject, body, occurred_at, seq FROM events
+		WHERE org_id = $1 AND occurred_at >= $2 AND occurred_at < $3 AND seq IS NOT NULL ORDER BY seq LIMIT $4`,
+		orgID, Timestamp(from), Timestamp(to), limit)
+	if err != nil {
+		return nil, fmt.Errorf("events between: %w", err)
+	}
+	return scanEvents(rows)
+}
+
+// Event returns one sequenced event of an organization.
+func (q Queries) Event(ctx context.Context, orgID, id string) (StoredEvent, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, type, subject, body, occurred_at, seq FROM events
+		WHERE org_id = $1 AND id = $2 AND seq IS NOT NULL`, orgID, id)
+	if err != nil {
+		return StoredEvent{}, fmt.Errorf("event: %w", err)
+	}
+	evs, err := scanEvents(rows)
+	if err != nil {
+		return StoredEvent{}, err
+	}
+	if len(evs) == 0 {
+		return StoredEvent{}, fmt.Errorf("event: %w", domain.ErrNotFound)
+	}
+	return evs[0], nil
+}
+
+func scanEvents(rows *sql.Rows) ([]StoredEvent, error) {
+	defer rows.Close()
+	var out []StoredEvent
+	for rows.Next() {
+		var e StoredEvent
+		if err := rows.Scan(&e.ID, &e.OrgID, &e.Type, &e.Subject, &e.Body, &e.OccurredAt, &e.Seq); err != nil {
+			return nil, fmt.Errorf("scan event: %w", err)
+		}
+		e.OccurredAt = e.OccurredAt.UTC()
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("scan event: %w", err)
+	}
+	return out, nil
+}
+
+// EventsOfOrg lists every event of an organization, sequenced or not, in id
+// order (for tests and tools).
+func (q Queries) EventsOfOrg(ctx context.Context, orgID string) ([]StoredEvent, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, type, subject, body, occurred_at, COALESCE(seq, 0) FROM events
+		WHERE org_id = $1 ORDER BY id`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("events of org: %w", err)
+	}
+	return scanEvents(rows)
+}
+
+// ClaimNATSEvents leases up to limit events waiting for NATS, in order.
+func (s *Store) ClaimNATSEvents(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]StoredEvent, error) {
+	now = Timestamp(now)
+	var out []StoredEvent
+	err := s.InTx(ctx, func(tx *Tx) error {
+		rows, err := tx.q.QueryContext(ctx, `UPDATE events SET nats_locked_until = $1
+			WHERE id IN (SELECT id FROM events WHERE nats_pending = 1 AND (nats_locked_until IS NULL OR nats_locked_until <= $2)
+				ORDER BY seq LIMIT $3`+s.engine.lock(forUpdateSkipLocked)+`)
+			RETURNING id, org_id, type, subject, body, occurred_at, seq`, now.Add(lease), now, limit)
+		if err != nil {
+			return fmt.Errorf("claim nats events: %w", err)
+		}
+		out, err = scanEvents(rows)
+		return err
+	})
+	// RETURNING gives no order: publish in commit order.
+	slices.SortFunc(out, func(a, b StoredEvent) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, err
+}
+
+// MarkNATSPublished records events published to NATS.
+func (q Queries) MarkNATSPublished(ctx context.Context, ids []string) error {
+	for _, id := range ids {
+		if _, err := q.q.ExecContext(ctx, `UPDATE events SET nats_pending = 0, nats_locked_until = NULL WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("mark nats published: %w", err)
+		}
+	}
+	return nil
+}
+
+// DeleteOldEvents deletes events that occurred before cutoff, with their
+// finished deliveries and attempts; deliveries still due stay (and keep
+// their event's body until they finish).
+func (s *Store) DeleteOldEvents(ctx context.Context, cutoff time.Time) (int64, error) {
+	cutoff = Timestamp(cutoff)
+	var n int64
+	err := s.InTx(ctx, func(tx *Tx) error {
+		if _, err := tx.q.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE created_at < $1 AND state IN ('delivered', 'failed')`, cutoff); err != nil {
+			return err
+		}
+		res, err := tx.q.ExecContext(ctx, `DELETE FROM events WHERE occurred_at < $1 AND seq IS NOT NULL AND nats_pending = 0
+			AND id NOT IN (SELECT event_id FROM webhook_deliveries WHERE state IN ('pending', 'processing'))`, cutoff)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete old events: %w", err)
+	}
+	return n, nil
+}
+
+// HasUnsequencedEvents reports whether a committed event waits for its
+// position (a read that takes no lock).
+func (q Queries) HasUnsequencedEvents(ctx context.Context) (bool, error) {
+	var n int
+	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE seq IS NULL LIMIT 1) x`).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("unsequenced events: %w", err)
+	}
+	return n > 0, nil
+}

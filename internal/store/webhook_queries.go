@@ -1,0 +1,568 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/domain"
+)
+
+// Webhook delivery states.
+const (
+	DeliveryPending    = "pending"
+	DeliveryProcessing = "processing"
+	DeliveryDelivered  = "delivered"
+	DeliveryFailed     = "failed"
+)
+
+// WebhookEndpoint is an organization's webhook endpoint; its secrets are
+// held in plaintext here and sealed in the database.
+type WebhookEndpoint struct {
+	ID                string
+	OrgID             string
+	URL               string
+	Description       string
+	EventTypes        []string // empty: every type
+	Secret            string
+	PreviousSecret    string     // "" when none
+	PreviousExpiresAt *time.Time // when PreviousSecret stops signing
+	DisabledAt        *time.Time
+	DisabledReason    string
+	FailingSince      *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+func webhookAD(column, id string) string { return "webhook_endpoints." + column + ":" + id }
+
+const endpointColumns = `id, org_id, url, description, event_types, secret, previous_secret, previous_expires_at,
+	disabled_at, disabled_reason, failing_since, created_at, updated_at`
+
+// InsertWebhookEndpoint writes a new endpoint, sealing its secret.
+func (q Queries) InsertWebhookEndpoint(ctx context.Context, e WebhookEndpoint) error {
+	secret, err := q.seal(e.Secret, webhookAD("secret", e.ID))
+	if err != nil {
+		return fmt.Errorf("insert webhook endpoint: %w", err)
+	}
+	types, _ := json.Marshal(nonNil(e.EventTypes))
+	_, err = q.q.ExecContext(ctx, `INSERT INTO webhook_endpoints (id, org_id, url, description, event_types, secret, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, e.ID, e.OrgID, e.URL, e.Description, string(types), secret, Timestamp(e.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("insert webhook endpoint: %w", mapErr(err))
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// UpdateWebhookEndpoint writes an endpoint's URL, description, types and
+// disabled state (not its secrets).
+func (q Queries) UpdateWebhookEndpoint(ctx context.Context, e WebhookEndpoint) error {
+	types, _ := json.Marshal(nonNil(e.EventTypes))
+	_, err := q.q.ExecContext(ctx, `UPDATE webhook_endpoints SET url = $1, description = $2, event_types = $3, disabled_at = $4,
+		disabled_reason = $5, failing_since = $6, updated_at = $7 WHERE id = $8 AND org_id = $9`,
+		e.URL, e.Description, string(types), tsPtr(e.DisabledAt), e.DisabledReason, tsPtr(e.FailingSince), Timestamp(e.UpdatedAt), e.ID, e.OrgID)
+	if err != nil {
+		return fmt.Errorf("update webhook endpoint: %w", err)
+	}
+	return nil
+}
+
+// RotateWebhookSecret makes secret the endpoint's secret; the current one
+// keeps signing until previousUntil.
+func (q Queries) RotateWebhookSecret(ctx context.Context, e WebhookEndpoint, secret string, previousUntil, now time.Time) error {
+	newSealed, err := q.seal(secret, webhookAD("secret", e.ID))
+	if err != nil {
+		return fmt.Errorf("rotate webhook secret: %w", err)
+	}
+	prevSealed, err := q.seal(e.Secret, webhookAD("previous_secret", e.ID))
+	if err != nil {
+		return fmt.Errorf("rotate webhook secret: %w", err)
+	}
+	_, err = q.q.ExecContext(ctx, `UPDATE webhook_endpoints SET secret = $1, previous_secret = $2, previous_expires_at = $3, updated_at = $4
+		WHERE id = $5 AND org_id = $6`, newSealed, prevSealed, Timestamp(previousUntil), Timestamp(now), e.ID, e.OrgID)
+	if err != nil {
+		return fmt.Errorf("rotate webhook secret: %w", err)
+	}
+	return nil
+}
+
+// DeleteWebhookEndpoint deletes an endpoint with its deliveries.
+func (q Queries) DeleteWebhookEndpoint(ctx context.Context, orgID, id string) error {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE id = $1 AND org_id = $2`, id, orgID)
+	if err != nil {
+		return fmt.Errorf("delete webhook endpoint: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("delete webhook endpoint: %w", domain.ErrNotFound)
+	}
+	return nil
+}
+
+// WebhookEndpoint returns one endpoint of an organization.
+func (q Queries) WebhookEndpoint(ctx context.Context, orgID, id string) (WebhookEndpoint, error) {
+	eps, err := q.webhookEndpoints(ctx, `WHERE id = $1 AND org_id = $2`, id, orgID)
+	if err != nil {
+		return WebhookEndpoint{}, err
+	}
+	if len(eps) == 0 {
+		return WebhookEndpoint{}, fmt.Errorf("webhook endpoint: %w", domain.ErrNotFound)
+	}
+	return eps[0], nil
+}
+
+// WebhookEndpoints lists an organization's endpoints, oldest first.
+func (q Queries) WebhookEndpoints(ctx context.Context, orgID string) ([]WebhookEndpoint, error) {
+	return q.webhookEndpoints(ctx, `WHERE org_id = $1 ORDER BY created_at, id`, orgID)
+}
+
+// WebhookEndpointsByID returns the endpoints with the given ids.
+func (q Queries) WebhookEndpointsByID(ctx context.Context, ids []string) (map[string]WebhookEndpoint, error) {
+	out := map[string]WebhookEndpoint{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	ph, args := placeholders(ids, 1)
+	eps, err := q.webhookEndpoints(ctx, `WHERE id IN (`+ph+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range eps {
+		out[e.ID] = e
+	}
+	return out, nil
+}
+
+// EnabledWebhookEndpoints returns the enabled endpoints of the given
+// organizations.
+func (q Queries) EnabledWebhookEndpoints(ctx context.Context, orgIDs []string) ([]WebhookEndpoint, error) {
+	if len(orgIDs) == 0 {
+		return nil, nil
+	}
+	ph, args := placeholders(orgIDs, 1)
+	return q.webhookEndpoints(ctx, `WHERE org_id IN (`+ph+`) AND disabled_at IS NULL ORDER BY created_at, id`, args...)
+}
+
+func placeholders(vals []string, first int) (string, []any) {
+	ph := make([]string, len(vals))
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		ph[i] = fmt.Sprintf("$%d", first+i)
+		args[i] = v
+	}
+	return strings.Join(ph, ", "), args
+}
+
+func (q Queries) webhookEndpoints(ctx context.Context, where string, args ...any) ([]WebhookEndpoint, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("webhook endpoints: %w", err)
+	}
+	defer rows.Close()
+	var out []WebhookEndpoint
+	for rows.Next() {
+		var e WebhookEndpoint
+		var types string
+		var prevExp, disabled, failing sql.NullTime
+		if err := rows.Scan(&e.ID, &e.OrgID, &e.URL, &e.Description, &types, &e.Secret, &e.PreviousSecret, &prevExp,
+			&disabled, &e.DisabledReason, &failing, &e.CreatedAt, &e.UpdatedAt); err != nil {
+			return nil, fmt.Errorf("webhook endpoints: %w", err)
+		}
+		if err := json.Unmarshal([]byte(types), &e.EventTypes); err != nil {
+			return nil, fmt.Errorf("webhook endpoint %s types: %w", e.ID, err)
+		}
+		if e.Secret, err = q.unseal(e.Secret, webhookAD("secret", e.ID)); err != nil {
+			return nil, fmt.Errorf("webhook endpoint %s: %w", e.ID, err)
+		}
+		if e.PreviousSecret, err = q.unseal(e.PreviousSecret, webhookAD("previous_secret", e.ID)); err != nil {
+			return nil, fmt.Errorf("webhook endpoint %s: %w", e.ID, err)
+		}
+		e.PreviousExpiresAt, e.DisabledAt, e.FailingSince = nullTimePtr(prevExp), nullTimePtr(disabled), nullTimePtr(failing)
+		e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func nullTimePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}
+
+func tsPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return Timestamp(*t)
+}
+
+// WebhookDelivery is one event's delivery to one endpoint.
+type WebhookDelivery struct {
+	ID            string
+	EndpointID    string
+	OrgID         string
+	EventID       string
+	Seq           int64
+	Subject       string
+	State         string
+	Attempts      int
+	NextAttemptAt time.Time
+	LastStatus    int
+	LastError     string
+	CreatedAt     time.Time
+	DeliveredAt   *time.Time
+}
+
+// InsertWebhookDelivery writes a delivery, due at d.NextAttemptAt.
+func (q Queries) InsertWebhookDelivery(ctx context.Context, d WebhookDelivery) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, endpoint_id, org_id, event_id, seq, subject, state, attempts, next_attempt_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9)`,
+		d.ID, d.EndpointID, d.OrgID, d.EventID, d.Seq, d.Subject, DeliveryPending, Timestamp(d.NextAttemptAt), Timestamp(d.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("insert webhook delivery: %w", mapErr(err))
+	}
+	return nil
+}
+
+// ClaimedDelivery is a delivery leased for an attempt, with what it needs.
+type ClaimedDelivery struct {
+	WebhookDelivery
+	Body     string
+	Endpoint WebhookEndpoint
+}
+
+// ClaimWebhookDeliveries leases up to limit due deliveries of enabled
+// endpoints. A delivery is due only when no earlier delivery of the same
+// subject to the same endpoint is still pending, so that each endpoint
+// receives the events of a subject in order. On PostgreSQL concurrent
+// workers skip each other's rows.
+func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]ClaimedDelivery, error) {
+	now = Timestamp(now)
+	var out []ClaimedDelivery
+	err := s.InTx(ctx, func(tx *Tx) error {
+		rows, err := tx.q.QueryContext(ctx, `UPDATE webhook_deliveries SET state = 'processing', locked_until = $1
+			WHERE id IN (SELECT d.id FROM webhook_deliveries d
+				WHERE d.state IN ('pending', 'processing') AND d.next_attempt_at <= $2
+					AND (d.state = 'pending' OR d.locked_until <= $2)
+					AND d.endpoint_id IN (SELECT e.id FROM webhook_endpoints e WHERE e.disabled_at IS NULL)
+					AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.subject = d.subject
+						AND p.seq < d.seq AND p.state IN ('pending', 'processing'))
+				ORDER BY d.next_attempt_at LIMIT $3`+s.engine.lock(forUpdateSkipLocked)+`)
+			RETURNING id, endpoint_id, org_id, event_id, seq, subject, attempts, created_at`, now.Add(lease), now, limit)
+		if err != nil {
+			return fmt.Errorf("claim webhook deliveries: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var d ClaimedDelivery
+			if err := rows.Scan(&d.ID, &d.EndpointID, &d.OrgID, &d.EventID, &d.Seq, &d.Subject, &d.Attempts, &d.CreatedAt); err != nil {
+				return fmt.Errorf("claim webhook deliveries: %w", err)
+			}
+			d.CreatedAt = d.CreatedAt.UTC()
+			d.State = DeliveryProcessing
+			out = append(out, d)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("claim webhook deliveries: %w", err)
+		}
+		rows.Close()
+		if len(out) == 0 {
+			return nil
+		}
+		eventIDs, endpointIDs := make([]string, 0, len(out)), []string{}
+		seenEP := map[string]bool{}
+		for _, d := range out {
+			eventIDs = append(eventIDs, d.EventID)
+			if !seenEP[d.EndpointID] {
+				seenEP[d.EndpointID] = true
+				endpointIDs = append(endpointIDs, d.EndpointID)
+			}
+		}
+		ph, args := placeholders(eventIDs, 1)
+		brows, err := tx.q.QueryContext(ctx, `SELECT id, body FROM events WHERE id IN (`+ph+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("claim webhook deliveries: %w", err)
+		}
+		bodies := map[string]string{}
+		for brows.Next() {
+			var id, body string
+			if err := brows.Scan(&id, &body); err != nil {
+				brows.Close()
+				return fmt.Errorf("claim webhook deliveries: %w", err)
+			}
+			bodies[id] = body
+		}
+		brows.Close()
+		eps, err := tx.WebhookEndpointsByID(ctx, endpointIDs)
+		if err != nil {
+			return fmt.Errorf("claim webhook deliveries: %w", err)
+		}
+		for i := range out {
+			out[i].Body = bodies[out[i].EventID]
+			out[i].Endpoint = eps[out[i].EndpointID]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// WebhookAttempt is one attempt of a delivery.
+type WebhookAttempt struct {
+	ID          string
+	DeliveryID  string
+	EndpointID  string
+	EventID     string
+	Status      int // HTTP status; 0 when no answer came
+	Latency     time.Duration
+	Response    string // the first bytes of the answer
+	Error       string
+	AttemptedAt time.Time
+}
+
+// DeliveryOutcome is what became of one attempt.
+type DeliveryOutcome struct {
+	Attempt   WebhookAttempt
+	Delivered bool
+	GiveUp    bool      // failed for good
+	Next      time.Time // the next attempt, when neither delivered nor given up
+}
+
+// RecordWebhookAttempt records an attempt and its outcome.
+func (q Queries) RecordWebhookAttempt(ctx context.Context, o DeliveryOutcome) error {
+	a := o.Attempt
+	_, err := q.q.ExecContext(ctx, `INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, status, latency_ms, response, error, attempted_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, a.ID, a.DeliveryID, a.EndpointID, a.EventID, a.Status, a.Latency.Milliseconds(),
+		clipError(a.Response), clipError(a.Error), Timestamp(a.AttemptedAt))
+	if err != nil {
+		return fmt.Errorf("record webhook attempt: %w", err)
+	}
+	switch {
+	case o.Delivered:
+		_, err = q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, locked_until = NULL,
+			last_status = $1, last_error = '', delivered_at = $2 WHERE id = $3`, a.Status, Timestamp(a.AttemptedAt), a.DeliveryID)
+	case o.GiveUp:
+		_, err = q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'failed', attempts = attempts + 1, locked_until = NULL,
+			last_status = $1, last_error = $2 WHERE id = $3`, a.Status, clipError(a.Error), a.DeliveryID)
+	default:
+		_, err = q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'pending', attempts = attempts + 1, locked_until = NULL,
+			last_status = $1, last_error = $2, next_attempt_at = $3 WHERE id = $4`, a.Status, clipError(a.Error), Timestamp(o.Next), a.DeliveryID)
+	}
+	if err != nil {
+		return fmt.Errorf("record webhook attempt: %w", err)
+	}
+	return nil
+}
+
+// ReleaseWebhookDeliveries returns claimed deliveries to the queue without
+// counting an attempt.
+func (q Queries) ReleaseWebhookDeliveries(ctx context.Context, ids []string) error {
+	for _, id := range ids {
+		if _, err := q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'pending', locked_until = NULL WHERE id = $1 AND state = 'processing'`, id); err != nil {
+			return fmt.Errorf("release webhook deliveries: %w", err)
+		}
+	}
+	return nil
+}
+
+// SetWebhookFailing records that an endpoint is failing since since, or,
+// with a nil since, that it answered.
+func (q Queries) SetWebhookFailing(ctx context.Context, id string, since *time.Time) error {
+	var err error
+	if since == nil {
+		_, err = q.q.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, id)
+	} else {
+		_, err = q.q.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = $1 WHERE id = $2 AND failing_since IS NULL`, Timestamp(*since), id)
+	}
+	if err != nil {
+		return fmt.Errorf("set webhook failing: %w", err)
+	}
+	return nil
+}
+
+// DisableWebhookEndpoint disables an endpoint that is enabled; it reports
+// whether it did.
+func (q Queries) DisableWebhookEndpoint(ctx context.Context, id, reason string, at time.Time) (bool, error) {
+	res, err := q.q.ExecContext(ctx, `UPDATE webhook_endpoints SET disabled_at = $1, disabled_reason = $2, updated_at = $1
+		WHERE id = $3 AND disabled_at IS NULL`, Timestamp(at), reason, id)
+	if err != nil {
+		return false, fmt.Errorf("disable webhook endpoint: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// WebhookDeliveries lists an endpoint's newest deliveries, newest first,
+// with their attempts (oldest first).
+func (q Queries) WebhookDeliveries(ctx context.Context, orgID, endpointID string, limit int) ([]WebhookDelivery, map[string][]WebhookAttempt, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT id, endpoint_id, org_id, event_id, seq, subject, state, attempts, next_attempt_at,
+		last_status, last_error, created_at, delivered_at FROM webhook_deliveries WHERE org_id = $1 AND endpoint_id = $2
+		ORDER BY created_at DESC, id DESC LIMIT $3`, orgID, endpointID, limit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("webhook deliveries: %w", err)
+	}
+	var out []WebhookDelivery
+	for rows.Next() {
+		var d WebhookDelivery
+		var delivered sql.NullTime
+		if err := rows.Scan(&d.ID, &d.EndpointID, &d.OrgID, &d.EventID, &d.Seq, &d.Subject, &d.State, &d.Attempts, &d.NextAttemptAt,
+			&d.LastStatus, &d.LastError, &d.CreatedAt, &delivered); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("webhook deliveries: %w", err)
+		}
+		d.NextAttemptAt, d.CreatedAt, d.DeliveredAt = d.NextAttemptAt.UTC(), d.CreatedAt.UTC(), nullTimePtr(delivered)
+		out = append(out, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("webhook deliveries: %w", err)
+	}
+	attempts := map[string][]WebhookAttempt{}
+	if len(out) == 0 {
+		return out, attempts, nil
+	}
+	ids := make([]string, len(out))
+	for i, d := range out {
+		ids[i] = d.ID
+	}
+	ph, args := placeholders(ids, 1)
+	arows, err := q.q.QueryContext(ctx, `SELECT id, delivery_id, endpoint_id, event_id, status, latency_ms, response, error, attempted_at
+		FROM webhook_attempts WHERE delivery_id IN (`+ph+`) ORDER BY attempted_at, id`, args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("webhook attempts: %w", err)
+	}
+	defer arows.Close()
+	for arows.Next() {
+		var a WebhookAttempt
+		var ms int64
+		if err := arows.Scan(&a.ID, &a.DeliveryID, &a.EndpointID, &a.EventID, &a.Status, &ms, &a.Response, &a.Error, &a.AttemptedAt); err != nil {
+			return nil, nil, fmt.Errorf("webhook attempts: %w", err)
+		}
+		a.Latency, a.AttemptedAt = time.Duration(ms)*time.Millisecond, a.AttemptedAt.UTC()
+		attempts[a.DeliveryID] = append(attempts[a.DeliveryID], a)
+	}
+	return out, attempts, arows.Err()
+}
+
+// CountWebhookDeliveries returns the number of deliveries in each state.
+func (q Queries) CountWebhookDeliveries(ctx context.Context) (map[string]int, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT state, COUNT(*) FROM webhook_deliveries GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("count webhook deliveries: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("count webhook deliveries: %w", err)
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
+
+// OrganizationAdminEmails returns the addresses of the users of an
+// organization's own account(s) (kind "organization").
+func (q Queries) OrganizationAdminEmails(ctx context.Context, orgID string) ([]string, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT u.email FROM users u JOIN accounts a ON a.id = u.account_id
+		WHERE u.org_id = $1 AND a.kind = 'organization' AND u.status = 'active' ORDER BY u.email`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("organization admin emails: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			return nil, fmt.Errorf("organization admin emails: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// RecordWebhookAttempts records many attempts and their outcomes at once:
+// the attempts in multi-row inserts, the delivered ones in one update per
+// status; failures one by one.
+func (q Queries) RecordWebhookAttempts(ctx context.Context, outs []DeliveryOutcome) error {
+	const chunk = 200
+	for i := 0; i < len(outs); i += chunk {
+		part := outs[i:min(len(outs), i+chunk)]
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, status, latency_ms, response, error, attempted_at) VALUES `)
+		args := make([]any, 0, 9*len(part))
+		for j, o := range part {
+			a := o.Attempt
+			if j > 0 {
+				sb.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+			args = append(args, a.ID, a.DeliveryID, a.EndpointID, a.EventID, a.Status, a.Latency.Milliseconds(),
+				clipError(a.Response), clipError(a.Error), Timestamp(a.AttemptedAt))
+		}
+		if _, err := q.q.ExecContext(ctx, sb.String(), args...); err != nil {
+			return fmt.Errorf("record webhook attempts: %w", err)
+		}
+	}
+	delivered := map[int][]string{}
+	var at time.Time
+	for _, o := range outs {
+		switch {
+		case o.Delivered:
+			delivered[o.Attempt.Status] = append(delivered[o.Attempt.Status], o.Attempt.DeliveryID)
+			if o.Attempt.AttemptedAt.After(at) {
+				at = o.Attempt.AttemptedAt
+			}
+		default:
+			if err := q.finishAttempt(ctx, o); err != nil {
+				return err
+			}
+		}
+	}
+	for status, ids := range delivered {
+		for i := 0; i < len(ids); i += 500 {
+			part := ids[i:min(len(ids), i+500)]
+			ph, args := placeholders(part, 3)
+			args = append([]any{status, Timestamp(at)}, args...)
+			if _, err := q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, locked_until = NULL,
+				last_status = $1, last_error = '', delivered_at = $2 WHERE id IN (`+ph+`)`, args...); err != nil {
+				return fmt.Errorf("record webhook attempts: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// finishAttempt writes the outcome of a failed attempt.
+func (q Queries) finishAttempt(ctx context.Context, o DeliveryOutcome) error {
+	a := o.Attempt
+	var err error
+	if o.GiveUp {
+		_, err = q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'failed', attempts = attempts + 1, locked_until = NULL,
+			last_status = $1, last_error = $2 WHERE id = $3`, a.Status, clipError(a.Error), a.DeliveryID)
+	} else {
+		_, err = q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'pending', attempts = attempts + 1, locked_until = NULL,
+			last_status = $1, last_error = $2, next_attempt_at = $3 WHERE id = $4`, a.Status, clipError(a.Error), Timestamp(o.Next), a.DeliveryID)
+	}
+	if err != nil {
+		return fmt.Errorf("record webhook attempt: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,421 @@
+package webhooks_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/events"
+	"github.com/onboard-dev/onboard/internal/flows"
+	"github.com/onboard-dev/onboard/internal/outbound"
+	"github.com/onboard-dev/onboard/internal/store"
+	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
+	"github.com/onboard-dev/onboard/internal/webhooks"
+)
+
+func open(t *testing.T, dsn string) (*store.Store, domain.Organization) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	org, err := flows.EnsureDefaultOrganization(ctx, st, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, org
+}
+
+// receiver is a real HTTP server that checks every request's signature
+// with the Standard Webhooks algorithm and keeps the events it accepted.
+type receiver struct {
+	t      *testing.T
+	srv    *httptest.Server
+	mu     sync.Mutex
+	secret string
+	// status, when set, answers instead of 204; it may sleep.
+	status func(e events.Event) int
+	got    []events.Event
+	badSig atomic.Int32
+	calls  atomic.Int32
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{t: t}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.calls.Add(1)
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		secret, status := r.secret, r.status
+		r.mu.Unlock()
+		if err := webhooks.Verify(secret, req.Header.Get("webhook-id"), req.Header.Get("webhook-timestamp"), req.Header.Get("webhook-signature"),
+			body, time.Now(), 5*time.Minute); err != nil {
+			r.badSig.Add(1)
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		e, err := events.Parse(body)
+		if err != nil || e.ID != req.Header.Get("webhook-id") {
+			r.badSig.Add(1)
+			http.Error(w, "bad body", http.StatusBadRequest)
+			return
+		}
+		if status != nil {
+			if code := status(e); code != 0 && code/100 != 2 {
+				http.Error(w, "not now", code)
+				return
+			}
+		}
+		r.mu.Lock()
+		r.got = append(r.got, e)
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) events() []events.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]events.Event(nil), r.got...)
+}
+
+// has reports whether an event about subject was accepted.
+func (r *receiver) has(subject string) bool {
+	for _, e := range r.events() {
+		if e.Subject == subject {
+			return true
+		}
+	}
+	return false
+}
+
+type harness struct {
+	st     *store.Store
+	org    domain.Organization
+	svc    *webhooks.Service
+	disp   *events.Dispatcher
+	worker *webhooks.Worker
+}
+
+func newHarness(t *testing.T, dsn string, allowPrivate bool) *harness {
+	st, org := open(t, dsn)
+	hc := outbound.New(outbound.Options{AllowPrivate: allowPrivate, Timeout: 5 * time.Second})
+	return &harness{st: st, org: org, svc: webhooks.New(st, allowPrivate, nil), disp: events.NewDispatcher(st, false, nil),
+		worker: webhooks.NewWorker(st, hc, webhooks.WorkerConfig{RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond, Timeout: 2 * time.Second}, nil)}
+}
+
+// emit writes n events about subject in one transaction each.
+func (h *harness) emit(t *testing.T, subject string, n int) []string {
+	t.Helper()
+	var ids []string
+	for range n {
+		err := h.st.InTx(context.Background(), func(tx *store.Tx) error {
+			e, err := events.Emit(context.Background(), tx, h.org, time.Now(), subject, events.UserRemoved{UserID: subject, AccountID: "a"})
+			ids = append(ids, e.ID)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ids
+}
+
+// drain dispatches and delivers until nothing is due or the deadline passes.
+func (h *harness) drain(t *testing.T, until func() bool) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := h.disp.DispatchOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.worker.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if until() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("deliveries did not finish in time")
+}
+
+// A receiver down for a while, then up: every event arrives, signed, and
+// the events of each subject arrive in order.
+func TestDeliveryInOrderAfterOutage(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		h := newHarness(t, dsn, true)
+		rcv := newReceiver(t)
+		ep, err := h.svc.Create(context.Background(), h.org, webhooks.EndpointInput{URL: rcv.srv.URL + "/hook"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(ep.Secret, "whsec_") {
+			t.Fatalf("secret %q", ep.Secret)
+		}
+		rcv.secret = ep.Secret
+		var down atomic.Bool
+		down.Store(true)
+		rcv.status = func(events.Event) int {
+			if down.Load() {
+				return http.StatusServiceUnavailable
+			}
+			return 0
+		}
+		want := map[string][]string{}
+		for _, subj := range []string{"s1", "s2", "s3"} {
+			want[subj] = h.emit(t, subj, 4)
+		}
+		deadline := time.Now().Add(300 * time.Millisecond)
+		h.drain(t, func() bool { return time.Now().After(deadline) })
+		if n := len(rcv.events()); n != 0 {
+			t.Fatalf("%d events accepted while down", n)
+		}
+		down.Store(false)
+		h.drain(t, func() bool { return len(rcv.events()) >= 12 })
+		got := map[string][]string{}
+		for _, e := range rcv.events() {
+			got[e.Subject] = append(got[e.Subject], e.ID)
+		}
+		for subj, ids := range want {
+			if strings.Join(got[subj], ",") != strings.Join(ids, ",") {
+				t.Errorf("subject %s: got %v, want %v in order", subj, got[subj], ids)
+			}
+		}
+		if rcv.badSig.Load() != 0 {
+			t.Errorf("%d requests with a bad signature", rcv.badSig.Load())
+		}
+		dels, attempts, err := h.svc.Deliveries(context.Background(), h.org, ep.ID, 100)
+		if err != nil || len(dels) != 12 {
+			t.Fatalf("deliveries: %d, %v", len(dels), err)
+		}
+		for _, d := range dels {
+			if d.State != store.DeliveryDelivered {
+				t.Errorf("delivery %s %s", d.ID, d.State)
+			}
+			as := attempts[d.ID]
+			if len(as) < 1 || as[len(as)-1].Status != 204 {
+				t.Errorf("delivery %s attempts %+v", d.ID, as)
+			}
+		}
+	})
+}
+
+// A slow receiver (past the timeout) and one answering 500 are retried; a
+// 410 disables the endpoint.
+func TestSlowFailingAndGoneReceivers(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		h := newHarness(t, dsn, true)
+		h.worker = webhooks.NewWorker(h.st, outbound.New(outbound.Options{AllowPrivate: true}),
+			webhooks.WorkerConfig{RetryBase: 20 * time.Millisecond, RetryMax: 50 * time.Millisecond, Timeout: 200 * time.Millisecond}, nil)
+		ctx := context.Background()
+		slow, failing, gone := newReceiver(t), newReceiver(t), newReceiver(t)
+		var slowCalls, failCalls atomic.Int32
+		slow.status = func(events.Event) int {
+			if slowCalls.Add(1) == 1 {
+				time.Sleep(400 * time.Millisecond)
+			}
+			return 0
+		}
+		failing.status = func(events.Event) int {
+			if failCalls.Add(1) <= 3 {
+				return 500
+			}
+			return 0
+		}
+		gone.status = func(events.Event) int { return http.StatusGone }
+		var goneID string
+		for _, r := range []*receiver{slow, failing, gone} {
+			ep, err := h.svc.Create(ctx, h.org, webhooks.EndpointInput{URL: r.srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.secret = ep.Secret
+			goneID = ep.ID
+		}
+		h.emit(t, "u1", 1)
+		h.drain(t, func() bool { return slow.has("u1") && failing.has("u1") })
+		if failCalls.Load() != 4 || slowCalls.Load() < 2 {
+			t.Errorf("failing receiver called %d times, slow %d", failCalls.Load(), slowCalls.Load())
+		}
+		ep, err := h.svc.Get(ctx, h.org, goneID)
+		if err != nil || ep.DisabledAt == nil {
+			t.Fatalf("410 endpoint not disabled: %+v %v", ep, err)
+		}
+		dels, atts, _ := h.svc.Deliveries(ctx, h.org, goneID, 10)
+		if len(dels) != 1 || dels[0].State != store.DeliveryFailed || len(atts[dels[0].ID]) != 1 || atts[dels[0].ID][0].Status != 410 ||
+			!strings.Contains(atts[dels[0].ID][0].Response, "not now") {
+			t.Fatalf("gone deliveries %+v %+v", dels, atts)
+		}
+		// Events after the disabling are not delivered to it.
+		h.emit(t, "u2", 1)
+		h.drain(t, func() bool { return slow.has("u2") })
+		if gone.calls.Load() != 1 {
+			t.Errorf("disabled endpoint called %d times", gone.calls.Load())
+		}
+	})
+}
+
+// URLs refused when an endpoint is created or changed, and a name that
+// resolves to a loopback address refused at delivery time.
+func TestSSRFRefusals(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		h := newHarness(t, dsn, false)
+		ctx := context.Background()
+		for _, u := range []string{"http://example.com/hook", "https://127.0.0.1/hook", "https://10.1.2.3/hook",
+			"https://169.254.169.254/latest/meta-data", "https://[::1]/hook", "ftp://example.com/"} {
+			_, err := h.svc.Create(ctx, h.org, webhooks.EndpointInput{URL: u})
+			e := domain.AsError(err)
+			if e == nil || e.Code != domain.EInvalid || len(e.Fields) != 1 || e.Fields[0].Field != "url" {
+				t.Errorf("create %s: %v", u, err)
+			}
+		}
+		ok, err := h.svc.Create(ctx, h.org, webhooks.EndpointInput{URL: "https://example.com/hook"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := "https://10.0.0.1/x"
+		if _, err := h.svc.Update(ctx, h.org, ok.ID, webhooks.EndpointPatch{URL: &bad}); domain.ErrorCode(err) != domain.EInvalid {
+			t.Errorf("patch to 10.0.0.1: %v", err)
+		}
+		// A name resolving to 127.0.0.1: accepted at creation, refused at
+		// delivery after DNS; nothing reaches the local server.
+		rcv := newReceiver(t)
+		port := rcv.srv.URL[strings.LastIndexByte(rcv.srv.URL, ':'):]
+		if err := h.svc.Delete(ctx, h.org, ok.ID); err != nil {
+			t.Fatal(err)
+		}
+		ep, err := h.svc.Create(ctx, h.org, webhooks.EndpointInput{URL: "https://localhost" + port + "/hook"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.emit(t, "u1", 1)
+		h.drain(t, func() bool {
+			dels, atts, _ := h.svc.Deliveries(ctx, h.org, ep.ID, 10)
+			return len(dels) == 1 && len(atts[dels[0].ID]) > 0
+		})
+		dels, atts, _ := h.svc.Deliveries(ctx, h.org, ep.ID, 10)
+		if a := atts[dels[0].ID][0]; a.Status != 0 || !strings.Contains(a.Error, "refused") {
+			t.Errorf("attempt to localhost: %+v", a)
+		}
+		if rcv.calls.Load() != 0 {
+			t.Error("the local server was called")
+		}
+	})
+}
+
+// A rotated secret: old and new both sign for the overlap.
+func TestSecretRotationSignsWithBoth(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		h := newHarness(t, dsn, true)
+		ctx := context.Background()
+		rcv := newReceiver(t)
+		ep, err := h.svc.Create(ctx, h.org, webhooks.EndpointInput{URL: rcv.srv.URL, EventTypes: []string{events.TypeUserRemoved}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rot, err := h.svc.RotateSecret(ctx, h.org, ep.ID)
+		if err != nil || rot.Secret == ep.Secret || !strings.HasPrefix(rot.Secret, "whsec_") {
+			t.Fatalf("rotate: %v", err)
+		}
+		rcv.secret = ep.Secret // a receiver that has not switched yet
+		h.emit(t, "u1", 1)
+		h.drain(t, func() bool { return len(rcv.events()) == 1 })
+		rcv.mu.Lock()
+		rcv.secret = rot.Secret
+		rcv.mu.Unlock()
+		h.emit(t, "u2", 1)
+		h.drain(t, func() bool { return len(rcv.events()) == 2 })
+		if rcv.badSig.Load() != 0 {
+			t.Errorf("%d bad signatures", rcv.badSig.Load())
+		}
+		// Replay one event and a range.
+		first := rcv.events()[0]
+		if n, err := h.svc.Replay(ctx, h.org, ep.ID, webhooks.Replay{EventID: first.ID}); err != nil || n != 1 {
+			t.Fatalf("replay: %d %v", n, err)
+		}
+		from, to := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+		if n, err := h.svc.Replay(ctx, h.org, ep.ID, webhooks.Replay{From: &from, To: &to}); err != nil || n != 2 {
+			t.Fatalf("replay range: %d %v", n, err)
+		}
+		h.drain(t, func() bool { return len(rcv.events()) == 5 })
+		if _, err := h.svc.Replay(ctx, h.org, ep.ID, webhooks.Replay{EventID: "nope"}); domain.ErrorCode(err) != domain.EInvalid {
+			t.Errorf("replay of an unknown event: %v", err)
+		}
+	})
+}
+
+// The Standard Webhooks example: a known secret, id, timestamp and body
+// give the specification's signature.
+func TestSignMatchesSpecification(t *testing.T) {
+	secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	ts := time.Unix(1614265330, 0)
+	got, err := webhooks.Sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", ts, []byte(`{"test": 2432232314}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="; got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+	if err := webhooks.Verify(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", "v1,bogus "+got, []byte(`{"test": 2432232314}`), ts, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := webhooks.Verify(secret, "msg_other", "1614265330", got, []byte(`{"test": 2432232314}`), ts, time.Minute); err == nil {
+		t.Fatal("a signature of another id verified")
+	}
+}
+
+// An endpoint whose every attempt fails for DisableAfter is disabled, and
+// OnDisabled runs in that transaction; its failure record clears when it is
+// enabled again.
+func TestFailingEndpointIsDisabled(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		h := newHarness(t, dsn, true)
+		ctx := context.Background()
+		h.worker = webhooks.NewWorker(h.st, outbound.New(outbound.Options{AllowPrivate: true}),
+			webhooks.WorkerConfig{RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond, Timeout: time.Second, DisableAfter: 200 * time.Millisecond}, nil)
+		var told atomic.Int32
+		h.worker.OnDisabled = func(ctx context.Context, tx *store.Tx, ep store.WebhookEndpoint, reason string) error {
+			if !strings.Contains(reason, "failed since") {
+				t.Errorf("reason %q", reason)
+			}
+			told.Add(1)
+			return nil
+		}
+		rcv := newReceiver(t)
+		rcv.status = func(events.Event) int { return 500 }
+		ep, err := h.svc.Create(ctx, h.org, webhooks.EndpointInput{URL: rcv.srv.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rcv.secret = ep.Secret
+		h.emit(t, "u1", 1)
+		h.drain(t, func() bool {
+			got, err := h.svc.Get(ctx, h.org, ep.ID)
+			return err == nil && got.DisabledAt != nil
+		})
+		if told.Load() != 1 {
+			t.Fatalf("OnDisabled ran %d times", told.Load())
+		}
+		on := true
+		got, err := h.svc.Update(ctx, h.org, ep.ID, webhooks.EndpointPatch{Enabled: &on})
+		if err != nil || got.DisabledAt != nil || got.FailingSince != nil {
+			t.Fatalf("enable: %+v %v", got, err)
+		}
+	})
+}

@@ -1,0 +1,303 @@
+package webhooks
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/onboard-dev/onboard/internal/outbound"
+	"github.com/onboard-dev/onboard/internal/store"
+)
+
+// WorkerConfig are the delivery settings; zero values take the defaults.
+type WorkerConfig struct {
+	Concurrency  int           // requests in flight; default 32
+	Batch        int           // deliveries claimed at once; default 200
+	Timeout      time.Duration // a 2xx within it counts as delivered; default 10 s
+	RetryBase    time.Duration // first retry delay; default 5 s
+	RetryMax     time.Duration // longest retry delay; default 1 h
+	MaxAge       time.Duration // a delivery is retried this long; default 3 days
+	DisableAfter time.Duration // an endpoint failing this long is disabled; default 5 days
+	Poll         time.Duration // default 1 s
+}
+
+func (c *WorkerConfig) defaults() {
+	if c.Concurrency <= 0 {
+		c.Concurrency = 32
+	}
+	if c.Batch <= 0 {
+		c.Batch = 200
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.RetryBase <= 0 {
+		c.RetryBase = 5 * time.Second
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = time.Hour
+	}
+	if c.MaxAge <= 0 {
+		c.MaxAge = 72 * time.Hour
+	}
+	if c.DisableAfter <= 0 {
+		c.DisableAfter = 5 * 24 * time.Hour
+	}
+	if c.Poll <= 0 {
+		c.Poll = time.Second
+	}
+}
+
+// Worker delivers due webhook deliveries.
+type Worker struct {
+	st   *store.Store
+	hc   *outbound.Client
+	cfg  WorkerConfig
+	log  *slog.Logger
+	now  func() time.Time
+	wake chan struct{}
+	// OnDisabled, when set, runs in the transaction that disables an
+	// endpoint (410 Gone, or failing for DisableAfter): to tell the
+	// organization.
+	OnDisabled func(ctx context.Context, tx *store.Tx, ep store.WebhookEndpoint, reason string) error
+}
+
+// NewWorker returns a worker sending through hc.
+func NewWorker(st *store.Store, hc *outbound.Client, cfg WorkerConfig, logger *slog.Logger) *Worker {
+	cfg.defaults()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Worker{st: st, hc: hc, cfg: cfg, log: logger, now: time.Now, wake: make(chan struct{}, 1)}
+}
+
+// Wake asks the worker to look for due deliveries now.
+func (w *Worker) Wake() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx is done; deliveries in flight finish.
+func (w *Worker) Run(ctx context.Context) error {
+	t := time.NewTicker(w.cfg.Poll)
+	defer t.Stop()
+	for {
+		for ctx.Err() == nil {
+			n, err := w.RunOnce(ctx)
+			if err != nil && ctx.Err() == nil {
+				w.log.WarnContext(ctx, "webhook deliveries", "err", err)
+			}
+			if err != nil || n == 0 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce claims one batch of due deliveries, attempts them and records the
+// outcomes; it returns how many it attempted.
+func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	claimed, err := w.st.ClaimWebhookDeliveries(ctx, w.now(), w.cfg.Batch, 2*w.cfg.Timeout+30*time.Second)
+	if err != nil || len(claimed) == 0 {
+		return 0, err
+	}
+	outcomes := make([]store.DeliveryOutcome, len(claimed))
+	sem := make(chan struct{}, w.cfg.Concurrency)
+	var wg sync.WaitGroup
+	work := context.WithoutCancel(ctx)
+	for i := range claimed {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			outcomes[i] = w.attempt(work, claimed[i])
+		})
+	}
+	wg.Wait()
+	if err := w.record(work, claimed, outcomes); err != nil {
+		return 0, err
+	}
+	return len(claimed), nil
+}
+
+// firstBytes is how much of an answer is kept.
+const firstBytes = 512
+
+func (w *Worker) attempt(ctx context.Context, d store.ClaimedDelivery) store.DeliveryOutcome {
+	start := w.now()
+	a := store.WebhookAttempt{ID: store.NewID(), DeliveryID: d.ID, EndpointID: d.EndpointID, EventID: d.EventID, AttemptedAt: start}
+	status, resp, err := w.send(ctx, d, start)
+	a.Latency = time.Since(start)
+	a.Status, a.Response = status, resp
+	o := store.DeliveryOutcome{Attempt: a}
+	switch {
+	case err == nil && status >= 200 && status < 300:
+		o.Delivered = true
+		return o
+	case err != nil:
+		o.Attempt.Error = err.Error()
+	default:
+		o.Attempt.Error = "HTTP " + strconv.Itoa(status)
+	}
+	if status == http.StatusGone || start.Sub(d.CreatedAt) >= w.cfg.MaxAge {
+		o.GiveUp = true
+		return o
+	}
+	o.Next = start.Add(w.backoff(d.Attempts + 1))
+	return o
+}
+
+func (w *Worker) send(ctx context.Context, d store.ClaimedDelivery, now time.Time) (int, string, error) {
+	ep := d.Endpoint
+	if ep.ID == "" || d.Body == "" {
+		return 0, "", errors.New("endpoint or event no longer exists")
+	}
+	body := []byte(d.Body)
+	sig, err := Sign(ep.Secret, d.EventID, now, body)
+	if err != nil {
+		return 0, "", err
+	}
+	if ep.PreviousSecret != "" && ep.PreviousExpiresAt != nil && now.Before(*ep.PreviousExpiresAt) {
+		if old, err := Sign(ep.PreviousSecret, d.EventID, now, body); err == nil {
+			sig += " " + old
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(body))
+	if err != nil {
+		return 0, "", fmt.Errorf("request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "onboard-webhooks")
+	req.Header.Set("webhook-id", d.EventID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set("webhook-signature", sig)
+	res, err := w.hc.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	return res.StatusCode, clip(res.Body), nil
+}
+
+func clip(b []byte) string {
+	if len(b) > firstBytes {
+		b = b[:firstBytes]
+		for len(b) > 0 && !utf8.Valid(b) {
+			b = b[:len(b)-1]
+		}
+	}
+	if !utf8.Valid(b) {
+		return fmt.Sprintf("(%d bytes, not UTF-8)", len(b))
+	}
+	return string(b)
+}
+
+// backoff is RetryBase doubled per failed attempt, at most RetryMax, ±20 %.
+func (w *Worker) backoff(attempt int) time.Duration {
+	d := w.cfg.RetryBase
+	for i := 1; i < attempt && d < w.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, w.cfg.RetryMax)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// record writes the outcomes of one batch in one transaction, and tracks
+// each endpoint's health: an endpoint that answered is no longer failing;
+// one that answered 410 or has failed for DisableAfter is disabled.
+func (w *Worker) record(ctx context.Context, claimed []store.ClaimedDelivery, outcomes []store.DeliveryOutcome) error {
+	type health struct {
+		ep        store.WebhookEndpoint
+		ok, gone  bool
+		failedAt  time.Time
+		anyFailed bool
+	}
+	eps := map[string]*health{}
+	for i, d := range claimed {
+		h := eps[d.EndpointID]
+		if h == nil {
+			h = &health{ep: d.Endpoint}
+			eps[d.EndpointID] = h
+		}
+		o := outcomes[i]
+		switch {
+		case o.Delivered:
+			h.ok = true
+		case o.Attempt.Status == http.StatusGone:
+			h.gone = true
+		default:
+			if !h.anyFailed {
+				h.failedAt, h.anyFailed = o.Attempt.AttemptedAt, true
+			}
+		}
+	}
+	var disabled []string
+	err := w.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.RecordWebhookAttempts(ctx, outcomes); err != nil {
+			return err
+		}
+		for id, h := range eps {
+			if h.ep.ID == "" {
+				continue
+			}
+			reason := ""
+			switch {
+			case h.gone:
+				reason = "the endpoint answered 410 Gone"
+			case h.ok:
+				if h.ep.FailingSince != nil {
+					if err := tx.SetWebhookFailing(ctx, id, nil); err != nil {
+						return err
+					}
+				}
+			case h.anyFailed:
+				if h.ep.FailingSince == nil {
+					if err := tx.SetWebhookFailing(ctx, id, &h.failedAt); err != nil {
+						return err
+					}
+				} else if h.failedAt.Sub(*h.ep.FailingSince) >= w.cfg.DisableAfter {
+					reason = "the endpoint has failed since " + h.ep.FailingSince.Format(time.RFC3339)
+				}
+			}
+			if reason == "" {
+				continue
+			}
+			ok, err := tx.DisableWebhookEndpoint(ctx, id, reason, w.now())
+			if err != nil {
+				return err
+			}
+			if ok {
+				disabled = append(disabled, id)
+				if w.OnDisabled != nil {
+					if err := w.OnDisabled(ctx, tx, h.ep, reason); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record webhook attempts: %w", err)
+	}
+	for _, id := range disabled {
+		w.log.WarnContext(ctx, "webhook endpoint disabled", "endpoint", id)
+	}
+	return nil
+}
