@@ -22,6 +22,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/outbound"
 	"github.com/onboard-dev/onboard/internal/ratelimit"
 	"github.com/onboard-dev/onboard/internal/store"
+	"github.com/onboard-dev/onboard/internal/things"
 	"github.com/onboard-dev/onboard/internal/web"
 )
 
@@ -31,6 +32,7 @@ type App struct {
 	log    *slog.Logger
 	store  *store.Store
 	flows  *flows.Service
+	things *things.Service
 	api    *httpapi.Server
 	worker *mail.Worker
 	// sweepRates deletes old rate-limit windows when they are kept in SQL.
@@ -110,9 +112,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		},
 		B2B: flows.B2BConfig{RefreshTTL: cfg.B2BRefreshTTL, IntrospectionTimeout: cfg.B2BIntrospectionTimeout},
 	})
+	a.things = things.New(things.Deps{
+		Store: st, Limiter: limiter, Mail: templates, Notify: a.worker.Notify, Logger: logger,
+	}, things.Config{PublicURL: cfg.PublicURL, MailFrom: cfg.MailFrom})
 	a.api = httpapi.New(a.flows, st, logger, httpapi.Config{
 		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"),
-	})
+	}, httpapi.WithThings(a.things))
 	var formKey []byte
 	if cfg.FormKey != "" {
 		formKey = []byte(cfg.FormKey)

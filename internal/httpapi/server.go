@@ -11,6 +11,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpx"
+	"github.com/onboard-dev/onboard/internal/things"
 )
 
 // Pinger tells whether the database answers.
@@ -29,17 +30,21 @@ type Config struct {
 
 // Server is the HTTP handler of the API.
 type Server struct {
-	flows *flows.Service
-	db    Pinger
-	log   *slog.Logger
-	cfg   Config
-	mux   *http.ServeMux
-	doc   []byte // the OpenAPI document
+	flows  *flows.Service
+	things *things.Service // nil: the things endpoints answer 404
+	db     Pinger
+	log    *slog.Logger
+	cfg    Config
+	mux    *http.ServeMux
+	doc    []byte // the OpenAPI document
 }
 
 // New returns the API handler.
-func New(f *flows.Service, db Pinger, logger *slog.Logger, cfg Config) *Server {
+func New(f *flows.Service, db Pinger, logger *slog.Logger, cfg Config, opts ...Option) *Server {
 	s := &Server{flows: f, db: db, log: logger, cfg: cfg, mux: http.NewServeMux(), doc: OpenAPI()}
+	for _, o := range opts {
+		o(s)
+	}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, rt.Handler)
 	}
