@@ -125,7 +125,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	https := strings.HasPrefix(cfg.PublicURL, "https://")
 	pages := web.New(a.flows, logger, web.Config{
 		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey,
-	})
+	}, web.WithThings(a.things))
 	a.handler = route(pages, a.api)
 	if cfg.NATSURL != "" {
 		record := func(ctx context.Context, subject string, m activity.Message) (string, error) {
