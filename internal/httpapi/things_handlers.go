@@ -238,7 +238,7 @@ func (s *Server) importProducts(w http.ResponseWriter, r *http.Request, adm flow
 	if wantsJSON(r) {
 		rejected := []things.ImportResult{}
 		n := 0
-		sum, err := s.things.ImportProducts(r.Context(), adm, org, r.Body, format, func(res things.ImportResult) error {
+		sum, err := s.things.ImportProducts(r.Context(), adm.Actor(), org, r.Body, format, func(res things.ImportResult) error {
 			if res.Status == "rejected" && len(rejected) < maxReportedRejections {
 				rejected = append(rejected, res)
 			}
@@ -260,7 +260,7 @@ func (s *Server) importProducts(w http.ResponseWriter, r *http.Request, adm flow
 	bw := bufio.NewWriterSize(w, 32<<10)
 	enc := json.NewEncoder(bw)
 	n := 0
-	sum, err := s.things.ImportProducts(r.Context(), adm, org, r.Body, format, func(res things.ImportResult) error {
+	sum, err := s.things.ImportProducts(r.Context(), adm.Actor(), org, r.Body, format, func(res things.ImportResult) error {
 		if err := enc.Encode(res); err != nil {
 			return fmt.Errorf("write import answer: %w", err)
 		}

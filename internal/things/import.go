@@ -16,7 +16,6 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/onboard-dev/onboard/internal/domain"
-	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/store"
 )
 
@@ -66,7 +65,9 @@ type importItem struct {
 // organization already has (or an earlier line had) is "unchanged": an
 // import can be run again. A bad line is "rejected" and does not stop the
 // others. The error is about the stream or the database, not a line.
-func (s *Service) ImportProducts(ctx context.Context, adm flows.Admin, org domain.Organization, r io.Reader, format string,
+//
+// actor names who imports in the audit entry ("admin:…", "cli").
+func (s *Service) ImportProducts(ctx context.Context, actor string, org domain.Organization, r io.Reader, format string,
 	emit func(ImportResult) error) (ImportSummary, error) {
 	var sum ImportSummary
 	batchSize := 1000
@@ -125,7 +126,7 @@ func (s *Service) ImportProducts(ctx context.Context, adm flows.Admin, org domai
 		err = parseErr
 	}
 	if err == nil && ctx.Err() == nil && sum.Created+sum.Unchanged+sum.Rejected > 0 {
-		if aerr := s.store.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: adm.Actor(), Action: "products.imported",
+		if aerr := s.store.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: actor, Action: "products.imported",
 			SubjectID: org.ID, Data: map[string]any{"created": sum.Created, "unchanged": sum.Unchanged, "rejected": sum.Rejected},
 			CreatedAt: s.now()}); aerr != nil {
 			return sum, aerr

@@ -557,7 +557,7 @@ func TestImportProductsWithBadLines(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				var got []string
-				sum, err := e.svc.ImportProducts(ctx, e.adm, e.org, strings.NewReader(tt.body), tt.format, func(r things.ImportResult) error {
+				sum, err := e.svc.ImportProducts(ctx, e.adm.Actor(), e.org, strings.NewReader(tt.body), tt.format, func(r things.ImportResult) error {
 					got = append(got, fmt.Sprintf("%d:%s", r.Line, r.Status))
 					if r.Status == "rejected" && r.Error == "" {
 						t.Errorf("line %d rejected without a reason", r.Line)
@@ -589,7 +589,7 @@ func TestImportProductsWithBadLines(t *testing.T) {
 			t.Errorf("activate imported N-1: %v", err)
 		}
 		// A bad CSV header stops the import before any line.
-		_, err = e.svc.ImportProducts(ctx, e.adm, e.org, strings.NewReader("serial,model\nA,B\n"), things.ImportCSV, func(things.ImportResult) error { return nil })
+		_, err = e.svc.ImportProducts(ctx, e.adm.Actor(), e.org, strings.NewReader("serial,model\nA,B\n"), things.ImportCSV, func(things.ImportResult) error { return nil })
 		if slug(err) != "bad-import-header" {
 			t.Errorf("bad header: %v", err)
 		}
