@@ -61,6 +61,9 @@ func benchConfig(dsn, addr string) config.Config {
 	cfg.RateSignupEmail = config.Rate{}
 	cfg.RateLoginIP = config.Rate{}
 	cfg.RateLoginEmail = config.Rate{}
+	// A fixed key for secrets at rest: PostgreSQL refuses to start without
+	// one (SQLite would create a key file beside the database).
+	cfg.SecretKey = "bench1:YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktMDE="
 	return cfg
 }
 
