@@ -29,7 +29,12 @@ func TestMigrationGrantsThingsActivate(t *testing.T) {
 			}
 		}
 		// Undo 0012 and run it again, as on a database from before it.
-		for _, q := range []string{`DROP TABLE products`, `DELETE FROM schema_migrations WHERE name = '0012_things.sql'`} {
+		undo := []string{`DROP TABLE products`, `DELETE FROM schema_migrations WHERE name = '0012_things.sql'`}
+		if st.Engine() == store.Postgres {
+			undo = append(undo, `DROP TRIGGER organizations_delete_products ON organizations`,
+				`DROP FUNCTION organizations_delete_products, products_org_check, products_org_check_row`)
+		}
+		for _, q := range undo {
 			if _, err := st.DB().ExecContext(ctx, q); err != nil {
 				t.Fatal(err)
 			}
@@ -91,6 +96,16 @@ func TestImportProductsOutcomes(t *testing.T) {
 		ps, err := st.Products(ctx, org.ID, "", 10)
 		if err != nil || len(ps) != 3 {
 			t.Errorf("products = %d, %v; want 3", len(ps), err)
+		}
+		// The organization must exist (a foreign key on SQLite, triggers on
+		// PostgreSQL), for one product and for a batch.
+		stray := mk("Z")
+		stray.OrgID = store.NewID()
+		if err := st.CreateProduct(ctx, stray); err == nil {
+			t.Error("a product of no organization was stored")
+		}
+		if _, err := st.ImportProducts(ctx, stray.OrgID, []domain.Product{stray}); err == nil {
+			t.Error("an import into no organization was stored")
 		}
 	})
 }
