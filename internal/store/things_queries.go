@@ -85,6 +85,17 @@ func (q Queries) ProductBySerial(ctx context.Context, orgID, serial string) (dom
 	return p, nil
 }
 
+// LockProduct reads a product of the organization by id, locking it until
+// the transaction ends (on PostgreSQL).
+func (q Queries) LockProduct(ctx context.Context, orgID, id string) (domain.Product, error) {
+	p, err := scanProduct(q.q.QueryRowContext(ctx, `SELECT `+productColumns+` FROM products WHERE org_id = $1 AND id = $2`+
+		q.engine.lock(forUpdate), orgID, id))
+	if err != nil {
+		return p, fmt.Errorf("lock product: %w", err)
+	}
+	return p, nil
+}
+
 // Products lists the organization's products by serial number, at most
 // limit of them, starting after the serial number after ("" from the first).
 func (q Queries) Products(ctx context.Context, orgID, after string, limit int) ([]domain.Product, error) {

@@ -2,6 +2,7 @@ package things
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/onboard-dev/onboard/internal/domain"
@@ -110,44 +111,62 @@ func (s *Service) FactoryReset(ctx context.Context, adm flows.Admin, org domain.
 	if err != nil {
 		return p, err
 	}
-	var mails []domain.OutboxMail
-	if p.AccountID != "" {
-		if mails, err = s.resetMails(ctx, org, p); err != nil {
-			return p, err
-		}
-	}
-	now := s.now()
-	err = s.store.InTx(ctx, func(tx *store.Tx) error {
-		released, err := tx.ReleaseProduct(ctx, org.ID, p.ID, now)
-		if err != nil {
-			return err
-		}
-		data := map[string]any{"serial_number": p.SerialNumber, "was_assigned": released}
-		if released {
-			data["account_id"], data["thing_id"] = p.AccountID, p.ThingID
-		}
-		if err := tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: adm.Actor(), Action: "product.factory_reset",
-			SubjectID: p.ID, Data: data, CreatedAt: now}); err != nil {
-			return err
-		}
-		if !released {
-			return nil
-		}
-		for _, m := range mails {
-			if err := tx.EnqueueMail(ctx, m, now); err != nil {
-				return err
+	// The notices are rendered before the transaction, for the customer
+	// that has the product then; if another customer has it by the time
+	// the transaction locks it, the reset starts again.
+	for range 3 {
+		var mails []domain.OutboxMail
+		if p.AccountID != "" {
+			if mails, err = s.resetMails(ctx, org, p); err != nil {
+				return p, err
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return p, fmt.Errorf("factory reset: %w", err)
+		now := s.now()
+		err = s.store.InTx(ctx, func(tx *store.Tx) error {
+			cur, err := tx.LockProduct(ctx, org.ID, p.ID)
+			if err != nil {
+				return err
+			}
+			if cur.AccountID != p.AccountID {
+				p = cur
+				return errChanged
+			}
+			released, err := tx.ReleaseProduct(ctx, org.ID, p.ID, now)
+			if err != nil {
+				return err
+			}
+			data := map[string]any{"serial_number": p.SerialNumber, "was_assigned": released}
+			if released {
+				data["account_id"], data["thing_id"] = p.AccountID, p.ThingID
+			}
+			if err := tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: adm.Actor(), Action: "product.factory_reset",
+				SubjectID: p.ID, Data: data, CreatedAt: now}); err != nil {
+				return err
+			}
+			for _, m := range mails {
+				if err := tx.EnqueueMail(ctx, m, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if errors.Is(err, errChanged) {
+			continue
+		}
+		if err != nil {
+			return p, fmt.Errorf("factory reset: %w", err)
+		}
+		if len(mails) > 0 {
+			s.notify()
+		}
+		return s.Product(ctx, org, p.SerialNumber)
 	}
-	if len(mails) > 0 {
-		s.notify()
-	}
-	return s.Product(ctx, org, p.SerialNumber)
+	return p, domain.Errorf(domain.EConflict, "product-changing", "The product is changing hands right now. Try again.")
 }
+
+// errChanged tells FactoryReset's transaction that the product changed
+// hands since its notices were rendered.
+var errChanged = errors.New("product changed hands")
 
 // resetMails renders the factory-reset notice for each active account
 // administrator of the customer that has p.
