@@ -161,9 +161,13 @@ func (s *Service) ReleaseThing(ctx context.Context, p flows.Principal, customerI
 }
 
 // Locations lists the locations of the principal's customer, for choosing
-// where a thing goes (permission things.read).
+// where a thing goes (permission things.read or things.activate).
 func (s *Service) Locations(ctx context.Context, p flows.Principal, customerID string) ([]domain.Location, error) {
-	acct, err := s.customerWith(ctx, p, customerID, domain.PermThingsRead)
+	perm := domain.PermThingsRead
+	if !p.Can(perm) {
+		perm = domain.PermThingsActivate
+	}
+	acct, err := s.customerWith(ctx, p, customerID, perm)
 	if err != nil {
 		return nil, err
 	}
