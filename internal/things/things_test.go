@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -343,30 +343,45 @@ func TestRefusalsTakeTheSameTime(t *testing.T) {
 			{SerialNumber: taken.SerialNumber, ConnectionToken: "tok", LocationID: a.loc.ID},
 			{SerialNumber: withToken.SerialNumber, ConnectionToken: "bad", LocationID: a.loc.ID},
 		}
-		const n = 60
-		times := make([][]time.Duration, len(kinds))
-		for i := range n + 5 {
-			for k, in := range kinds {
-				start := time.Now()
-				_, err := e.svc.Activate(ctx, a.p, a.acct.ID, in)
-				d := time.Since(start)
-				if slug(err) != "thing-not-activatable" {
-					t.Fatalf("kind %d: %v", k, err)
-				}
-				if i >= 5 {
-					times[k] = append(times[k], d)
+		// measure returns the medians of the three kinds, measured in an
+		// order shuffled every round.
+		measure := func() []time.Duration {
+			const n = 60
+			times := make([][]time.Duration, len(kinds))
+			order := []int{0, 1, 2}
+			for i := range n + 5 {
+				rand.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
+				for _, k := range order {
+					start := time.Now()
+					_, err := e.svc.Activate(ctx, a.p, a.acct.ID, kinds[k])
+					d := time.Since(start)
+					if slug(err) != "thing-not-activatable" {
+						t.Fatalf("kind %d: %v", k, err)
+					}
+					if i >= 5 {
+						times[k] = append(times[k], d)
+					}
 				}
 			}
+			var medians []time.Duration
+			for _, ts := range times {
+				slices.Sort(ts)
+				medians = append(medians, ts[len(ts)/2])
+			}
+			return medians
 		}
-		var medians []time.Duration
-		for _, ts := range times {
-			sort.Slice(ts, func(i, j int) bool { return ts[i] < ts[j] })
-			medians = append(medians, ts[len(ts)/2])
+		// A loaded machine can slow one kind down for a while: the test
+		// fails when three measurements in a row find a difference.
+		var tries [][]time.Duration
+		for range 3 {
+			medians := measure()
+			lo, hi := slices.Min(medians), slices.Max(medians)
+			if hi-lo <= max(time.Millisecond, lo/2) {
+				return
+			}
+			tries = append(tries, medians)
 		}
-		lo, hi := slices.Min(medians), slices.Max(medians)
-		if hi-lo > max(time.Millisecond, lo/2) {
-			t.Errorf("medians %v differ too much", medians)
-		}
+		t.Errorf("medians differ too much, three times: %v", tries)
 	})
 }
 
