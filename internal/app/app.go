@@ -15,6 +15,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/activity"
 	"github.com/onboard-dev/onboard/internal/auth"
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/config"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpapi"
@@ -32,6 +33,7 @@ type App struct {
 	log    *slog.Logger
 	store  *store.Store
 	flows  *flows.Service
+	b2b    *b2b.Service
 	things *things.Service
 	api    *httpapi.Server
 	worker *mail.Worker
@@ -110,12 +112,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Accounts: flows.AccountConfig{
 			InvitationTTL: cfg.InvitationTTL, PasswordResetTTL: cfg.PasswordResetTTL, EmailChangeTTL: cfg.EmailChangeTTL,
 		},
-		B2B: flows.B2BConfig{RefreshTTL: cfg.B2BRefreshTTL, IntrospectionTimeout: cfg.B2BIntrospectionTimeout},
 	})
+	a.b2b = b2b.New(a.flows, b2b.Config{RefreshTTL: cfg.B2BRefreshTTL, IntrospectionTimeout: cfg.B2BIntrospectionTimeout})
 	a.things = things.New(things.Deps{
 		Store: st, Limiter: limiter, Mail: templates, Notify: a.worker.Notify, Logger: logger,
 	}, things.Config{PublicURL: cfg.PublicURL, MailFrom: cfg.MailFrom})
-	a.api = httpapi.New(a.flows, st, logger, httpapi.Config{
+	a.api = httpapi.New(a.flows, a.b2b, st, logger, httpapi.Config{
 		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"),
 	}, httpapi.WithThings(a.things))
 	var formKey []byte
@@ -123,13 +125,13 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		formKey = []byte(cfg.FormKey)
 	}
 	https := strings.HasPrefix(cfg.PublicURL, "https://")
-	pages := web.New(a.flows, logger, web.Config{
+	pages := web.New(a.flows, a.b2b, logger, web.Config{
 		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey,
 	}, web.WithThings(a.things))
 	a.handler = route(pages, a.api)
 	if cfg.NATSURL != "" {
 		record := func(ctx context.Context, subject string, m activity.Message) (string, error) {
-			u, err := a.flows.RecordActivityFromBus(ctx, flows.BusActivity{Subject: subject, EndUserID: m.EndUserID,
+			u, err := a.b2b.RecordActivityFromBus(ctx, b2b.BusActivity{Subject: subject, EndUserID: m.EndUserID,
 				Labelpartner: m.Labelpartner, Email: m.Email, MeasurementReceivedAt: m.MeasurementReceivedAt})
 			return u.State, err
 		}

@@ -149,11 +149,11 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 	}
 	var notice domain.OutboxMail
 	if status == domain.StatusPendingApproval {
-		notice, err = s.queueMail(org, su.Language, obmail.TemplateApprovalPending, su.Email, obmail.ApprovalPendingData{
+		notice, err = s.QueueMail(org, su.Language, obmail.TemplateApprovalPending, su.Email, obmail.ApprovalPendingData{
 			Organization: displayName(org), Name: reg.Account.Name,
 		})
 	} else {
-		notice, err = s.queueMail(org, su.Language, obmail.TemplateWelcome, su.Email, obmail.WelcomeData{
+		notice, err = s.QueueMail(org, su.Language, obmail.TemplateWelcome, su.Email, obmail.WelcomeData{
 			Organization: displayName(org), FirstName: reg.User.FirstName, SignInURL: s.pageURL(org, "/login"), AccountType: typ,
 		})
 	}
@@ -250,7 +250,7 @@ func (s *Service) resolvePartner(ctx context.Context, org domain.Organization, c
 	if d, err := s.limiter.Peek(ctx, key, rule); err != nil {
 		return nil, nil, fmt.Errorf("rate limit: %w", err)
 	} else if !d.Allowed {
-		return nil, nil, rateLimited(d.RetryAfter)
+		return nil, nil, RateLimited(d.RetryAfter)
 	}
 	invalid := func() error {
 		if _, err := s.limiter.Allow(ctx, key, rule); err != nil {

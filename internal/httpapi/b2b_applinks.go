@@ -10,6 +10,7 @@ import (
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
 )
@@ -89,8 +90,8 @@ func (s *Server) patchLabelpartner(w http.ResponseWriter, r *http.Request, adm f
 		return fmt.Errorf("patch labelpartner: %w", err) // decode accepted it: cannot happen
 	}
 	_, setAppLinks := members["app_links"]
-	lp, err := s.flows.UpdateLabelpartner(r.Context(), adm, org, r.PathValue("id"),
-		flows.LabelpartnerPatch{SetAppLinks: setAppLinks, AppLinks: req.AppLinks.domain()})
+	lp, err := s.b2b.UpdateLabelpartner(r.Context(), adm, org, r.PathValue("id"),
+		b2b.LabelpartnerPatch{SetAppLinks: setAppLinks, AppLinks: req.AppLinks.domain()})
 	if err != nil {
 		return err
 	}
@@ -110,7 +111,7 @@ const (
 const wellKnownCache = "public, max-age=300"
 
 // appleAppSiteAssociation is Apple's apple-app-site-association document
-// (universal links, the "components" form of iOS 13 and later).
+// (universal links, the `components` form of iOS 13 and later).
 type appleAppSiteAssociation struct {
 	AppLinks aasaAppLinks `json:"applinks"`
 }
@@ -120,24 +121,25 @@ type aasaAppLinks struct {
 }
 
 type aasaDetail struct {
-	AppIDs     []string        `json:"appIDs"`
+	AppIDs     []string        `json:"appIDs" jsonschema:"minItems=1,pattern=^[A-Z0-9]{10}\\.[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*$"`
 	Components []aasaComponent `json:"components"`
 }
 
 type aasaComponent struct {
+	// A path of this host.
 	Path string `json:"/"`
 }
 
 // assetLink is one statement of Google's Digital Asset Links document.
 type assetLink struct {
-	Relation []string        `json:"relation"`
+	Relation []string        `json:"relation" jsonschema:"enum=delegate_permission/common.handle_all_urls"`
 	Target   assetLinkTarget `json:"target"`
 }
 
 type assetLinkTarget struct {
-	Namespace              string   `json:"namespace"`
-	PackageName            string   `json:"package_name"`
-	SHA256CertFingerprints []string `json:"sha256_cert_fingerprints"`
+	Namespace              string   `json:"namespace" jsonschema:"enum=android_app"`
+	PackageName            string   `json:"package_name" jsonschema:"pattern=^[A-Za-z][A-Za-z0-9_]*(\\.[A-Za-z][A-Za-z0-9_]*)+$"`
+	SHA256CertFingerprints []string `json:"sha256_cert_fingerprints" jsonschema:"minItems=1,pattern=^[0-9A-F]{2}(:[0-9A-F]{2}){31}$"`
 }
 
 // writeWellKnown answers a well-known document: JSON, cacheable, never a
@@ -152,7 +154,7 @@ func writeWellKnown(w http.ResponseWriter, v any) {
 // appleAppSiteAssociationDoc lists every labelpartner's iOS apps for the
 // paths of the mailed links.
 func (s *Server) appleAppSiteAssociationDoc(w http.ResponseWriter, r *http.Request) error {
-	apps, err := s.flows.LinkedApps(r.Context())
+	apps, err := s.b2b.LinkedApps(r.Context())
 	if err != nil {
 		return err
 	}
@@ -168,7 +170,7 @@ func (s *Server) appleAppSiteAssociationDoc(w http.ResponseWriter, r *http.Reque
 // assetLinksDoc lists every labelpartner's Android app as allowed to handle
 // all URLs of this host.
 func (s *Server) assetLinksDoc(w http.ResponseWriter, r *http.Request) error {
-	apps, err := s.flows.LinkedApps(r.Context())
+	apps, err := s.b2b.LinkedApps(r.Context())
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpx"
 	"github.com/onboard-dev/onboard/internal/things"
@@ -31,6 +32,7 @@ type Config struct {
 // Server is the HTTP handler of the API.
 type Server struct {
 	flows  *flows.Service
+	b2b    *b2b.Service
 	things *things.Service // nil: the things endpoints answer 404
 	db     Pinger
 	log    *slog.Logger
@@ -40,8 +42,8 @@ type Server struct {
 }
 
 // New returns the API handler.
-func New(f *flows.Service, db Pinger, logger *slog.Logger, cfg Config, opts ...Option) *Server {
-	s := &Server{flows: f, db: db, log: logger, cfg: cfg, mux: http.NewServeMux(), doc: OpenAPI()}
+func New(f *flows.Service, b *b2b.Service, db Pinger, logger *slog.Logger, cfg Config, opts ...Option) *Server {
+	s := &Server{flows: f, b2b: b, db: db, log: logger, cfg: cfg, mux: http.NewServeMux(), doc: OpenAPI()}
 	for _, o := range opts {
 		o(s)
 	}

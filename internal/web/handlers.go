@@ -419,7 +419,7 @@ func ServesVerify(r *http.Request) bool {
 func (p *Pages) getVerify(w http.ResponseWriter, r *http.Request) {
 	rq := reqOf(r)
 	token := r.URL.Query().Get("token")
-	if err := p.flows.CheckVerifyLink(r.Context(), token); err != nil {
+	if err := p.b2b.CheckVerifyLink(r.Context(), token); err != nil {
 		p.verifyError(w, r, err)
 		return
 	}
@@ -435,7 +435,7 @@ func (p *Pages) postVerify(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := p.flows.VerifyEmail(r.Context(), token); err != nil {
+	if err := p.b2b.VerifyEmail(r.Context(), token); err != nil {
 		p.verifyError(w, r, err)
 		return
 	}

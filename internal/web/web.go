@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpx"
 	"github.com/onboard-dev/onboard/internal/things"
@@ -80,6 +81,7 @@ type Config struct {
 // Pages is the http.Handler of the pages.
 type Pages struct {
 	flows   *flows.Service
+	b2b     *b2b.Service    // the end users' verification page
 	things  *things.Service // nil: no things pages
 	log     *slog.Logger
 	cfg     Config
@@ -91,8 +93,8 @@ type Pages struct {
 
 // New returns the pages handler. It panics if the embedded templates do not
 // parse, which a test catches.
-func New(f *flows.Service, logger *slog.Logger, cfg Config, opts ...Option) *Pages {
-	p := &Pages{flows: f, log: logger, cfg: cfg, key: cfg.FormKey}
+func New(f *flows.Service, b *b2b.Service, logger *slog.Logger, cfg Config, opts ...Option) *Pages {
+	p := &Pages{flows: f, b2b: b, log: logger, cfg: cfg, key: cfg.FormKey}
 	for _, o := range opts {
 		o(p)
 	}
