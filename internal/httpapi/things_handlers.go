@@ -68,78 +68,6 @@ func (s *Server) withThingsUser(fn func(w http.ResponseWriter, r *http.Request, 
 
 // ---- payloads ----
 
-// productRequest registers a product.
-type productRequest struct {
-	SerialNumber    string            `json:"serial_number"`
-	Model           string            `json:"model"`
-	ConnectionToken string            `json:"connection_token,omitempty"`
-	Metadata        map[string]string `json:"metadata,omitempty"`
-}
-
-// productJSON is a product as the back office sees it.
-type productJSON struct {
-	SerialNumber       string            `json:"serial_number"`
-	Model              string            `json:"model"`
-	Metadata           map[string]string `json:"metadata"`
-	HasConnectionToken bool              `json:"has_connection_token"`
-	State              string            `json:"state"`
-	CustomerID         *string           `json:"customer_id"`
-	LocationID         *string           `json:"location_id"`
-	ThingID            *string           `json:"thing_id"`
-	ActivatedAt        *time.Time        `json:"activated_at"`
-	CreatedAt          time.Time         `json:"created_at"`
-	UpdatedAt          time.Time         `json:"updated_at"`
-}
-
-// productListJSON is a page of products.
-type productListJSON struct {
-	Products []productJSON `json:"products"`
-	// Next is the serial number to pass as after for the next page; null
-	// on the last page.
-	Next *string `json:"next"`
-}
-
-// thingJSON is a thing as its customer sees it.
-type thingJSON struct {
-	ID           string     `json:"id"`
-	SerialNumber string     `json:"serial_number"`
-	Model        string     `json:"model"`
-	Name         string     `json:"name"`
-	State        string     `json:"state"`
-	LocationID   string     `json:"location_id"`
-	ActivatedAt  *time.Time `json:"activated_at"`
-}
-
-type thingListJSON struct {
-	Things []thingJSON `json:"things"`
-}
-
-// activateRequest activates a product into a location.
-type activateRequest struct {
-	SerialNumber    string `json:"serial_number"`
-	ConnectionToken string `json:"connection_token,omitempty"`
-	Name            string `json:"name,omitempty"`
-	LocationID      string `json:"location_id,omitempty"`
-	NewLocation     string `json:"new_location,omitempty"`
-}
-
-// thingPatchRequest renames or moves a thing.
-type thingPatchRequest struct {
-	Name       *string `json:"name,omitempty"`
-	LocationID *string `json:"location_id,omitempty"`
-}
-
-// importSummaryJSON is the answer of an import asked for as one JSON document.
-type importSummaryJSON struct {
-	Summary  things.ImportSummary  `json:"summary"`
-	Rejected []things.ImportResult `json:"rejected"`
-}
-
-type importEndJSON struct {
-	Summary *things.ImportSummary `json:"summary,omitempty"`
-	Error   string                `json:"error,omitempty"`
-}
-
 func strOrNil(s string) *string {
 	if s == "" {
 		return nil
@@ -147,25 +75,34 @@ func strOrNil(s string) *string {
 	return &s
 }
 
-func productView(p domain.Product) productJSON {
+// lines are import results as ProductImportLine.
+func lines(rs []things.ImportResult) []ProductImportLine {
+	out := make([]ProductImportLine, len(rs))
+	for i, r := range rs {
+		out[i] = ProductImportLine(r)
+	}
+	return out
+}
+
+func productView(p domain.Product) Product {
 	meta := p.Metadata
 	if meta == nil {
 		meta = map[string]string{}
 	}
-	return productJSON{SerialNumber: p.SerialNumber, Model: p.Model, Metadata: meta, HasConnectionToken: p.TokenHash != nil,
+	return Product{SerialNumber: p.SerialNumber, Model: p.Model, Metadata: meta, HasConnectionToken: p.TokenHash != nil,
 		State: p.State, CustomerID: strOrNil(p.AccountID), LocationID: strOrNil(p.LocationID), ThingID: strOrNil(p.ThingID),
 		ActivatedAt: p.ActivatedAt, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 
-func thingView(p domain.Product) thingJSON {
-	return thingJSON{ID: p.ThingID, SerialNumber: p.SerialNumber, Model: p.Model, Name: p.Name, State: p.State,
+func thingView(p domain.Product) Thing {
+	return Thing{ID: p.ThingID, SerialNumber: p.SerialNumber, Model: p.Model, Name: p.Name, State: p.State,
 		LocationID: p.LocationID, ActivatedAt: p.ActivatedAt}
 }
 
 // ---- admin: products ----
 
 func (s *Server) createProduct(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
-	var req productRequest
+	var req CreateProductRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -201,7 +138,7 @@ func (s *Server) listProducts(w http.ResponseWriter, r *http.Request, _ flows.Ad
 	if err != nil {
 		return err
 	}
-	out := productListJSON{Products: make([]productJSON, 0, len(ps))}
+	out := ProductList{Products: make([]Product, 0, len(ps))}
 	for _, p := range ps {
 		out.Products = append(out.Products, productView(p))
 	}
@@ -250,7 +187,7 @@ func (s *Server) importProducts(w http.ResponseWriter, r *http.Request, adm flow
 		if err != nil {
 			return s.importFailed(r, err)
 		}
-		encode(w, http.StatusOK, importSummaryJSON{Summary: sum, Rejected: rejected})
+		encode(w, http.StatusOK, ProductImportReport{Summary: ProductImportSummary(sum), Rejected: lines(rejected)})
 		return nil
 	}
 	_ = rc.EnableFullDuplex() // answer while the body is still being read
@@ -293,7 +230,7 @@ func (s *Server) listThings(w http.ResponseWriter, r *http.Request, p flows.Prin
 	if err != nil {
 		return err
 	}
-	out := thingListJSON{Things: make([]thingJSON, 0, len(ts))}
+	out := ThingList{Things: make([]Thing, 0, len(ts))}
 	for _, t := range ts {
 		out.Things = append(out.Things, thingView(t))
 	}
@@ -302,7 +239,7 @@ func (s *Server) listThings(w http.ResponseWriter, r *http.Request, p flows.Prin
 }
 
 func (s *Server) activateThing(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
-	var req activateRequest
+	var req ActivateThingRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -333,7 +270,7 @@ func (s *Server) getThing(w http.ResponseWriter, r *http.Request, p flows.Princi
 }
 
 func (s *Server) patchThing(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
-	var req thingPatchRequest
+	var req PatchThingRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}

@@ -25,13 +25,13 @@ func TestThingsViewsMatchSchemas(t *testing.T) {
 	}{
 		{"unassigned product", "Product", productView(free)},
 		{"active product", "Product", productView(active)},
-		{"product list", "ProductList", productListJSON{Products: []productJSON{productView(free)}, Next: &next}},
-		{"last product page", "ProductList", productListJSON{Products: []productJSON{}}},
+		{"product list", "ProductList", ProductList{Products: []Product{productView(free)}, Next: &next}},
+		{"last product page", "ProductList", ProductList{Products: []Product{}}},
 		{"thing", "Thing", thingView(active)},
-		{"things", "ThingList", thingListJSON{Things: []thingJSON{thingView(active)}}},
-		{"no things", "ThingList", thingListJSON{Things: []thingJSON{}}},
-		{"import report", "ProductImportReport", importSummaryJSON{Summary: things.ImportSummary{Created: 1, Rejected: 1},
-			Rejected: []things.ImportResult{{Line: 2, Status: "rejected", Error: "model: is required"}}}},
+		{"things", "ThingList", ThingList{Things: []Thing{thingView(active)}}},
+		{"no things", "ThingList", ThingList{Things: []Thing{}}},
+		{"import report", "ProductImportReport", ProductImportReport{Summary: ProductImportSummary{Created: 1, Rejected: 1},
+			Rejected: []ProductImportLine{{Line: 2, Status: "rejected", Error: "model: is required"}}}},
 		{"import line", "ProductImportLine", things.ImportResult{Line: 1, Status: "created", SerialNumber: "HP-1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { c.checkValue(t, tc.schema, tc.view) })
