@@ -57,6 +57,9 @@ func openOrg(ctx context.Context, cfg config.Config, org, what string) (*store.S
 // writes rejected lines and then the summary to stdout (NDJSON) and shows
 // progress on stderr.
 func importCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "products" {
+		return importProductsCommand(ctx, args[1:], getenv, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "end-users" {
 		return errors.New("usage: onboard import end-users --org NAME [--labelpartner-default NAME] --file users.ndjson|users.csv|- [--format ndjson|csv] [--db …]")
 	}

@@ -62,6 +62,8 @@ Usage:
                             revoke an API client and its tokens
   onboard import end-users --org NAME --file users.ndjson|users.csv
                             provision end users in bulk
+  onboard import products --org NAME --file products.ndjson|products.csv
+                            register products in bulk
   onboard openapi           print the API's OpenAPI 3.1 document (as served
                             at /api/openapi.json)
   onboard version           print the version

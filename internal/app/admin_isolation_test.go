@@ -61,7 +61,8 @@ func TestAdminIsolation(t *testing.T) {
 		r = e.admin(betaKey, "POST", adminPath("beta", "/partners"), map[string]any{"name": "Beta partner"})
 		expect(t, r, http.StatusCreated)
 		partnerID := r.json(t)["id"].(string)
-		params := map[string]string{"id": partnerID, "name": "customer_admin"}
+		expect(t, e.admin(betaKey, "POST", adminPath("beta", "/products"), map[string]any{"serial_number": "SN-BETA-1", "model": "X"}), http.StatusCreated)
+		params := map[string]string{"id": partnerID, "name": "customer_admin", "serial": "SN-BETA-1"}
 
 		audit, props := e.count("audit_log"), e.count("property_definitions")
 		badKeys := []struct{ name, header string }{
@@ -95,7 +96,7 @@ func TestAdminIsolation(t *testing.T) {
 				}
 				// default's key and beta: not found, like a missing organization.
 				for _, id := range []string{partnerID, propID} {
-					p := map[string]string{"id": id, "name": params["name"]}
+					p := map[string]string{"id": id, "name": params["name"], "serial": params["serial"]}
 					r := e.admin(defaultKey, method, fill(pattern, "beta", p), body)
 					expect(t, r, http.StatusNotFound)
 					missing := e.admin(defaultKey, method, fill(pattern, "gamma", p), body)
@@ -115,6 +116,7 @@ func TestAdminIsolation(t *testing.T) {
 		// even with the full-rights key.
 		checkProblem(t, e.admin(envAdminKey, "DELETE", adminPath("default", "/properties/"+propID), nil), http.StatusNotFound, "")
 		checkProblem(t, e.admin(envAdminKey, "POST", adminPath("default", "/partners/"+partnerID+"/code"), nil), http.StatusNotFound, "")
+		checkProblem(t, e.admin(envAdminKey, "GET", adminPath("default", "/products/SN-BETA-1"), nil), http.StatusNotFound, "")
 		checkProblem(t, e.admin(envAdminKey, "POST", adminPath("default", "/approvals/"+partnerID+"/approve"), nil), http.StatusNotFound, "")
 		r = e.admin(envAdminKey, "GET", adminPath("default", "/partners"), nil)
 		expect(t, r, http.StatusOK)

@@ -31,6 +31,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/ratelimit"
 	"github.com/onboard-dev/onboard/internal/sso"
 	"github.com/onboard-dev/onboard/internal/store"
+	"github.com/onboard-dev/onboard/internal/things"
 	"github.com/onboard-dev/onboard/internal/tracing"
 	"github.com/onboard-dev/onboard/internal/web"
 	"github.com/onboard-dev/onboard/internal/webhooks"
@@ -43,6 +44,7 @@ type App struct {
 	store  *store.Store
 	flows  *flows.Service
 	b2b    *b2b.Service
+	things *things.Service
 	api    *httpapi.Server
 	worker *mail.Worker
 	// sweepRates deletes old rate-limit windows when they are kept in SQL.
@@ -197,6 +199,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	a.b2b = b2b.New(a.flows, b2b.Config{RefreshTTL: cfg.B2BRefreshTTL, IntrospectionTimeout: cfg.B2BIntrospectionTimeout})
 	ssoSvc := sso.New(a.flows, st, outbound.New(outbound.Options{AllowPrivate: cfg.OutboundAllowPrivate, Timeout: cfg.SSOTimeout}).HTTPClient(),
 		logger.With("component", "sso"), sso.Config{PublicURL: cfg.PublicURL, Timeout: cfg.SSOTimeout})
+	a.things = things.New(things.Deps{
+		Store: st, Limiter: limiter, Mail: templates, Notify: a.worker.Notify, Logger: logger,
+	}, things.Config{PublicURL: cfg.PublicURL, MailFrom: cfg.MailFrom})
 	apiCfg := httpapi.Config{
 		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"), SSO: ssoSvc,
 		Webhooks: hookService, Events: httpapi.FeedFromStore(st),
@@ -204,7 +209,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if a.metrics != nil {
 		apiCfg.ObserveImport = a.metrics.ObserveImport
 	}
-	a.api = httpapi.New(a.flows, a.b2b, st, logger, apiCfg)
+	a.api = httpapi.New(a.flows, a.b2b, st, logger, apiCfg, httpapi.WithThings(a.things))
 	var formKey []byte
 	if cfg.FormKey != "" {
 		formKey = []byte(cfg.FormKey)
@@ -212,7 +217,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	https := strings.HasPrefix(cfg.PublicURL, "https://")
 	pages := web.New(a.flows, a.b2b, logger, web.Config{
 		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey, SSO: ssoSvc,
-	})
+	}, web.WithThings(a.things))
 	a.handler = route(pages, a.api)
 	if a.metrics != nil {
 		a.handler = a.metrics.Middleware(a.handler)

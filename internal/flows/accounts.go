@@ -481,6 +481,13 @@ func (s *Service) DeleteLocation(ctx context.Context, p Principal, customerID, l
 		if err := lockAccount(ctx, tx, acct); err != nil {
 			return err
 		}
+		// Things stay in their location: they are moved or released first.
+		if n, err := tx.CountThingsInLocation(ctx, acct.OrgID, acct.ID, locationID); err != nil {
+			return err
+		} else if n > 0 {
+			return domain.Errorf(domain.EConflict, "location-has-things",
+				"The location still holds %d things. Move them to another location or release them first.", n)
+		}
 		err := tx.DeleteLocation(ctx, acct.OrgID, acct.ID, locationID)
 		if store.IsNotFound(err) {
 			return locationNotFound()
@@ -574,7 +581,7 @@ func (s *Service) deleteCustomer(ctx context.Context, p Principal, acct domain.A
 		}
 		if err := tx.AddAudit(ctx, domain.AuditEntry{OrgID: acct.OrgID, Actor: "user:" + p.User.ID, Action: acct.Kind + ".deleted",
 			SubjectID: acct.ID, Data: map[string]any{"kind": acct.Kind, "type": acct.Type, "origin": acct.Origin,
-				"users": n.Users, "locations": n.Locations, "invitations": n.Invitations}, CreatedAt: now}); err != nil {
+				"users": n.Users, "locations": n.Locations, "invitations": n.Invitations, "things": n.Things}, CreatedAt: now}); err != nil {
 			return err
 		}
 		return tx.EnqueueMail(ctx, m, now)

@@ -14,7 +14,7 @@ import (
 var Permissions = []string{
 	domain.PermAccountAdmin, domain.PermPartnerAccountAdmin,
 	domain.PermLocationRead, domain.PermLocationWrite,
-	domain.PermThingsRead, domain.PermThingsWrite,
+	domain.PermThingsRead, domain.PermThingsWrite, domain.PermThingsActivate,
 	domain.PermDataAccess,
 }
 

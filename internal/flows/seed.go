@@ -123,7 +123,8 @@ func EnsureDefaultOrganization(ctx context.Context, st *store.Store, displayName
 func seedUserTypes() []domain.UserType {
 	return []domain.UserType{
 		{Name: "customer_admin", Label: "Customer account administrator", Permissions: []string{
-			domain.PermAccountAdmin, domain.PermLocationRead, domain.PermLocationWrite, domain.PermThingsRead, domain.PermThingsWrite}},
+			domain.PermAccountAdmin, domain.PermLocationRead, domain.PermLocationWrite, domain.PermThingsRead, domain.PermThingsWrite,
+			domain.PermThingsActivate}},
 		{Name: "customer_user", Label: "Customer user", Permissions: []string{
 			domain.PermLocationRead, domain.PermThingsRead, domain.PermThingsWrite}},
 		{Name: "customer_viewer", Label: "Customer viewer", Permissions: []string{

@@ -171,7 +171,7 @@ type PropertyList struct {
 type AdminUserType struct {
 	Name        string   `json:"name"`
 	Label       string   `json:"label"`
-	Permissions []string `json:"permissions" jsonschema:"enum=customer.account_admin,enum=partner.account_admin,enum=location.read,enum=location.write,enum=things.read,enum=things.write,enum=data.read"`
+	Permissions []string `json:"permissions" jsonschema:"enum=customer.account_admin,enum=partner.account_admin,enum=location.read,enum=location.write,enum=things.read,enum=things.write,enum=things.activate,enum=data.read"`
 }
 
 // CreateUserTypeRequest is a new user type.
@@ -180,14 +180,14 @@ type CreateUserTypeRequest struct {
 	Name  string `json:"name" jsonschema:"minLength=1,maxLength=63"`
 	Label string `json:"label" jsonschema:"minLength=1,maxLength=200"`
 	// Distinct permissions of the catalogue; may be empty.
-	Permissions []string `json:"permissions" jsonschema:"enum=customer.account_admin,enum=partner.account_admin,enum=location.read,enum=location.write,enum=things.read,enum=things.write,enum=data.read"`
+	Permissions []string `json:"permissions" jsonschema:"enum=customer.account_admin,enum=partner.account_admin,enum=location.read,enum=location.write,enum=things.read,enum=things.write,enum=things.activate,enum=data.read"`
 }
 
 // PatchUserTypeRequest is changes to a user type: `label`, `permissions` or both. `permissions`
 // replaces the whole list.
 type PatchUserTypeRequest struct {
 	Label       string   `json:"label,omitempty" jsonschema:"minLength=1,maxLength=200"`
-	Permissions []string `json:"permissions,omitempty" jsonschema:"enum=customer.account_admin,enum=partner.account_admin,enum=location.read,enum=location.write,enum=things.read,enum=things.write,enum=data.read"`
+	Permissions []string `json:"permissions,omitempty" jsonschema:"enum=customer.account_admin,enum=partner.account_admin,enum=location.read,enum=location.write,enum=things.read,enum=things.write,enum=things.activate,enum=data.read"`
 }
 
 // UserTypeList is user types by name.

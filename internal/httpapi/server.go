@@ -13,6 +13,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpx"
+	"github.com/onboard-dev/onboard/internal/things"
 	"github.com/onboard-dev/onboard/internal/webhooks"
 )
 
@@ -48,18 +49,22 @@ func (s *Server) observeImport(sum b2b.ImportSummary) {
 
 // Server is the HTTP handler of the API.
 type Server struct {
-	flows *flows.Service
-	b2b   *b2b.Service
-	db    Pinger
-	log   *slog.Logger
-	cfg   Config
-	mux   *http.ServeMux
-	doc   []byte // the OpenAPI document
+	flows  *flows.Service
+	b2b    *b2b.Service
+	things *things.Service // nil: the things endpoints answer 404
+	db     Pinger
+	log    *slog.Logger
+	cfg    Config
+	mux    *http.ServeMux
+	doc    []byte // the OpenAPI document
 }
 
 // New returns the API handler.
-func New(f *flows.Service, b *b2b.Service, db Pinger, logger *slog.Logger, cfg Config) *Server {
+func New(f *flows.Service, b *b2b.Service, db Pinger, logger *slog.Logger, cfg Config, opts ...Option) *Server {
 	s := &Server{flows: f, b2b: b, db: db, log: logger, cfg: cfg, mux: http.NewServeMux(), doc: OpenAPI()}
+	for _, o := range opts {
+		o(s)
+	}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, rt.Handler)
 	}

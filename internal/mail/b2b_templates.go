@@ -41,5 +41,5 @@ func b2bZeroData(name string) (any, bool) {
 	case TemplateB2BReset:
 		return B2BResetData{}, true
 	}
-	return nil, false
+	return thingsZeroData(name)
 }

@@ -94,15 +94,16 @@ func (q Queries) PurgeUser(ctx context.Context, u domain.User) error {
 	return nil
 }
 
-// AccountCounts are the rows PurgeAccount removed.
+// AccountCounts are the rows PurgeAccount removed (Things: released).
 type AccountCounts struct {
-	Users, Locations, Invitations int64
+	Users, Locations, Invitations, Things int64
 }
 
 // PurgeAccount deletes an account with its users (each purged as by
 // PurgeUser), invitations (and mail to invited addresses that are no user
 // of the organization), locations and the details of the audit entries about
-// them. Call it in a Tx.
+// them, and releases its things (their products become unassigned). Call it
+// in a Tx.
 func (q Queries) PurgeAccount(ctx context.Context, orgID, accountID string) (AccountCounts, error) {
 	var c AccountCounts
 	users, err := q.UsersByAccount(ctx, orgID, accountID)
@@ -126,6 +127,7 @@ func (q Queries) PurgeAccount(ctx context.Context, orgID, accountID string) (Acc
 			OR subject_id IN (SELECT id FROM invitations WHERE org_id = $1 AND account_id = $2)
 			OR subject_id IN (SELECT id FROM locations WHERE org_id = $1 AND account_id = $2))`, nil},
 		{"invitations", `DELETE FROM invitations WHERE org_id = $1 AND account_id = $2`, &c.Invitations},
+		{"things", releaseAccountProducts, &c.Things},
 		{"locations", `DELETE FROM locations WHERE org_id = $1 AND account_id = $2`, &c.Locations},
 		{"account", `DELETE FROM accounts WHERE org_id = $1 AND id = $2`, nil},
 	}

@@ -49,14 +49,21 @@ var schemaDifferences = []struct {
 	// TestMigrationsAgree checks that the triggers exist.
 	{"sqlite", "foreign key b2b_end_users (labelpartner_id) -> b2b_labelpartners (id) on delete cascade",
 		"PostgreSQL checks it with statement-level triggers"},
+	// The same for products' organization (postgres/0012_things.sql).
+	{"sqlite", "foreign key products (org_id) -> organizations (id) on delete cascade",
+		"PostgreSQL checks it with statement-level triggers"},
 }
 
 // labelpartnerTriggers are the PostgreSQL triggers that stand for the
-// foreign key of b2b_end_users.labelpartner_id.
+// foreign keys of b2b_end_users.labelpartner_id and products.org_id.
 var labelpartnerTriggers = []string{
 	"b2b_end_users.b2b_end_users_labelpartner_insert",
 	"b2b_end_users.b2b_end_users_labelpartner_update",
 	"b2b_labelpartners.b2b_labelpartners_delete",
+	// and those of products.org_id
+	"products.products_org_insert",
+	"products.products_org_update",
+	"organizations.organizations_delete_products",
 }
 
 // TestMigrationsAgree migrates a SQLite file and a PostgreSQL schema and
@@ -131,7 +138,7 @@ func TestMigrationsAgree(t *testing.T) {
 	}
 	for _, tg := range labelpartnerTriggers {
 		if !have[tg] {
-			t.Errorf("PostgreSQL lacks trigger %s, which stands for the foreign key of b2b_end_users.labelpartner_id", tg)
+			t.Errorf("PostgreSQL lacks trigger %s, which stands for a foreign key (b2b_end_users.labelpartner_id, products.org_id)", tg)
 		}
 	}
 }

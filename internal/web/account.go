@@ -163,6 +163,8 @@ func pageAccess(rq *req, page string) (exists, allowed bool) {
 		return kind == domain.KindCustomer || kind == domain.KindPartner, isAccountAdmin(rq)
 	case pageLocations:
 		return kind == domain.KindCustomer, rq.Principal.Can(domain.PermLocationRead)
+	case pageThings:
+		return kind == domain.KindCustomer && rq.things, rq.Principal.Can(domain.PermThingsRead)
 	}
 	return true, true
 }
@@ -197,6 +199,7 @@ func navigation(rq *req, current string) []navItem {
 		{pageUsers, "account.nav.users"},
 		{pageInvitations, "account.nav.invitations"},
 		{pageLocations, "account.nav.locations"},
+		{pageThings, "things.nav"},
 		{pageDelete, "account.nav.delete"},
 	}
 	var out []navItem

@@ -21,6 +21,7 @@ type req struct {
 	// Principal is the signed-in person, or nil.
 	Principal *flows.Principal
 	cat       *catalog
+	things    bool // the things pages are served
 }
 
 type reqKey struct{}
@@ -86,7 +87,7 @@ func (p *Pages) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
 // the language, and passes them on in the request's context.
 func (p *Pages) withReq(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rq := &req{Lang: p.language(r, ""), cat: p.cat, Org: domain.Organization{Name: flows.DefaultOrganization}}
+		rq := &req{Lang: p.language(r, ""), cat: p.cat, Org: domain.Organization{Name: flows.DefaultOrganization}, things: p.things != nil}
 		ctx := context.WithValue(r.Context(), reqKey{}, rq)
 		r = r.WithContext(ctx)
 		org, err := p.flows.Organization(ctx, r.PathValue("org"))

@@ -26,6 +26,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpx"
 	"github.com/onboard-dev/onboard/internal/sso"
+	"github.com/onboard-dev/onboard/internal/things"
 )
 
 //go:embed templates/*.html templates/partials/*.html
@@ -45,7 +46,7 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'se
 // pagePaths are the paths of the pages, each also served under every
 // organization's prefix ("/o/{org}/login").
 var pagePaths = []string{"/", "/login", "/logout", "/signup", "/register", "/invitation", "/reset-password", "/confirm-email",
-	"/language", "/required-actions", "/account", "/branding/style.css", "/branding/logo"}
+	"/language", "/required-actions", "/account", "/branding/style.css", "/branding/logo", "/activate"}
 
 // Paths returns the URL paths the pages answer, as http.ServeMux patterns:
 // exact paths ("/{$}" is the root), "/account/" (the signed-in area),
@@ -84,7 +85,8 @@ type Config struct {
 // Pages is the http.Handler of the pages.
 type Pages struct {
 	flows   *flows.Service
-	b2b     *b2b.Service // the end users' verification page
+	b2b     *b2b.Service    // the end users' verification page
+	things  *things.Service // nil: no things pages
 	log     *slog.Logger
 	cfg     Config
 	key     []byte
@@ -95,8 +97,11 @@ type Pages struct {
 
 // New returns the pages handler. It panics if the embedded templates do not
 // parse, which a test catches.
-func New(f *flows.Service, b *b2b.Service, logger *slog.Logger, cfg Config) *Pages {
+func New(f *flows.Service, b *b2b.Service, logger *slog.Logger, cfg Config, opts ...Option) *Pages {
 	p := &Pages{flows: f, b2b: b, log: logger, cfg: cfg, key: cfg.FormKey}
+	for _, o := range opts {
+		o(p)
+	}
 	if len(p.key) == 0 {
 		p.key = make([]byte, 32)
 		rand.Read(p.key) // never fails (crypto/rand)
