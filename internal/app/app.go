@@ -15,6 +15,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/activity"
 	"github.com/onboard-dev/onboard/internal/auth"
+	"github.com/onboard-dev/onboard/internal/backoffice"
 	"github.com/onboard-dev/onboard/internal/config"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpapi"
@@ -23,6 +24,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/ratelimit"
 	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/web"
+	"github.com/onboard-dev/onboard/internal/web/console"
 )
 
 // App is a running onboard.
@@ -90,8 +92,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		From: cfg.MailFrom, BackoffBase: cfg.MailRetryBase, BackoffMax: cfg.MailRetryMax,
 		MaxAge: cfg.MailMaxAge, Concurrency: cfg.MailWorkers,
 	}, logger.With("component", "mail"))
+	hasher := auth.NewHasher(params, cfg.HashConcurrency)
 	a.flows = flows.New(flows.Deps{
-		Store: st, Hasher: auth.NewHasher(params, cfg.HashConcurrency), Policy: auth.DefaultPolicy(),
+		Store: st, Hasher: hasher, Policy: auth.DefaultPolicy(),
 		Mail: templates, Limiter: limiter, Notify: a.worker.Notify, Logger: logger,
 		HTTP: outbound.New(outbound.Options{AllowPrivate: cfg.OutboundAllowPrivate}),
 	}, flows.Config{
@@ -121,7 +124,18 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	pages := web.New(a.flows, logger, web.Config{
 		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey,
 	})
-	a.handler = route(pages, a.api)
+	bo := backoffice.New(backoffice.Deps{Store: st, Hasher: hasher, Policy: auth.DefaultPolicy(), Mail: templates, Limiter: limiter,
+		Notify: a.worker.Notify, Logger: logger}, backoffice.Config{
+		PublicURL: cfg.PublicURL, MailFrom: cfg.MailFrom, SessionTTL: cfg.BrowserSessionTTL, IdleTTL: cfg.BrowserIdleTTL,
+		LoginPerIP: cfg.RateLoginIP.Rule, FailuresPerEmail: cfg.RateLoginEmail.Rule,
+	})
+	cons, err := console.New(bo, a.flows, logger, console.Config{
+		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.handler = route(pages, cons, a.api)
 	if cfg.NATSURL != "" {
 		record := func(ctx context.Context, subject string, m activity.Message) (string, error) {
 			u, err := a.flows.RecordActivityFromBus(ctx, flows.BusActivity{Subject: subject, EndUserID: m.EndUserID,
@@ -151,10 +165,13 @@ type router struct {
 	api *httpapi.Server
 }
 
-func route(pages http.Handler, api *httpapi.Server) router {
+func route(pages, cons http.Handler, api *httpapi.Server) router {
 	mux := http.NewServeMux()
 	for _, p := range web.Paths() {
 		mux.Handle(p, pages)
+	}
+	for _, p := range console.Paths() {
+		mux.Handle(p, cons)
 	}
 	// The mailed verification link is a page; apps POST JSON to the same path.
 	mux.Handle(web.VerifyPath, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
