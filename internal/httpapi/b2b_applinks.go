@@ -110,7 +110,7 @@ const (
 const wellKnownCache = "public, max-age=300"
 
 // appleAppSiteAssociation is Apple's apple-app-site-association document
-// (universal links, the "components" form of iOS 13 and later).
+// (universal links, the `components` form of iOS 13 and later).
 type appleAppSiteAssociation struct {
 	AppLinks aasaAppLinks `json:"applinks"`
 }
@@ -120,24 +120,25 @@ type aasaAppLinks struct {
 }
 
 type aasaDetail struct {
-	AppIDs     []string        `json:"appIDs"`
+	AppIDs     []string        `json:"appIDs" jsonschema:"minItems=1,pattern=^[A-Z0-9]{10}\\.[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*$"`
 	Components []aasaComponent `json:"components"`
 }
 
 type aasaComponent struct {
+	// A path of this host.
 	Path string `json:"/"`
 }
 
 // assetLink is one statement of Google's Digital Asset Links document.
 type assetLink struct {
-	Relation []string        `json:"relation"`
+	Relation []string        `json:"relation" jsonschema:"enum=delegate_permission/common.handle_all_urls"`
 	Target   assetLinkTarget `json:"target"`
 }
 
 type assetLinkTarget struct {
-	Namespace              string   `json:"namespace"`
-	PackageName            string   `json:"package_name"`
-	SHA256CertFingerprints []string `json:"sha256_cert_fingerprints"`
+	Namespace              string   `json:"namespace" jsonschema:"enum=android_app"`
+	PackageName            string   `json:"package_name" jsonschema:"pattern=^[A-Za-z][A-Za-z0-9_]*(\\.[A-Za-z][A-Za-z0-9_]*)+$"`
+	SHA256CertFingerprints []string `json:"sha256_cert_fingerprints" jsonschema:"minItems=1,pattern=^[0-9A-F]{2}(:[0-9A-F]{2}){31}$"`
 }
 
 // writeWellKnown answers a well-known document: JSON, cacheable, never a

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/invopop/jsonschema"
+
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpx"
@@ -544,4 +546,12 @@ func (s *Server) exchangeToken(w http.ResponseWriter, r *http.Request, lp domain
 	}
 	tokenAnswer(w, pair)
 	return nil
+}
+
+// JSONSchema describes flexBool in the OpenAPI document.
+func (flexBool) JSONSchema() *jsonschema.Schema {
+	return &jsonschema.Schema{
+		OneOf:       []*jsonschema.Schema{{Type: "boolean"}, {Type: "string", Enum: []any{"true", "false"}}},
+		Description: `A boolean, as JSON or as the string "true" or "false".`,
+	}
 }

@@ -19,14 +19,20 @@ var openAPIFiles embed.FS
 
 // OpenAPI returns the API's OpenAPI 3.1 document.
 func OpenAPI() []byte {
-	b, err := mergeOpenAPI(openAPIFiles)
+	schemas, err := componentSchemas()
+	if err != nil {
+		panic(err) // the payload types are fixed at build time; tests catch this
+	}
+	b, err := mergeOpenAPI(openAPIFiles, schemas)
 	if err != nil {
 		panic(err) // the embedded files are fixed at build time; tests catch this
 	}
 	return b
 }
 
-func mergeOpenAPI(fsys fs.FS) ([]byte, error) {
+// mergeOpenAPI merges the base document, the generated component schemas and
+// the fragments.
+func mergeOpenAPI(fsys fs.FS, schemas map[string]any) ([]byte, error) {
 	baseRaw, err := fs.ReadFile(fsys, "openapi/openapi.json")
 	if err != nil {
 		return nil, fmt.Errorf("openapi: %w", err)
@@ -34,6 +40,14 @@ func mergeOpenAPI(fsys fs.FS) ([]byte, error) {
 	var base map[string]any
 	if err := json.Unmarshal(baseRaw, &base); err != nil {
 		return nil, fmt.Errorf("openapi base: %w", err)
+	}
+	baseComps, _ := base["components"].(map[string]any)
+	if baseComps == nil {
+		baseComps = map[string]any{}
+		base["components"] = baseComps
+	}
+	if err := mergeInto(baseComps, map[string]any{"schemas": schemas}, "schemas", "openapi_schemas.go"); err != nil {
+		return nil, err
 	}
 	names, err := fs.Glob(fsys, "openapi/paths-*.json")
 	if err != nil {
@@ -58,11 +72,6 @@ func mergeOpenAPI(fsys fs.FS) ([]byte, error) {
 			return nil, err
 		}
 		comps, _ := frag["components"].(map[string]any)
-		baseComps, _ := base["components"].(map[string]any)
-		if baseComps == nil {
-			baseComps = map[string]any{}
-			base["components"] = baseComps
-		}
 		for kind := range comps {
 			if err := mergeInto(baseComps, comps, kind, name); err != nil {
 				return nil, err

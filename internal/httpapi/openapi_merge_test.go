@@ -30,7 +30,7 @@ func TestMergeOpenAPI(t *testing.T) {
 			for n, d := range c.frags {
 				fsys["openapi/"+n] = &fstest.MapFile{Data: []byte(d)}
 			}
-			out, err := mergeOpenAPI(fsys)
+			out, err := mergeOpenAPI(fsys, nil)
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 					t.Fatalf("err = %v, want %q", err, c.wantErr)
