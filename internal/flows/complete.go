@@ -181,6 +181,9 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 		if !ok {
 			return gone
 		}
+		if err := tx.FunnelRegistered(ctx, su.ID, reg.User.ID, now); err != nil {
+			return err
+		}
 		if createAccount {
 			if err := tx.CreateAccount(ctx, reg.Account); err != nil {
 				return err

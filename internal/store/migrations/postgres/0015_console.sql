@@ -50,3 +50,42 @@ CREATE TABLE system_settings (
     value      TEXT NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL
 );
+
+-- The onboarding funnel. Each signup link is followed as it moves on
+-- (funnel_subjects: when the link was made, first opened, used, and when
+-- its user first signed in); each step, when it happens, adds one to its
+-- organization's, day's (UTC, 'YYYY-MM-DD') and account type's counter and,
+-- from the second step on, one to a bucket of the time since the step
+-- before (buckets of a quarter of a binary order of magnitude of seconds),
+-- from which medians are read. A year of an organization is at most a few
+-- thousand counter rows, however many signups it had.
+CREATE TABLE funnel_subjects (
+    signup_id     TEXT PRIMARY KEY,
+    org_id        TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    account_type  TEXT NOT NULL,
+    started_at    TIMESTAMPTZ NOT NULL,
+    opened_at     TIMESTAMPTZ,
+    registered_at TIMESTAMPTZ,
+    user_id       TEXT,
+    signed_in_at  TIMESTAMPTZ
+);
+CREATE INDEX funnel_subjects_user ON funnel_subjects (user_id);
+
+CREATE TABLE funnel_daily (
+    org_id       TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    day          TEXT NOT NULL,
+    account_type TEXT NOT NULL,
+    step         TEXT NOT NULL,
+    count        BIGINT NOT NULL,
+    PRIMARY KEY (org_id, day, account_type, step)
+);
+
+CREATE TABLE funnel_durations (
+    org_id       TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    day          TEXT NOT NULL,
+    account_type TEXT NOT NULL,
+    step         TEXT NOT NULL,
+    bucket       INTEGER NOT NULL,
+    count        BIGINT NOT NULL,
+    PRIMARY KEY (org_id, day, account_type, step, bucket)
+);
