@@ -66,6 +66,11 @@ func TestBrowserConsole(t *testing.T) {
 		logOnFailure(t, e)
 		const supEmail, supPassword = "sup@onboard.test", "supervising the console"
 
+		// Signups the funnel on the home page must show exactly: two
+		// started, one form opened and completed, no sign-in yet.
+		e.register("ada@example.com", "customer_business")
+		e.startSignup("bob@example.com", "customer_personal")
+
 		// The supervisor's link, its page, and the first sign-in.
 		n := e.mails()
 		e.createBackOfficeUser("default", supEmail, domain.RoleSupervisor)
@@ -88,6 +93,19 @@ func TestBrowserConsole(t *testing.T) {
 			t.Fatalf("after sign-in at %s", loc)
 		}
 		checkPage(t, tab, "console-home")
+		figures, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll("table.funnel-table td:nth-child(2)")].map(td => td.textContent)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(figures, " ") != "2 1 1 0" {
+			t.Fatalf("funnel figures on the home page %q, want 2 1 1 0", figures)
+		}
+		if st := openPage(t, tab, e.base+"/admin/o/default/?days=7&account_type=customer_personal"); st != http.StatusOK {
+			t.Fatalf("funnel range: %d", st)
+		}
+		if got := pageText(t, tab, "table.funnel-table tbody tr:first-child td"); got != "1" {
+			t.Fatalf("personal signups started %q, want 1", got)
+		}
 
 		// TOTP enrolment: QR code, a code, recovery codes shown once.
 		expectPage(t, tab, openPage(t, tab, e.base+"/admin/security"), http.StatusOK, "Your sign-in security")

@@ -318,9 +318,3 @@ func (c *Console) postTestProvider(w http.ResponseWriter, r *http.Request) {
 	}
 	c.renderOnboarding(w, r, http.StatusOK, view{}, d)
 }
-
-// getHome is the organization's home page.
-func (c *Console) getHome(w http.ResponseWriter, r *http.Request) {
-	rq := reqOf(r)
-	c.render(w, r, http.StatusOK, "home", view{Title: rq.Org.DisplayName, Lead: rq.T("console.home.lead")})
-}
