@@ -62,3 +62,18 @@ func TestBuild(t *testing.T) {
 		t.Fatalf("medians %+v", r.Steps)
 	}
 }
+
+func TestHistogramText(t *testing.T) {
+	s := ""
+	for _, b := range []int{12, 3, 12, 40} {
+		s = AddToHistogram(s, b)
+	}
+	if s != "3:1 12:2 40:1" {
+		t.Fatalf("histogram %q", s)
+	}
+	h := map[int]int64{12: 1}
+	ParseHistogram(s+" junk 7:x", h)
+	if h[12] != 3 || h[3] != 1 || h[40] != 1 || len(h) != 3 {
+		t.Fatalf("parsed %v", h)
+	}
+}

@@ -14,19 +14,22 @@ import (
 func funnelDay(t time.Time) string { return t.UTC().Format(funnel.DateLayout) }
 
 // bumpFunnel adds one to a step's counter of the day of at and, when since
-// is set, one to the bucket of at − since.
+// is set, one to the bucket of at − since in the same row's histogram. The
+// upsert locks the row (PostgreSQL; SQLite transactions are serialized), so
+// the histogram's read and write cannot interleave with another's.
 func (q Queries) bumpFunnel(ctx context.Context, orgID, accountType, step string, at time.Time, since *time.Time) error {
 	day := funnelDay(at)
-	if _, err := q.q.ExecContext(ctx, `INSERT INTO funnel_daily (org_id, day, account_type, step, count) VALUES ($1, $2, $3, $4, 1)
-		ON CONFLICT (org_id, day, account_type, step) DO UPDATE SET count = funnel_daily.count + 1`, orgID, day, accountType, step); err != nil {
+	var hist string
+	if err := q.q.QueryRowContext(ctx, `INSERT INTO funnel_daily (org_id, day, account_type, step, count, durations) VALUES ($1, $2, $3, $4, 1, '')
+		ON CONFLICT (org_id, day, account_type, step) DO UPDATE SET count = funnel_daily.count + 1 RETURNING durations`,
+		orgID, day, accountType, step).Scan(&hist); err != nil {
 		return fmt.Errorf("funnel %s: %w", step, err)
 	}
 	if since == nil {
 		return nil
 	}
-	if _, err := q.q.ExecContext(ctx, `INSERT INTO funnel_durations (org_id, day, account_type, step, bucket, count) VALUES ($1, $2, $3, $4, $5, 1)
-		ON CONFLICT (org_id, day, account_type, step, bucket) DO UPDATE SET count = funnel_durations.count + 1`,
-		orgID, day, accountType, step, funnel.Bucket(at.Sub(*since))); err != nil {
+	if _, err := q.q.ExecContext(ctx, `UPDATE funnel_daily SET durations = $1 WHERE org_id = $2 AND day = $3 AND account_type = $4 AND step = $5`,
+		funnel.AddToHistogram(hist, funnel.Bucket(at.Sub(*since))), orgID, day, accountType, step); err != nil {
 		return fmt.Errorf("funnel %s duration: %w", step, err)
 	}
 	return nil
@@ -97,7 +100,7 @@ func (q Queries) FunnelSignedIn(ctx context.Context, userID string, at time.Time
 
 // FunnelFigures sums an organization's counters from day from to day to
 // (inclusive), of one account type or ("") all: counts by day and step,
-// and duration histograms by step.
+// and duration histograms by step. A year is at most 5,840 rows.
 func (q Queries) FunnelFigures(ctx context.Context, orgID string, from, to time.Time, accountType string) (map[string]map[string]int64, map[string]map[int]int64, error) {
 	args := []any{orgID, funnelDay(from), funnelDay(to)}
 	filter := ""
@@ -105,46 +108,33 @@ func (q Queries) FunnelFigures(ctx context.Context, orgID string, from, to time.
 		filter = " AND account_type = $4"
 		args = append(args, accountType)
 	}
-	counts := map[string]map[string]int64{}
-	rows, err := q.q.QueryContext(ctx, `SELECT day, step, SUM(count) FROM funnel_daily
-		WHERE org_id = $1 AND day >= $2 AND day <= $3`+filter+` GROUP BY day, step`, args...)
+	rows, err := q.q.QueryContext(ctx, `SELECT day, step, count, durations FROM funnel_daily
+		WHERE org_id = $1 AND day >= $2 AND day <= $3`+filter, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("funnel: %w", err)
 	}
+	defer rows.Close()
+	counts := map[string]map[string]int64{}
+	hists := map[string]map[int]int64{}
 	for rows.Next() {
-		var day, step string
+		var day, step, durations string
 		var n int64
-		if err := rows.Scan(&day, &step, &n); err != nil {
-			rows.Close()
+		if err := rows.Scan(&day, &step, &n, &durations); err != nil {
 			return nil, nil, fmt.Errorf("funnel: %w", err)
 		}
 		if counts[day] == nil {
 			counts[day] = map[string]int64{}
 		}
-		counts[day][step] = n
+		counts[day][step] += n
+		if durations != "" {
+			if hists[step] == nil {
+				hists[step] = map[int]int64{}
+			}
+			funnel.ParseHistogram(durations, hists[step])
+		}
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("funnel: %w", err)
 	}
-	hists := map[string]map[int]int64{}
-	rows, err = q.q.QueryContext(ctx, `SELECT step, bucket, SUM(count) FROM funnel_durations
-		WHERE org_id = $1 AND day >= $2 AND day <= $3`+filter+` GROUP BY step, bucket`, args...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("funnel durations: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var step string
-		var b int
-		var n int64
-		if err := rows.Scan(&step, &b, &n); err != nil {
-			return nil, nil, fmt.Errorf("funnel durations: %w", err)
-		}
-		if hists[step] == nil {
-			hists[step] = map[int]int64{}
-		}
-		hists[step][b] = n
-	}
-	return counts, hists, rows.Err()
+	return counts, hists, nil
 }

@@ -56,9 +56,10 @@ CREATE TABLE system_settings (
 -- its user first signed in); each step, when it happens, adds one to its
 -- organization's, day's (UTC, 'YYYY-MM-DD') and account type's counter and,
 -- from the second step on, one to a bucket of the time since the step
--- before (buckets of a quarter of a binary order of magnitude of seconds),
--- from which medians are read. A year of an organization is at most a few
--- thousand counter rows, however many signups it had.
+-- before in the same row's histogram (durations: "bucket:count" pairs;
+-- buckets of a quarter of a binary order of magnitude of seconds), from
+-- which medians are read. A year of an organization is at most 5,840 rows,
+-- however many signups it had.
 CREATE TABLE funnel_subjects (
     signup_id     TEXT PRIMARY KEY,
     org_id        TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
@@ -77,15 +78,6 @@ CREATE TABLE funnel_daily (
     account_type TEXT NOT NULL,
     step         TEXT NOT NULL,
     count        BIGINT NOT NULL,
+    durations    TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (org_id, day, account_type, step)
-);
-
-CREATE TABLE funnel_durations (
-    org_id       TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-    day          TEXT NOT NULL,
-    account_type TEXT NOT NULL,
-    step         TEXT NOT NULL,
-    bucket       INTEGER NOT NULL,
-    count        BIGINT NOT NULL,
-    PRIMARY KEY (org_id, day, account_type, step, bucket)
 );
