@@ -19,9 +19,6 @@ type bar struct {
 	Y, Width, TextY       int
 }
 
-// point is one day of the daily chart.
-type point struct{ X, Y int }
-
 // chart is the home page's server-rendered SVG funnel chart.
 type chart struct {
 	Report   funnel.Report
