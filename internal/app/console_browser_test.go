@@ -161,6 +161,37 @@ func TestBrowserConsole(t *testing.T) {
 			t.Fatalf("create org_admin: %d", st)
 		}
 		annLink := e.mailedLink(n, "ann@acme.test", "/admin/set-password")
+
+		// Data recipients may register; one does and waits in the queue;
+		// a rejection needs a reason; approved, it signs in.
+		openPage(t, tab, e.base+"/admin/o/default/onboarding")
+		tick(t, tab, "#f-self_registration-account_types-3")
+		if st := clickTo(t, tab, "form.onboarding > button"); st != http.StatusOK {
+			t.Fatalf("offer data recipients: %d", st)
+		}
+		token := e.startSignup("dr@data.example", "data_recipient")
+		body := e.completion(token, "data_recipient")
+		body["customer"] = map[string]any{"name": "Data Analytics GmbH"}
+		expect(t, e.do("POST", "/api/v1/signups/"+token, body), http.StatusCreated)
+		expectPage(t, tab, openPage(t, tab, e.base+"/admin/o/default/approvals"), http.StatusOK, "Data recipients awaiting approval")
+		if got := pageText(t, tab, "nav .count"); got != "1" {
+			t.Fatalf("menu count %q, want 1", got)
+		}
+		checkPage(t, tab, "console-approvals")
+		if st := clickTo(t, tab, `form[action$="/reject"] button`); st != http.StatusUnprocessableEntity {
+			t.Fatalf("reject without a reason: %d", st)
+		}
+		if !exists(t, tab, `[id$="-error"]`) {
+			t.Fatal("no error next to the reason")
+		}
+		expect(t, e.do("POST", "/api/v1/sessions", map[string]any{"email": "dr@data.example", "password": goodPassword}), http.StatusForbidden)
+		if st := clickTo(t, tab, `form[action$="/approve"] button`); st != http.StatusOK {
+			t.Fatalf("approve: %d", st)
+		}
+		if got := pageText(t, tab, "nav .count"); got != "0" {
+			t.Fatalf("menu count after approval %q, want 0", got)
+		}
+		e.login("dr@data.example", goodPassword)
 		consoleSignOut(t, tab)
 
 		// The org_admin sets a password and manages acme only.
@@ -226,8 +257,8 @@ func TestBrowserConsole(t *testing.T) {
 			WHERE action = 'onboarding.updated' AND actor LIKE 'backoffice:%'`).Scan(&changes); err != nil {
 			t.Fatal(err)
 		}
-		if changes != 2 {
-			t.Fatalf("%d onboarding changes by back-office users in the audit log, want 2", changes)
+		if changes != 3 {
+			t.Fatalf("%d onboarding changes by back-office users in the audit log, want 3", changes)
 		}
 	})
 }

@@ -116,6 +116,8 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/o/{org}/onboarding", c.inOrg(c.postOnboarding))
 	mux.HandleFunc("POST /admin/o/{org}/onboarding/try-email", c.inOrg(c.postTryEmail))
 	mux.HandleFunc("POST /admin/o/{org}/onboarding/test-provider", c.inOrg(c.postTestProvider))
+	mux.HandleFunc("GET /admin/o/{org}/approvals", c.inOrg(c.getApprovals))
+	mux.HandleFunc("POST /admin/o/{org}/approvals/{id}/{decision}", c.inOrg(c.postDecision))
 	mux.HandleFunc("/admin/", c.withReq(c.notFound))
 }
 
