@@ -61,19 +61,26 @@ func benchConfig(dsn, addr string) config.Config {
 	cfg.RateSignupEmail = config.Rate{}
 	cfg.RateLoginIP = config.Rate{}
 	cfg.RateLoginEmail = config.Rate{}
+	if store.IsPostgresDSN(dsn) {
+		// PostgreSQL needs a configured key (SQLite makes its own).
+		cfg.SecretKey = "bench1:YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktYmU="
+	}
 	return cfg
 }
 
 // startServer runs onboard on dsn until the end of the benchmark call.
 // clients is the number of client goroutines that will send requests at
 // once; the client keeps that many idle connections.
-func startServer(b *testing.B, dsn string, clients int) *server {
+func startServer(b *testing.B, dsn string, clients int, mutate ...func(*config.Config)) *server {
 	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	cfg := benchConfig(dsn, ln.Addr().String())
+	for _, m := range mutate {
+		m(&cfg)
+	}
 	if p := auth.DefaultParams(); cfg.Argon2Memory != uint(p.Memory) || cfg.Argon2Time != uint(p.Time) ||
 		cfg.Argon2Threads != uint(p.Threads) || cfg.HashConcurrency != 0 {
 		b.Fatalf("config.Default() no longer hashes with auth.DefaultParams() %+v at the default concurrency: %+v", p, cfg)

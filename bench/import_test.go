@@ -32,6 +32,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/store"
@@ -145,7 +146,7 @@ func BenchmarkImport(b *testing.B) {
 			PasswordPolicy: domain.PolicyPincode, APIKeyHash: []byte(store.NewID()), CreatedAt: store.Now()}); err != nil {
 			b.Fatal(err)
 		}
-		c, secret, err := flows.CreateClient(ctx, st, org, flows.ClientInput{Name: "bench", Kind: domain.ClientB2B, Labelpartners: []string{"bench-lp"}}, "bench", time.Now())
+		c, secret, err := b2b.CreateClient(ctx, st, org, b2b.ClientInput{Name: "bench", Kind: domain.ClientB2B, Labelpartners: []string{"bench-lp"}}, "bench", time.Now())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -199,7 +200,7 @@ func BenchmarkImport(b *testing.B) {
 				b.Fatal(err)
 			}
 			var sum struct {
-				Summary *flows.ImportSummary `json:"summary"`
+				Summary *b2b.ImportSummary `json:"summary"`
 			}
 			if err := json.Unmarshal(last, &sum); err != nil || sum.Summary == nil || lines != n+1 || sum.Summary.Rejected != 0 {
 				b.Fatalf("answer: %d lines, last %s", lines, bytes.TrimSpace(last))

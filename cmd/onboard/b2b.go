@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/onboard-dev/onboard/internal/app"
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/config"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
@@ -76,12 +77,12 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 		return errors.New("import: --file is required")
 	}
 	if *format == "" {
-		*format = flows.ImportNDJSON
+		*format = b2b.ImportNDJSON
 		if strings.EqualFold(filepath.Ext(*file), ".csv") {
-			*format = flows.ImportCSV
+			*format = b2b.ImportCSV
 		}
 	}
-	if *format != flows.ImportNDJSON && *format != flows.ImportCSV {
+	if *format != b2b.ImportNDJSON && *format != b2b.ImportCSV {
 		return fmt.Errorf("import: --format %q: must be ndjson or csv", *format)
 	}
 	var in io.Reader = os.Stdin
@@ -101,7 +102,7 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 	enc := json.NewEncoder(stdout)
 	start := time.Now()
 	last := start
-	var sum flows.ImportSummary
+	var sum b2b.ImportSummary
 	progress := func(final bool) {
 		if *quiet {
 			return
@@ -115,8 +116,8 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 		fmt.Fprintf(stderr, "import: %d lines (%d created, %d unchanged, %d rejected) in %.1fs, %.0f lines/s%s",
 			n, sum.Created, sum.Unchanged, sum.Rejected, el, float64(n)/max(el, 1e-9), end)
 	}
-	sum2, err := flows.ImportEndUsers(ctx, st, flows.ImportScope{OrgID: o.ID, DefaultLabelpartner: *def, Actor: "cli"}, in, *format,
-		func(r flows.ImportResult) error {
+	sum2, err := b2b.ImportEndUsers(ctx, st, b2b.ImportScope{OrgID: o.ID, DefaultLabelpartner: *def, Actor: "cli"}, in, *format,
+		func(r b2b.ImportResult) error {
 			switch r.Status {
 			case "created":
 				sum.Created++
@@ -169,7 +170,7 @@ func clientCreateCommand(ctx context.Context, args []string, getenv func(string)
 			names = append(names, n)
 		}
 	}
-	c, secret, err := flows.CreateClient(ctx, st, o, flows.ClientInput{Name: *name, Kind: *kind, Labelpartners: names}, "cli", time.Now())
+	c, secret, err := b2b.CreateClient(ctx, st, o, b2b.ClientInput{Name: *name, Kind: *kind, Labelpartners: names}, "cli", time.Now())
 	if err != nil {
 		return fmt.Errorf("client create: %w", err)
 	}
@@ -226,7 +227,7 @@ func clientListCommand(ctx context.Context, args []string, getenv func(string) s
 		return err
 	}
 	defer st.Close()
-	cs, err := flows.Clients(ctx, st, o)
+	cs, err := b2b.Clients(ctx, st, o)
 	if err != nil {
 		return fmt.Errorf("client list: %w", err)
 	}
@@ -263,7 +264,7 @@ func clientRevokeCommand(ctx context.Context, args []string, getenv func(string)
 	}
 	defer st.Close()
 	id := *client
-	if strings.HasPrefix(id, flows.ClientIDPrefix) {
+	if strings.HasPrefix(id, b2b.ClientIDPrefix) {
 		c, err := st.ClientByClientID(ctx, id)
 		if store.IsNotFound(err) || (err == nil && c.OrgID != o.ID) {
 			return fmt.Errorf("client revoke: organization %q has no client %s", *org, id)
@@ -273,7 +274,7 @@ func clientRevokeCommand(ctx context.Context, args []string, getenv func(string)
 		}
 		id = c.ID
 	}
-	changed, err := flows.RevokeClient(ctx, st, o, id, "cli", time.Now())
+	changed, err := b2b.RevokeClient(ctx, st, o, id, "cli", time.Now())
 	if err != nil {
 		return fmt.Errorf("client revoke: %s: %w", *client, err)
 	}

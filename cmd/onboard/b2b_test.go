@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpapi"
@@ -148,7 +149,7 @@ func TestClientListAndRevokeCommands(t *testing.T) {
 		if err := st.CreateOrganization(ctx, other); err != nil {
 			t.Fatal(err)
 		}
-		foreign, _, err := flows.CreateClient(ctx, st, other, flows.ClientInput{Name: "x", Kind: domain.ClientB2B}, "test", time.Now())
+		foreign, _, err := b2b.CreateClient(ctx, st, other, b2b.ClientInput{Name: "x", Kind: domain.ClientB2B}, "test", time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

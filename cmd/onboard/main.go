@@ -138,6 +138,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	logger := newLogger(cfg, stderr)
+	cfg.Version = version
 	a, err := app.New(ctx, cfg, logger)
 	if err != nil {
 		return err

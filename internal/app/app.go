@@ -6,23 +6,31 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/onboard-dev/onboard/internal/activity"
 	"github.com/onboard-dev/onboard/internal/auth"
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/backoffice"
 	"github.com/onboard-dev/onboard/internal/config"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpapi"
 	"github.com/onboard-dev/onboard/internal/mail"
+	"github.com/onboard-dev/onboard/internal/metrics"
 	"github.com/onboard-dev/onboard/internal/outbound"
 	"github.com/onboard-dev/onboard/internal/ratelimit"
+	"github.com/onboard-dev/onboard/internal/sso"
 	"github.com/onboard-dev/onboard/internal/store"
+	"github.com/onboard-dev/onboard/internal/tracing"
 	"github.com/onboard-dev/onboard/internal/web"
 	"github.com/onboard-dev/onboard/internal/web/console"
 )
@@ -33,6 +41,7 @@ type App struct {
 	log    *slog.Logger
 	store  *store.Store
 	flows  *flows.Service
+	b2b    *b2b.Service
 	api    *httpapi.Server
 	worker *mail.Worker
 	// sweepRates deletes old rate-limit windows when they are kept in SQL.
@@ -42,6 +51,17 @@ type App struct {
 	// activity takes end users' first measurements from NATS; nil when
 	// no NATS URL is configured.
 	activity *activity.Subscriber
+	// metrics are served on cfg.MetricsAddr; nil when it is empty.
+	metrics *metrics.Metrics
+	// sender delivers mail; its idle SMTP connections close at shutdown.
+	sender mail.Sender
+	// tracing sends traces over OTLP; nil unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+	tracing *tracing.Tracing
+}
+
+// spanFunc adapts the tracer to the hooks of the store and the mail worker.
+func spanFunc(tr *tracing.Tracing) func(ctx context.Context, name string) (context.Context, func(error)) {
+	return func(ctx context.Context, name string) (context.Context, func(error)) { return tr.Span(ctx, name) }
 }
 
 // New opens the database, applies migrations, seeds the default organization
@@ -50,14 +70,28 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	st, err := OpenStore(ctx, cfg, logger)
+	tr, err := tracing.FromEnv(ctx, os.Getenv, cfg.Version)
 	if err != nil {
+		return nil, err
+	}
+	var storeOpts []store.Option
+	if tr != nil {
+		storeOpts = append(storeOpts, store.WithQueryTracer(tr.QueryTracer()), store.WithSpans(spanFunc(tr)))
+	}
+	st, err := OpenStore(ctx, cfg, logger, storeOpts...)
+	if err != nil {
+		if tr != nil {
+			_ = tr.Shutdown(ctx)
+		}
 		return nil, err
 	}
 	ok := false
 	defer func() {
 		if !ok {
 			st.Close()
+			if tr != nil {
+				_ = tr.Shutdown(context.WithoutCancel(ctx))
+			}
 		}
 	}()
 	if _, err := flows.EnsureDefaultOrganization(ctx, st, flows.DefaultDisplayName(cfg.OrgName, cfg.MailFrom, cfg.PublicURL)); err != nil {
@@ -67,11 +101,16 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err != nil {
 		return nil, err
 	}
-	sender, err := mail.NewSender(cfg.SMTPURL, logger)
+	sender, err := mail.NewSender(cfg.SMTPURL, logger, mail.WithIdleConnections(cfg.SMTPIdleConns, 0))
 	if err != nil {
 		return nil, fmt.Errorf("smtp: %w", err)
 	}
-	a := &App{cfg: cfg, log: logger, store: st}
+	a := &App{cfg: cfg, log: logger, store: st, tracing: tr, sender: sender}
+	if cfg.MetricsAddr != "" {
+		a.metrics = metrics.New(prometheus.NewRegistry(), cfg.Version)
+		a.metrics.WatchDB("onboard", st.DB())
+		a.metrics.WatchOutbox(outboxStats(st), 5*time.Second)
+	}
 	if cfg.OutboundAllowPrivate {
 		logger.Warn("outbound-allow-private is on: configured URLs may reach loopback and private addresses and use plain http; never in production")
 	}
@@ -88,11 +127,25 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	} else {
 		limiter = ratelimit.NewMemory(nil)
 	}
+	hasher := auth.NewHasher(params, cfg.HashConcurrency)
+	var mailSpan func(ctx context.Context, name string) (context.Context, func(error))
+	if tr != nil {
+		mailSpan = spanFunc(tr)
+	}
+	var observeMail func(mail.Attempt)
+	if a.metrics != nil {
+		limiter = a.metrics.Limiter(limiter)
+		hasher.ObserveWait(a.metrics.ObserveHashWait)
+		a.metrics.WatchHashPool(hasher)
+		m := a.metrics
+		observeMail = func(at mail.Attempt) {
+			m.ObserveMail(metrics.MailAttempt{Attempt: at.Number, Duration: at.Duration, Outcome: at.Outcome})
+		}
+	}
 	a.worker = mail.NewWorker(outboxQueue{st}, sender, mail.WorkerConfig{
 		From: cfg.MailFrom, BackoffBase: cfg.MailRetryBase, BackoffMax: cfg.MailRetryMax,
-		MaxAge: cfg.MailMaxAge, Concurrency: cfg.MailWorkers,
+		MaxAge: cfg.MailMaxAge, Concurrency: cfg.MailWorkers, Lease: cfg.MailLease, Observe: observeMail, Span: mailSpan,
 	}, logger.With("component", "mail"))
-	hasher := auth.NewHasher(params, cfg.HashConcurrency)
 	a.flows = flows.New(flows.Deps{
 		Store: st, Hasher: hasher, Policy: auth.DefaultPolicy(),
 		Mail: templates, Limiter: limiter, Notify: a.worker.Notify, Logger: logger,
@@ -111,18 +164,22 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Accounts: flows.AccountConfig{
 			InvitationTTL: cfg.InvitationTTL, PasswordResetTTL: cfg.PasswordResetTTL, EmailChangeTTL: cfg.EmailChangeTTL,
 		},
-		B2B: flows.B2BConfig{RefreshTTL: cfg.B2BRefreshTTL, IntrospectionTimeout: cfg.B2BIntrospectionTimeout},
 	})
-	a.api = httpapi.New(a.flows, st, logger, httpapi.Config{
-		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"),
-	})
+	a.b2b = b2b.New(a.flows, b2b.Config{RefreshTTL: cfg.B2BRefreshTTL, IntrospectionTimeout: cfg.B2BIntrospectionTimeout})
+	ssoSvc := sso.New(a.flows, st, outbound.New(outbound.Options{AllowPrivate: cfg.OutboundAllowPrivate, Timeout: cfg.SSOTimeout}).HTTPClient(),
+		logger.With("component", "sso"), sso.Config{PublicURL: cfg.PublicURL, Timeout: cfg.SSOTimeout})
+	apiCfg := httpapi.Config{TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"), SSO: ssoSvc}
+	if a.metrics != nil {
+		apiCfg.ObserveImport = a.metrics.ObserveImport
+	}
+	a.api = httpapi.New(a.flows, a.b2b, st, logger, apiCfg)
 	var formKey []byte
 	if cfg.FormKey != "" {
 		formKey = []byte(cfg.FormKey)
 	}
 	https := strings.HasPrefix(cfg.PublicURL, "https://")
-	pages := web.New(a.flows, logger, web.Config{
-		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey,
+	pages := web.New(a.flows, a.b2b, logger, web.Config{
+		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey, SSO: ssoSvc,
 	})
 	bo := backoffice.New(backoffice.Deps{Store: st, Hasher: hasher, Policy: auth.DefaultPolicy(), Mail: templates, Limiter: limiter,
 		Notify: a.worker.Notify, Logger: logger}, backoffice.Config{
@@ -136,9 +193,17 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		return nil, err
 	}
 	a.handler = route(pages, cons, a.api)
+	if a.metrics != nil {
+		a.handler = a.metrics.Middleware(a.handler)
+	}
+	if tr != nil {
+		// Outermost: the metrics read the route from the request the
+		// tracing passes on.
+		a.handler = tr.Middleware(a.handler)
+	}
 	if cfg.NATSURL != "" {
 		record := func(ctx context.Context, subject string, m activity.Message) (string, error) {
-			u, err := a.flows.RecordActivityFromBus(ctx, flows.BusActivity{Subject: subject, EndUserID: m.EndUserID,
+			u, err := a.b2b.RecordActivityFromBus(ctx, b2b.BusActivity{Subject: subject, EndUserID: m.EndUserID,
 				Labelpartner: m.Labelpartner, Email: m.Email, MeasurementReceivedAt: m.MeasurementReceivedAt})
 			return u.State, err
 		}
@@ -191,8 +256,16 @@ func (r router) Routes() [][2]string { return r.api.Routes() }
 // Store is the app's database.
 func (a *App) Store() *store.Store { return a.store }
 
-// Close closes the database.
-func (a *App) Close() error { return a.store.Close() }
+// Close sends the buffered spans and closes the database.
+func (a *App) Close() error {
+	var errs []error
+	if a.tracing != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), tracing.ShutdownTimeout)
+		errs = append(errs, a.tracing.Shutdown(ctx))
+		cancel()
+	}
+	return errors.Join(append(errs, a.store.Close())...)
+}
 
 // Run serves HTTP on ln and runs the background workers until ctx is done,
 // then shuts down gracefully: the listener closes, in-flight requests finish
@@ -228,6 +301,24 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		})
 	}
 
+	var metricsSrv *http.Server
+	if a.metrics != nil {
+		mln, err := net.Listen("tcp", a.cfg.MetricsAddr)
+		if err != nil {
+			stopWork()
+			wg.Wait()
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		metricsSrv = &http.Server{Handler: a.metrics.Handler(), ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+		wg.Go(func() {
+			if err := metricsSrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.log.Error("metrics listener stopped", "err", err)
+			}
+		})
+		a.log.Info("metrics listening", "addr", mln.Addr().String())
+	}
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	a.log.Info("onboard listening", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL, "engine", a.store.Engine(),
@@ -242,8 +333,14 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		err = srv.Shutdown(sctx)
 		cancel()
 	}
+	if metricsSrv != nil {
+		_ = metricsSrv.Close()
+	}
 	stopWork()
 	wg.Wait()
+	if c, ok := a.sender.(io.Closer); ok {
+		_ = c.Close()
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -272,6 +369,9 @@ func (a *App) janitor(ctx context.Context) {
 			a.log.Warn("cleanup of account links failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("cleanup of account links", "deleted", n)
+		}
+		if _, err := a.store.DeleteExpiredSSOFlows(ctx, time.Now(), 24*time.Hour); err != nil && ctx.Err() == nil {
+			a.log.Warn("cleanup of sso flows failed", "err", err)
 		}
 		if n, err := a.store.DeleteExpiredB2B(ctx, time.Now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
 			a.log.Warn("cleanup of b2b links and tokens failed", "err", err)
@@ -304,6 +404,21 @@ func mailMode(smtpURL string) string {
 		return "dev (logged, not sent)"
 	}
 	return "smtp"
+}
+
+// outboxStats reads the outbox's figures for the metrics.
+func outboxStats(st *store.Store) metrics.OutboxReader {
+	return func(ctx context.Context) (metrics.OutboxStats, error) {
+		counts, err := st.OutboxCounts(ctx)
+		if err != nil {
+			return metrics.OutboxStats{}, err
+		}
+		oldest, _, err := st.OldestUndeliveredMail(ctx)
+		if err != nil {
+			return metrics.OutboxStats{}, err
+		}
+		return metrics.OutboxStats{ByState: counts, OldestQueued: oldest}, nil
+	}
 }
 
 // outboxQueue is the store's outbox as the mail worker sees it.

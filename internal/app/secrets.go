@@ -50,13 +50,14 @@ func Keyring(cfg config.Config, logger *slog.Logger) (*secretbox.Keyring, error)
 
 // OpenStore opens the configured database with the configured keyring,
 // applies migrations and brings every stored secret under the active key
-// (sealing what older versions wrote in plaintext).
-func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*store.Store, error) {
+// (sealing what older versions wrote in plaintext). opts add to the store's
+// options (tracing).
+func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...store.Option) (*store.Store, error) {
 	keys, err := Keyring(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.DB, store.WithKeyring(keys))
+	st, err := store.Open(ctx, cfg.DB, append([]store.Option{store.WithKeyring(keys)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -123,7 +124,22 @@ type Hasher struct {
 	// inSlot, when non-nil, is called while a slot is held, before hashing.
 	// Tests set it, before the Hasher is shared, to park work in the pool.
 	inSlot func()
+
+	// waiting counts callers waiting for a slot; onWait, when set, is told
+	// how long each computation waited.
+	waiting atomic.Int32
+	onWait  func(time.Duration)
 }
+
+// PoolStats returns the number of slots, the computations holding one and
+// those waiting for one, for metrics.
+func (h *Hasher) PoolStats() (size, running, waiting int) {
+	return cap(h.slots), int(h.inFlight.Load()), int(h.waiting.Load())
+}
+
+// ObserveWait makes the Hasher call f with the time each computation waited
+// for a slot. Call it before the Hasher is shared.
+func (h *Hasher) ObserveWait(f func(time.Duration)) { h.onWait = f }
 
 // NewHasher returns a Hasher that hashes new passwords with p and runs at
 // most concurrency computations at once (runtime.GOMAXPROCS(0) when
@@ -226,12 +242,26 @@ func (h *Hasher) run(ctx context.Context, f func()) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("waiting for a hashing slot: %w", err)
 	}
+	var start time.Time
+	if h.onWait != nil {
+		start = time.Now()
+	}
 	select {
 	case h.slots <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for a hashing slot: %w", ctx.Err())
+	default:
+		h.waiting.Add(1)
+		select {
+		case h.slots <- struct{}{}:
+			h.waiting.Add(-1)
+		case <-ctx.Done():
+			h.waiting.Add(-1)
+			return fmt.Errorf("waiting for a hashing slot: %w", ctx.Err())
+		}
 	}
 	defer func() { <-h.slots }()
+	if h.onWait != nil {
+		h.onWait(time.Since(start))
+	}
 
 	n := h.inFlight.Add(1)
 	defer h.inFlight.Add(-1)

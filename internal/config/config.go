@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/mail"
 	"net/netip"
 	"net/url"
@@ -98,6 +99,7 @@ type Config struct {
 
 	B2BRefreshTTL           time.Duration // lifetime of end users' refresh tokens
 	B2BIntrospectionTimeout time.Duration // bound of one call to a labelpartner's identity provider
+	SSOTimeout              time.Duration // bound of one call to an organization's OpenID provider
 
 	// NATSURL names the NATS server (or several, comma-separated) from which
 	// end users' first measurements are taken; empty turns this off.
@@ -116,6 +118,20 @@ type Config struct {
 	NATSCredsFile string
 	// NATSWorkers bounds the activity messages processed at once.
 	NATSWorkers int
+
+	// MetricsAddr is the listen address of the Prometheus metrics
+	// (/metrics); empty turns them off. It must differ from Addr: metrics
+	// are never served on the public port.
+	MetricsAddr string
+	// SMTPIdleConns is how many SMTP connections stay open between mails
+	// for reuse; 0 opens one per mail.
+	SMTPIdleConns int
+	// MailLease is how long a node's claim on a mail lasts: a mail claimed
+	// by a node that died is sent by another once it runs out.
+	MailLease time.Duration
+	// Version names the build in the metrics; set by the program, not a
+	// setting.
+	Version string
 }
 
 // Rate is a rate limit written "60/1m": a count per window. "0" disables it.
@@ -224,6 +240,8 @@ func Default() Config {
 		MailMaxAge:           72 * time.Hour,
 		MailWorkers:          2,
 		MailRetention:        7 * 24 * time.Hour,
+		MailLease:            2 * time.Minute,
+		SMTPIdleConns:        4,
 		LogFormat:            "text",
 		LogLevel:             "info",
 
@@ -233,6 +251,7 @@ func Default() Config {
 
 		B2BRefreshTTL:           30 * 24 * time.Hour,
 		B2BIntrospectionTimeout: 5 * time.Second,
+		SSOTimeout:              10 * time.Second,
 
 		NATSActivitySubject: "onboard.activity",
 		NATSQueue:           "onboard",
@@ -287,6 +306,7 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	dur(&c.PasswordResetTTL, "password-reset-ttl", "ONBOARD_PASSWORD_RESET_TTL", "lifetime of a password-reset link")
 	dur(&c.EmailChangeTTL, "email-change-ttl", "ONBOARD_EMAIL_CHANGE_TTL", "lifetime of an email-change confirmation link")
 	dur(&c.B2BRefreshTTL, "b2b-refresh-ttl", "ONBOARD_B2B_REFRESH_TTL", "lifetime of end users' refresh tokens (/v2/token)")
+	dur(&c.SSOTimeout, "sso-timeout", "ONBOARD_SSO_TIMEOUT", "time limit of one call to an organization's OpenID provider (discovery, token, keys)")
 	dur(&c.B2BIntrospectionTimeout, "b2b-introspection-timeout", "ONBOARD_B2B_INTROSPECTION_TIMEOUT", "time limit of a token introspection at a labelpartner's identity provider")
 	uintv(&c.Argon2Memory, "argon2-memory", "ONBOARD_ARGON2_MEMORY", "argon2id memory in KiB")
 	uintv(&c.Argon2Time, "argon2-time", "ONBOARD_ARGON2_TIME", "argon2id iterations")
@@ -315,6 +335,9 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	str(&c.NATSStream, "nats-stream", "ONBOARD_NATS_STREAM", "JetStream stream to consume activity from; empty: a core-NATS subscription")
 	str(&c.NATSCredsFile, "nats-creds", "ONBOARD_NATS_CREDS_FILE", "NATS credentials (.creds) file")
 	intv(&c.NATSWorkers, "nats-workers", "ONBOARD_NATS_WORKERS", "activity messages processed at once")
+	str(&c.MetricsAddr, "metrics-addr", "ONBOARD_METRICS_ADDR", "listen address of the Prometheus metrics (/metrics), never the public one; empty: off")
+	intv(&c.SMTPIdleConns, "smtp-idle-conns", "ONBOARD_SMTP_IDLE_CONNS", "SMTP connections kept open between mails and reused; 0: a connection per mail")
+	dur(&c.MailLease, "mail-lease", "ONBOARD_MAIL_LEASE", "how long a node's claim on a mail lasts; a mail claimed by a node that died is sent by another after it")
 	str(&c.LogFormat, "log-format", "ONBOARD_LOG_FORMAT", "text or json")
 	str(&c.LogLevel, "log-level", "ONBOARD_LOG_LEVEL", "debug, info, warn or error")
 	applyEnv := func(getenv func(string) string) error {
@@ -396,7 +419,7 @@ func (c *Config) Validate() error {
 	if c.BrowserSessionTTL <= 0 || c.BrowserIdleTTL <= 0 {
 		errs = append(errs, errors.New("browser-session-ttl and browser-idle-ttl must be positive"))
 	}
-	if c.B2BRefreshTTL <= 0 || c.B2BIntrospectionTimeout <= 0 {
+	if c.B2BRefreshTTL <= 0 || c.B2BIntrospectionTimeout <= 0 || c.SSOTimeout <= 0 {
 		errs = append(errs, errors.New("b2b-refresh-ttl and b2b-introspection-timeout must be positive"))
 	}
 	if c.InvitationTTL <= 0 || c.PasswordResetTTL <= 0 || c.EmailChangeTTL <= 0 {
@@ -410,6 +433,15 @@ func (c *Config) Validate() error {
 	}
 	if c.AdminKey != "" && len(c.AdminKey) < 16 {
 		errs = append(errs, errors.New("ONBOARD_ADMIN_KEY: must be at least 16 characters"))
+	}
+	if c.MetricsAddr != "" && sameListenAddr(c.MetricsAddr, c.Addr) {
+		errs = append(errs, fmt.Errorf("metrics-addr %q: must differ from addr: metrics are never served on the public port", c.MetricsAddr))
+	}
+	if c.SMTPIdleConns < 0 || c.SMTPIdleConns > 64 {
+		errs = append(errs, errors.New("smtp-idle-conns: must be between 0 and 64"))
+	}
+	if c.MailLease < 10*time.Second {
+		errs = append(errs, errors.New("mail-lease: must be at least 10s"))
 	}
 	if c.MailWorkers < 1 {
 		errs = append(errs, errors.New("mail-workers: must be at least 1"))
@@ -430,6 +462,21 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateNATS()...)
 	return errors.Join(errs...)
+}
+
+// sameListenAddr reports whether two listen addresses would take the same
+// port (an empty host or 0.0.0.0/:: binds every address).
+func sameListenAddr(a, b string) bool {
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	if pa != pb || pa == "0" {
+		return false
+	}
+	wild := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ha == hb || wild(ha) || wild(hb)
 }
 
 // validateNATS checks the NATS settings; they are checked only when

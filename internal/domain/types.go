@@ -101,6 +101,8 @@ type Onboarding struct {
 	DefaultUserTypes                   map[string]string `json:"default_user_types"`
 	PartnerProvider                    *PartnerProvider  `json:"partner_provider"`
 	Branding                           Branding          `json:"branding"`
+	// SSO is the sign-in with OpenID Connect; nil when there is none.
+	SSO *SSO `json:"sso,omitempty"`
 }
 
 // Branding is how an organization's pages and mails look.

@@ -533,7 +533,7 @@ func (s *Service) deleteCustomer(ctx context.Context, p Principal, acct domain.A
 	if err != nil {
 		return err
 	}
-	m, err := s.queueMail(org, p.User.Language, obmail.TemplateAccountDeleted, p.User.Email, obmail.AccountDeletedData{Organization: displayName(org)})
+	m, err := s.QueueMail(org, p.User.Language, obmail.TemplateAccountDeleted, p.User.Email, obmail.AccountDeletedData{Organization: displayName(org)})
 	if err != nil {
 		return err
 	}
@@ -567,7 +567,7 @@ func humanTTL(d time.Duration) string {
 	if d >= 2*day && d%day == 0 {
 		return plural(int(d/day), "day")
 	}
-	return humanDuration(d)
+	return HumanDuration(d)
 }
 
 // errLinkUsed tells a transaction that a link was consumed meanwhile.

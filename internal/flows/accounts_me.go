@@ -25,7 +25,7 @@ import (
 // unusable. Rate limited per user like signup starts per address.
 func (s *Service) RequestEmailChange(ctx context.Context, p Principal, newEmail, currentPassword string) error {
 	var fields []domain.FieldError
-	email, ferr := validEmail("email", newEmail)
+	email, ferr := ValidEmail("email", newEmail)
 	if ferr != nil {
 		fields = append(fields, *ferr)
 	} else if domain.NormalizeEmail(email) == domain.NormalizeEmail(p.User.Email) {
@@ -55,13 +55,13 @@ func (s *Service) RequestEmailChange(ctx context.Context, p Principal, newEmail,
 	}
 	now := s.now()
 	ttl := s.accountConfig().EmailChangeTTL
-	link, err := s.queueMail(org, p.User.Language, obmail.TemplateEmailChange, email, obmail.EmailChangeData{
+	link, err := s.QueueMail(org, p.User.Language, obmail.TemplateEmailChange, email, obmail.EmailChangeData{
 		Organization: displayName(org), Link: s.pageLink(org, "/confirm-email", token), ExpiresIn: humanTTL(ttl),
 	})
 	if err != nil {
 		return err
 	}
-	notice, err := s.queueMail(org, p.User.Language, obmail.TemplateEmailChangeRequested, p.User.Email, obmail.EmailChangeNoticeData{
+	notice, err := s.QueueMail(org, p.User.Language, obmail.TemplateEmailChangeRequested, p.User.Email, obmail.EmailChangeNoticeData{
 		Organization: displayName(org), FirstName: p.User.FirstName, NewEmail: email, ResetURL: s.pageURL(org, "/reset-password"),
 	})
 	if err != nil {
@@ -164,7 +164,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (domain.
 	if err != nil {
 		return domain.User{}, err
 	}
-	notice, err := s.queueMail(org, u.Language, obmail.TemplateEmailChanged, u.Email, obmail.EmailChangeNoticeData{
+	notice, err := s.QueueMail(org, u.Language, obmail.TemplateEmailChanged, u.Email, obmail.EmailChangeNoticeData{
 		Organization: displayName(org), FirstName: u.FirstName, NewEmail: c.NewEmail, ResetURL: s.pageURL(org, "/reset-password"),
 	})
 	if err != nil {

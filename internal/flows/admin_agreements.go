@@ -98,7 +98,7 @@ func (s *Service) CreateAgreement(ctx context.Context, adm Admin, org domain.Org
 		if err := tx.CreateAgreement(ctx, a); err != nil {
 			return err
 		}
-		return audit(ctx, tx, org.ID, adm, "agreement.created", a.ID, map[string]any{"after": agreementAudit(a)}, now)
+		return Audit(ctx, tx, org.ID, adm, "agreement.created", a.ID, map[string]any{"after": agreementAudit(a)}, now)
 	})
 	s.orgs.lookups.forget(org.ID) // registrations read them through the cache
 	switch {
@@ -138,7 +138,7 @@ func (s *Service) PublishAgreementVersion(ctx context.Context, adm Admin, org do
 		if err := tx.CreateAgreement(ctx, a); err != nil {
 			return err
 		}
-		return audit(ctx, tx, org.ID, adm, "agreement.version_published", a.ID,
+		return Audit(ctx, tx, org.ID, adm, "agreement.version_published", a.ID,
 			map[string]any{"before": agreementAudit(prev), "after": agreementAudit(a)}, now)
 	})
 	s.orgs.lookups.forget(org.ID) // registrations read them through the cache

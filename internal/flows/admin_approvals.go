@@ -57,7 +57,7 @@ func (s *Service) RejectAccount(ctx context.Context, adm Admin, org domain.Organ
 // decide moves a pending data recipient and its users to status to, mails the
 // users and records the decision, in one transaction.
 func (s *Service) decide(ctx context.Context, adm Admin, org domain.Organization, id, to, reason string) (PendingAccount, error) {
-	if !validID(id) {
+	if !ValidID(id) {
 		return PendingAccount{}, approvalNotFound()
 	}
 	acct, err := s.store.AccountByID(ctx, org.ID, id)
@@ -82,10 +82,10 @@ func (s *Service) decide(ctx context.Context, adm Admin, org domain.Organization
 	for _, u := range users {
 		var m domain.OutboxMail
 		if to == domain.StatusActive {
-			m, err = s.queueMail(org, u.Language, obmail.TemplateApprovalGranted, u.Email, obmail.ApprovalGrantedData{
+			m, err = s.QueueMail(org, u.Language, obmail.TemplateApprovalGranted, u.Email, obmail.ApprovalGrantedData{
 				Organization: displayName(org), FirstName: u.FirstName, SignInURL: s.pageURL(org, "/login")})
 		} else {
-			m, err = s.queueMail(org, u.Language, obmail.TemplateApprovalRejected, u.Email, obmail.ApprovalRejectedData{
+			m, err = s.QueueMail(org, u.Language, obmail.TemplateApprovalRejected, u.Email, obmail.ApprovalRejectedData{
 				Organization: displayName(org), FirstName: u.FirstName, Reason: reason})
 		}
 		if err != nil {
@@ -127,7 +127,7 @@ func (s *Service) decide(ctx context.Context, adm Admin, org domain.Organization
 		if reason != "" {
 			after["reason"] = reason
 		}
-		return audit(ctx, tx, org.ID, adm, action, id,
+		return Audit(ctx, tx, org.ID, adm, action, id,
 			map[string]any{"before": map[string]any{"status": acct.Status}, "after": after, "users": len(users)}, now)
 	})
 	if err != nil {

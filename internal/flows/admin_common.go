@@ -103,14 +103,14 @@ func (f *fieldErrors) accountTypes(field string, types []string) {
 }
 
 // validID reports whether id can be a stored id.
-func validID(id string) bool { return idPattern.MatchString(id) }
+func ValidID(id string) bool { return idPattern.MatchString(id) }
 
 // stamp returns the current time as stored (UTC, microseconds), so that what a
 // flow returns equals what a later read gives.
 func (s *Service) stamp() time.Time { return store.Timestamp(s.now()) }
 
 // audit appends an admin's change to the organization's audit log.
-func audit(ctx context.Context, tx *store.Tx, orgID string, adm Admin, action, subjectID string, data map[string]any, at time.Time) error {
+func Audit(ctx context.Context, tx *store.Tx, orgID string, adm Admin, action, subjectID string, data map[string]any, at time.Time) error {
 	if data == nil {
 		data = map[string]any{}
 	}

@@ -51,7 +51,7 @@ func (s *Service) CreateCustomer(ctx context.Context, adm Admin, org domain.Orga
 		f.add("type", "must be business or personal")
 	}
 	name := f.text("name", in.Name, in.Type == domain.CustomerBusiness, maxLabelLength, false)
-	email, ferr := validEmail("user.email", in.User.Email)
+	email, ferr := ValidEmail("user.email", in.User.Email)
 	if ferr != nil {
 		f = append(f, *ferr)
 	}
@@ -139,7 +139,7 @@ func (s *Service) CreateCustomer(ctx context.Context, adm Admin, org domain.Orga
 		if err := s.InviteExistingUserTx(ctx, tx, org, c.Account, c.User, now); err != nil {
 			return err
 		}
-		return audit(ctx, tx, org.ID, adm, "customer.created", c.Account.ID, map[string]any{"after": map[string]any{
+		return Audit(ctx, tx, org.ID, adm, "customer.created", c.Account.ID, map[string]any{"after": map[string]any{
 			"type": c.Account.Type, "name": c.Account.Name, "properties": props, "user_id": c.User.ID,
 			"user_email": email, "user_type": ut.Name, "default_location": c.Location != nil,
 		}}, now)

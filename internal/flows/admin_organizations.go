@@ -38,7 +38,7 @@ func (s *Service) CreateOrganization(ctx context.Context, adm Admin, name, displ
 		if err := seedOrganization(ctx, tx, org); err != nil {
 			return err
 		}
-		return audit(ctx, tx, org.ID, adm, "organization.created", org.ID,
+		return Audit(ctx, tx, org.ID, adm, "organization.created", org.ID,
 			map[string]any{"after": map[string]any{"name": org.Name, "display_name": org.DisplayName}}, org.CreatedAt)
 	})
 	switch {

@@ -74,7 +74,7 @@ func (s *Service) CreatePartner(ctx context.Context, adm Admin, org domain.Organ
 			if err := tx.SetPartnerCode(ctx, org.ID, p.Account.ID, p.Code, now); err != nil {
 				return err
 			}
-			return audit(ctx, tx, org.ID, adm, "partner.created", p.Account.ID,
+			return Audit(ctx, tx, org.ID, adm, "partner.created", p.Account.ID,
 				map[string]any{"after": map[string]any{"name": name, "properties": props, "code": maskCode(p.Code)}}, now)
 		})
 		if err == nil || !store.IsDuplicate(err) || attempt == codeAttempts {
@@ -90,7 +90,7 @@ func (s *Service) CreatePartner(ctx context.Context, adm Admin, org domain.Organ
 // RegeneratePartnerCode gives a partner a new code; the old one stops working
 // at once.
 func (s *Service) RegeneratePartnerCode(ctx context.Context, adm Admin, org domain.Organization, id string) (Partner, error) {
-	if !validID(id) {
+	if !ValidID(id) {
 		return Partner{}, partnerNotFound()
 	}
 	now := s.stamp()
@@ -117,7 +117,7 @@ func (s *Service) RegeneratePartnerCode(ctx context.Context, adm Admin, org doma
 				return err
 			}
 			p = Partner{Account: a, Code: code}
-			return audit(ctx, tx, org.ID, adm, "partner.code_regenerated", id,
+			return Audit(ctx, tx, org.ID, adm, "partner.code_regenerated", id,
 				map[string]any{"before": map[string]any{"code": maskCode(codes[id])}, "after": map[string]any{"code": maskCode(code)}}, now)
 		})
 		var de *domain.Error

@@ -171,7 +171,7 @@ func (s *Service) CreateProperty(ctx context.Context, adm Admin, org domain.Orga
 		if err := tx.CreatePropertyDefinition(ctx, p); err != nil {
 			return err
 		}
-		return audit(ctx, tx, org.ID, adm, "property.created", p.ID, map[string]any{"after": propertyAudit(p)}, now)
+		return Audit(ctx, tx, org.ID, adm, "property.created", p.ID, map[string]any{"after": propertyAudit(p)}, now)
 	})
 	s.orgs.lookups.forget(org.ID) // registrations read them through the cache
 	switch {
@@ -186,7 +186,7 @@ func (s *Service) CreateProperty(ctx context.Context, adm Admin, org domain.Orga
 // UpdateProperty replaces the definition with that id. Its scope and name
 // cannot change (values are stored under them); the input may repeat them.
 func (s *Service) UpdateProperty(ctx context.Context, adm Admin, org domain.Organization, id string, in PropertyInput) (domain.PropertyDefinition, error) {
-	if !validID(id) {
+	if !ValidID(id) {
 		return domain.PropertyDefinition{}, propertyNotFound()
 	}
 	now := s.stamp()
@@ -216,7 +216,7 @@ func (s *Service) UpdateProperty(ctx context.Context, adm Admin, org domain.Orga
 			return err
 		}
 		next = p
-		return audit(ctx, tx, org.ID, adm, "property.updated", p.ID,
+		return Audit(ctx, tx, org.ID, adm, "property.updated", p.ID,
 			map[string]any{"before": propertyAudit(prev), "after": propertyAudit(p)}, now)
 	})
 	s.orgs.lookups.forget(org.ID) // registrations read them through the cache
@@ -232,7 +232,7 @@ func (s *Service) UpdateProperty(ctx context.Context, adm Admin, org domain.Orga
 // DeleteProperty removes a property definition. Values already stored under
 // its name stay with the accounts and users that have them.
 func (s *Service) DeleteProperty(ctx context.Context, adm Admin, org domain.Organization, id string) error {
-	if !validID(id) {
+	if !ValidID(id) {
 		return propertyNotFound()
 	}
 	now := s.stamp()
@@ -244,7 +244,7 @@ func (s *Service) DeleteProperty(ctx context.Context, adm Admin, org domain.Orga
 		if err := tx.DeletePropertyDefinition(ctx, org.ID, id); err != nil {
 			return err
 		}
-		return audit(ctx, tx, org.ID, adm, "property.deleted", id, map[string]any{"before": propertyAudit(prev)}, now)
+		return Audit(ctx, tx, org.ID, adm, "property.deleted", id, map[string]any{"before": propertyAudit(prev)}, now)
 	})
 	s.orgs.lookups.forget(org.ID) // registrations read them through the cache
 	if err != nil {

@@ -82,7 +82,7 @@ func (s *Service) CreateUserType(ctx context.Context, adm Admin, org domain.Orga
 		if err := tx.CreateUserType(ctx, ut); err != nil {
 			return err
 		}
-		return audit(ctx, tx, org.ID, adm, "user_type.created", ut.ID, map[string]any{"after": userTypeAudit(ut)}, now)
+		return Audit(ctx, tx, org.ID, adm, "user_type.created", ut.ID, map[string]any{"after": userTypeAudit(ut)}, now)
 	})
 	s.orgs.lookups.forget(org.ID) // registrations read them through the cache
 	switch {
@@ -154,7 +154,7 @@ func (s *Service) UpdateUserType(ctx context.Context, adm Admin, org domain.Orga
 		if err := tx.UpdateUserType(ctx, next); err != nil {
 			return err
 		}
-		return audit(ctx, tx, org.ID, adm, "user_type.updated", next.ID,
+		return Audit(ctx, tx, org.ID, adm, "user_type.updated", next.ID,
 			map[string]any{"before": userTypeAudit(prev), "after": userTypeAudit(next)}, now)
 	})
 	s.orgs.lookups.forget(org.ID) // registrations read them through the cache

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/onboard-dev/onboard/internal/domain"
 	obmail "github.com/onboard-dev/onboard/internal/mail"
@@ -43,7 +44,41 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 	if err != nil {
 		return Registration{}, err
 	}
-	org, err := s.orgByID(ctx, su.OrgID)
+	return s.register(ctx, registration{
+		orgID: su.OrgID, accountType: su.AccountType, email: su.Email, language: su.Language, password: true,
+		consume: func(ctx context.Context, tx *store.Tx, userID string, now time.Time) (bool, error) {
+			ok, err := tx.ConsumeSignup(ctx, su.ID, userID, now)
+			if err != nil || !ok {
+				return ok, err
+			}
+			return true, tx.FunnelRegistered(ctx, su.ID, userID, now)
+		},
+		usedErr: domain.Errorf(domain.EGone, "signup-used", "This registration link was already used."),
+		action:  "self_registered",
+	}, in)
+}
+
+// registration is what differs between the ways a registration completes:
+// from a mailed link (with a password) or at the first sign-in through an
+// OpenID provider (without one).
+type registration struct {
+	orgID, accountType, email, language string
+	// password: the form sets a password; otherwise the user has none and
+	// signs in through the identity linked by linked.
+	password bool
+	// consume runs first in the transaction and reports false when the
+	// link or flow was used meanwhile (usedErr is answered then).
+	consume func(ctx context.Context, tx *store.Tx, userID string, now time.Time) (bool, error)
+	// linked, when set, runs in the transaction after the user is created.
+	linked  func(ctx context.Context, tx *store.Tx, reg Registration, now time.Time) error
+	usedErr error
+	action  string // audit: <kind>.<action>
+}
+
+// register validates the form and creates the registration in one
+// transaction (see CompleteSignup).
+func (s *Service) register(ctx context.Context, su registration, in Completion) (Registration, error) {
+	org, err := s.orgByID(ctx, su.orgID)
 	if err != nil {
 		return Registration{}, err
 	}
@@ -54,10 +89,10 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 	if err != nil {
 		return Registration{}, err
 	}
-	agreements := targetedAgreements(lookups.agreements, su.AccountType)
-	join := joinsPartner(org, su.AccountType)
+	agreements := targetedAgreements(lookups.agreements, su.accountType)
+	join := joinsPartner(org, su.accountType)
 
-	values, fields := s.validateForm(formFields(org, su.AccountType, lookups.props), in.Customer, in.User)
+	values, fields := s.validateForm(formFields(org, su.accountType, lookups.props), in.Customer, in.User)
 	code := NormalizePartnerCode(in.PartnerCode)
 	switch {
 	case join && code == "":
@@ -67,8 +102,12 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 	case !join && in.PartnerCode != "":
 		fields = append(fields, domain.FieldError{Field: PartnerCodeField, Message: "is not a field of this form"})
 	}
-	for _, v := range s.policy.Check(in.Password, su.Email) {
-		fields = append(fields, domain.FieldError{Field: "password", Message: v.Message})
+	if su.password {
+		for _, v := range s.policy.Check(in.Password, su.email) {
+			fields = append(fields, domain.FieldError{Field: "password", Message: v.Message})
+		}
+	} else if in.Password != "" {
+		fields = append(fields, domain.FieldError{Field: "password", Message: "is not a field of this form"})
 	}
 	fields = append(fields, checkAgreements(agreements, in.AcceptedAgreements)...)
 	if len(fields) > 0 {
@@ -88,26 +127,28 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 	}
 
 	registeredErr := domain.Errorf(domain.EConflict, "email-registered", "An account with this email address was created in the meantime. Sign in instead.")
-	if registered, err := s.store.EmailRegistered(ctx, org.ID, su.Email); err != nil {
+	if registered, err := s.store.EmailRegistered(ctx, org.ID, su.email); err != nil {
 		return Registration{}, err
 	} else if registered {
 		return Registration{}, registeredErr
 	}
-	utName := org.Onboarding.DefaultUserTypes[su.AccountType]
+	utName := org.Onboarding.DefaultUserTypes[su.accountType]
 	ut, ok := lookups.userType(utName)
 	if !ok { // perhaps created on another node since the lookups were read
 		if ut, err = s.store.UserTypeByName(ctx, org.ID, utName); err != nil {
-			return Registration{}, fmt.Errorf("default user type %q of %s: %w", utName, su.AccountType, err)
+			return Registration{}, fmt.Errorf("default user type %q of %s: %w", utName, su.accountType, err)
 		}
 	}
 
-	hash, err := s.hasher.Hash(ctx, in.Password)
-	if err != nil {
-		return Registration{}, fmt.Errorf("complete signup: %w", err)
+	var hash string
+	if su.password {
+		if hash, err = s.hasher.Hash(ctx, in.Password); err != nil {
+			return Registration{}, fmt.Errorf("complete signup: %w", err)
+		}
 	}
 
 	now := s.now()
-	kind, typ := domain.KindAndType(su.AccountType)
+	kind, typ := domain.KindAndType(su.accountType)
 	status := domain.StatusActive
 	if kind == domain.KindDataRecipient {
 		status = domain.StatusPendingApproval
@@ -135,10 +176,10 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 		delete(userProps, k)
 	}
 	reg.User = domain.User{
-		ID: store.NewID(), OrgID: org.ID, AccountID: reg.Account.ID, UserTypeID: ut.ID, Email: su.Email,
+		ID: store.NewID(), OrgID: org.ID, AccountID: reg.Account.ID, UserTypeID: ut.ID, Email: su.email,
 		FirstName: values["user.first_name"], LastName: values["user.last_name"], Phone: values["user.phone"],
 		Properties: userProps, PasswordHash: hash, Status: status, CreatedAt: now, UpdatedAt: now,
-		Language: su.Language,
+		Language: su.language,
 	}
 	if kind == domain.KindCustomer && org.Onboarding.DefaultLocation {
 		locName := "Home"
@@ -149,11 +190,11 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 	}
 	var notice domain.OutboxMail
 	if status == domain.StatusPendingApproval {
-		notice, err = s.queueMail(org, su.Language, obmail.TemplateApprovalPending, su.Email, obmail.ApprovalPendingData{
+		notice, err = s.QueueMail(org, su.language, obmail.TemplateApprovalPending, su.email, obmail.ApprovalPendingData{
 			Organization: displayName(org), Name: reg.Account.Name,
 		})
 	} else {
-		notice, err = s.queueMail(org, su.Language, obmail.TemplateWelcome, su.Email, obmail.WelcomeData{
+		notice, err = s.QueueMail(org, su.language, obmail.TemplateWelcome, su.email, obmail.WelcomeData{
 			Organization: displayName(org), FirstName: reg.User.FirstName, SignInURL: s.pageURL(org, "/login"), AccountType: typ,
 		})
 	}
@@ -174,15 +215,12 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 
 	gone := errors.New("signup no longer pending")
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
-		ok, err := tx.ConsumeSignup(ctx, su.ID, reg.User.ID, now)
+		ok, err := su.consume(ctx, tx, reg.User.ID, now)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return gone
-		}
-		if err := tx.FunnelRegistered(ctx, su.ID, reg.User.ID, now); err != nil {
-			return err
 		}
 		if createAccount {
 			if err := tx.CreateAccount(ctx, reg.Account); err != nil {
@@ -212,16 +250,21 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 				return err
 			}
 		}
+		if su.linked != nil {
+			if err := su.linked(ctx, tx, reg, now); err != nil {
+				return err
+			}
+		}
 		if err := tx.EnqueueMail(ctx, notice, now); err != nil {
 			return err
 		}
-		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: "user:" + reg.User.ID, Action: kind + ".self_registered",
-			SubjectID: reg.User.ID, Data: map[string]any{"account_id": reg.Account.ID, "account_type": su.AccountType,
+		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: "user:" + reg.User.ID, Action: kind + "." + su.action,
+			SubjectID: reg.User.ID, Data: map[string]any{"account_id": reg.Account.ID, "account_type": su.accountType,
 				"joined_existing": !createAccount, "status": status}, CreatedAt: now})
 	})
 	switch {
 	case errors.Is(err, gone):
-		return Registration{}, domain.Errorf(domain.EGone, "signup-used", "This registration link was already used.")
+		return Registration{}, su.usedErr
 	case store.IsDuplicate(err) && provided != nil && strings.Contains(err.Error(), "partner_codes"):
 		// Another registration created this provider partner first: retry joins it.
 		return Registration{}, domain.Errorf(domain.EConflict, "partner-created-meanwhile", "The partner was just registered by someone else; submit again to join it.")
@@ -253,7 +296,7 @@ func (s *Service) resolvePartner(ctx context.Context, org domain.Organization, c
 	if d, err := s.limiter.Peek(ctx, key, rule); err != nil {
 		return nil, nil, fmt.Errorf("rate limit: %w", err)
 	} else if !d.Allowed {
-		return nil, nil, rateLimited(d.RetryAfter)
+		return nil, nil, RateLimited(d.RetryAfter)
 	}
 	invalid := func() error {
 		if _, err := s.limiter.Allow(ctx, key, rule); err != nil {

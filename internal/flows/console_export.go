@@ -7,17 +7,12 @@ import (
 	"github.com/onboard-dev/onboard/internal/domain"
 )
 
-// ValidEmail checks an email address as every flow does (trimmed, one plain
-// address, at most 254 characters) and returns it trimmed, or the error of
-// field.
-func ValidEmail(field, raw string) (string, *domain.FieldError) { return validEmail(field, raw) }
-
 // TryEmailRequirement tells whether self-registration would accept email
 // under the email requirement pattern (an RE2 expression matching the whole
 // address; "" accepts every address). A pattern that does not compile is a
 // field error of email_requirement, a malformed address one of email.
 func TryEmailRequirement(pattern, email string) (bool, error) {
-	addr, ferr := validEmail("email", email)
+	addr, ferr := ValidEmail("email", email)
 	if ferr != nil {
 		return false, domain.Invalid(*ferr)
 	}

@@ -84,8 +84,6 @@ type Config struct {
 	AdminKeyHash []byte
 	// Accounts are the settings of self-service account management.
 	Accounts AccountConfig
-	// B2B are the settings of B2B provisioning and the end-user app API.
-	B2B B2BConfig
 }
 
 // Service runs the flows.
@@ -102,6 +100,9 @@ type Service struct {
 	msgHost string
 	http    *outbound.Client
 	jobWake chan struct{} // RunJobs waits on it
+
+	jobMu   sync.RWMutex
+	jobRuns map[string]JobFunc // job kinds other packages run (HandleJob)
 
 	reMu    sync.Mutex
 	reCache map[string]*regexp.Regexp
@@ -175,9 +176,20 @@ func New(d Deps, cfg Config) *Service {
 	return &Service{
 		store: d.Store, hasher: d.Hasher, policy: d.Policy, mail: d.Mail, limiter: d.Limiter,
 		notify: d.Notify, now: d.Now, log: d.Logger, cfg: cfg, msgHost: messageHost(cfg), http: d.HTTP,
-		reCache: map[string]*regexp.Regexp{}, jobWake: make(chan struct{}, 1),
+		reCache: map[string]*regexp.Regexp{}, jobWake: make(chan struct{}, 1), jobRuns: map[string]JobFunc{},
 	}
 }
+
+// Deps returns what the Service runs with, defaults filled in (the clock
+// gives stored timestamps), so that the services of other areas (b2b) share
+// its store, clock, limiter, mail and outbound client.
+func (s *Service) Deps() Deps {
+	return Deps{Store: s.store, Hasher: s.hasher, Policy: s.policy, Mail: s.mail, Limiter: s.limiter,
+		Notify: s.notify, Now: s.now, Logger: s.log, HTTP: s.http}
+}
+
+// Config returns the settings of the Service, defaults filled in.
+func (s *Service) Config() Config { return s.cfg }
 
 // Policy returns the password policy.
 func (s *Service) Policy() auth.Policy { return s.policy }
@@ -194,10 +206,10 @@ func messageHost(cfg Config) string {
 	return "onboard.invalid"
 }
 
-// queueMail renders a template in lang (the recipient's) with the
+// QueueMail renders a template in lang (the recipient's) with the
 // organization's colours and returns the outbox row for it, with a
 // stable Message-ID derived from the row id.
-func (s *Service) queueMail(org domain.Organization, lang, template, to string, data any) (domain.OutboxMail, error) {
+func (s *Service) QueueMail(org domain.Organization, lang, template, to string, data any) (domain.OutboxMail, error) {
 	orgID := org.ID
 	r, err := s.mail.RenderIn(lang, brand.Of(org.Onboarding.Branding.AccentColor), template, data)
 	if err != nil {
@@ -231,22 +243,20 @@ func (s *Service) rateLimit(ctx context.Context, key string, r ratelimit.Rule) e
 		return fmt.Errorf("rate limit: %w", err)
 	}
 	if !d.Allowed {
-		return rateLimited(d.RetryAfter)
+		return RateLimited(d.RetryAfter)
 	}
 	return nil
 }
 
-func rateLimited(after time.Duration) error {
+// RateLimited is the error of a spent rate limit, to retry after the given
+// time.
+func RateLimited(after time.Duration) error {
 	return &domain.Error{Code: domain.ERateLimited, Slug: "rate-limited",
 		Detail: "Too many attempts. Try again later.", RetryAfter: after}
 }
 
-func (s *Service) link(path string, token string) string {
-	return s.cfg.PublicURL + path + "?token=" + url.QueryEscape(token)
-}
-
-// humanDuration writes d as "24 hours", "30 minutes".
-func humanDuration(d time.Duration) string {
+// HumanDuration writes d as "24 hours", "30 minutes".
+func HumanDuration(d time.Duration) string {
 	switch {
 	case d >= time.Hour && d%time.Hour == 0:
 		return plural(int(d/time.Hour), "hour")

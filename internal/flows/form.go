@@ -226,7 +226,7 @@ func (s *Service) checkValue(f Field, v string) string {
 			return "must be a phone number such as +31 20 123 4567"
 		}
 	case "email":
-		if _, ferr := validEmail(f.Name, v); ferr != nil {
+		if _, ferr := ValidEmail(f.Name, v); ferr != nil {
 			return ferr.Message
 		}
 	case "country":
@@ -276,7 +276,7 @@ func checkAgreements(agreements []domain.Agreement, accepted []string) []domain.
 }
 
 // validEmail checks an address: one plain addr-spec, at most 254 characters.
-func validEmail(field, raw string) (string, *domain.FieldError) {
+func ValidEmail(field, raw string) (string, *domain.FieldError) {
 	email := strings.TrimSpace(raw)
 	bad := &domain.FieldError{Field: field, Message: "must be an email address such as name@example.com"}
 	switch {

@@ -64,7 +64,7 @@ func (s *Service) Invite(ctx context.Context, p Principal, ref AccountRef, in In
 		return InvitationInfo{}, err
 	}
 	var fields []domain.FieldError
-	email, ferr := validEmail("email", in.Email)
+	email, ferr := ValidEmail("email", in.Email)
 	if ferr != nil {
 		fields = append(fields, *ferr)
 	}
@@ -107,12 +107,12 @@ func (s *Service) Invite(ctx context.Context, p Principal, ref AccountRef, in In
 	}
 	var m domain.OutboxMail
 	if registered {
-		m, err = s.queueMail(org, p.User.Language, obmail.TemplateInvitationNotice, email, obmail.InvitationNoticeData{
+		m, err = s.QueueMail(org, p.User.Language, obmail.TemplateInvitationNotice, email, obmail.InvitationNoticeData{
 			Organization: displayName(org), AccountName: acct.Name, InviterName: fullName(p.User),
 			SignInURL: s.pageURL(org, "/login"), ResetURL: s.pageURL(org, "/reset-password"),
 		})
 	} else {
-		m, err = s.queueMail(org, p.User.Language, obmail.TemplateInvitation, email, obmail.InvitationData{
+		m, err = s.QueueMail(org, p.User.Language, obmail.TemplateInvitation, email, obmail.InvitationData{
 			Organization: displayName(org), AccountName: acct.Name, InviterName: fullName(p.User),
 			Link: s.pageLink(org, "/invitation", token), ExpiresIn: humanTTL(ttl),
 		})
@@ -177,7 +177,7 @@ func (s *Service) InviteExistingUserTx(ctx context.Context, tx *store.Tx, org do
 		TokenHash: hash, State: domain.InvitationPending, CreatedAt: store.Timestamp(now), ExpiresAt: store.Timestamp(now.Add(ttl)),
 		Language: u.Language,
 	}
-	m, err := s.queueMail(org, u.Language, obmail.TemplateInvitation, u.Email, obmail.InvitationData{
+	m, err := s.QueueMail(org, u.Language, obmail.TemplateInvitation, u.Email, obmail.InvitationData{
 		Organization: displayName(org), AccountName: acct.Name, Link: s.pageLink(org, "/invitation", token), ExpiresIn: humanTTL(ttl),
 	})
 	if err != nil {
@@ -435,7 +435,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, in Invitat
 			u.Phone = phone
 		}
 	}
-	welcome, err := s.queueMail(form.Organization, u.Language, obmail.TemplateWelcome, u.Email, obmail.WelcomeData{
+	welcome, err := s.QueueMail(form.Organization, u.Language, obmail.TemplateWelcome, u.Email, obmail.WelcomeData{
 		Organization: displayName(form.Organization), FirstName: u.FirstName, SignInURL: s.pageURL(form.Organization, "/login"), AccountType: form.Account.Type,
 	})
 	if err != nil {

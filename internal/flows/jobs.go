@@ -23,9 +23,20 @@ import (
 const (
 	jobSignup        = "signup"
 	jobPasswordReset = "password_reset"
-	jobB2BProvision  = "b2b_provision"
-	jobB2BReset      = "b2b_reset"
 )
+
+// JobFunc runs a job of a kind another package handles (HandleJob), inside
+// tx; payload is what EnqueueJob was given, as JSON. It reports whether it
+// queued mail.
+type JobFunc func(ctx context.Context, tx *store.Tx, orgID string, payload []byte, now time.Time) (mailed bool, err error)
+
+// HandleJob makes the job worker run jobs of kind with run. Call it before
+// RunJobs starts.
+func (s *Service) HandleJob(kind string, run JobFunc) {
+	s.jobMu.Lock()
+	defer s.jobMu.Unlock()
+	s.jobRuns[kind] = run
+}
 
 // Job retries: after failed attempt n the job is due again after
 // jobRetryBase × 2^(n−1) (at most jobRetryMax, ±20 %); after jobMaxAttempts
@@ -41,8 +52,8 @@ const (
 	jobSettle = 25 * time.Millisecond
 )
 
-// enqueueJob writes one job for a request naming email, and wakes the worker.
-func (s *Service) enqueueJob(ctx context.Context, orgID, kind, email string, payload any) error {
+// EnqueueJob writes one job for a request naming email, and wakes the worker.
+func (s *Service) EnqueueJob(ctx context.Context, orgID, kind, email string, payload any) error {
 	raw, err := json.Marshal(payload)
 	if err != nil {
 		return fmt.Errorf("%s job: %w", kind, err)
@@ -163,18 +174,12 @@ func (s *Service) runJob(ctx context.Context, tx *store.Tx, j store.Job, now tim
 			return false, fmt.Errorf("password reset job: %w", err)
 		}
 		return s.runPasswordResetJob(ctx, tx, j.OrgID, p, now)
-	case jobB2BProvision:
-		var p provisionJob
-		if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
-			return false, fmt.Errorf("provision job: %w", err)
-		}
-		return s.runProvisionJob(ctx, tx, p, now)
-	case jobB2BReset:
-		var p b2bResetJob
-		if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
-			return false, fmt.Errorf("b2b reset job: %w", err)
-		}
-		return s.runB2BResetJob(ctx, tx, p, now)
+	}
+	s.jobMu.RLock()
+	run, ok := s.jobRuns[j.Kind]
+	s.jobMu.RUnlock()
+	if ok {
+		return run(ctx, tx, j.OrgID, []byte(j.Payload), now)
 	}
 	return false, fmt.Errorf("job %s: unknown kind %q", j.ID, j.Kind)
 }

@@ -27,8 +27,17 @@ func TestJobsRetryAndGiveUp(t *testing.T) {
 		if err := st.EnqueueJob(ctx, store.Job{ID: store.NewID(), Kind: "no-such-kind", Payload: `{}`}, now); err != nil {
 			t.Fatal(err)
 		}
-		// A reset for an address nobody has: done, nothing queued.
-		if err := st.EnqueueJob(ctx, store.Job{ID: store.NewID(), Kind: jobB2BReset, Payload: `{"email":"nobody@example.com"}`}, now); err != nil {
+		// A kind another package handles (HandleJob) that does nothing:
+		// done, nothing queued.
+		handled := 0
+		s.HandleJob("other", func(_ context.Context, _ *store.Tx, _ string, payload []byte, _ time.Time) (bool, error) {
+			if string(payload) != `{"email":"nobody@example.com"}` {
+				t.Errorf("payload = %s", payload)
+			}
+			handled++
+			return false, nil
+		})
+		if err := st.EnqueueJob(ctx, store.Job{ID: store.NewID(), Kind: "other", Payload: `{"email":"nobody@example.com"}`}, now); err != nil {
 			t.Fatal(err)
 		}
 		for attempt := 1; attempt <= jobMaxAttempts; attempt++ {
@@ -48,6 +57,9 @@ func TestJobsRetryAndGiveUp(t *testing.T) {
 				t.Fatalf("ran %d jobs before their retry (%v)", n, err)
 			}
 			now = now.Add(jobRetryMax * 2)
+		}
+		if handled != 1 {
+			t.Fatalf("the handled job ran %d times, want once", handled)
 		}
 		if c, err := st.OutboxCounts(ctx); err != nil || len(c) != 0 {
 			t.Fatalf("mail queued: %v %v", c, err)

@@ -20,12 +20,22 @@ import (
 const redactedSecret = ""
 
 // Redacted returns the configuration as the admin API shows it: the Partner
-// Provider secret is never shown (an empty secret on write keeps it).
+// Provider secret and the identity providers' client secrets are never
+// shown (an empty secret on write keeps the stored one).
 func Redacted(o domain.Onboarding) domain.Onboarding {
 	if o.PartnerProvider != nil {
 		pp := *o.PartnerProvider
 		pp.Secret = redactedSecret
 		o.PartnerProvider = &pp
+	}
+	if o.SSO != nil {
+		sso := *o.SSO
+		sso.Providers = make([]domain.SSOProvider, len(o.SSO.Providers))
+		for i, p := range o.SSO.Providers {
+			p.ClientSecret = redactedSecret
+			sso.Providers[i] = p
+		}
+		o.SSO = &sso
 	}
 	return o
 }
@@ -49,6 +59,7 @@ func (s *Service) PutOnboarding(ctx context.Context, adm Admin, org domain.Organ
 			pp.Secret = prev.PartnerProvider.Secret
 			next.PartnerProvider = &pp
 		}
+		keepSSOSecrets(&next, prev)
 		userTypes, err := tx.LockUserTypes(ctx, org.ID)
 		if err != nil {
 			return err
@@ -130,6 +141,9 @@ func ValidateOnboarding(o domain.Onboarding, userTypes []domain.UserType, checkU
 			add(f, fmt.Sprintf("user type %q must have the %s permission: the first user of a customer is its account administrator", v, domain.PermAccountAdmin))
 		}
 	}
+	if o.SSO != nil {
+		errs = append(errs, o.SSO.Validate(checkURL)...)
+	}
 	if pp := o.PartnerProvider; pp != nil {
 		if err := checkURL(pp.URL); err != nil {
 			add("partner_provider.url", err.Error())
@@ -156,4 +170,25 @@ func ValidateOnboarding(o domain.Onboarding, userTypes []domain.UserType, checkU
 // compileWhole compiles an RE2 pattern that must match a whole value.
 func compileWhole(pattern string) (*regexp.Regexp, error) {
 	return regexp.Compile(`^(?:` + pattern + `)$`)
+}
+
+// keepSSOSecrets gives each identity provider written without a client
+// secret the stored secret of the provider of the same name and issuer.
+func keepSSOSecrets(next *domain.Onboarding, prev domain.Onboarding) {
+	if next.SSO == nil || prev.SSO == nil {
+		return
+	}
+	sso := *next.SSO
+	sso.Providers = slices.Clone(next.SSO.Providers)
+	for i, p := range sso.Providers {
+		if p.ClientSecret != "" {
+			continue
+		}
+		for _, old := range prev.SSO.Providers {
+			if old.Name == p.Name && old.Issuer == p.Issuer && old.ClientID == p.ClientID {
+				sso.Providers[i].ClientSecret = old.ClientSecret
+			}
+		}
+	}
+	next.SSO = &sso
 }

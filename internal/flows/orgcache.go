@@ -10,8 +10,10 @@ import (
 
 // orgCacheTTL bounds how long an organization read from the database is
 // reused. A change made through this process is seen at once (the cache is
-// dropped); other nodes see it within this time.
-const orgCacheTTL = time.Second
+// dropped); other nodes see it within this time, so that a change made on
+// one node of several is in force on all of them within a second, request
+// time included. A read every half second per node costs nothing.
+const orgCacheTTL = 500 * time.Millisecond
 
 // orgCache keeps recently read organizations by name and by id: nearly every
 // request needs its organization, and organizations rarely change.

@@ -36,7 +36,7 @@ type PasswordResetRequest struct {
 // unusable. Rate limited per client address and per email address like
 // signup starts.
 func (s *Service) RequestPasswordReset(ctx context.Context, in PasswordResetRequest) error {
-	email, ferr := validEmail("email", in.Email)
+	email, ferr := ValidEmail("email", in.Email)
 	if ferr != nil {
 		return domain.Invalid(*ferr)
 	}
@@ -50,7 +50,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, in PasswordResetRequ
 	if err := s.rateLimit(ctx, "reset:email:"+org.ID+":"+domain.NormalizeEmail(email), s.cfg.Limits.SignupPerEmail); err != nil {
 		return err
 	}
-	return s.enqueueJob(ctx, org.ID, jobPasswordReset, email, passwordResetJob{Email: email, ClientIP: in.ClientIP, Language: in.Language})
+	return s.EnqueueJob(ctx, org.ID, jobPasswordReset, email, passwordResetJob{Email: email, ClientIP: in.ClientIP, Language: in.Language})
 }
 
 // passwordResetJob is a password-reset request waiting for the job worker.
@@ -86,7 +86,7 @@ func (s *Service) runPasswordResetJob(ctx context.Context, tx *store.Tx, orgID s
 		return false, fmt.Errorf("password reset: %w", err)
 	}
 	ttl := s.accountConfig().PasswordResetTTL
-	m, err := s.queueMail(org, cmp.Or(user.Language, p.Language), obmail.TemplatePasswordReset, user.Email, obmail.PasswordResetData{
+	m, err := s.QueueMail(org, cmp.Or(user.Language, p.Language), obmail.TemplatePasswordReset, user.Email, obmail.PasswordResetData{
 		Organization: displayName(org), Link: s.pageLink(org, "/reset-password", token), ExpiresIn: humanTTL(ttl),
 	})
 	if err != nil {
@@ -299,7 +299,7 @@ func (s *Service) verifyCurrentPassword(ctx context.Context, p Principal, passwo
 		return fmt.Errorf("rate limit: %w", err)
 	}
 	if !d.Allowed {
-		return rateLimited(d.RetryAfter)
+		return RateLimited(d.RetryAfter)
 	}
 	ok := false
 	if p.User.PasswordHash == "" {
@@ -317,7 +317,7 @@ func (s *Service) verifyCurrentPassword(ctx context.Context, p Principal, passwo
 }
 
 func (s *Service) passwordChangedMail(org domain.Organization, u domain.User) (domain.OutboxMail, error) {
-	return s.queueMail(org, u.Language, obmail.TemplatePasswordChanged, u.Email, obmail.PasswordChangedData{
+	return s.QueueMail(org, u.Language, obmail.TemplatePasswordChanged, u.Email, obmail.PasswordChangedData{
 		Organization: displayName(org), FirstName: u.FirstName, ResetURL: s.pageURL(org, "/reset-password"),
 	})
 }

@@ -44,7 +44,7 @@ func invalidCredentials() error {
 // Login checks an email and password and opens a session. An unknown address
 // and a wrong password fail alike, after the same work.
 func (s *Service) Login(ctx context.Context, in Login) (token string, p Principal, err error) {
-	email, ferr := validEmail("email", in.Email)
+	email, ferr := ValidEmail("email", in.Email)
 	var fields []domain.FieldError
 	if ferr != nil {
 		fields = append(fields, *ferr)
@@ -70,7 +70,7 @@ func (s *Service) Login(ctx context.Context, in Login) (token string, p Principa
 		return "", p, fmt.Errorf("rate limit: %w", err)
 	}
 	if !d.Allowed {
-		return "", p, rateLimited(d.RetryAfter)
+		return "", p, RateLimited(d.RetryAfter)
 	}
 
 	user, err := s.store.UserByEmail(ctx, org.ID, email)

@@ -29,7 +29,7 @@ type StartSignup struct {
 // both write the same job and succeed the same way (see runSignupJob).
 func (s *Service) StartSignup(ctx context.Context, in StartSignup) error {
 	var fields []domain.FieldError
-	email, ferr := validEmail("email", in.Email)
+	email, ferr := ValidEmail("email", in.Email)
 	if ferr != nil {
 		fields = append(fields, *ferr)
 	}
@@ -67,7 +67,7 @@ func (s *Service) StartSignup(ctx context.Context, in StartSignup) error {
 		return err
 	}
 
-	return s.enqueueJob(ctx, org.ID, jobSignup, email, signupJob{Email: email, AccountType: in.AccountType, Language: in.Language})
+	return s.EnqueueJob(ctx, org.ID, jobSignup, email, signupJob{Email: email, AccountType: in.AccountType, Language: in.Language})
 }
 
 // signupJob is a signup start waiting for the job worker.
@@ -94,7 +94,7 @@ func (s *Service) runSignupJob(ctx context.Context, tx *store.Tx, orgID string, 
 		return false, err
 	}
 	if registered {
-		m, err := s.queueMail(org, p.Language, "already_registered", p.Email, obmail.AlreadyRegisteredData{
+		m, err := s.QueueMail(org, p.Language, "already_registered", p.Email, obmail.AlreadyRegisteredData{
 			Organization: displayName(org), SignInURL: s.pageURL(org, "/login"), ResetURL: s.pageURL(org, "/reset-password"),
 		})
 		if err != nil {
@@ -110,8 +110,8 @@ func (s *Service) runSignupJob(ctx context.Context, tx *store.Tx, orgID string, 
 	if t := org.Onboarding.SignupLinkTTL; t > 0 {
 		ttl = time.Duration(t)
 	}
-	m, err := s.queueMail(org, p.Language, "signup", p.Email, obmail.SignupData{
-		Organization: displayName(org), Link: s.pageLink(org, "/register", token), ExpiresIn: humanDuration(ttl),
+	m, err := s.QueueMail(org, p.Language, "signup", p.Email, obmail.SignupData{
+		Organization: displayName(org), Link: s.pageLink(org, "/register", token), ExpiresIn: HumanDuration(ttl),
 	})
 	if err != nil {
 		return false, err

@@ -8,8 +8,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/domain"
-	"github.com/onboard-dev/onboard/internal/flows"
 )
 
 // TestWithBearer: a missing or non-bearer credential is a 401 naming the kind
@@ -70,10 +70,10 @@ func TestWriteOAuth(t *testing.T) {
 		status     int
 		basicRealm bool
 	}{
-		{flows.OAuthErr(flows.OAuthInvalidRequest, "d"), 400, false},
-		{flows.OAuthErr(flows.OAuthInvalidClient, "d"), 401, true},
-		{flows.OAuthErr(flows.OAuthInvalidGrant, "d"), 400, false},
-		{wrapped(flows.OAuthErr(flows.OAuthUnsupportedGrantType, "d")), 400, false},
+		{b2b.OAuthErr(b2b.OAuthInvalidRequest, "d"), 400, false},
+		{b2b.OAuthErr(b2b.OAuthInvalidClient, "d"), 401, true},
+		{b2b.OAuthErr(b2b.OAuthInvalidGrant, "d"), 400, false},
+		{wrapped(b2b.OAuthErr(b2b.OAuthUnsupportedGrantType, "d")), 400, false},
 	} {
 		rec := httptest.NewRecorder()
 		if err := s.writeOAuth(rec, httptest.NewRequest("POST", "/v2/token", nil), tc.err); err != nil {

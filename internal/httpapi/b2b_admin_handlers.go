@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
 )
@@ -23,7 +24,7 @@ type clientJSON struct {
 	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
 }
 
-func clientView(c flows.ClientDetails) clientJSON {
+func clientView(c b2b.ClientDetails) clientJSON {
 	lps := c.Labelpartners
 	if lps == nil {
 		lps = []string{}
@@ -33,7 +34,7 @@ func clientView(c flows.ClientDetails) clientJSON {
 }
 
 func (s *Server) listClients(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
-	cs, err := s.flows.Clients(r.Context(), org)
+	cs, err := s.b2b.Clients(r.Context(), org)
 	if err != nil {
 		return err
 	}
@@ -46,7 +47,7 @@ func (s *Server) listClients(w http.ResponseWriter, r *http.Request, adm flows.A
 }
 
 func (s *Server) getClient(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
-	c, err := s.flows.Client(r.Context(), org, r.PathValue("id"))
+	c, err := s.b2b.Client(r.Context(), org, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -64,7 +65,7 @@ func (s *Server) patchClient(w http.ResponseWriter, r *http.Request, adm flows.A
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	c, err := s.flows.UpdateClient(r.Context(), adm, org, r.PathValue("id"), flows.ClientPatch{Name: req.Name, Labelpartners: req.Labelpartners})
+	c, err := s.b2b.UpdateClient(r.Context(), adm, org, r.PathValue("id"), b2b.ClientPatch{Name: req.Name, Labelpartners: req.Labelpartners})
 	if err != nil {
 		return err
 	}
@@ -73,7 +74,7 @@ func (s *Server) patchClient(w http.ResponseWriter, r *http.Request, adm flows.A
 }
 
 func (s *Server) revokeClient(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
-	if err := s.flows.RevokeClient(r.Context(), adm, org, r.PathValue("id")); err != nil {
+	if err := s.b2b.RevokeClient(r.Context(), adm, org, r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -81,7 +82,7 @@ func (s *Server) revokeClient(w http.ResponseWriter, r *http.Request, adm flows.
 }
 
 func (s *Server) rotateClientSecret(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
-	c, secret, err := s.flows.RotateClientSecret(r.Context(), adm, org, r.PathValue("id"))
+	c, secret, err := s.b2b.RotateClientSecret(r.Context(), adm, org, r.PathValue("id"))
 	if err != nil {
 		return err
 	}

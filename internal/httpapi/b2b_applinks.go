@@ -10,6 +10,7 @@ import (
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
 )
@@ -89,8 +90,8 @@ func (s *Server) patchLabelpartner(w http.ResponseWriter, r *http.Request, adm f
 		return fmt.Errorf("patch labelpartner: %w", err) // decode accepted it: cannot happen
 	}
 	_, setAppLinks := members["app_links"]
-	lp, err := s.flows.UpdateLabelpartner(r.Context(), adm, org, r.PathValue("id"),
-		flows.LabelpartnerPatch{SetAppLinks: setAppLinks, AppLinks: req.AppLinks.domain()})
+	lp, err := s.b2b.UpdateLabelpartner(r.Context(), adm, org, r.PathValue("id"),
+		b2b.LabelpartnerPatch{SetAppLinks: setAppLinks, AppLinks: req.AppLinks.domain()})
 	if err != nil {
 		return err
 	}
@@ -153,7 +154,7 @@ func writeWellKnown(w http.ResponseWriter, v any) {
 // appleAppSiteAssociationDoc lists every labelpartner's iOS apps for the
 // paths of the mailed links.
 func (s *Server) appleAppSiteAssociationDoc(w http.ResponseWriter, r *http.Request) error {
-	apps, err := s.flows.LinkedApps(r.Context())
+	apps, err := s.b2b.LinkedApps(r.Context())
 	if err != nil {
 		return err
 	}
@@ -169,7 +170,7 @@ func (s *Server) appleAppSiteAssociationDoc(w http.ResponseWriter, r *http.Reque
 // assetLinksDoc lists every labelpartner's Android app as allowed to handle
 // all URLs of this host.
 func (s *Server) assetLinksDoc(w http.ResponseWriter, r *http.Request) error {
-	apps, err := s.flows.LinkedApps(r.Context())
+	apps, err := s.b2b.LinkedApps(r.Context())
 	if err != nil {
 		return err
 	}

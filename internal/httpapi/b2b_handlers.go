@@ -13,6 +13,7 @@ import (
 
 	"github.com/invopop/jsonschema"
 
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpx"
@@ -21,13 +22,13 @@ import (
 // ---- authentication ----
 
 // b2bClient requires a B2B client's access token.
-func (s *Server) b2bClient(fn func(w http.ResponseWriter, r *http.Request, c flows.B2BClient) error) http.Handler {
-	return withBearer(s, "B2B access token", s.flows.AuthenticateB2B, fn)
+func (s *Server) b2bClient(fn func(w http.ResponseWriter, r *http.Request, c b2b.B2BClient) error) http.Handler {
+	return withBearer(s, "B2B access token", s.b2b.AuthenticateB2B, fn)
 }
 
 // labelpartnerKey requires a labelpartner API key.
 func (s *Server) labelpartnerKey(fn func(w http.ResponseWriter, r *http.Request, lp domain.Labelpartner) error) http.Handler {
-	return withBearer(s, "labelpartner API key", s.flows.AuthenticateLabelpartner, fn)
+	return withBearer(s, "labelpartner API key", s.b2b.AuthenticateLabelpartner, fn)
 }
 
 // ---- admin: labelpartners and clients ----
@@ -70,11 +71,11 @@ func (s *Server) createLabelpartner(w http.ResponseWriter, r *http.Request, adm 
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	in := flows.LabelpartnerInput{Name: req.Name, PasswordPolicy: req.PasswordPolicy, RequireVoucher: req.RequireVoucher, AppLinks: req.AppLinks.domain()}
+	in := b2b.LabelpartnerInput{Name: req.Name, PasswordPolicy: req.PasswordPolicy, RequireVoucher: req.RequireVoucher, AppLinks: req.AppLinks.domain()}
 	if req.Introspection != nil {
 		in.IntrospectionURL, in.IntrospectionClientID, in.IntrospectionClientSecret = req.Introspection.URL, req.Introspection.ClientID, req.Introspection.ClientSecret
 	}
-	lp, key, err := s.flows.CreateLabelpartner(r.Context(), adm, org, in)
+	lp, key, err := s.b2b.CreateLabelpartner(r.Context(), adm, org, in)
 	if err != nil {
 		return err
 	}
@@ -85,7 +86,7 @@ func (s *Server) createLabelpartner(w http.ResponseWriter, r *http.Request, adm 
 }
 
 func (s *Server) listLabelpartners(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
-	lps, err := s.flows.Labelpartners(r.Context(), org)
+	lps, err := s.b2b.Labelpartners(r.Context(), org)
 	if err != nil {
 		return err
 	}
@@ -108,7 +109,7 @@ func (s *Server) createClient(w http.ResponseWriter, r *http.Request, adm flows.
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	c, secret, err := s.flows.CreateClient(r.Context(), adm, org, flows.ClientInput{Name: req.Name, Kind: req.Kind, Labelpartners: req.Labelpartners})
+	c, secret, err := s.b2b.CreateClient(r.Context(), adm, org, b2b.ClientInput{Name: req.Name, Kind: req.Kind, Labelpartners: req.Labelpartners})
 	if err != nil {
 		return err
 	}
@@ -122,7 +123,7 @@ func (s *Server) createClient(w http.ResponseWriter, r *http.Request, adm flows.
 // 5.2 JSON, with the status of its domain code; other errors (rate limits,
 // our faults) stay problem+json.
 func (s *Server) writeOAuth(w http.ResponseWriter, r *http.Request, err error) error {
-	oe, ok := flows.AsOAuthError(err)
+	oe, ok := b2b.AsOAuthError(err)
 	if !ok {
 		return err
 	}
@@ -140,29 +141,29 @@ func (s *Server) writeOAuth(w http.ResponseWriter, r *http.Request, err error) e
 func tokenForm(w http.ResponseWriter, r *http.Request) (form url.Values, clientID, secret string, err error) {
 	mt, _, perr := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if perr != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, "", "", flows.OAuthErr(flows.OAuthInvalidRequest,
+		return nil, "", "", b2b.OAuthErr(b2b.OAuthInvalidRequest,
 			"The request must be form-encoded (Content-Type: application/x-www-form-urlencoded).")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 	if err := r.ParseForm(); err != nil {
-		return nil, "", "", flows.OAuthErr(flows.OAuthInvalidRequest, "The form could not be read.")
+		return nil, "", "", b2b.OAuthErr(b2b.OAuthInvalidRequest, "The form could not be read.")
 	}
 	form = r.PostForm
 	for k, v := range form {
 		if len(v) > 1 {
-			return nil, "", "", flows.OAuthErr(flows.OAuthInvalidRequest, "Parameter "+k+" is repeated.")
+			return nil, "", "", b2b.OAuthErr(b2b.OAuthInvalidRequest, "Parameter "+k+" is repeated.")
 		}
 	}
 	clientID, secret = form.Get("client_id"), form.Get("client_secret")
 	if u, p, ok := r.BasicAuth(); ok {
 		if clientID != "" || secret != "" {
-			return nil, "", "", flows.OAuthErr(flows.OAuthInvalidRequest, "Use one client authentication method.")
+			return nil, "", "", b2b.OAuthErr(b2b.OAuthInvalidRequest, "Use one client authentication method.")
 		}
 		// RFC 6749 2.3.1: both are form-encoded before Basic encoding.
 		uu, err1 := url.QueryUnescape(u)
 		pp, err2 := url.QueryUnescape(p)
 		if err1 != nil || err2 != nil {
-			return nil, "", "", flows.OAuthErr(flows.OAuthInvalidClient, "Client authentication failed.")
+			return nil, "", "", b2b.OAuthErr(b2b.OAuthInvalidClient, "Client authentication failed.")
 		}
 		clientID, secret = uu, pp
 	}
@@ -179,7 +180,7 @@ func (s *Server) b2bToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.writeOAuth(w, r, err)
 	}
-	pair, err := s.flows.ClientToken(r.Context(), flows.ClientCredentials{GrantType: form.Get("grant_type"), ClientID: id, ClientSecret: secret, ClientIP: s.clientIP(r)})
+	pair, err := s.b2b.ClientToken(r.Context(), b2b.ClientCredentials{GrantType: form.Get("grant_type"), ClientID: id, ClientSecret: secret, ClientIP: s.clientIP(r)})
 	if err != nil {
 		return s.writeOAuth(w, r, err)
 	}
@@ -192,7 +193,7 @@ func (s *Server) appToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.writeOAuth(w, r, err)
 	}
-	pair, err := s.flows.Token(r.Context(), flows.TokenRequest{GrantType: form.Get("grant_type"), Username: form.Get("username"),
+	pair, err := s.b2b.Token(r.Context(), b2b.TokenRequest{GrantType: form.Get("grant_type"), Username: form.Get("username"),
 		Password: form.Get("password"), RefreshToken: form.Get("refresh_token"), ClientID: id, ClientSecret: secret, ClientIP: s.clientIP(r)})
 	if err != nil {
 		return s.writeOAuth(w, r, err)
@@ -250,23 +251,23 @@ func endUserView(u domain.EndUser) endUserJSON {
 }
 
 type endUserRequest struct {
-	Email              string              `json:"email"`
-	FirstName          string              `json:"first_name"`
-	LastName           string              `json:"last_name"`
-	Labelpartner       string              `json:"labelpartner"`
-	CreateVerifiedUser bool                `json:"create_verified_user"`
-	ExternalID         string              `json:"external_authentication_provider_id"`
-	Order              *flows.EndUserOrder `json:"order"`
-	Customer           json.RawMessage     `json:"customer"`
-	Installation       json.RawMessage     `json:"installation"`
+	Email              string            `json:"email"`
+	FirstName          string            `json:"first_name"`
+	LastName           string            `json:"last_name"`
+	Labelpartner       string            `json:"labelpartner"`
+	CreateVerifiedUser bool              `json:"create_verified_user"`
+	ExternalID         string            `json:"external_authentication_provider_id"`
+	Order              *b2b.EndUserOrder `json:"order"`
+	Customer           json.RawMessage   `json:"customer"`
+	Installation       json.RawMessage   `json:"installation"`
 }
 
-func (s *Server) createEndUser(w http.ResponseWriter, r *http.Request, c flows.B2BClient) error {
+func (s *Server) createEndUser(w http.ResponseWriter, r *http.Request, c b2b.B2BClient) error {
 	var req endUserRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	u, err := s.flows.CreateEndUser(r.Context(), c, flows.EndUserInput(req))
+	u, err := s.b2b.CreateEndUser(r.Context(), c, b2b.EndUserInput(req))
 	if err != nil {
 		return err
 	}
@@ -275,8 +276,8 @@ func (s *Server) createEndUser(w http.ResponseWriter, r *http.Request, c flows.B
 	return nil
 }
 
-func (s *Server) getEndUser(w http.ResponseWriter, r *http.Request, c flows.B2BClient) error {
-	u, err := s.flows.EndUser(r.Context(), c, r.PathValue("id"))
+func (s *Server) getEndUser(w http.ResponseWriter, r *http.Request, c b2b.B2BClient) error {
+	u, err := s.b2b.EndUser(r.Context(), c, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -288,7 +289,7 @@ type activityRequest struct {
 	MeasurementReceivedAt *time.Time `json:"measurement_received_at"`
 }
 
-func (s *Server) endUserActivity(w http.ResponseWriter, r *http.Request, c flows.B2BClient) error {
+func (s *Server) endUserActivity(w http.ResponseWriter, r *http.Request, c b2b.B2BClient) error {
 	var req activityRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
@@ -297,7 +298,7 @@ func (s *Server) endUserActivity(w http.ResponseWriter, r *http.Request, c flows
 	if req.MeasurementReceivedAt != nil {
 		at = *req.MeasurementReceivedAt
 	}
-	u, err := s.flows.RecordActivity(r.Context(), c, r.PathValue("id"), at)
+	u, err := s.b2b.RecordActivity(r.Context(), c, r.PathValue("id"), at)
 	if err != nil {
 		return err
 	}
@@ -311,9 +312,9 @@ func importFormat(r *http.Request) (string, error) {
 	switch {
 	case err != nil:
 	case mt == "application/x-ndjson" || mt == "application/ndjson" || mt == "application/jsonl":
-		return flows.ImportNDJSON, nil
+		return b2b.ImportNDJSON, nil
 	case mt == "text/csv":
-		return flows.ImportCSV, nil
+		return b2b.ImportCSV, nil
 	}
 	return "", &domain.Error{Code: codeUnsupportedMedia, Slug: "unsupported-media-type",
 		Detail: "The import must be NDJSON (Content-Type: application/x-ndjson) or CSV with a header row (text/csv)."}
@@ -328,12 +329,12 @@ func wantsJSON(r *http.Request) bool {
 
 const maxReportedRejections = 100
 
-func (s *Server) importEndUsers(w http.ResponseWriter, r *http.Request, c flows.B2BClient) error {
+func (s *Server) importEndUsers(w http.ResponseWriter, r *http.Request, c b2b.B2BClient) error {
 	format, err := importFormat(r)
 	if err != nil {
 		return err
 	}
-	scope := flows.ClientScope(c, r.URL.Query().Get("labelpartner"))
+	scope := b2b.ClientScope(c, r.URL.Query().Get("labelpartner"))
 	rc := http.NewResponseController(w)
 	extend := func() {
 		_ = rc.SetReadDeadline(time.Now().Add(60 * time.Second))
@@ -341,9 +342,9 @@ func (s *Server) importEndUsers(w http.ResponseWriter, r *http.Request, c flows.
 	}
 	extend()
 	if wantsJSON(r) {
-		var rejected []flows.ImportResult
+		var rejected []b2b.ImportResult
 		n := 0
-		sum, err := s.flows.ImportEndUsers(r.Context(), scope, r.Body, format, func(res flows.ImportResult) error {
+		sum, err := s.b2b.ImportEndUsers(r.Context(), scope, r.Body, format, func(res b2b.ImportResult) error {
 			if res.Status == "rejected" && len(rejected) < maxReportedRejections {
 				rejected = append(rejected, res)
 			}
@@ -352,11 +353,12 @@ func (s *Server) importEndUsers(w http.ResponseWriter, r *http.Request, c flows.
 			}
 			return nil
 		})
+		s.observeImport(sum)
 		if err != nil {
 			return s.importFailed(r, err)
 		}
 		if rejected == nil {
-			rejected = []flows.ImportResult{}
+			rejected = []b2b.ImportResult{}
 		}
 		encode(w, http.StatusOK, map[string]any{"summary": sum, "rejected": rejected})
 		return nil
@@ -368,7 +370,7 @@ func (s *Server) importEndUsers(w http.ResponseWriter, r *http.Request, c flows.
 	bw := bufio.NewWriterSize(w, 32<<10)
 	enc := json.NewEncoder(bw)
 	n := 0
-	sum, err := s.flows.ImportEndUsers(r.Context(), scope, r.Body, format, func(res flows.ImportResult) error {
+	sum, err := s.b2b.ImportEndUsers(r.Context(), scope, r.Body, format, func(res b2b.ImportResult) error {
 		if err := enc.Encode(res); err != nil {
 			return fmt.Errorf("write import answer: %w", err)
 		}
@@ -381,6 +383,7 @@ func (s *Server) importEndUsers(w http.ResponseWriter, r *http.Request, c flows.
 		}
 		return nil
 	})
+	s.observeImport(sum)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "import stopped", "route", r.Pattern, "err", err)
 		_ = enc.Encode(map[string]string{"error": "The import stopped: something went wrong on our side. Lines not answered were not imported; run the import again."})
@@ -435,7 +438,7 @@ func (s *Server) provision(w http.ResponseWriter, r *http.Request) error {
 	if req.Imported.set && !req.Imported.valid {
 		return domain.Invalid(domain.FieldError{Field: "imported", Message: `must be true or "true"`})
 	}
-	err := s.flows.Provision(r.Context(), flows.ProvisionInput{FirstName: req.FirstName, LastName: req.LastName, Email: req.EmailAddress,
+	err := s.b2b.Provision(r.Context(), b2b.ProvisionInput{FirstName: req.FirstName, LastName: req.LastName, Email: req.EmailAddress,
 		Labelpartner: req.Labelpartner, Imported: req.Imported.value, ClientIP: s.clientIP(r)})
 	if err != nil {
 		return err
@@ -453,7 +456,7 @@ func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := s.flows.VerifyEmail(r.Context(), req.Token); err != nil {
+	if err := s.b2b.VerifyEmail(r.Context(), req.Token); err != nil {
 		return err
 	}
 	encode(w, http.StatusOK, statusOK)
@@ -471,7 +474,7 @@ func (s *Server) noGateway(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	err := s.flows.RegisterNoGateway(r.Context(), flows.NoGatewayInput{Email: req.EmailAddress, Pincode: req.Pincode,
+	err := s.b2b.RegisterNoGateway(r.Context(), b2b.NoGatewayInput{Email: req.EmailAddress, Pincode: req.Pincode,
 		VoucherCode: req.VoucherCode, ClientIP: s.clientIP(r)})
 	if err != nil {
 		return err
@@ -489,7 +492,7 @@ func (s *Server) resetEndUserPassword(w http.ResponseWriter, r *http.Request) er
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := s.flows.ResetEndUserPassword(r.Context(), req.EmailAddress, s.clientIP(r)); err != nil {
+	if err := s.b2b.ResetEndUserPassword(r.Context(), req.EmailAddress, s.clientIP(r)); err != nil {
 		return err
 	}
 	encode(w, http.StatusOK, statusOK)
@@ -506,7 +509,7 @@ func (s *Server) confirmEndUserReset(w http.ResponseWriter, r *http.Request) err
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := s.flows.ConfirmEndUserReset(r.Context(), req.Token, req.Pincode); err != nil {
+	if err := s.b2b.ConfirmEndUserReset(r.Context(), req.Token, req.Pincode); err != nil {
 		return err
 	}
 	encode(w, http.StatusOK, statusOK)
@@ -523,7 +526,7 @@ func (s *Server) ssoUser(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	pair, err := s.flows.RegisterSSO(r.Context(), req.ExternalProviderAccessToken, req.Labelpartner, s.clientIP(r))
+	pair, err := s.b2b.RegisterSSO(r.Context(), req.ExternalProviderAccessToken, req.Labelpartner, s.clientIP(r))
 	if err != nil {
 		return err
 	}
@@ -540,7 +543,7 @@ func (s *Server) exchangeToken(w http.ResponseWriter, r *http.Request, lp domain
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	pair, err := s.flows.ExchangeToken(r.Context(), lp, req.ExternalProviderAccessToken)
+	pair, err := s.b2b.ExchangeToken(r.Context(), lp, req.ExternalProviderAccessToken)
 	if err != nil {
 		return err
 	}

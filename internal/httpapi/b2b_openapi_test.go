@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/domain"
-	"github.com/onboard-dev/onboard/internal/flows"
 )
 
 // TestB2BViewsMatchSchemas checks the B2B views against their schemas.
@@ -28,9 +28,9 @@ func TestB2BViewsMatchSchemas(t *testing.T) {
 	u := domain.EndUser{ID: "u1", Email: "ada@example.com", FirstName: "Ada", LastName: "Lovelace", Labelpartner: "ynni", ExternalID: "e1",
 		VoucherCode: "V", Customer: json.RawMessage(`{"n":1}`), Installation: json.RawMessage(`{}`),
 		State: domain.EndUserActive, CreatedAt: now, EmailVerifiedAt: &now, RegisteredAt: &later, ActivatedAt: &later, FirstMeasurementAt: &now}
-	client := flows.ClientDetails{Client: domain.Client{ID: "c1", OrgID: "o1", Name: "crm", Kind: domain.ClientB2B, ClientID: "cl_x",
+	client := b2b.ClientDetails{Client: domain.Client{ID: "c1", OrgID: "o1", Name: "crm", Kind: domain.ClientB2B, ClientID: "cl_x",
 		SecretHash: []byte("secret-hash"), LabelpartnerIDs: []string{"l1"}, CreatedAt: now, LastUsedAt: &later}, Labelpartners: []string{"ynni"}}
-	revoked := flows.ClientDetails{Client: domain.Client{ID: "c2", Name: "app", Kind: domain.ClientApp, ClientID: "cl_y", CreatedAt: now, RevokedAt: &later}}
+	revoked := b2b.ClientDetails{Client: domain.Client{ID: "c2", Name: "app", Kind: domain.ClientApp, ClientID: "cl_y", CreatedAt: now, RevokedAt: &later}}
 	for _, tc := range []struct {
 		name, schema string
 		view         any
@@ -43,14 +43,14 @@ func TestB2BViewsMatchSchemas(t *testing.T) {
 		{"created labelpartner", "B2BLabelpartner", created},
 		{"end user", "B2BEndUser", endUserView(u)},
 		{"provisioned end user", "B2BEndUser", endUserView(domain.EndUser{ID: "u", Email: "a@example.com", State: domain.EndUserProvisioned, CreatedAt: now})},
-		{"import line", "B2BImportLine", flows.ImportResult{Line: 3, Status: "rejected", Error: "email: is required"}},
-		{"import summary", "B2BImportSummaryLine", map[string]any{"summary": flows.ImportSummary{Created: 1}}},
-		{"tokens", "B2BTokenPair", flows.TokenPair{AccessToken: "a", RefreshToken: "r", ExpiresIn: 3600, TokenType: "Bearer"}},
-		{"client token", "B2BAccessToken", flows.TokenPair{AccessToken: "a", ExpiresIn: 3600, TokenType: "Bearer"}},
+		{"import line", "B2BImportLine", b2b.ImportResult{Line: 3, Status: "rejected", Error: "email: is required"}},
+		{"import summary", "B2BImportSummaryLine", map[string]any{"summary": b2b.ImportSummary{Created: 1}}},
+		{"tokens", "B2BTokenPair", b2b.TokenPair{AccessToken: "a", RefreshToken: "r", ExpiresIn: 3600, TokenType: "Bearer"}},
+		{"client token", "B2BAccessToken", b2b.TokenPair{AccessToken: "a", ExpiresIn: 3600, TokenType: "Bearer"}},
 		{"status", "B2BStatusOK", statusOK},
 		{"client", "B2BClient", clientView(client)},
 		{"revoked client", "B2BClient", clientView(revoked)},
-		{"client never used", "B2BClient", clientView(flows.ClientDetails{Client: domain.Client{ID: "c3", ClientID: "cl_z", Name: "n", Kind: domain.ClientB2B, CreatedAt: now}})},
+		{"client never used", "B2BClient", clientView(b2b.ClientDetails{Client: domain.Client{ID: "c3", ClientID: "cl_z", Name: "n", Kind: domain.ClientB2B, CreatedAt: now}})},
 		{"client list", "B2BClientList", map[string]any{"clients": []clientJSON{clientView(client), clientView(revoked)}}},
 		{"empty client list", "B2BClientList", map[string]any{"clients": []clientJSON{}}},
 	} {

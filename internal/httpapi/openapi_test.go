@@ -34,7 +34,7 @@ import (
 // newTestServer returns a Server without flows: fine for the route table and
 // for every answer given before a flow is called.
 func newTestServer(db Pinger) *Server {
-	return New(nil, db, slog.New(slog.DiscardHandler), Config{})
+	return New(nil, nil, db, slog.New(slog.DiscardHandler), Config{})
 }
 
 type pinger struct{ err error }

@@ -4,11 +4,13 @@ package httpapi
 
 import (
 	"context"
+	"github.com/onboard-dev/onboard/internal/sso"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"time"
 
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpx"
 )
@@ -25,11 +27,24 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// HSTS sends Strict-Transport-Security (when served over HTTPS).
 	HSTS bool
+	// SSO is the sign-in with OpenID Connect; nil: its calls answer 404.
+	SSO *sso.Service
+	// ObserveImport, when set, is told the outcome of every bulk import
+	// (for metrics).
+	ObserveImport func(created, unchanged, rejected int)
+}
+
+// observeImport reports an import's outcome to Config.ObserveImport.
+func (s *Server) observeImport(sum b2b.ImportSummary) {
+	if s.cfg.ObserveImport != nil {
+		s.cfg.ObserveImport(sum.Created, sum.Unchanged, sum.Rejected)
+	}
 }
 
 // Server is the HTTP handler of the API.
 type Server struct {
 	flows *flows.Service
+	b2b   *b2b.Service
 	db    Pinger
 	log   *slog.Logger
 	cfg   Config
@@ -38,8 +53,8 @@ type Server struct {
 }
 
 // New returns the API handler.
-func New(f *flows.Service, db Pinger, logger *slog.Logger, cfg Config) *Server {
-	s := &Server{flows: f, db: db, log: logger, cfg: cfg, mux: http.NewServeMux(), doc: OpenAPI()}
+func New(f *flows.Service, b *b2b.Service, db Pinger, logger *slog.Logger, cfg Config) *Server {
+	s := &Server{flows: f, b2b: b, db: db, log: logger, cfg: cfg, mux: http.NewServeMux(), doc: OpenAPI()}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, rt.Handler)
 	}

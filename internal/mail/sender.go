@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -240,13 +241,47 @@ func WithHELO(name string) SMTPOption {
 	return func(s *SMTPSender) { s.helo = name }
 }
 
-// SMTPSender delivers mail over SMTP with github.com/wneessen/go-mail, one
-// connection per message. It is safe for concurrent use.
+// WithIdleConnections keeps up to n connections open between messages and
+// reuses them (default DefaultIdleConnections; 0 opens a connection per
+// message), closing one that has been idle for longer than idle (default
+// DefaultIdleTimeout).
+func WithIdleConnections(n int, idle time.Duration) SMTPOption {
+	return func(s *SMTPSender) {
+		s.maxIdle = max(n, 0)
+		if idle > 0 {
+			s.idleTimeout = idle
+		}
+	}
+}
+
+// Connection reuse defaults: as many idle connections as the mail worker
+// sends in parallel by default, closed after 30 s without use (servers
+// commonly drop idle clients after a minute or more).
+const (
+	DefaultIdleConnections = 4
+	DefaultIdleTimeout     = 30 * time.Second
+)
+
+// SMTPSender delivers mail over SMTP with github.com/wneessen/go-mail. It
+// keeps a few connections open and sends the next messages over them
+// (MAIL, RCPT, DATA, RSET), instead of a new connection, greeting, EHLO,
+// STARTTLS and AUTH per message. It is safe for concurrent use.
 type SMTPSender struct {
-	cfg       SMTPConfig
-	timeout   time.Duration
-	tlsConfig *tls.Config
-	helo      string
+	cfg         SMTPConfig
+	timeout     time.Duration
+	tlsConfig   *tls.Config
+	helo        string
+	maxIdle     int
+	idleTimeout time.Duration
+
+	mu   sync.Mutex
+	idle []idleConn // most recently used last
+}
+
+// idleConn is an open connection waiting for the next message.
+type idleConn struct {
+	c     *gomail.Client
+	since time.Time
 }
 
 // NewSMTPSender returns a sender for an smtp://, smtp+starttls:// or
@@ -265,7 +300,7 @@ func NewSMTPSender(rawURL string, opts ...SMTPOption) (*SMTPSender, error) {
 	if cfg.TLS == TLSNone && cfg.Username != "" && !isLoopbackName(cfg.Host) {
 		return nil, fmt.Errorf("SMTP URL %s: credentials over plain smtp:// are only sent to a loopback host; use smtp+starttls:// or smtps://", cfg)
 	}
-	s := &SMTPSender{cfg: cfg, timeout: DefaultSMTPTimeout}
+	s := &SMTPSender{cfg: cfg, timeout: DefaultSMTPTimeout, maxIdle: DefaultIdleConnections, idleTimeout: DefaultIdleTimeout}
 	for _, o := range opts {
 		o(s)
 	}
@@ -281,38 +316,124 @@ func NewSMTPSender(rawURL string, opts ...SMTPOption) (*SMTPSender, error) {
 // Config returns the parsed SMTP configuration.
 func (s *SMTPSender) Config() SMTPConfig { return s.cfg }
 
-// Send delivers e over a new connection. The whole exchange is bounded by
-// the sender's timeout and by ctx's deadline, whichever comes first;
-// cancelling ctx without a deadline interrupts the dial but not an exchange
-// already under way (go-mail cannot abort one), which the timeout still
-// bounds.
+// Send delivers e over an idle connection, or a new one. The exchange is
+// bounded by the sender's timeout; a ctx already done, or whose deadline
+// leaves no time, stops it before it starts. A reused connection that turns
+// out closed before the message was handed over (the server dropped it
+// while idle) is replaced by a new one once.
 func (s *SMTPSender) Send(ctx context.Context, e Envelope) error {
 	msg, err := buildMsg(e)
 	if err != nil {
 		return fmt.Errorf("build message %s: %w", e.MessageID, err)
 	}
-	timeout := s.timeout
-	if deadline, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, time.Until(deadline))
-	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("send mail %s: %w", e.MessageID, err)
 	}
-	if timeout <= 0 {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= 0 {
 		return fmt.Errorf("send mail %s: %w", e.MessageID, context.DeadlineExceeded)
 	}
-	client, err := gomail.NewClient(s.cfg.Host, s.clientOptions(timeout)...)
-	if err != nil {
-		return fmt.Errorf("configure SMTP client for %s: %w", s.cfg, err)
-	}
-	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
-		err = fmt.Errorf("send mail %s via %s: %w", e.MessageID, s.cfg, err)
-		if isPermanentSMTP(err) {
-			return Permanent(err)
+	for try := 0; ; try++ {
+		client, reused := s.take()
+		if client == nil {
+			timeout := s.timeout
+			if deadline, ok := ctx.Deadline(); ok {
+				timeout = min(timeout, time.Until(deadline))
+			}
+			client, err = gomail.NewClient(s.cfg.Host, s.clientOptions(max(timeout, time.Millisecond))...)
+			if err != nil {
+				return fmt.Errorf("configure SMTP client for %s: %w", s.cfg, err)
+			}
+			if err = client.DialWithContext(ctx); err != nil {
+				return s.sendError(e, err)
+			}
 		}
-		return err
+		err = client.Send(msg)
+		if err == nil {
+			s.keep(client)
+			return nil
+		}
+		_ = client.Close()
+		if reused && try == 0 && notHandedOver(err) {
+			continue
+		}
+		return s.sendError(e, err)
 	}
-	return nil
+}
+
+func (s *SMTPSender) sendError(e Envelope, err error) error {
+	err = fmt.Errorf("send mail %s via %s: %w", e.MessageID, s.cfg, err)
+	if isPermanentSMTP(err) {
+		return Permanent(err)
+	}
+	return err
+}
+
+// notHandedOver reports whether a send failed on a dead connection before
+// any recipient was accepted: sending again cannot deliver twice.
+func notHandedOver(err error) bool {
+	var se *gomail.SendError
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Reason {
+	case gomail.ErrConnCheck:
+		return true
+	case gomail.ErrSMTPMailFrom:
+		return se.ErrorCode() == 0 // no SMTP reply: the connection failed
+	}
+	return false
+}
+
+// take returns the most recently used idle connection still fresh, closing
+// the stale ones; nil when there is none.
+func (s *SMTPSender) take() (*gomail.Client, bool) {
+	s.mu.Lock()
+	var stale []*gomail.Client
+	var c *gomail.Client
+	for len(s.idle) > 0 {
+		last := s.idle[len(s.idle)-1]
+		s.idle = s.idle[:len(s.idle)-1]
+		if time.Since(last.since) < s.idleTimeout {
+			c = last.c
+			break
+		}
+		stale = append(stale, last.c)
+	}
+	s.mu.Unlock()
+	for _, sc := range stale {
+		_ = sc.Close()
+	}
+	return c, c != nil
+}
+
+// keep puts a connection back for the next message, or closes it when
+// enough are idle.
+func (s *SMTPSender) keep(c *gomail.Client) {
+	s.mu.Lock()
+	if len(s.idle) < s.maxIdle {
+		s.idle = append(s.idle, idleConn{c: c, since: time.Now()})
+		c = nil
+	}
+	s.mu.Unlock()
+	if c != nil {
+		_ = c.Close()
+	}
+}
+
+// Close closes the idle connections (QUIT). Send may still be called; it
+// opens new ones.
+func (s *SMTPSender) Close() error {
+	s.mu.Lock()
+	idle := s.idle
+	s.idle = nil
+	s.mu.Unlock()
+	var errs []error
+	for _, ic := range idle {
+		if err := ic.c.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (s *SMTPSender) clientOptions(timeout time.Duration) []gomail.Option {

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	netmail "net/mail"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -407,5 +409,86 @@ func TestPermanent(t *testing.T) {
 	}
 	if mail.Permanent(nil) != nil {
 		t.Fatal("Permanent(nil) != nil")
+	}
+}
+
+// TestSMTPSenderReusesConnections: messages go over one connection while it
+// stays open; a connection the server dropped is replaced without losing the
+// message; without idle connections every message opens one.
+func TestSMTPSenderReusesConnections(t *testing.T) {
+	env := func(i int) mail.Envelope {
+		return mail.Envelope{MessageID: fmt.Sprintf("<reuse-%d@x>", i), From: "a@example.com", To: "b@example.com", Subject: "s", Text: "t"}
+	}
+	for _, tt := range []struct {
+		name      string
+		opts      []mail.SMTPOption
+		restart   bool // the server drops every connection after the third message
+		wait      time.Duration
+		wantConns int
+	}{
+		{name: "reused", wantConns: 1},
+		{name: "server dropped the connection", restart: true, wantConns: 2},
+		{name: "idle too long", opts: []mail.SMTPOption{mail.WithIdleConnections(2, 50*time.Millisecond)}, wait: 100 * time.Millisecond, wantConns: 6},
+		{name: "no idle connections", opts: []mail.SMTPOption{mail.WithIdleConnections(0, 0)}, wantConns: 6},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := smtptest.Start(t)
+			s, err := mail.NewSMTPSender(srv.URL(), tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			for i := range 6 {
+				if i == 3 && tt.restart {
+					srv.Restart(t)
+				}
+				if err := s.Send(context.Background(), env(i)); err != nil {
+					t.Fatalf("message %d: %v", i, err)
+				}
+				time.Sleep(tt.wait)
+			}
+			if got := len(srv.Messages()); got != 6 {
+				t.Fatalf("%d messages received, want 6", got)
+			}
+			if got := srv.Connections(); got != tt.wantConns {
+				t.Fatalf("%d connections for 6 messages, want %d", got, tt.wantConns)
+			}
+		})
+	}
+}
+
+// TestSMTPSenderConcurrentReuse: parallel sends each get a connection of
+// their own, and at most the idle limit stays open.
+func TestSMTPSenderConcurrentReuse(t *testing.T) {
+	srv := smtptest.Start(t)
+	s, err := mail.NewSMTPSender(srv.URL(), mail.WithIdleConnections(2, time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 10 {
+				errs <- s.Send(context.Background(), mail.Envelope{MessageID: fmt.Sprintf("<c-%d-%d@x>", g, i),
+					From: "a@example.com", To: "b@example.com", Subject: "s", Text: "t"})
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(srv.Messages()); got != 40 {
+		t.Fatalf("%d messages, want 40", got)
+	}
+	if c := srv.Connections(); c > 20 {
+		t.Fatalf("%d connections for 40 messages from 4 senders: not reused", c)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -74,6 +74,26 @@ type WorkerConfig struct {
 	// Now is the clock used for claims, lease checks and attempt
 	// timestamps; default time.Now.
 	Now func() time.Time
+	// Span, when set, starts a trace span around each delivery attempt and
+	// returns a function ending it with the outcome.
+	Span func(ctx context.Context, name string) (context.Context, func(error))
+	// Observe, when set, is told the outcome of every delivery attempt
+	// (for metrics). It must not block.
+	Observe func(Attempt)
+}
+
+// Outcomes of a delivery attempt.
+const (
+	OutcomeSent      = "sent"      // delivered
+	OutcomeRetry     = "retry"     // failed; retried later
+	OutcomeAbandoned = "abandoned" // failed for good, or too old
+)
+
+// Attempt is the outcome of one delivery attempt.
+type Attempt struct {
+	Number   int           // 1 for the first attempt of a message
+	Duration time.Duration // time spent in Sender.Send
+	Outcome  string        // OutcomeSent, OutcomeRetry or OutcomeAbandoned
 }
 
 func (c WorkerConfig) withDefaults() WorkerConfig {
@@ -259,6 +279,11 @@ func (w *Worker) drain(ctx context.Context) bool {
 func (w *Worker) deliver(ctx context.Context, it Queued) {
 	attempt := it.Attempts + 1
 	sendCtx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
+	var endSpan func(error)
+	if w.cfg.Span != nil {
+		sendCtx, endSpan = w.cfg.Span(sendCtx, "smtp.send")
+	}
+	started := time.Now()
 	err := w.s.Send(sendCtx, Envelope{
 		MessageID: it.MessageID,
 		From:      w.cfg.From,
@@ -267,13 +292,18 @@ func (w *Worker) deliver(ctx context.Context, it Queued) {
 		Text:      it.Text,
 		HTML:      it.HTML,
 	})
+	if endSpan != nil {
+		endSpan(err)
+	}
 	cancel()
+	took := time.Since(started)
 	now := w.cfg.Now()
 
 	storeCtx, cancelStore := context.WithTimeout(ctx, storeTimeout)
 	defer cancelStore()
 
 	if err == nil {
+		w.observe(Attempt{Number: attempt, Duration: took, Outcome: OutcomeSent})
 		if mErr := w.q.MarkSent(storeCtx, it.ID, now); mErr != nil {
 			w.log.LogAttrs(ctx, slog.LevelError, "mail sent but not marked sent; it will be sent again after its lease expires",
 				slog.String("id", it.ID), slog.String("message_id", it.MessageID), slog.String("error", mErr.Error()))
@@ -293,6 +323,11 @@ func (w *Worker) deliver(ctx context.Context, it Queued) {
 	}
 	lastErr := truncate(err.Error(), maxLastErr)
 
+	outcome := OutcomeRetry
+	if abandon {
+		outcome = OutcomeAbandoned
+	}
+	w.observe(Attempt{Number: attempt, Duration: took, Outcome: outcome})
 	if abandon {
 		reason := "max age exceeded"
 		if permanent {
@@ -309,6 +344,12 @@ func (w *Worker) deliver(ctx context.Context, it Queued) {
 	if mErr := w.q.MarkFailed(storeCtx, it.ID, now, next, lastErr, abandon); mErr != nil {
 		w.log.LogAttrs(ctx, slog.LevelError, "mail failure not recorded; it will be retried after its lease expires",
 			slog.String("id", it.ID), slog.String("error", mErr.Error()))
+	}
+}
+
+func (w *Worker) observe(a Attempt) {
+	if w.cfg.Observe != nil {
+		w.cfg.Observe(a)
 	}
 }
 

@@ -254,3 +254,55 @@ func looksNumeric(host string) bool {
 	}
 	return strings.Trim(last, "0123456789") == ""
 }
+
+// HTTPClient returns an *http.Client under the same rules, for libraries
+// that take one (the OpenID Connect relying party): the dialer's address
+// check, no redirects, no proxy, the time limit, the scheme rule and the
+// answer size limit (a larger body fails to read with ErrTooLarge).
+func (c *Client) HTTPClient() *http.Client {
+	return &http.Client{Transport: ruledTransport{c}, Timeout: c.hc.Timeout, CheckRedirect: c.hc.CheckRedirect}
+}
+
+type ruledTransport struct{ c *Client }
+
+func (t ruledTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := t.c.checkScheme(req.URL); err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
+	res, err := t.c.hc.Transport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if res.ContentLength > t.c.opts.MaxBody {
+		res.Body.Close()
+		return nil, fmt.Errorf("%s %s: %w (%d bytes announced, at most %d)", req.Method, req.URL.Redacted(), ErrTooLarge, res.ContentLength, t.c.opts.MaxBody)
+	}
+	res.Body = &limitedBody{rc: res.Body, left: t.c.opts.MaxBody}
+	return res, nil
+}
+
+// limitedBody fails a read past the size limit.
+type limitedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, ErrTooLarge
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return n, ErrTooLarge
+	}
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }

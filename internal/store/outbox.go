@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -203,4 +204,19 @@ func (s *Store) normalizeOutboxRecipients(ctx context.Context) error {
 			return fmt.Errorf("normalize outbox recipients: %w", err)
 		}
 	}
+}
+
+// OldestUndeliveredMail returns the creation time of the oldest message
+// neither delivered nor abandoned, and false when there is none.
+func (q Queries) OldestUndeliveredMail(ctx context.Context) (time.Time, bool, error) {
+	var at time.Time
+	err := q.q.QueryRowContext(ctx, `SELECT created_at FROM outbox WHERE state IN ('queued', 'processing')
+		ORDER BY created_at LIMIT 1`).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("oldest undelivered mail: %w", err)
+	}
+	return at.UTC(), true, nil
 }

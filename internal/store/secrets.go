@@ -11,7 +11,7 @@ import (
 
 // Secrets at rest. Every value onboard stores and must read back in the
 // clear later (mail bodies until they are delivered, the Partner Provider
-// secret, labelpartners' introspection client secrets) is sealed with the
+// secret, identity providers' client secrets, labelpartners' introspection client secrets) is sealed with the
 // store's keyring before it is written, bound to its table, column and row
 // id as associated data, so that a sealed value copied to another row does
 // not open. Values written in plaintext by older versions are read as they
@@ -21,6 +21,9 @@ import (
 func outboxAD(column, id string) string { return "outbox." + column + ":" + id }
 func partnerSecretAD(orgID string) string {
 	return "organizations.onboarding.partner_provider.secret:" + orgID
+}
+func ssoSecretAD(orgID, provider string) string {
+	return "organizations.onboarding.sso.client_secret:" + orgID + ":" + provider
 }
 func introspectionSecretAD(id string) string {
 	return "b2b_labelpartners.introspection_client_secret:" + id
@@ -72,6 +75,18 @@ func (q Queries) onboardingJSON(orgID string, cfg domain.Onboarding) (string, er
 		}
 		cfg.PartnerProvider = &sealed
 	}
+	if cfg.SSO != nil {
+		sso := *cfg.SSO
+		sso.Providers = make([]domain.SSOProvider, len(cfg.SSO.Providers))
+		for i, p := range cfg.SSO.Providers {
+			var err error
+			if p.ClientSecret, err = q.seal(p.ClientSecret, ssoSecretAD(orgID, p.Name)); err != nil {
+				return "", err
+			}
+			sso.Providers[i] = p
+		}
+		cfg.SSO = &sso
+	}
 	return toJSON(cfg)
 }
 
@@ -86,6 +101,15 @@ func (q Queries) onboardingFromJSON(orgID, raw string, cfg *domain.Onboarding) e
 			return fmt.Errorf("partner provider secret of organization %s: %w", orgID, err)
 		}
 		pp.Secret = secret
+	}
+	if cfg.SSO != nil {
+		for i, p := range cfg.SSO.Providers {
+			secret, err := q.unseal(p.ClientSecret, ssoSecretAD(orgID, p.Name))
+			if err != nil {
+				return fmt.Errorf("client secret of identity provider %q of organization %s: %w", p.Name, orgID, err)
+			}
+			cfg.SSO.Providers[i].ClientSecret = secret
+		}
 	}
 	return nil
 }
@@ -167,11 +191,18 @@ func (s *Store) sealPartnerSecrets(ctx context.Context) (int, error) {
 		for _, r := range rows {
 			var raw struct {
 				PartnerProvider *domain.PartnerProvider `json:"partner_provider"`
+				SSO             *domain.SSO             `json:"sso"`
 			}
 			if err := fromJSON(r.raw, &raw); err != nil {
 				return fmt.Errorf("organization %s: %w", r.id, err)
 			}
-			if raw.PartnerProvider == nil || !tx.needsSeal(raw.PartnerProvider.Secret) {
+			stale := raw.PartnerProvider != nil && tx.needsSeal(raw.PartnerProvider.Secret)
+			if raw.SSO != nil {
+				for _, p := range raw.SSO.Providers {
+					stale = stale || tx.needsSeal(p.ClientSecret)
+				}
+			}
+			if !stale {
 				continue
 			}
 			var cfg domain.Onboarding

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -69,13 +70,30 @@ type Store struct {
 	stmts  *stmtCache    // prepared statements, SQLite only
 	ckpt   *checkpointer // WAL checkpoints, SQLite only (see checkpoint.go)
 	box    *secretbox.Keyring
+	span   SpanFunc // nil unless tracing is on
 }
 
 // Option is a setting of Open.
 type Option func(*options)
 
 type options struct {
-	keyring *secretbox.Keyring
+	keyring     *secretbox.Keyring
+	queryTracer pgx.QueryTracer
+	span        SpanFunc
+}
+
+// SpanFunc starts a trace span named name and returns its context and a
+// function that ends it with the outcome.
+type SpanFunc func(ctx context.Context, name string) (context.Context, func(error))
+
+// WithQueryTracer traces every statement on PostgreSQL (pgx's tracer hook).
+func WithQueryTracer(t pgx.QueryTracer) Option {
+	return func(o *options) { o.queryTracer = t }
+}
+
+// WithSpans makes every transaction (InTx) a trace span, on both engines.
+func WithSpans(f SpanFunc) Option {
+	return func(o *options) { o.span = f }
 }
 
 // WithKeyring sets the keyring that seals the secrets stored at rest (mail
@@ -109,7 +127,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	var s *Store
 	var err error
 	if IsPostgresDSN(dsn) {
-		s, err = openPostgres(ctx, dsn)
+		s, err = openPostgres(ctx, dsn, o.queryTracer)
 	} else {
 		s, err = openSQLite(ctx, dsn, defaultCheckpointConfig())
 	}
@@ -118,6 +136,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	}
 	s.box = o.keyring
 	s.Queries.box = o.keyring
+	s.span = o.span
 	return s, nil
 }
 
@@ -209,10 +228,13 @@ func openSQLite(ctx context.Context, path string, ckpt checkpointConfig) (*Store
 	return s, nil
 }
 
-func openPostgres(ctx context.Context, dsn string) (*Store, error) {
+func openPostgres(ctx context.Context, dsn string, tracer pgx.QueryTracer) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if tracer != nil {
+		cfg.ConnConfig.Tracer = tracer
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -272,7 +294,12 @@ type Tx struct {
 
 // InTx runs fn in one transaction, committing when fn returns nil and rolling
 // back otherwise. On SQLite the transaction takes the write lock at BEGIN.
-func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	if s.span != nil {
+		var end func(error)
+		ctx, end = s.span(ctx, "db.transaction")
+		defer func() { end(err) }()
+	}
 	if s.writer != nil {
 		select {
 		case s.writer <- struct{}{}:

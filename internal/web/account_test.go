@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/store"
@@ -42,7 +43,7 @@ func newAccountSite(t *testing.T) *accountSite {
 	t.Helper()
 	st, f := newFlows(t, nil)
 	s := &accountSite{t: t, st: st, flows: f, logs: &bytes.Buffer{}}
-	s.srv = httptest.NewServer(web.New(f, slog.New(slog.NewTextHandler(s.logs, nil)), web.Config{FormKey: formKey}))
+	s.srv = httptest.NewServer(web.New(f, b2b.New(f, b2b.Config{}), slog.New(slog.NewTextHandler(s.logs, nil)), web.Config{FormKey: formKey}))
 	t.Cleanup(s.srv.Close)
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -348,17 +348,23 @@ func (p *Pages) loginView(rq *req, values url.Values) view {
 		fv.Hidden = map[string]string{"next": next}
 	}
 	fv.Footer = []link{{Href: rq.Path("/reset-password"), Text: rq.T("login.forgot")}}
-	v := view{Title: rq.T("login.title"), Form: fv, Data: loginData{}}
+	d := loginData{}
 	if offersSignup(rq.Org) {
-		v.Data = loginData{Signup: &link{Href: rq.Path("/signup"), Text: rq.T("login.create")}, SignupLead: rq.T("login.create_lead")}
+		d = loginData{Signup: &link{Href: rq.Path("/signup"), Text: rq.T("login.create")}, SignupLead: rq.T("login.create_lead")}
 	}
-	return v
+	if p.cfg.SSO != nil {
+		d.SSO = ssoButtons(rq, safeNext(values.Get("next"), ""))
+	}
+	return view{Title: rq.T("login.title"), Form: fv, Data: d}
 }
 
 // loginData is what the sign-in page shows besides its form.
 type loginData struct {
 	Signup     *link
 	SignupLead string
+	// SSO are the links that sign in through the organization's identity
+	// providers.
+	SSO []link
 }
 
 func (p *Pages) getLogin(w http.ResponseWriter, r *http.Request) {
@@ -419,7 +425,7 @@ func ServesVerify(r *http.Request) bool {
 func (p *Pages) getVerify(w http.ResponseWriter, r *http.Request) {
 	rq := reqOf(r)
 	token := r.URL.Query().Get("token")
-	if err := p.flows.CheckVerifyLink(r.Context(), token); err != nil {
+	if err := p.b2b.CheckVerifyLink(r.Context(), token); err != nil {
 		p.verifyError(w, r, err)
 		return
 	}
@@ -435,7 +441,7 @@ func (p *Pages) postVerify(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := p.flows.VerifyEmail(r.Context(), token); err != nil {
+	if err := p.b2b.VerifyEmail(r.Context(), token); err != nil {
 		p.verifyError(w, r, err)
 		return
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/store"
@@ -49,7 +50,7 @@ func newSite(t *testing.T) *site {
 	t.Helper()
 	s := &site{t: t, logs: &bytes.Buffer{}, now: time.Now()}
 	s.st, s.flows = newFlows(t, s.clock)
-	s.srv = httptest.NewServer(web.New(s.flows, slog.New(slog.NewTextHandler(s.logs, nil)), web.Config{}))
+	s.srv = httptest.NewServer(web.New(s.flows, b2b.New(s.flows, b2b.Config{}), slog.New(slog.NewTextHandler(s.logs, nil)), web.Config{}))
 	t.Cleanup(s.srv.Close)
 	return s
 }
@@ -374,7 +375,7 @@ func TestSignInReplacesAndSignOutEndsTheSession(t *testing.T) {
 
 func TestSecureCookies(t *testing.T) {
 	s := newSite(t)
-	srv := httptest.NewServer(web.New(s.flows, slog.New(slog.DiscardHandler), web.Config{SecureCookies: true}))
+	srv := httptest.NewServer(web.New(s.flows, b2b.New(s.flows, b2b.Config{}), slog.New(slog.DiscardHandler), web.Config{SecureCookies: true}))
 	t.Cleanup(srv.Close)
 	s.srv = srv
 	_ = s.signup("ada@example.com", domain.AccountCustomerPersonal)

@@ -40,7 +40,7 @@ func testForm() flows.SignupForm {
 
 func renderRegister(t *testing.T, values url.Values, err *domain.Error) string {
 	t.Helper()
-	p := New(nil, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{FormKey: []byte("k")})
+	p := New(nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{FormKey: []byte("k")})
 	rq := &req{Org: testForm().Organization, Lang: "en", cat: p.cat}
 	v := p.registerView(rq, testForm(), "link-token", values)
 	if err != nil {
@@ -162,8 +162,8 @@ func mapsEqual(a, b map[string]any) bool {
 }
 
 func TestFormToken(t *testing.T) {
-	p := New(nil, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{})
-	other := New(nil, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{})
+	p := New(nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{})
+	other := New(nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{})
 	base := p.formToken("/register", "abc")
 	for _, tc := range []struct {
 		name string

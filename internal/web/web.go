@@ -22,8 +22,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpx"
+	"github.com/onboard-dev/onboard/internal/sso"
 )
 
 //go:embed templates/*.html templates/partials/*.html
@@ -46,11 +48,12 @@ var pagePaths = []string{"/", "/login", "/logout", "/signup", "/register", "/inv
 	"/language", "/required-actions", "/account", "/branding/style.css", "/branding/logo"}
 
 // Paths returns the URL paths the pages answer, as http.ServeMux patterns:
-// exact paths ("/{$}" is the root), "/account/" (the signed-in area) and
+// exact paths ("/{$}" is the root), "/account/" (the signed-in area),
+// "/auth/" (the sign-in with OpenID Connect) and
 // "/o/" (other organizations) and "/static/" as prefixes. A server routes
 // these to [Pages] and everything else elsewhere.
 func Paths() []string {
-	out := []string{"/o/", "/static/", "/account/"}
+	out := []string{"/o/", "/static/", "/account/", "/auth/"}
 	for _, p := range pagePaths {
 		if p == "/" {
 			p = "/{$}"
@@ -74,11 +77,14 @@ type Config struct {
 	// default), New draws a random key, so forms are valid only on the
 	// process that rendered them.
 	FormKey []byte
+	// SSO is the sign-in with OpenID Connect; nil: none.
+	SSO *sso.Service
 }
 
 // Pages is the http.Handler of the pages.
 type Pages struct {
 	flows   *flows.Service
+	b2b     *b2b.Service // the end users' verification page
 	log     *slog.Logger
 	cfg     Config
 	key     []byte
@@ -89,8 +95,8 @@ type Pages struct {
 
 // New returns the pages handler. It panics if the embedded templates do not
 // parse, which a test catches.
-func New(f *flows.Service, logger *slog.Logger, cfg Config) *Pages {
-	p := &Pages{flows: f, log: logger, cfg: cfg, key: cfg.FormKey}
+func New(f *flows.Service, b *b2b.Service, logger *slog.Logger, cfg Config) *Pages {
+	p := &Pages{flows: f, b2b: b, log: logger, cfg: cfg, key: cfg.FormKey}
 	if len(p.key) == 0 {
 		p.key = make([]byte, 32)
 		rand.Read(p.key) // never fails (crypto/rand)

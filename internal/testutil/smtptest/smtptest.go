@@ -46,6 +46,21 @@ type config struct {
 	startTLS           bool
 	implicitTLS        bool
 	reject             map[string]bool
+	rcptDelay          func() time.Duration
+	onMessage          func(Message)
+}
+
+// WithOnMessage makes the server call f with every message it accepts, as
+// it accepts it (benchmarks wait on this instead of polling Messages).
+func WithOnMessage(f func(Message)) Option {
+	return func(c *config) { c.onMessage = f }
+}
+
+// WithRcptDelay makes the server wait delay() before answering each RCPT
+// TO, as a slow server does. A client that dies meanwhile has sent nothing:
+// no message is recorded for it.
+func WithRcptDelay(delay func() time.Duration) Option {
+	return func(c *config) { c.rcptDelay = delay }
 }
 
 // WithAuth makes the server advertise AUTH PLAIN and require a successful
@@ -99,6 +114,7 @@ type Server struct {
 	ln        net.Listener
 	serveDone chan struct{}
 	msgs      []Message
+	conns     int // SMTP sessions opened
 }
 
 // Start starts a server listening on 127.0.0.1 on a random free port. The
@@ -263,6 +279,9 @@ func WithMessageID(id string) func(Message) bool {
 
 func (s *Server) serve(l net.Listener) {
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		s.mu.Lock()
+		s.conns++
+		s.mu.Unlock()
 		return &session{srv: s, conn: c}, nil
 	}))
 	srv.Domain = "smtptest.localhost"
@@ -290,10 +309,20 @@ func (s *Server) serve(l net.Listener) {
 	}()
 }
 
-func (s *Server) record(m Message) {
+// Connections returns how many SMTP connections clients have opened.
+func (s *Server) Connections() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.conns
+}
+
+func (s *Server) record(m Message) {
+	s.mu.Lock()
 	s.msgs = append(s.msgs, m)
+	s.mu.Unlock()
+	if s.cfg.onMessage != nil {
+		s.cfg.onMessage(m)
+	}
 }
 
 // logf forwards to the owning test's log while the test is running; late log
@@ -360,6 +389,9 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if d := ss.srv.cfg.rcptDelay; d != nil {
+		time.Sleep(d())
+	}
 	if ss.srv.cfg.reject[strings.ToLower(to)] {
 		return &smtp.SMTPError{
 			Code:         550,

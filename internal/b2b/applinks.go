@@ -1,4 +1,4 @@
-package flows
+package b2b
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/store"
 )
 
@@ -189,8 +190,8 @@ func labelpartnerNotFound() error {
 // UpdateLabelpartner changes a labelpartner of the organization; a
 // labelpartner of another organization is not found. Recorded as
 // labelpartner.updated with the app links before and after.
-func (s *Service) UpdateLabelpartner(ctx context.Context, adm Admin, org domain.Organization, id string, in LabelpartnerPatch) (domain.Labelpartner, error) {
-	if !validID(id) {
+func (s *Service) UpdateLabelpartner(ctx context.Context, adm flows.Admin, org domain.Organization, id string, in LabelpartnerPatch) (domain.Labelpartner, error) {
+	if !flows.ValidID(id) {
 		return domain.Labelpartner{}, labelpartnerNotFound()
 	}
 	if !in.SetAppLinks {
@@ -215,7 +216,7 @@ func (s *Service) UpdateLabelpartner(ctx context.Context, adm Admin, org domain.
 		}
 		lp = prev
 		lp.AppLinks = links
-		return audit(ctx, tx, org.ID, adm, "labelpartner.updated", id,
+		return flows.Audit(ctx, tx, org.ID, adm, "labelpartner.updated", id,
 			map[string]any{"before": map[string]any{"app_links": appLinksAudit(prev.AppLinks)},
 				"after": map[string]any{"app_links": appLinksAudit(links)}}, now)
 	})

@@ -1,4 +1,4 @@
-package flows
+package b2b
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/store"
 )
 
@@ -118,7 +119,7 @@ func (s *Service) ClientToken(ctx context.Context, in ClientCredentials) (TokenP
 	if err != nil {
 		return TokenPair{}, err
 	}
-	now, ttl := s.now(), s.b2b().AccessTTL
+	now, ttl := s.now(), s.settings.AccessTTL
 	err = s.store.CreateB2BToken(ctx, domain.B2BToken{ID: store.NewID(), OrgID: c.OrgID, Kind: tokenClientAccess, SubjectID: c.ID,
 		ClientID: c.ClientID, TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(ttl)})
 	if err != nil {
@@ -158,7 +159,7 @@ func (s *Service) AuthenticateB2B(ctx context.Context, token string) (B2BClient,
 // issueTokens stores a new access and refresh token of an end user in the
 // family (a new family when familyID is "").
 func (s *Service) issueTokens(ctx context.Context, q store.Queries, u domain.EndUser, clientID, familyID string) (TokenPair, error) {
-	cfg := s.b2b()
+	cfg := s.settings
 	access, ah, err := auth.NewToken()
 	if err != nil {
 		return TokenPair{}, err
@@ -219,7 +220,7 @@ func (s *Service) passwordGrant(ctx context.Context, c domain.Client, in TokenRe
 		return TokenPair{}, fmt.Errorf("rate limit: %w", err)
 	}
 	if !d.Allowed {
-		return TokenPair{}, rateLimited(d.RetryAfter)
+		return TokenPair{}, flows.RateLimited(d.RetryAfter)
 	}
 	bad := OAuthErr(OAuthInvalidGrant, "The username or password is wrong.")
 	u, err := s.store.EndUserByOrgEmail(ctx, c.OrgID, email)

@@ -1,4 +1,4 @@
-package flows
+package b2b
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package flows
+package b2b
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/store"
 )
 
@@ -80,7 +81,7 @@ func validExternalID(id string) *domain.FieldError {
 // an *domain.Error.
 func (r *lpResolver) endUser(ctx context.Context, in EndUserInput, now time.Time) (domain.EndUser, error) {
 	var errs []domain.FieldError
-	email, fe := validEmail("email", in.Email)
+	email, fe := flows.ValidEmail("email", in.Email)
 	if fe != nil {
 		errs = append(errs, *fe)
 	}

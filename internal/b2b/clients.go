@@ -1,4 +1,4 @@
-package flows
+package b2b
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/store"
 )
 
@@ -64,7 +65,7 @@ func (s *Service) Clients(ctx context.Context, org domain.Organization) ([]Clien
 // Client returns one client of the organization; a client of another
 // organization is "not found", exactly like a missing one.
 func (s *Service) Client(ctx context.Context, org domain.Organization, id string) (ClientDetails, error) {
-	if !validID(id) {
+	if !flows.ValidID(id) {
 		return ClientDetails{}, clientNotFound()
 	}
 	c, err := s.store.ClientByID(ctx, id)
@@ -84,8 +85,8 @@ func (s *Service) Client(ctx context.Context, org domain.Organization, id string
 // UpdateClient changes a client's name and/or labelpartners. A b2b client's
 // access tokens see the new labelpartners at once. Recorded as
 // client.updated with before and after.
-func (s *Service) UpdateClient(ctx context.Context, adm Admin, org domain.Organization, id string, in ClientPatch) (ClientDetails, error) {
-	if !validID(id) {
+func (s *Service) UpdateClient(ctx context.Context, adm flows.Admin, org domain.Organization, id string, in ClientPatch) (ClientDetails, error) {
+	if !flows.ValidID(id) {
 		return ClientDetails{}, clientNotFound()
 	}
 	if in.Name == nil && in.Labelpartners == nil {
@@ -137,7 +138,7 @@ func (s *Service) UpdateClient(ctx context.Context, adm Admin, org domain.Organi
 			return err
 		}
 		next = clientDetails(c, lpNames)
-		return audit(ctx, tx, org.ID, adm, "client.updated", c.ID,
+		return flows.Audit(ctx, tx, org.ID, adm, "client.updated", c.ID,
 			map[string]any{"before": clientAudit(clientDetails(prev, lpNames)), "after": clientAudit(next)}, now)
 	})
 	if store.IsDuplicate(err) {
@@ -161,7 +162,7 @@ func (s *Service) UpdateClient(ctx context.Context, adm Admin, org domain.Organi
 // nothing and reports false. Recorded as client.revoked with before, after
 // and the number of tokens revoked.
 func RevokeClient(ctx context.Context, st *store.Store, org domain.Organization, id, actor string, now time.Time) (bool, error) {
-	if !validID(id) {
+	if !flows.ValidID(id) {
 		return false, clientNotFound()
 	}
 	now = store.Timestamp(now)
@@ -202,7 +203,7 @@ func RevokeClient(ctx context.Context, st *store.Store, org domain.Organization,
 
 // RevokeClient revokes a client; see the package-level RevokeClient.
 // Revoking a revoked client is not an error.
-func (s *Service) RevokeClient(ctx context.Context, adm Admin, org domain.Organization, id string) error {
+func (s *Service) RevokeClient(ctx context.Context, adm flows.Admin, org domain.Organization, id string) error {
 	_, err := RevokeClient(ctx, s.store, org, id, adm.Actor(), s.now())
 	return err
 }
@@ -214,8 +215,8 @@ func (s *Service) RevokeClient(ctx context.Context, adm Admin, org domain.Organi
 // tokens of an app client stay valid and are refreshed with the new secret.
 // A revoked client is a conflict. Recorded as client.secret_rotated with a
 // fingerprint of the secret before and after (never the secret).
-func (s *Service) RotateClientSecret(ctx context.Context, adm Admin, org domain.Organization, id string) (domain.Client, string, error) {
-	if !validID(id) {
+func (s *Service) RotateClientSecret(ctx context.Context, adm flows.Admin, org domain.Organization, id string) (domain.Client, string, error) {
+	if !flows.ValidID(id) {
 		return domain.Client{}, "", clientNotFound()
 	}
 	secret, _, err := auth.NewToken()
@@ -244,7 +245,7 @@ func (s *Service) RotateClientSecret(ctx context.Context, adm Admin, org domain.
 		}
 		c = prev
 		c.SecretHash = hash
-		return audit(ctx, tx, org.ID, adm, "client.secret_rotated", id, map[string]any{
+		return flows.Audit(ctx, tx, org.ID, adm, "client.secret_rotated", id, map[string]any{
 			"before": map[string]any{"secret": secretFingerprint(prev.SecretHash)}, "after": map[string]any{"secret": secretFingerprint(hash)},
 			"tokens_revoked": n}, now)
 	})

@@ -1,4 +1,4 @@
-package flows
+package b2b
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/flows"
 	obmail "github.com/onboard-dev/onboard/internal/mail"
 	"github.com/onboard-dev/onboard/internal/store"
 )
@@ -37,7 +38,7 @@ func sameName(a, b string) bool { return strings.EqualFold(strings.TrimSpace(a),
 // runProvisionJob).
 func (s *Service) Provision(ctx context.Context, in ProvisionInput) error {
 	var errs []domain.FieldError
-	email, fe := validEmail("email_address", in.Email)
+	email, fe := flows.ValidEmail("email_address", in.Email)
 	if fe != nil {
 		errs = append(errs, *fe)
 	}
@@ -58,7 +59,7 @@ func (s *Service) Provision(ctx context.Context, in ProvisionInput) error {
 	if err := s.rateLimit(ctx, "b2b:provision:email:"+strings.ToLower(email), s.cfg.Limits.SignupPerEmail); err != nil {
 		return err
 	}
-	return s.enqueueJob(ctx, "", jobB2BProvision, email, provisionJob{FirstName: in.FirstName, LastName: in.LastName,
+	return s.core.EnqueueJob(ctx, "", jobB2BProvision, email, provisionJob{FirstName: in.FirstName, LastName: in.LastName,
 		Email: email, Labelpartner: in.Labelpartner})
 }
 
@@ -95,8 +96,8 @@ func (s *Service) runProvisionJob(ctx context.Context, tx *store.Tx, p provision
 		return false, err
 	}
 	ttl := s.cfg.SignupTTL
-	m, err := s.queueMail(domain.Organization{ID: u.OrgID}, "", obmail.TemplateB2BVerify, u.Email, obmail.B2BVerifyData{
-		Link: s.endUserLink(verifyTemplate(lp), "/v2/registration/verify", token), Labelpartner: lp.Name, FirstName: u.FirstName, ExpiresIn: humanDuration(ttl)})
+	m, err := s.core.QueueMail(domain.Organization{ID: u.OrgID}, "", obmail.TemplateB2BVerify, u.Email, obmail.B2BVerifyData{
+		Link: s.endUserLink(verifyTemplate(lp), "/v2/registration/verify", token), Labelpartner: lp.Name, FirstName: u.FirstName, ExpiresIn: flows.HumanDuration(ttl)})
 	if err != nil {
 		return false, err
 	}
@@ -166,7 +167,7 @@ func registrationRefused() error {
 // its labelpartner's own policy is a 422 password-policy naming the rule.
 func (s *Service) RegisterNoGateway(ctx context.Context, in NoGatewayInput) error {
 	var errs []domain.FieldError
-	email, fe := validEmail("email_address", in.Email)
+	email, fe := flows.ValidEmail("email_address", in.Email)
 	if fe != nil {
 		errs = append(errs, *fe)
 	}
@@ -193,7 +194,7 @@ func (s *Service) RegisterNoGateway(ctx context.Context, in NoGatewayInput) erro
 		return fmt.Errorf("rate limit: %w", err)
 	}
 	if !d.Allowed {
-		return rateLimited(d.RetryAfter)
+		return flows.RateLimited(d.RetryAfter)
 	}
 	refuse := func() error {
 		if _, err := s.limiter.Allow(ctx, failKey, rule); err != nil {
@@ -262,7 +263,7 @@ func (s *Service) RegisterNoGateway(ctx context.Context, in NoGatewayInput) erro
 // address; it writes a job and answers the same whether or not there is one
 // (see runB2BResetJob).
 func (s *Service) ResetEndUserPassword(ctx context.Context, rawEmail, clientIP string) error {
-	email, fe := validEmail("email_address", rawEmail)
+	email, fe := flows.ValidEmail("email_address", rawEmail)
 	if fe != nil {
 		return domain.Invalid(*fe)
 	}
@@ -272,7 +273,7 @@ func (s *Service) ResetEndUserPassword(ctx context.Context, rawEmail, clientIP s
 	if err := s.rateLimit(ctx, "b2b:reset:email:"+strings.ToLower(email), s.cfg.Limits.SignupPerEmail); err != nil {
 		return err
 	}
-	return s.enqueueJob(ctx, "", jobB2BReset, email, b2bResetJob{Email: email})
+	return s.core.EnqueueJob(ctx, "", jobB2BReset, email, b2bResetJob{Email: email})
 }
 
 // b2bResetJob is an end user's reset request waiting for the job worker.
@@ -287,7 +288,7 @@ func (s *Service) runB2BResetJob(ctx context.Context, tx *store.Tx, p b2bResetJo
 	if err != nil {
 		return false, err
 	}
-	ttl := s.b2b().ResetTTL
+	ttl := s.settings.ResetTTL
 	queued := false
 	for _, u := range users {
 		if u.PasswordHash == "" || (u.State != domain.EndUserRegistered && u.State != domain.EndUserActive) {
@@ -301,8 +302,8 @@ func (s *Service) runB2BResetJob(ctx context.Context, tx *store.Tx, p b2bResetJo
 		if err != nil {
 			return false, err
 		}
-		m, err := s.queueMail(domain.Organization{ID: u.OrgID}, "", obmail.TemplateB2BReset, u.Email, obmail.B2BResetData{
-			Link: s.endUserLink(resetTemplate(lp), "/v2/registration/resetpassword", token), Labelpartner: u.Labelpartner, ExpiresIn: humanDuration(ttl)})
+		m, err := s.core.QueueMail(domain.Organization{ID: u.OrgID}, "", obmail.TemplateB2BReset, u.Email, obmail.B2BResetData{
+			Link: s.endUserLink(resetTemplate(lp), "/v2/registration/resetpassword", token), Labelpartner: u.Labelpartner, ExpiresIn: flows.HumanDuration(ttl)})
 		if err != nil {
 			return false, err
 		}
@@ -386,7 +387,7 @@ func (s *Service) introspect(ctx context.Context, lp domain.Labelpartner, token 
 	if token == "" || len(token) > 8192 {
 		return "", providerTokenRefused()
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.b2b().IntrospectionTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.settings.IntrospectionTimeout)
 	defer cancel()
 	form := url.Values{"token": {token}, "token_type_hint": {"access_token"},
 		"client_id": {lp.IntrospectionClientID}, "client_secret": {lp.IntrospectionClientSecret}}

@@ -1,4 +1,4 @@
-package flows
+package b2b
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/store"
 )
 
@@ -43,7 +44,7 @@ func validName(field, name string) (string, *domain.FieldError) {
 
 // CreateLabelpartner creates a labelpartner of the organization and returns
 // it with its API key, which is shown only now.
-func (s *Service) CreateLabelpartner(ctx context.Context, adm Admin, org domain.Organization, in LabelpartnerInput) (domain.Labelpartner, string, error) {
+func (s *Service) CreateLabelpartner(ctx context.Context, adm flows.Admin, org domain.Organization, in LabelpartnerInput) (domain.Labelpartner, string, error) {
 	var errs []domain.FieldError
 	name, fe := validName("name", in.Name)
 	if fe != nil {
@@ -111,7 +112,7 @@ type ClientInput struct {
 
 // CreateClient creates an API client of the organization and returns it
 // with its secret, which is shown only now and stored hashed.
-func (s *Service) CreateClient(ctx context.Context, adm Admin, org domain.Organization, in ClientInput) (domain.Client, string, error) {
+func (s *Service) CreateClient(ctx context.Context, adm flows.Admin, org domain.Organization, in ClientInput) (domain.Client, string, error) {
 	return CreateClient(ctx, s.store, org, in, adm.Actor(), s.now())
 }
 

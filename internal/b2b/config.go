@@ -1,4 +1,4 @@
-package flows
+package b2b
 
 import (
 	"crypto/subtle"
@@ -11,8 +11,8 @@ import (
 	"github.com/onboard-dev/onboard/internal/domain"
 )
 
-// B2BConfig are the settings of B2B provisioning and the end-user app API.
-type B2BConfig struct {
+// Config are the settings of B2B provisioning and the end-user app API.
+type Config struct {
 	// AccessTTL is the lifetime of access tokens (default 1 hour).
 	AccessTTL time.Duration
 	// RefreshTTL is the lifetime of end users' refresh tokens (default 30 days).
@@ -24,8 +24,8 @@ type B2BConfig struct {
 	IntrospectionTimeout time.Duration
 }
 
-func (s *Service) b2b() B2BConfig {
-	c := s.cfg.B2B
+// withDefaults fills in the settings left zero.
+func (c Config) withDefaults() Config {
 	if c.AccessTTL <= 0 {
 		c.AccessTTL = time.Hour
 	}
