@@ -60,6 +60,9 @@ Usage:
                             list the organization's API clients
   onboard admin client revoke --org NAME --client CLIENT_ID|ID
                             revoke an API client and its tokens
+  onboard admin user create --org NAME --email ADDR [--role org_admin|supervisor]
+                            create a back-office user of the console (/admin);
+                            the link to set a password is mailed
   onboard import end-users --org NAME --file users.ndjson|users.csv
                             provision end users in bulk
   onboard import products --org NAME --file products.ndjson|products.csv
@@ -177,6 +180,9 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 func adminCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) >= 1 && args[0] == "client" {
 		return clientCommand(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) >= 1 && args[0] == "user" {
+		return userCommand(ctx, args[1:], getenv, stdout, stderr)
 	}
 	if len(args) >= 2 && args[0] == "key" && args[1] == "list" {
 		return keyListCommand(ctx, args[2:], getenv, stdout, stderr)

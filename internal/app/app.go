@@ -20,6 +20,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/activity"
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/b2b"
+	"github.com/onboard-dev/onboard/internal/backoffice"
 	"github.com/onboard-dev/onboard/internal/config"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/events"
@@ -34,6 +35,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/things"
 	"github.com/onboard-dev/onboard/internal/tracing"
 	"github.com/onboard-dev/onboard/internal/web"
+	"github.com/onboard-dev/onboard/internal/web/console"
 	"github.com/onboard-dev/onboard/internal/webhooks"
 )
 
@@ -218,7 +220,18 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	pages := web.New(a.flows, a.b2b, logger, web.Config{
 		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey, SSO: ssoSvc,
 	}, web.WithThings(a.things))
-	a.handler = route(pages, a.api)
+	bo := backoffice.New(backoffice.Deps{Store: st, Hasher: hasher, Policy: auth.DefaultPolicy(), Mail: templates, Limiter: limiter,
+		Notify: a.worker.Notify, Logger: logger}, backoffice.Config{
+		PublicURL: cfg.PublicURL, MailFrom: cfg.MailFrom, SessionTTL: cfg.BrowserSessionTTL, IdleTTL: cfg.BrowserIdleTTL,
+		LoginPerIP: cfg.RateLoginIP.Rule, FailuresPerEmail: cfg.RateLoginEmail.Rule,
+	})
+	cons, err := console.New(bo, a.flows, logger, console.Config{
+		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.handler = route(pages, cons, a.api)
 	if a.metrics != nil {
 		a.handler = a.metrics.Middleware(a.handler)
 	}
@@ -256,10 +269,13 @@ type router struct {
 	api *httpapi.Server
 }
 
-func route(pages http.Handler, api *httpapi.Server) router {
+func route(pages, cons http.Handler, api *httpapi.Server) router {
 	mux := http.NewServeMux()
 	for _, p := range web.Paths() {
 		mux.Handle(p, pages)
+	}
+	for _, p := range console.Paths() {
+		mux.Handle(p, cons)
 	}
 	// The mailed verification link is a page; apps POST JSON to the same path.
 	mux.Handle(web.VerifyPath, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

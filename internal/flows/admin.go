@@ -20,10 +20,16 @@ type Admin struct {
 	KeyID string // "" for the key from the environment
 	Name  string
 	OrgID string // "" = every organization (the key from the environment)
+	// BackOfficeUserID is set when a back-office user of the console acts
+	// (Name is then the user's email); the audit log names that user.
+	BackOfficeUserID string
 }
 
 // Actor names the admin in audit entries.
 func (a Admin) Actor() string {
+	if a.BackOfficeUserID != "" {
+		return "backoffice:" + a.BackOfficeUserID
+	}
 	if a.KeyID == "" {
 		return "admin:environment"
 	}

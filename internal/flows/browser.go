@@ -40,6 +40,9 @@ func (s *Service) openSession(ctx context.Context, user domain.User, kind, clien
 		if err := tx.CreateSession(ctx, sess); err != nil {
 			return err
 		}
+		if err := tx.FunnelSignedIn(ctx, user.ID, now); err != nil {
+			return err
+		}
 		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: user.OrgID, Actor: "user:" + user.ID, Action: "session.created",
 			SubjectID: user.ID, Data: map[string]any{"session_id": sess.ID, "client_ip": clientIP, "kind": kind}, CreatedAt: now})
 	})

@@ -47,7 +47,11 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 	return s.register(ctx, registration{
 		orgID: su.OrgID, accountType: su.AccountType, email: su.Email, language: su.Language, password: true,
 		consume: func(ctx context.Context, tx *store.Tx, userID string, now time.Time) (bool, error) {
-			return tx.ConsumeSignup(ctx, su.ID, userID, now)
+			ok, err := tx.ConsumeSignup(ctx, su.ID, userID, now)
+			if err != nil || !ok {
+				return ok, err
+			}
+			return true, tx.FunnelRegistered(ctx, su.ID, userID, now)
 		},
 		usedErr: domain.Errorf(domain.EGone, "signup-used", "This registration link was already used."),
 		action:  "self_registered",

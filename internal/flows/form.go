@@ -131,6 +131,10 @@ func (s *Service) Signup(ctx context.Context, token string) (SignupForm, error) 
 	if err != nil {
 		return SignupForm{}, err
 	}
+	// The first fetch of the form is the funnel's "link opened".
+	if err := s.store.InTx(ctx, func(tx *store.Tx) error { return tx.FunnelLinkOpened(ctx, su.ID, s.now()) }); err != nil {
+		return SignupForm{}, fmt.Errorf("signup form: %w", err)
+	}
 	org, err := s.orgByID(ctx, su.OrgID)
 	if err != nil {
 		return SignupForm{}, err

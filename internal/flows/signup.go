@@ -126,5 +126,8 @@ func (s *Service) runSignupJob(ctx context.Context, tx *store.Tx, orgID string, 
 	if err := tx.CreateSignup(ctx, su); err != nil {
 		return false, err
 	}
+	if err := tx.FunnelSignupStarted(ctx, su.ID, org.ID, su.AccountType, now); err != nil {
+		return false, err
+	}
 	return true, tx.EnqueueMail(ctx, m, now)
 }

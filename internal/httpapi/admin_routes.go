@@ -36,6 +36,7 @@ func (s *Server) adminRoutes() []Route {
 		{"POST", "/api/v1/admin/organizations/{org}/approvals/{id}/reject", s.admin(s.rejectAccount)},
 
 		{"GET", "/api/v1/admin/organizations/{org}/audit", s.admin(s.listAudit)},
+		{"GET", "/api/v1/admin/organizations/{org}/funnel", s.admin(s.getFunnel)},
 
 		{"GET", "/api/v1/admin/organizations/{org}/admin-keys", s.admin(s.listAdminKeys)},
 		{"DELETE", "/api/v1/admin/organizations/{org}/admin-keys/{id}", s.admin(s.revokeAdminKey)},

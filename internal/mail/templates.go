@@ -260,6 +260,9 @@ func zeroData(name string) (any, bool) {
 	case TemplateWelcome:
 		return WelcomeData{}, true
 	}
+	if d, ok := backofficeZeroData(name); ok {
+		return d, true
+	}
 	return accountZeroData(name)
 }
 
