@@ -16,6 +16,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/activity"
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/config"
+	"github.com/onboard-dev/onboard/internal/devices"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpapi"
 	"github.com/onboard-dev/onboard/internal/mail"
@@ -27,12 +28,14 @@ import (
 
 // App is a running onboard.
 type App struct {
-	cfg    config.Config
-	log    *slog.Logger
-	store  *store.Store
-	flows  *flows.Service
-	api    *httpapi.Server
-	worker *mail.Worker
+	cfg   config.Config
+	log   *slog.Logger
+	store *store.Store
+	flows *flows.Service
+	api   *httpapi.Server
+	// devices is the self-service device setup.
+	devices *devices.Service
+	worker  *mail.Worker
 	// sweepRates deletes old rate-limit windows when they are kept in SQL.
 	sweepRates func(ctx context.Context, olderThan time.Duration) (int64, error)
 	// handler routes the pages' paths to the pages and the rest to the API.
@@ -110,8 +113,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		},
 		B2B: flows.B2BConfig{RefreshTTL: cfg.B2BRefreshTTL, IntrospectionTimeout: cfg.B2BIntrospectionTimeout},
 	})
+	a.devices = devices.New(devices.Deps{Store: st, Flows: a.flows, Limiter: limiter, Logger: logger}, devices.Config{
+		Enabled: cfg.DeviceSetup, DefaultOrganization: cfg.DeviceSetupDefaultOrg, PublicURL: cfg.PublicURL,
+	})
 	a.api = httpapi.New(a.flows, st, logger, httpapi.Config{
-		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"),
+		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"), Devices: a.devices,
 	})
 	var formKey []byte
 	if cfg.FormKey != "" {

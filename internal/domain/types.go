@@ -101,6 +101,8 @@ type Onboarding struct {
 	DefaultUserTypes                   map[string]string `json:"default_user_types"`
 	PartnerProvider                    *PartnerProvider  `json:"partner_provider"`
 	Branding                           Branding          `json:"branding"`
+	// DeviceSetup is the self-service device setup (see devices.go).
+	DeviceSetup DeviceSetup `json:"device_setup"`
 }
 
 // Branding is how an organization's pages and mails look.
@@ -176,6 +178,9 @@ func (o Onboarding) WithDefaults() Onboarding {
 	}
 	if o.SelfRegistration.AccountTypes == nil {
 		o.SelfRegistration.AccountTypes = []string{}
+	}
+	if o.DeviceSetup.DeviceTemplates == nil {
+		o.DeviceSetup.DeviceTemplates = map[string]DeviceTemplate{}
 	}
 	return o
 }
@@ -354,6 +359,9 @@ type Signup struct {
 	// Language is the language of the page the sign-up started on; the
 	// mails of the registration and the new user use it.
 	Language string
+	// Purpose is "" for a sign-up, SignupDeviceSetup for one started by the
+	// self-service device setup.
+	Purpose string
 }
 
 // Session is a signed-in user's bearer session.

@@ -93,7 +93,7 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 	} else if registered {
 		return Registration{}, registeredErr
 	}
-	utName := org.Onboarding.DefaultUserTypes[su.AccountType]
+	utName := deviceSetupUserType(org, su)
 	ut, ok := lookups.userType(utName)
 	if !ok { // perhaps created on another node since the lookups were read
 		if ut, err = s.store.UserTypeByName(ctx, org.ID, utName); err != nil {

@@ -130,6 +130,7 @@ func ValidateOnboarding(o domain.Onboarding, userTypes []domain.UserType, checkU
 			add(f, fmt.Sprintf("user type %q must have the %s permission: the first user of a customer is its account administrator", v, domain.PermAccountAdmin))
 		}
 	}
+	errs = append(errs, domain.ValidateDeviceSetup(o.DeviceSetup, userTypes)...)
 	if pp := o.PartnerProvider; pp != nil {
 		if err := checkURL(pp.URL); err != nil {
 			add("partner_provider.url", err.Error())

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/onboard-dev/onboard/internal/devices"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpx"
 )
@@ -25,6 +26,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// HSTS sends Strict-Transport-Security (when served over HTTPS).
 	HSTS bool
+	// Devices is the self-service device setup; nil answers its calls
+	// with 403 (not available).
+	Devices *devices.Service
 }
 
 // Server is the HTTP handler of the API.
