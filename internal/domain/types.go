@@ -162,6 +162,7 @@ func DefaultOnboarding() Onboarding {
 			AccountChannelPartner:   "partner_admin",
 			AccountDataRecipient:    "data_recipient_admin",
 		},
+		DeviceSetup: DeviceSetup{DeviceTemplates: map[string]DeviceTemplate{}},
 	}
 }
 
