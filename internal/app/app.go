@@ -22,6 +22,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/mail"
 	"github.com/onboard-dev/onboard/internal/outbound"
 	"github.com/onboard-dev/onboard/internal/ratelimit"
+	"github.com/onboard-dev/onboard/internal/sms"
 	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/web"
 )
@@ -33,8 +34,9 @@ type App struct {
 	store *store.Store
 	flows *flows.Service
 	api   *httpapi.Server
-	// devices is the self-service device setup.
+	// devices is the self-service device setup; sms sends its SMS outbox.
 	devices *devices.Service
+	sms     *sms.Worker
 	worker  *mail.Worker
 	// sweepRates deletes old rate-limit windows when they are kept in SQL.
 	sweepRates func(ctx context.Context, olderThan time.Duration) (int64, error)
@@ -113,7 +115,17 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		},
 		B2B: flows.B2BConfig{RefreshTTL: cfg.B2BRefreshTTL, IntrospectionTimeout: cfg.B2BIntrospectionTimeout},
 	})
-	a.devices = devices.New(devices.Deps{Store: st, Flows: a.flows, Limiter: limiter, Logger: logger}, devices.Config{
+	var gateway sms.Gateway = sms.LogGateway{Log: logger.With("component", "sms")}
+	if cfg.SMSURL != "" {
+		if gateway, err = sms.NewHTTPGateway(sms.HTTPConfig{URL: cfg.SMSURL, User: cfg.SMSUser, Password: cfg.SMSPassword,
+			Body: cfg.SMSBody, ContentType: cfg.SMSContentType, SuccessStatus: cfg.SMSSuccessStatus}); err != nil {
+			return nil, err
+		}
+	}
+	// SMS retry like mail (the same backoff settings).
+	a.sms = sms.NewWorker(smsQueue{st}, gateway, sms.WorkerConfig{BackoffBase: cfg.MailRetryBase, BackoffMax: cfg.MailRetryMax},
+		logger.With("component", "sms"))
+	a.devices = devices.New(devices.Deps{Store: st, Flows: a.flows, Limiter: limiter, Logger: logger, NotifySMS: a.sms.Notify}, devices.Config{
 		Enabled: cfg.DeviceSetup, DefaultOrganization: cfg.DeviceSetupDefaultOrg, PublicURL: cfg.PublicURL,
 	})
 	a.api = httpapi.New(a.flows, st, logger, httpapi.Config{
@@ -206,6 +218,11 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() {
 		if err := a.flows.RunJobs(workCtx); err != nil {
 			a.log.Error("job worker stopped", "err", err)
+		}
+	})
+	wg.Go(func() {
+		if err := a.sms.Run(workCtx); err != nil {
+			a.log.Error("sms worker stopped", "err", err)
 		}
 	})
 	wg.Go(func() { a.janitor(workCtx) })
@@ -324,4 +341,31 @@ func (q outboxQueue) Release(ctx context.Context, ids []string) error {
 
 func (q outboxQueue) MarkFailed(ctx context.Context, id string, _ time.Time, next time.Time, lastErr string, abandon bool) error {
 	return q.st.InTx(ctx, func(tx *store.Tx) error { return tx.MarkMailFailed(ctx, id, next, lastErr, abandon) })
+}
+
+// smsQueue is the store's SMS outbox as the SMS worker sees it.
+type smsQueue struct{ st *store.Store }
+
+func (q smsQueue) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]sms.Queued, error) {
+	rows, err := q.st.ClaimSMS(ctx, now, limit, lease)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sms.Queued, len(rows))
+	for i, m := range rows {
+		out[i] = sms.Queued{Message: sms.Message{ID: m.ID, To: m.To, Body: m.Body}, Attempts: m.Attempts, CreatedAt: m.CreatedAt}
+	}
+	return out, nil
+}
+
+func (q smsQueue) MarkSent(ctx context.Context, id string, at time.Time) error {
+	return q.st.InTx(ctx, func(tx *store.Tx) error { return tx.MarkSMSSent(ctx, id, at) })
+}
+
+func (q smsQueue) MarkFailed(ctx context.Context, id string, next time.Time, lastErr string, abandon bool) error {
+	return q.st.InTx(ctx, func(tx *store.Tx) error { return tx.MarkSMSFailed(ctx, id, next, lastErr, abandon) })
+}
+
+func (q smsQueue) Release(ctx context.Context, ids []string) error {
+	return q.st.InTx(ctx, func(tx *store.Tx) error { return tx.ReleaseSMS(ctx, ids) })
 }
