@@ -137,7 +137,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	}
 	https := strings.HasPrefix(cfg.PublicURL, "https://")
 	pages := web.New(a.flows, logger, web.Config{
-		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey,
+		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey, Devices: a.devices,
 	})
 	a.handler = route(pages, a.api)
 	if cfg.NATSURL != "" {

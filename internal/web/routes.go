@@ -31,6 +31,7 @@ func (p *Pages) routes(mux *http.ServeMux) {
 	p.handle(mux, "GET /branding/style.css", p.getBrandCSS)
 	p.handle(mux, "GET /branding/logo", p.getLogo)
 	p.accountRoutes(mux)
+	p.setupRoutes(mux)
 	// The end users' verification link is the API's path, for every
 	// organization alike (see ServesVerify).
 	mux.Handle("GET "+VerifyPath, p.withReq(p.getVerify))

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onboard-dev/onboard/internal/devices"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpx"
 )
@@ -51,6 +52,7 @@ var pagePaths = []string{"/", "/login", "/logout", "/signup", "/register", "/inv
 // these to [Pages] and everything else elsewhere.
 func Paths() []string {
 	out := []string{"/o/", "/static/", "/account/"}
+	out = append(out, setupPaths...)
 	for _, p := range pagePaths {
 		if p == "/" {
 			p = "/{$}"
@@ -74,6 +76,9 @@ type Config struct {
 	// default), New draws a random key, so forms are valid only on the
 	// process that rendered them.
 	FormKey []byte
+	// Devices is the self-service device setup (/setup); nil: its pages
+	// say it is not available.
+	Devices *devices.Service
 }
 
 // Pages is the http.Handler of the pages.
