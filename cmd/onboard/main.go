@@ -60,6 +60,8 @@ Usage:
                             list the organization's API clients
   onboard admin client revoke --org NAME --client CLIENT_ID|ID
                             revoke an API client and its tokens
+  onboard admin code create --org NAME --platform P --expires 720h --limit N [--delay 1m] [--account ID]
+                            create a device installation code (printed once)
   onboard import end-users --org NAME --file users.ndjson|users.csv
                             provision end users in bulk
   onboard openapi           print the API's OpenAPI 3.1 document (as served
@@ -174,6 +176,9 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 func adminCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) >= 1 && args[0] == "client" {
 		return clientCommand(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) >= 1 && args[0] == "code" {
+		return codeCommand(ctx, args[1:], getenv, stdout, stderr)
 	}
 	if len(args) >= 2 && args[0] == "key" && args[1] == "list" {
 		return keyListCommand(ctx, args[2:], getenv, stdout, stderr)

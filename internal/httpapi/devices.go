@@ -90,6 +90,10 @@ type InstallationCodeView struct {
 	QRURL           string `json:"qr_url,omitempty"`
 }
 
+// InstallationCodeViewOf is the admin API's view of a code (without the
+// code itself), for the command line.
+func InstallationCodeViewOf(c domain.InstallationCode) InstallationCodeView { return codeView(c) }
+
 func codeView(c domain.InstallationCode) InstallationCodeView {
 	v := InstallationCodeView{ID: c.ID, Platform: c.Platform, ExpiresAt: c.ExpiresAt, UsageLimit: c.UsageLimit,
 		UsageDelay: domain.Duration(c.UsageDelay), TimesUsed: c.TimesUsed, LastUsedAt: c.LastUsedAt, RevokedAt: c.RevokedAt,
