@@ -274,6 +274,11 @@ func (a *App) janitor(ctx context.Context) {
 		} else if n > 0 {
 			a.log.Info("cleanup of delivered mail", "deleted", n)
 		}
+		if n, err := a.store.DeleteFinishedSMS(ctx, time.Now(), a.cfg.MailRetention); err != nil && ctx.Err() == nil {
+			a.log.Warn("cleanup of sent sms failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("cleanup of sent sms", "deleted", n)
+		}
 		if n, err := a.store.DeleteExpiredAccountLinks(ctx, time.Now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
 			a.log.Warn("cleanup of account links failed", "err", err)
 		} else if n > 0 {

@@ -127,3 +127,17 @@ func (q Queries) SMSState(ctx context.Context, id string) (state string, attempt
 	}
 	return state, attempts, lastErr, nil
 }
+
+// DeleteFinishedSMS deletes text messages sent or abandoned longer than
+// retention ago (their bodies were erased already); the janitor calls it.
+// Expired installation codes of owners' devices stay with their devices.
+func (q Queries) DeleteFinishedSMS(ctx context.Context, now time.Time, retention time.Duration) (int64, error) {
+	cutoff := Timestamp(now.Add(-retention))
+	res, err := q.q.ExecContext(ctx, `DELETE FROM sms_outbox WHERE (state = 'sent' AND sent_at <= $1)
+		OR (state = 'abandoned' AND next_attempt_at <= $1)`, cutoff)
+	if err != nil {
+		return 0, fmt.Errorf("delete finished sms: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
