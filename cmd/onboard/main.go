@@ -63,6 +63,8 @@ Usage:
   onboard admin user create --org NAME --email ADDR [--role org_admin|supervisor]
                             create a back-office user of the console (/admin);
                             the link to set a password is mailed
+  onboard admin code create --org NAME --platform P --expires 720h --limit N [--delay 1m] [--account ID]
+                            create a device installation code (printed once)
   onboard import end-users --org NAME --file users.ndjson|users.csv
                             provision end users in bulk
   onboard import products --org NAME --file products.ndjson|products.csv
@@ -183,6 +185,9 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	if len(args) >= 1 && args[0] == "user" {
 		return userCommand(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) >= 1 && args[0] == "code" {
+		return codeCommand(ctx, args[1:], getenv, stdout, stderr)
 	}
 	if len(args) >= 2 && args[0] == "key" && args[1] == "list" {
 		return keyListCommand(ctx, args[2:], getenv, stdout, stderr)

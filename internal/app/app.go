@@ -22,6 +22,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/backoffice"
 	"github.com/onboard-dev/onboard/internal/config"
+	"github.com/onboard-dev/onboard/internal/devices"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/events"
 	"github.com/onboard-dev/onboard/internal/flows"
@@ -30,6 +31,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/metrics"
 	"github.com/onboard-dev/onboard/internal/outbound"
 	"github.com/onboard-dev/onboard/internal/ratelimit"
+	"github.com/onboard-dev/onboard/internal/sms"
 	"github.com/onboard-dev/onboard/internal/sso"
 	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/things"
@@ -48,7 +50,10 @@ type App struct {
 	b2b    *b2b.Service
 	things *things.Service
 	api    *httpapi.Server
-	worker *mail.Worker
+	// devices is the self-service device setup; sms sends its SMS outbox.
+	devices *devices.Service
+	sms     *sms.Worker
+	worker  *mail.Worker
 	// sweepRates deletes old rate-limit windows when they are kept in SQL.
 	sweepRates func(ctx context.Context, olderThan time.Duration) (int64, error)
 	// handler routes the pages' paths to the pages and the rest to the API.
@@ -204,9 +209,22 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	a.things = things.New(things.Deps{
 		Store: st, Limiter: limiter, Mail: templates, Notify: a.worker.Notify, Logger: logger,
 	}, things.Config{PublicURL: cfg.PublicURL, MailFrom: cfg.MailFrom})
+	var gateway sms.Gateway = sms.LogGateway{Log: logger.With("component", "sms")}
+	if cfg.SMSURL != "" {
+		if gateway, err = sms.NewHTTPGateway(sms.HTTPConfig{URL: cfg.SMSURL, User: cfg.SMSUser, Password: cfg.SMSPassword,
+			Body: cfg.SMSBody, ContentType: cfg.SMSContentType, SuccessStatus: cfg.SMSSuccessStatus}); err != nil {
+			return nil, err
+		}
+	}
+	// SMS retry like mail (the same backoff settings).
+	a.sms = sms.NewWorker(smsQueue{st}, gateway, sms.WorkerConfig{BackoffBase: cfg.MailRetryBase, BackoffMax: cfg.MailRetryMax},
+		logger.With("component", "sms"))
+	a.devices = devices.New(devices.Deps{Store: st, Flows: a.flows, Limiter: limiter, Logger: logger, NotifySMS: a.sms.Notify}, devices.Config{
+		Enabled: cfg.DeviceSetup, DefaultOrganization: cfg.DeviceSetupDefaultOrg, PublicURL: cfg.PublicURL,
+	})
 	apiCfg := httpapi.Config{
 		TrustedProxies: cfg.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"), SSO: ssoSvc,
-		Webhooks: hookService, Events: httpapi.FeedFromStore(st),
+		Webhooks: hookService, Events: httpapi.FeedFromStore(st), Devices: a.devices,
 	}
 	if a.metrics != nil {
 		apiCfg.ObserveImport = a.metrics.ObserveImport
@@ -218,7 +236,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	}
 	https := strings.HasPrefix(cfg.PublicURL, "https://")
 	pages := web.New(a.flows, a.b2b, logger, web.Config{
-		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey, SSO: ssoSvc,
+		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey, SSO: ssoSvc, Devices: a.devices,
 	}, web.WithThings(a.things))
 	bo := backoffice.New(backoffice.Deps{Store: st, Hasher: hasher, Policy: auth.DefaultPolicy(), Mail: templates, Limiter: limiter,
 		Notify: a.worker.Notify, Logger: logger}, backoffice.Config{
@@ -331,6 +349,11 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 			a.log.Error("job worker stopped", "err", err)
 		}
 	})
+	wg.Go(func() {
+		if err := a.sms.Run(workCtx); err != nil {
+			a.log.Error("sms worker stopped", "err", err)
+		}
+	})
 	wg.Go(func() { a.janitor(workCtx) })
 	wg.Go(func() {
 		if err := a.dispatcher.Run(workCtx, 250*time.Millisecond); err != nil {
@@ -420,6 +443,11 @@ func (a *App) janitor(ctx context.Context) {
 			a.log.Warn("cleanup of delivered mail failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("cleanup of delivered mail", "deleted", n)
+		}
+		if n, err := a.store.DeleteFinishedSMS(ctx, time.Now(), a.cfg.MailRetention); err != nil && ctx.Err() == nil {
+			a.log.Warn("cleanup of sent sms failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("cleanup of sent sms", "deleted", n)
 		}
 		if n, err := a.store.DeleteExpiredAccountLinks(ctx, time.Now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
 			a.log.Warn("cleanup of account links failed", "err", err)
@@ -511,4 +539,31 @@ func (q outboxQueue) Release(ctx context.Context, ids []string) error {
 
 func (q outboxQueue) MarkFailed(ctx context.Context, id string, _ time.Time, next time.Time, lastErr string, abandon bool) error {
 	return q.st.InTx(ctx, func(tx *store.Tx) error { return tx.MarkMailFailed(ctx, id, next, lastErr, abandon) })
+}
+
+// smsQueue is the store's SMS outbox as the SMS worker sees it.
+type smsQueue struct{ st *store.Store }
+
+func (q smsQueue) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]sms.Queued, error) {
+	rows, err := q.st.ClaimSMS(ctx, now, limit, lease)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sms.Queued, len(rows))
+	for i, m := range rows {
+		out[i] = sms.Queued{Message: sms.Message{ID: m.ID, To: m.To, Body: m.Body}, Attempts: m.Attempts, CreatedAt: m.CreatedAt}
+	}
+	return out, nil
+}
+
+func (q smsQueue) MarkSent(ctx context.Context, id string, at time.Time) error {
+	return q.st.InTx(ctx, func(tx *store.Tx) error { return tx.MarkSMSSent(ctx, id, at) })
+}
+
+func (q smsQueue) MarkFailed(ctx context.Context, id string, next time.Time, lastErr string, abandon bool) error {
+	return q.st.InTx(ctx, func(tx *store.Tx) error { return tx.MarkSMSFailed(ctx, id, next, lastErr, abandon) })
+}
+
+func (q smsQueue) Release(ctx context.Context, ids []string) error {
+	return q.st.InTx(ctx, func(tx *store.Tx) error { return tx.ReleaseSMS(ctx, ids) })
 }

@@ -224,7 +224,7 @@ const (
 // RequireTOTP tells whether a second factor is required of every
 // back-office user.
 func (s *Service) RequireTOTP(ctx context.Context) (bool, error) {
-	v, err := s.store.SystemSetting(ctx, SettingRequireTOTP, "false")
+	v, _, err := s.store.SystemSetting(ctx, SettingRequireTOTP)
 	if err != nil {
 		return false, err
 	}

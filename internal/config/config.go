@@ -97,6 +97,23 @@ type Config struct {
 	// internal addresses, and over plain http: for development and tests.
 	OutboundAllowPrivate bool
 
+	// DeviceSetup turns the self-service device setup on system-wide, and
+	// DeviceSetupDefaultOrg names the organization /setup uses, until a
+	// supervisor saves these settings through the admin API.
+	DeviceSetup           bool
+	DeviceSetupDefaultOrg string
+	// SMSURL is the HTTP SMS gateway that sends installation SMS; empty
+	// logs them instead. SMSUser and SMSPassword are its basic
+	// credentials (SMSPassword only from ONBOARD_SMS_PASSWORD), SMSBody its
+	// body template (Go text/template with .To, .Body, .ID; JSON when
+	// empty), SMSSuccessStatus the status that means accepted (0: any 2xx).
+	SMSURL           string
+	SMSUser          string
+	SMSPassword      string
+	SMSBody          string
+	SMSContentType   string
+	SMSSuccessStatus int
+
 	B2BRefreshTTL           time.Duration // lifetime of end users' refresh tokens
 	B2BIntrospectionTimeout time.Duration // bound of one call to a labelpartner's identity provider
 	SSOTimeout              time.Duration // bound of one call to an organization's OpenID provider
@@ -346,6 +363,13 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	intv(&c.MailWorkers, "mail-workers", "ONBOARD_MAIL_WORKERS", "parallel SMTP deliveries")
 	dur(&c.MailRetention, "mail-retention", "ONBOARD_MAIL_RETENTION", "how long delivered and abandoned mail (bodies erased) is kept before it is deleted")
 	str(&c.SecretKeyFile, "secret-key-file", "ONBOARD_SECRET_KEY_FILE", "file holding the keys that encrypt secrets at rest (KEYID:BASE64KEY,…; the first one encrypts); default: ONBOARD_SECRET_KEY, else on SQLite <db>.key, created on first start")
+	boolv(&c.DeviceSetup, "device-setup", "ONBOARD_DEVICE_SETUP", "turn the self-service device setup (/setup) on system-wide, until set through the admin API")
+	str(&c.DeviceSetupDefaultOrg, "device-setup-default-org", "ONBOARD_DEVICE_SETUP_DEFAULT_ORG", "organization /setup uses (empty: /setup asks)")
+	str(&c.SMSURL, "sms-url", "ONBOARD_SMS_URL", "HTTP SMS gateway URL for installation SMS; empty logs them instead")
+	str(&c.SMSUser, "sms-user", "ONBOARD_SMS_USER", "user name (HTTP basic) of the SMS gateway")
+	str(&c.SMSBody, "sms-body", "ONBOARD_SMS_BODY", "body template of an SMS gateway request (Go text/template with .To .Body .ID; empty: a JSON object)")
+	str(&c.SMSContentType, "sms-content-type", "ONBOARD_SMS_CONTENT_TYPE", "content type of an SMS gateway request (default application/json)")
+	intv(&c.SMSSuccessStatus, "sms-success-status", "ONBOARD_SMS_SUCCESS_STATUS", "HTTP status of an accepted SMS (0: any 2xx)")
 	boolv(&c.OutboundAllowPrivate, "outbound-allow-private", "ONBOARD_OUTBOUND_ALLOW_PRIVATE", "let configured URLs (Partner Provider, token introspection) reach loopback and private addresses and use plain http; for development and tests only")
 	str(&c.NATSURL, "nats-url", "ONBOARD_NATS_URL", "NATS server URL(s), comma-separated, for end-user activity; empty turns it off")
 	str(&c.NATSActivitySubject, "nats-activity-subject", "ONBOARD_NATS_ACTIVITY_SUBJECT", "NATS subject of end-user activity messages")
@@ -381,6 +405,7 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 				}
 			}
 		})
+		c.SMSPassword = getenv("ONBOARD_SMS_PASSWORD")
 		c.AdminKey = getenv("ONBOARD_ADMIN_KEY")
 		if f := getenv("ONBOARD_ADMIN_KEY_FILE"); f != "" && c.AdminKey == "" {
 			b, err := os.ReadFile(f)

@@ -103,6 +103,8 @@ type Onboarding struct {
 	Branding                           Branding          `json:"branding"`
 	// SSO is the sign-in with OpenID Connect; nil when there is none.
 	SSO *SSO `json:"sso,omitempty"`
+	// DeviceSetup is the self-service device setup (see devices.go).
+	DeviceSetup DeviceSetup `json:"device_setup"`
 }
 
 // Branding is how an organization's pages and mails look.
@@ -162,6 +164,7 @@ func DefaultOnboarding() Onboarding {
 			AccountChannelPartner:   "partner_admin",
 			AccountDataRecipient:    "data_recipient_admin",
 		},
+		DeviceSetup: DeviceSetup{DeviceTemplates: map[string]DeviceTemplate{}},
 	}
 }
 
@@ -178,6 +181,9 @@ func (o Onboarding) WithDefaults() Onboarding {
 	}
 	if o.SelfRegistration.AccountTypes == nil {
 		o.SelfRegistration.AccountTypes = []string{}
+	}
+	if o.DeviceSetup.DeviceTemplates == nil {
+		o.DeviceSetup.DeviceTemplates = map[string]DeviceTemplate{}
 	}
 	return o
 }
@@ -356,6 +362,9 @@ type Signup struct {
 	// Language is the language of the page the sign-up started on; the
 	// mails of the registration and the new user use it.
 	Language string
+	// Purpose is "" for a sign-up, SignupDeviceSetup for one started by the
+	// self-service device setup.
+	Purpose string
 }
 
 // Session is a signed-in user's bearer session.

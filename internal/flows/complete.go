@@ -46,6 +46,7 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 	}
 	return s.register(ctx, registration{
 		orgID: su.OrgID, accountType: su.AccountType, email: su.Email, language: su.Language, password: true,
+		purpose: su.Purpose,
 		consume: func(ctx context.Context, tx *store.Tx, userID string, now time.Time) (bool, error) {
 			ok, err := tx.ConsumeSignup(ctx, su.ID, userID, now)
 			if err != nil || !ok {
@@ -63,6 +64,9 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, in Completio
 // OpenID provider (without one).
 type registration struct {
 	orgID, accountType, email, language string
+	// purpose is the signup's purpose (device setup takes its account
+	// template's user type).
+	purpose string
 	// password: the form sets a password; otherwise the user has none and
 	// signs in through the identity linked by linked.
 	password bool
@@ -132,7 +136,7 @@ func (s *Service) register(ctx context.Context, su registration, in Completion) 
 	} else if registered {
 		return Registration{}, registeredErr
 	}
-	utName := org.Onboarding.DefaultUserTypes[su.accountType]
+	utName := deviceSetupUserType(org, su.purpose, su.accountType)
 	ut, ok := lookups.userType(utName)
 	if !ok { // perhaps created on another node since the lookups were read
 		if ut, err = s.store.UserTypeByName(ctx, org.ID, utName); err != nil {

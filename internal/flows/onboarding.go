@@ -144,6 +144,7 @@ func ValidateOnboarding(o domain.Onboarding, userTypes []domain.UserType, checkU
 	if o.SSO != nil {
 		errs = append(errs, o.SSO.Validate(checkURL)...)
 	}
+	errs = append(errs, domain.ValidateDeviceSetup(o.DeviceSetup, userTypes)...)
 	if pp := o.PartnerProvider; pp != nil {
 		if err := checkURL(pp.URL); err != nil {
 			add("partner_provider.url", err.Error())

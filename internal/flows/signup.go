@@ -76,6 +76,8 @@ type signupJob struct {
 	AccountType string `json:"account_type"`
 	// Language is the language of the page the signup was started on.
 	Language string `json:"language,omitempty"`
+	// Purpose is domain.SignupDeviceSetup for a device owner's sign-up.
+	Purpose string `json:"purpose,omitempty"`
 }
 
 // runSignupJob queues, in tx, a registration link for a new address (its
@@ -119,6 +121,7 @@ func (s *Service) runSignupJob(ctx context.Context, tx *store.Tx, orgID string, 
 	su := domain.Signup{
 		ID: store.NewID(), OrgID: org.ID, Email: p.Email, AccountType: p.AccountType, TokenHash: hash,
 		State: domain.SignupPending, CreatedAt: now, ExpiresAt: now.Add(ttl), Language: knownLanguage(p.Language),
+		Purpose: p.Purpose,
 	}
 	if err := tx.SupersedePendingSignups(ctx, org.ID, p.Email); err != nil {
 		return false, err

@@ -1,6 +1,10 @@
 package httpapi
 
-import "time"
+import (
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/domain"
+)
 
 // Payloads of the admin part of the API. The OpenAPI document's component
 // schemas are generated from them (openapi_schemas.go).
@@ -80,6 +84,11 @@ type Onboarding struct {
 	// The Partner Provider plugin, or null for none.
 	PartnerProvider *PartnerProvider `json:"partner_provider,omitempty" jsonschema:"nullable"`
 	Branding        Branding         `json:"branding,omitzero"`
+	// Sign-in with OpenID Connect, and whether a first sign-in creates the customer (see
+	// docs/sso.md); client secrets are write-only and never shown.
+	SSO *domain.SSO `json:"sso,omitempty"`
+	// The self-service device setup of the organization (see docs/device-setup.md).
+	DeviceSetup domain.DeviceSetup `json:"device_setup"`
 }
 
 // PropertyDefinition is a field the organization asks for at registration, of the account

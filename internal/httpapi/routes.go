@@ -13,7 +13,7 @@ type Route struct {
 // Each part of the API keeps its routes in its own list.
 func (s *Server) routes() []Route {
 	var all []Route
-	for _, part := range [][]Route{s.coreRoutes(), s.adminRoutes(), s.accountRoutes(), s.b2bRoutes(), s.ssoRoutes(), s.eventRoutes(), s.thingsRoutes()} {
+	for _, part := range [][]Route{s.coreRoutes(), s.adminRoutes(), s.accountRoutes(), s.b2bRoutes(), s.ssoRoutes(), s.eventRoutes(), s.thingsRoutes(), s.deviceRoutes()} {
 		all = append(all, part...)
 	}
 	return all

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/onboard-dev/onboard/internal/b2b"
+	"github.com/onboard-dev/onboard/internal/devices"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpx"
 	"github.com/onboard-dev/onboard/internal/things"
@@ -38,6 +39,9 @@ type Config struct {
 	// ObserveImport, when set, is told the outcome of every bulk import
 	// (for metrics).
 	ObserveImport func(created, unchanged, rejected int)
+	// Devices is the self-service device setup; nil answers its calls
+	// with 403 (not available).
+	Devices *devices.Service
 }
 
 // observeImport reports an import's outcome to Config.ObserveImport.

@@ -222,26 +222,3 @@ func (q Queries) DeleteBackOfficeSessionsOf(ctx context.Context, userID, keep st
 	}
 	return nil
 }
-
-// SystemSetting returns a system-wide setting, or def when it is not set.
-func (q Queries) SystemSetting(ctx context.Context, name, def string) (string, error) {
-	var v string
-	err := q.q.QueryRowContext(ctx, `SELECT value FROM system_settings WHERE name = $1`, name).Scan(&v)
-	if err == sql.ErrNoRows {
-		return def, nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("system setting %s: %w", name, err)
-	}
-	return v, nil
-}
-
-// PutSystemSetting stores a system-wide setting.
-func (q Queries) PutSystemSetting(ctx context.Context, name, value string, at time.Time) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO system_settings (name, value, updated_at) VALUES ($1, $2, $3)
-		ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, name, value, Timestamp(at))
-	if err != nil {
-		return fmt.Errorf("put system setting %s: %w", name, err)
-	}
-	return nil
-}

@@ -496,10 +496,10 @@ func (q Queries) SupersedePendingSignups(ctx context.Context, orgID, email strin
 
 // CreateSignup inserts a signup.
 func (q Queries) CreateSignup(ctx context.Context, s domain.Signup) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO signups (id, org_id, email, email_lower, account_type, token_hash, state, created_at, expires_at, language)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	_, err := q.q.ExecContext(ctx, `INSERT INTO signups (id, org_id, email, email_lower, account_type, token_hash, state, created_at, expires_at, language, purpose)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		s.ID, s.OrgID, s.Email, domain.NormalizeEmail(s.Email), s.AccountType, s.TokenHash, s.State,
-		Timestamp(s.CreatedAt), Timestamp(s.ExpiresAt), s.Language)
+		Timestamp(s.CreatedAt), Timestamp(s.ExpiresAt), s.Language, s.Purpose)
 	if err != nil {
 		return fmt.Errorf("create signup: %w", mapErr(err))
 	}
@@ -511,9 +511,9 @@ func (q Queries) SignupByTokenHash(ctx context.Context, hash []byte) (domain.Sig
 	var s domain.Signup
 	var completed sql.NullTime
 	var userID sql.NullString
-	err := q.q.QueryRowContext(ctx, `SELECT id, org_id, email, account_type, token_hash, state, created_at, expires_at, completed_at, user_id, language
+	err := q.q.QueryRowContext(ctx, `SELECT id, org_id, email, account_type, token_hash, state, created_at, expires_at, completed_at, user_id, language, purpose
 		FROM signups WHERE token_hash = $1`, hash).
-		Scan(&s.ID, &s.OrgID, &s.Email, &s.AccountType, &s.TokenHash, &s.State, &s.CreatedAt, &s.ExpiresAt, &completed, &userID, &s.Language)
+		Scan(&s.ID, &s.OrgID, &s.Email, &s.AccountType, &s.TokenHash, &s.State, &s.CreatedAt, &s.ExpiresAt, &completed, &userID, &s.Language, &s.Purpose)
 	if err != nil {
 		return s, fmt.Errorf("signup: %w", mapErr(err))
 	}

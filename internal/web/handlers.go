@@ -91,7 +91,7 @@ func completion(fields []flows.Field, form url.Values) (customer, user map[strin
 
 // signedInAfterLink opens a browser session for a user who has just
 // finished a mailed link's form, and goes to the account.
-func (p *Pages) signedInAfterLink(w http.ResponseWriter, r *http.Request, user domain.User) {
+func (p *Pages) signedInAfterLink(w http.ResponseWriter, r *http.Request, user domain.User, next ...string) {
 	rq := reqOf(r)
 	token, pr, err := p.flows.SignInAfterLink(r.Context(), user, p.clientIP(r), r.UserAgent())
 	if err != nil {
@@ -99,7 +99,7 @@ func (p *Pages) signedInAfterLink(w http.ResponseWriter, r *http.Request, user d
 		return
 	}
 	p.startSession(w, r, token)
-	http.Redirect(w, r, p.afterSignIn(rq, pr, ""), http.StatusSeeOther)
+	http.Redirect(w, r, p.afterSignIn(rq, pr, strings.Join(next, "")), http.StatusSeeOther)
 }
 
 // ---- registration ----
@@ -157,7 +157,11 @@ func (p *Pages) postRegister(w http.ResponseWriter, r *http.Request) {
 		p.message(w, r, http.StatusCreated, rq.T("register.pending.title"), rq.T("register.pending.lead", "Email", reg.User.Email), nil)
 		return
 	}
-	p.signedInAfterLink(w, r, reg.User)
+	next := ""
+	if form.Signup.Purpose == domain.SignupDeviceSetup {
+		next = rq.Path("/setup/devices")
+	}
+	p.signedInAfterLink(w, r, reg.User, next)
 }
 
 // orgName is the name of an organization people see.

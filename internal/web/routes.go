@@ -33,6 +33,7 @@ func (p *Pages) routes(mux *http.ServeMux) {
 	p.accountRoutes(mux)
 	p.ssoRoutes(mux)
 	p.thingsRoutes(mux)
+	p.setupRoutes(mux)
 	// The end users' verification link is the API's path, for every
 	// organization alike (see ServesVerify).
 	mux.Handle("GET "+VerifyPath, p.withReq(p.getVerify))

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/onboard-dev/onboard/internal/b2b"
+	"github.com/onboard-dev/onboard/internal/devices"
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpx"
 	"github.com/onboard-dev/onboard/internal/sso"
@@ -55,6 +56,7 @@ var pagePaths = []string{"/", "/login", "/logout", "/signup", "/register", "/inv
 // these to [Pages] and everything else elsewhere.
 func Paths() []string {
 	out := []string{"/o/", "/static/", "/account/", "/auth/"}
+	out = append(out, setupPaths...)
 	for _, p := range pagePaths {
 		if p == "/" {
 			p = "/{$}"
@@ -80,6 +82,9 @@ type Config struct {
 	FormKey []byte
 	// SSO is the sign-in with OpenID Connect; nil: none.
 	SSO *sso.Service
+	// Devices is the self-service device setup (/setup); nil: its pages
+	// say it is not available.
+	Devices *devices.Service
 }
 
 // Pages is the http.Handler of the pages.

@@ -3,7 +3,7 @@
 -- organization and the system-wide settings); they are not customers and
 -- have their own table, set-password links and sessions. A user may have a
 -- TOTP second factor (the secret sealed at rest) and recovery codes (their
--- SHA-256 only). system_settings holds the supervisor's switches.
+-- SHA-256 only). The supervisor's switches are in system_settings (0013).
 CREATE TABLE backoffice_users (
     id              TEXT PRIMARY KEY,
     org_id          TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
@@ -44,12 +44,6 @@ CREATE TABLE backoffice_sessions (
     user_agent      TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX backoffice_sessions_user ON backoffice_sessions (user_id);
-
-CREATE TABLE system_settings (
-    name       TEXT PRIMARY KEY,
-    value      TEXT NOT NULL,
-    updated_at TIMESTAMPTZ NOT NULL
-);
 
 -- The onboarding funnel. Each signup link is followed as it moves on
 -- (funnel_subjects: when the link was made, first opened, used, and when
