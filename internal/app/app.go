@@ -42,11 +42,31 @@ type App struct {
 	// activity takes end users' first measurements from NATS; nil when
 	// no NATS URL is configured.
 	activity *activity.Subscriber
+	// now is the clock (time.Now unless WithClock).
+	now func() time.Time
+}
+
+// Option changes how New builds the app.
+type Option func(*options)
+
+type options struct {
+	now func() time.Time
+}
+
+// WithClock makes every part that keeps time (the flows, B2B, jobs, the mail
+// worker, rate limits and the janitor) read it from now instead of
+// time.Now, so that tests can move time forward instead of waiting for it.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
 }
 
 // New opens the database, applies migrations, seeds the default organization
 // and builds every part. Close releases what it opened.
-func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) (*App, error) {
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -71,7 +91,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err != nil {
 		return nil, fmt.Errorf("smtp: %w", err)
 	}
-	a := &App{cfg: cfg, log: logger, store: st}
+	a := &App{cfg: cfg, log: logger, store: st, now: o.now}
 	if cfg.OutboundAllowPrivate {
 		logger.Warn("outbound-allow-private is on: configured URLs may reach loopback and private addresses and use plain http; never in production")
 	}
@@ -82,19 +102,19 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	}
 	var limiter flows.Limiter
 	if cfg.RateStore == "db" || (cfg.RateStore == "" && st.Engine() == store.Postgres) {
-		sqlLimiter := ratelimit.NewSQL(st.DB(), nil)
+		sqlLimiter := ratelimit.NewSQL(st.DB(), o.now)
 		limiter = sqlLimiter
 		a.sweepRates = sqlLimiter.Sweep
 	} else {
-		limiter = ratelimit.NewMemory(nil)
+		limiter = ratelimit.NewMemory(o.now)
 	}
 	a.worker = mail.NewWorker(outboxQueue{st}, sender, mail.WorkerConfig{
 		From: cfg.MailFrom, BackoffBase: cfg.MailRetryBase, BackoffMax: cfg.MailRetryMax,
-		MaxAge: cfg.MailMaxAge, Concurrency: cfg.MailWorkers,
+		MaxAge: cfg.MailMaxAge, Concurrency: cfg.MailWorkers, Now: o.now,
 	}, logger.With("component", "mail"))
 	a.flows = flows.New(flows.Deps{
 		Store: st, Hasher: auth.NewHasher(params, cfg.HashConcurrency), Policy: auth.DefaultPolicy(),
-		Mail: templates, Limiter: limiter, Notify: a.worker.Notify, Logger: logger,
+		Mail: templates, Limiter: limiter, Notify: a.worker.Notify, Logger: logger, Now: o.now,
 		HTTP: outbound.New(outbound.Options{AllowPrivate: cfg.OutboundAllowPrivate}),
 	}, flows.Config{
 		AdminKeyHash: adminKeyHash(cfg.AdminKey),
@@ -243,22 +263,22 @@ func (a *App) janitor(ctx context.Context) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
-		if n, err := a.store.DeleteExpired(ctx, time.Now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
+		if n, err := a.store.DeleteExpired(ctx, a.now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
 			a.log.Warn("cleanup failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("cleanup", "deleted", n)
 		}
-		if n, err := a.store.DeleteFinishedMail(ctx, time.Now(), a.cfg.MailRetention); err != nil && ctx.Err() == nil {
+		if n, err := a.store.DeleteFinishedMail(ctx, a.now(), a.cfg.MailRetention); err != nil && ctx.Err() == nil {
 			a.log.Warn("cleanup of delivered mail failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("cleanup of delivered mail", "deleted", n)
 		}
-		if n, err := a.store.DeleteExpiredAccountLinks(ctx, time.Now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
+		if n, err := a.store.DeleteExpiredAccountLinks(ctx, a.now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
 			a.log.Warn("cleanup of account links failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("cleanup of account links", "deleted", n)
 		}
-		if n, err := a.store.DeleteExpiredB2B(ctx, time.Now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
+		if n, err := a.store.DeleteExpiredB2B(ctx, a.now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
 			a.log.Warn("cleanup of b2b links and tokens failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("cleanup of b2b links and tokens", "deleted", n)

@@ -214,7 +214,7 @@ func TestB2BNoGatewayConditions(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn, func(c *config.Config) {
 			c.RateLoginEmail = config.Rate{}
-			c.RateLoginEmail.Limit, c.RateLoginEmail.Window = 4, time.Hour
+			c.RateLoginEmail.Limit, c.RateLoginEmail.Window = 4, 10*time.Minute
 		})
 		w := newB2BWorld(t, e, "")
 		generic := func(r response) {
@@ -243,6 +243,9 @@ func TestB2BNoGatewayConditions(t *testing.T) {
 		if r.header.Get("Retry-After") == "" {
 			t.Error("429 without Retry-After")
 		}
+		// Twenty minutes later the (sliding, ten-minute) window has moved on.
+		e.advance(20*time.Minute + time.Second)
+		generic(w.noGateway("rl@example.com", "493817"))
 
 		// Policies through the endpoint: password and default.
 		w.provision(t, endUser("pw@example.com", "lp-pw", "create_verified_user", true))
