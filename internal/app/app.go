@@ -1,5 +1,7 @@
-// Package app wires onboard together: the store, the flows, the API and the
-// mail worker, and runs them until asked to stop.
+// Package app wires onboard together: the store, the flows, the B2B
+// service, the API, the pages, the NATS activity subscriber, the job and
+// mail workers and the janitor, all on one clock (WithClock), and runs them
+// until asked to stop.
 package app
 
 import (
