@@ -61,6 +61,11 @@ func benchConfig(dsn, addr string) config.Config {
 	cfg.RateSignupEmail = config.Rate{}
 	cfg.RateLoginIP = config.Rate{}
 	cfg.RateLoginEmail = config.Rate{}
+	if store.IsPostgresDSN(dsn) {
+		// PostgreSQL needs a configured key to seal secrets at rest; SQLite
+		// makes its own key file.
+		cfg.SecretKey = "bench1:YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktYmU="
+	}
 	return cfg
 }
 
