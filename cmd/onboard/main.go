@@ -1,8 +1,11 @@
 // Command onboard is the self-service onboarding service of a connected-product
-// platform: self-registration, sign-in and account administration.
+// platform: self-registration, sign-in, account administration and the B2B
+// integration (labelpartners, clients, end users).
 //
 //	onboard serve     run the service (default command)
 //	onboard migrate   apply database migrations and exit
+//	onboard admin     manage admin API keys and B2B clients
+//	onboard import    import end users from NDJSON or CSV
 //	onboard openapi   print the API's OpenAPI document
 //	onboard version   print the version
 package main

@@ -18,6 +18,7 @@ import (
 )
 
 func TestAccountInvitations(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn)
 		logOnFailure(t, e)

@@ -10,6 +10,7 @@ import (
 )
 
 func TestAccountEmailChange(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn)
 		logOnFailure(t, e)
@@ -113,6 +114,7 @@ func TestAccountEmailChange(t *testing.T) {
 }
 
 func TestAccountLocationsAndSessions(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn)
 		logOnFailure(t, e)
@@ -244,6 +246,7 @@ func TestAccountLocationsAndSessions(t *testing.T) {
 }
 
 func TestAccountExportAndDeletion(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn)
 		logOnFailure(t, e)

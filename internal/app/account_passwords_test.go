@@ -13,6 +13,7 @@ import (
 const newPassword = "difference engine number 2"
 
 func TestAccountPasswordReset(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn)
 		logOnFailure(t, e)
@@ -150,6 +151,7 @@ func TestAccountPasswordReset(t *testing.T) {
 }
 
 func TestAccountChangePassword(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn)
 		logOnFailure(t, e)

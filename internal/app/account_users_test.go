@@ -15,6 +15,7 @@ import (
 // administrator, a plain user of the account, another customer's
 // administrator and nobody.
 func TestAccountAuthorization(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn)
 		logOnFailure(t, e)
@@ -108,6 +109,7 @@ func TestAccountAuthorization(t *testing.T) {
 }
 
 func TestAccountUsers(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn)
 		logOnFailure(t, e)

@@ -87,6 +87,7 @@ func fieldNames(t *testing.T, e *env, token string) []string {
 }
 
 func TestSelfRegistrationSwitches(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn, withAdminKey)
 		start := func(email, typ string) response {
@@ -123,6 +124,7 @@ func TestSelfRegistrationSwitches(t *testing.T) {
 }
 
 func TestChannelPartnerWithCode(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn, withAdminKey, func(c *config.Config) { c.RatePartnerCode.Limit = 3 })
 		e.configure(offerAll)
@@ -185,6 +187,7 @@ func (e *env) restartFresh(mutate ...func(*config.Config)) {
 }
 
 func TestChannelPartnerWithoutCode(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn, withAdminKey)
 		e.configure(func(o map[string]any) {
@@ -256,6 +259,7 @@ func startProvider(t *testing.T) *provider {
 }
 
 func TestPartnerProviderPlugin(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		plugin := startProvider(t)
 		e := start(t, dsn, withAdminKey)
@@ -316,6 +320,7 @@ func TestPartnerProviderPlugin(t *testing.T) {
 }
 
 func TestDataRecipientNeedsApproval(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn, withAdminKey)
 		e.configure(offerAll)
@@ -355,6 +360,7 @@ func TestDataRecipientNeedsApproval(t *testing.T) {
 }
 
 func TestPropertiesOfAccountTypes(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn, withAdminKey)
 		ctx := context.Background()
@@ -420,6 +426,7 @@ func TestPropertiesOfAccountTypes(t *testing.T) {
 }
 
 func TestAgreementReacceptance(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn, withAdminKey)
 		e.register("agree@example.com", "customer_personal")
@@ -490,6 +497,7 @@ func TestAgreementReacceptance(t *testing.T) {
 }
 
 func TestCustomerVerification(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn, withAdminKey)
 		e.configure(func(o map[string]any) { o["customer_verification"] = true })
@@ -544,6 +552,7 @@ func TestCustomerVerification(t *testing.T) {
 }
 
 func TestAdminOnboardingConfig(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn, withAdminKey)
 		ctx := context.Background()

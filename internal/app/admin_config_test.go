@@ -19,6 +19,7 @@ import (
 )
 
 func TestAdminOrganizations(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		r := e.admin(envAdminKey, "POST", adminPath("", ""), map[string]any{"name": "acme", "display_name": " Acme IoT "})
@@ -92,6 +93,7 @@ func TestAdminOrganizations(t *testing.T) {
 }
 
 func TestAdminProperties(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		key, keyID := e.orgKey("default", "props")
@@ -222,6 +224,7 @@ func TestAdminProperties(t *testing.T) {
 }
 
 func TestAdminUserTypes(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		path := adminPath("default", "/user-types")
@@ -312,6 +315,7 @@ func TestAdminUserTypes(t *testing.T) {
 }
 
 func TestAdminAuditLog(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		for i := range 3 {
@@ -365,6 +369,7 @@ func TestAdminAuditLog(t *testing.T) {
 }
 
 func TestAdminAgreements(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		path := adminPath("default", "/agreements")
@@ -468,6 +473,7 @@ func TestAdminAgreements(t *testing.T) {
 // error naming its path (422), like every other rule of the document; only
 // broken JSON is a 400. Nothing is stored either way.
 func TestAdminOnboardingDurations(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		path := adminPath("default", "/onboarding")
@@ -548,6 +554,7 @@ func TestAdminOnboardingDurations(t *testing.T) {
 // must wait for it and be refused, not be checked against the old
 // permissions and stored.
 func TestAdminOnboardingChecksUserTypesInItsTransaction(t *testing.T) {
+	// Not parallel: it waits for a lock (pg_stat_activity, or a pause on SQLite).
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		logOnFailure(t, e)
@@ -650,6 +657,7 @@ func TestAdminOnboardingChecksUserTypesInItsTransaction(t *testing.T) {
 // written together, so an organization whose entry cannot be written is not
 // created (and its name stays free).
 func TestAdminOrganizationAuditFailure(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		if e.app.Store().Engine() == store.Postgres {
@@ -685,6 +693,7 @@ func TestAdminOrganizationAuditFailure(t *testing.T) {
 // configured display name at start, also when it exists already with another
 // one (an older release seeded "Default"), and mail subjects carry it.
 func TestDefaultOrganizationDisplayName(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		logOnFailure(t, e)
@@ -735,6 +744,7 @@ func TestDefaultOrganizationDisplayName(t *testing.T) {
 // TestOrgNameConfig: -org-name names the default organization at start;
 // without it the name comes from -mail-from.
 func TestOrgNameConfig(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn, func(c *config.Config) { c.OrgName = "Config Corp" })
 		logOnFailure(t, e)

@@ -47,6 +47,7 @@ func fill(pattern, org string, params map[string]string) string {
 // one it answers 401; an organization's key gets 404 for another
 // organization, whatever it asks, and changes nothing there.
 func TestAdminIsolation(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		e.createOrg("beta")

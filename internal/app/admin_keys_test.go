@@ -11,6 +11,7 @@ import (
 // The full-rights key lists and revokes organizations' admin keys; a
 // revoked key stops working at once. Keys and hashes are never shown.
 func TestAdminKeysListAndRevoke(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		ciKey, ciID := e.orgKey("default", "ci")

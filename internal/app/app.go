@@ -1,5 +1,7 @@
-// Package app wires onboard together: the store, the flows, the API and the
-// mail worker, and runs them until asked to stop.
+// Package app wires onboard together: the store, the flows, the B2B
+// service, the API, the pages, the NATS activity subscriber, the job and
+// mail workers and the janitor, all on one clock (WithClock), and runs them
+// until asked to stop.
 package app
 
 import (
@@ -72,6 +74,8 @@ type App struct {
 	dispatcher *events.Dispatcher
 	hooks      *webhooks.Worker
 	publisher  *events.Publisher
+	// now is the clock (time.Now unless WithClock).
+	now func() time.Time
 }
 
 // spanFunc adapts the tracer to the hooks of the store and the mail worker.
@@ -79,9 +83,27 @@ func spanFunc(tr *tracing.Tracing) func(ctx context.Context, name string) (conte
 	return func(ctx context.Context, name string) (context.Context, func(error)) { return tr.Span(ctx, name) }
 }
 
+// Option changes how New builds the app.
+type Option func(*options)
+
+type options struct {
+	now func() time.Time
+}
+
+// WithClock makes every part that keeps time (the flows, B2B, jobs, the mail
+// worker, rate limits and the janitor) read it from now instead of
+// time.Now, so that tests can move time forward instead of waiting for it.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
+}
+
 // New opens the database, applies migrations, seeds the default organization
 // and builds every part. Close releases what it opened.
-func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) (*App, error) {
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -120,7 +142,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err != nil {
 		return nil, fmt.Errorf("smtp: %w", err)
 	}
-	a := &App{cfg: cfg, log: logger, store: st, tracing: tr, sender: sender}
+	a := &App{cfg: cfg, log: logger, store: st, tracing: tr, sender: sender, now: o.now}
 	if cfg.MetricsAddr != "" {
 		a.metrics = metrics.New(prometheus.NewRegistry(), cfg.Version)
 		a.metrics.WatchDB("onboard", st.DB())
@@ -136,11 +158,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	}
 	var limiter flows.Limiter
 	if cfg.RateStore == "db" || (cfg.RateStore == "" && st.Engine() == store.Postgres) {
-		sqlLimiter := ratelimit.NewSQL(st.DB(), nil)
+		sqlLimiter := ratelimit.NewSQL(st.DB(), o.now)
 		limiter = sqlLimiter
 		a.sweepRates = sqlLimiter.Sweep
 	} else {
-		limiter = ratelimit.NewMemory(nil)
+		limiter = ratelimit.NewMemory(o.now)
 	}
 	hasher := auth.NewHasher(params, cfg.HashConcurrency)
 	var mailSpan func(ctx context.Context, name string) (context.Context, func(error))
@@ -159,7 +181,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	}
 	a.worker = mail.NewWorker(outboxQueue{st}, sender, mail.WorkerConfig{
 		From: cfg.MailFrom, BackoffBase: cfg.MailRetryBase, BackoffMax: cfg.MailRetryMax,
-		MaxAge: cfg.MailMaxAge, Concurrency: cfg.MailWorkers, Lease: cfg.MailLease, Observe: observeMail, Span: mailSpan,
+		MaxAge: cfg.MailMaxAge, Concurrency: cfg.MailWorkers, Lease: cfg.MailLease, Observe: observeMail, Span: mailSpan, Now: o.now,
 	}, logger.With("component", "mail"))
 	// One outbound client for every call to a configured URL.
 	hc := outbound.New(outbound.Options{AllowPrivate: cfg.OutboundAllowPrivate})
@@ -186,7 +208,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	hookService.Wake = a.hooks.Wake
 	a.flows = flows.New(flows.Deps{
 		Store: st, Hasher: hasher, Policy: auth.DefaultPolicy(),
-		Mail: templates, Limiter: limiter, Notify: func() { a.worker.Notify(); a.dispatcher.Wake() }, Logger: logger,
+		Mail: templates, Limiter: limiter, Notify: func() { a.worker.Notify(); a.dispatcher.Wake() }, Logger: logger, Now: o.now,
 		HTTP: hc,
 	}, flows.Config{
 		AdminKeyHash: adminKeyHash(cfg.AdminKey),
@@ -434,30 +456,30 @@ func (a *App) janitor(ctx context.Context) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
-		if n, err := a.store.DeleteExpired(ctx, time.Now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
+		if n, err := a.store.DeleteExpired(ctx, a.now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
 			a.log.Warn("cleanup failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("cleanup", "deleted", n)
 		}
-		if n, err := a.store.DeleteFinishedMail(ctx, time.Now(), a.cfg.MailRetention); err != nil && ctx.Err() == nil {
+		if n, err := a.store.DeleteFinishedMail(ctx, a.now(), a.cfg.MailRetention); err != nil && ctx.Err() == nil {
 			a.log.Warn("cleanup of delivered mail failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("cleanup of delivered mail", "deleted", n)
 		}
-		if n, err := a.store.DeleteFinishedSMS(ctx, time.Now(), a.cfg.MailRetention); err != nil && ctx.Err() == nil {
+		if n, err := a.store.DeleteFinishedSMS(ctx, a.now(), a.cfg.MailRetention); err != nil && ctx.Err() == nil {
 			a.log.Warn("cleanup of sent sms failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("cleanup of sent sms", "deleted", n)
 		}
-		if n, err := a.store.DeleteExpiredAccountLinks(ctx, time.Now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
+		if n, err := a.store.DeleteExpiredAccountLinks(ctx, a.now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
 			a.log.Warn("cleanup of account links failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("cleanup of account links", "deleted", n)
 		}
-		if _, err := a.store.DeleteExpiredSSOFlows(ctx, time.Now(), 24*time.Hour); err != nil && ctx.Err() == nil {
+		if _, err := a.store.DeleteExpiredSSOFlows(ctx, a.now(), 24*time.Hour); err != nil && ctx.Err() == nil {
 			a.log.Warn("cleanup of sso flows failed", "err", err)
 		}
-		if n, err := a.store.DeleteExpiredB2B(ctx, time.Now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
+		if n, err := a.store.DeleteExpiredB2B(ctx, a.now(), 7*24*time.Hour); err != nil && ctx.Err() == nil {
 			a.log.Warn("cleanup of b2b links and tokens failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("cleanup of b2b links and tokens", "deleted", n)

@@ -134,6 +134,7 @@ func (e *env) androidApps(t *testing.T) []string {
 }
 
 func TestB2BAppLinks(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		w := newB2BWorld(t, e, "")

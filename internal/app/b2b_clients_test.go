@@ -88,6 +88,7 @@ func (e *env) lateClientToken(id, clientID string) string {
 }
 
 func TestB2BClientListAndGet(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		w := newB2BWorld(t, e, "")
@@ -142,6 +143,7 @@ func TestB2BClientListAndGet(t *testing.T) {
 // malformed ids, for another organization's client, and for an organization
 // the key may not see; nothing changes.
 func TestB2BClientNotFound(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		w := newB2BWorld(t, e, "")
@@ -195,6 +197,7 @@ func TestB2BClientNotFound(t *testing.T) {
 }
 
 func TestB2BClientRevoke(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		w := newB2BWorld(t, e, "")
@@ -290,6 +293,7 @@ func TestB2BClientRevoke(t *testing.T) {
 }
 
 func TestB2BClientRotateSecret(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		w := newB2BWorld(t, e, "")
@@ -341,6 +345,7 @@ func TestB2BClientRotateSecret(t *testing.T) {
 }
 
 func TestB2BClientPatch(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		w := newB2BWorld(t, e, "")

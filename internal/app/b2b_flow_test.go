@@ -13,18 +13,21 @@ import (
 )
 
 func TestB2BClientsAndIsolation(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		w := newB2BWorld(t, e, "")
 
 		// Labelpartners: validation, uniqueness, listing without secrets.
-		r := e.admin(envAdminKey, "POST", adminPath("default", "/labelpartners"), map[string]any{"name": "x", "password_policy": "strong"})
-		checkProblem(t, r, 422, "password_policy")
-		r = e.admin(envAdminKey, "POST", adminPath("default", "/labelpartners"), map[string]any{"name": "lp-pin", "password_policy": "pincode"})
-		checkProblem(t, r, 409, "")
-		r = e.admin(envAdminKey, "POST", adminPath("default", "/labelpartners"), map[string]any{"name": "y", "password_policy": "pincode", "introspection": map[string]any{"url": "ftp://x", "client_id": "c"}})
-		checkProblem(t, r, 422, "introspection.url")
-		r = e.admin(envAdminKey, "GET", adminPath("default", "/labelpartners"), nil)
+		lp := map[string]any{"name": "y", "password_policy": "pincode"}
+		e.runScenarios(t, func(body any) response {
+			return e.admin(envAdminKey, "POST", adminPath("default", "/labelpartners"), body)
+		}, []scenario{
+			{"unknown policy", changed(lp, "password_policy", "strong"), 422, "password_policy"},
+			{"labelpartner name taken", changed(lp, "name", "lp-pin"), 409, ""},
+			{"introspection not https", changed(lp, "introspection", map[string]any{"url": "ftp://x", "client_id": "c"}), 422, "introspection.url"},
+		})
+		r := e.admin(envAdminKey, "GET", adminPath("default", "/labelpartners"), nil)
 		expect(t, r, http.StatusOK)
 		if names := names(field(r.json(t), "labelpartners").([]any)); !hasAll(names, "lp-pin", "lp-pw", "lp-def", "lp-sso", "lp-other") || strings.Contains(string(r.body), "lpk_") {
 			t.Fatalf("list %s", r.body)
@@ -32,12 +35,14 @@ func TestB2BClientsAndIsolation(t *testing.T) {
 		expect(t, e.do("GET", adminPath("default", "/labelpartners"), nil), http.StatusUnauthorized)
 
 		// Clients: validation.
-		r = e.admin(envAdminKey, "POST", adminPath("default", "/clients"), map[string]any{"name": "z", "kind": "robot"})
-		checkProblem(t, r, 422, "kind")
-		r = e.admin(envAdminKey, "POST", adminPath("default", "/clients"), map[string]any{"name": "z", "kind": "b2b", "labelpartners": []string{"nope"}})
-		checkProblem(t, r, 422, "labelpartners[0]")
-		r = e.admin(envAdminKey, "POST", adminPath("default", "/clients"), map[string]any{"name": "crm-a", "kind": "b2b"})
-		checkProblem(t, r, 409, "")
+		client := map[string]any{"name": "z", "kind": "b2b"}
+		e.runScenarios(t, func(body any) response {
+			return e.admin(envAdminKey, "POST", adminPath("default", "/clients"), body)
+		}, []scenario{
+			{"unknown kind", changed(client, "kind", "robot"), 422, "kind"},
+			{"unknown labelpartner", changed(client, "labelpartners", []string{"nope"}), 422, "labelpartners[0]"},
+			{"client name taken", changed(client, "name", "crm-a"), 409, ""},
+		})
 
 		// Client credentials: Basic, form, wrong secret, wrong kind, wrong grant, not a form.
 		basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(w.b2bID)+":"+url.QueryEscape(w.b2bSecret)))
@@ -86,6 +91,7 @@ func TestB2BClientsAndIsolation(t *testing.T) {
 }
 
 func TestB2BEndUserLifecycle(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		w := newB2BWorld(t, e, "")
@@ -126,8 +132,11 @@ func TestB2BEndUserLifecycle(t *testing.T) {
 		} {
 			okStatus(t, e.do("POST", "/v2/registration/provision", body))
 		}
-		checkProblem(t, e.do("POST", "/v2/registration/provision", map[string]any{"first_name": "Ada", "last_name": "Lovelace", "email_address": "ada@example.com", "labelpartner": "lp-pin", "imported": "false"}), 422, "imported")
-		checkProblem(t, e.do("POST", "/v2/registration/provision", map[string]any{"first_name": "Ada", "last_name": "Lovelace", "email_address": "ada@example.com", "labelpartner": "lp-pin", "imported": 7}), 422, "imported")
+		provision := map[string]any{"first_name": "Ada", "last_name": "Lovelace", "email_address": "ada@example.com", "labelpartner": "lp-pin"}
+		e.runScenarios(t, func(body any) response { return e.do("POST", "/v2/registration/provision", body) }, []scenario{
+			{"imported false", changed(provision, "imported", "false"), 422, "imported"},
+			{"imported a number", changed(provision, "imported", 7), 422, "imported"},
+		})
 		// Names match trimmed and case-insensitively.
 		token := w.verifyLink(t, "ada@example.com", "  ADA ", "lovelace", "lp-pin")
 		if got := e.mails(); got != n+1 {
@@ -211,10 +220,11 @@ func TestB2BEndUserLifecycle(t *testing.T) {
 }
 
 func TestB2BNoGatewayConditions(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn, func(c *config.Config) {
 			c.RateLoginEmail = config.Rate{}
-			c.RateLoginEmail.Limit, c.RateLoginEmail.Window = 4, time.Hour
+			c.RateLoginEmail.Limit, c.RateLoginEmail.Window = 4, 10*time.Minute
 		})
 		w := newB2BWorld(t, e, "")
 		generic := func(r response) {
@@ -243,6 +253,9 @@ func TestB2BNoGatewayConditions(t *testing.T) {
 		if r.header.Get("Retry-After") == "" {
 			t.Error("429 without Retry-After")
 		}
+		// Twenty minutes later the (sliding, ten-minute) window has moved on.
+		e.advance(20*time.Minute + time.Second)
+		generic(w.noGateway("rl@example.com", "493817"))
 
 		// Policies through the endpoint: password and default.
 		w.provision(t, endUser("pw@example.com", "lp-pw", "create_verified_user", true))

@@ -189,6 +189,7 @@ func testB2BLabelpartnerRequiresVoucher(t *testing.T, e *env, w *b2bWorld) {
 
 // TestB2BHardening runs the checks above on one B2B world per engine.
 func TestB2BHardening(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		w := newB2BWorld(t, e, "")

@@ -43,6 +43,7 @@ func (w *b2bWorld) importNDJSON(t *testing.T, token, query, body string) ([]impo
 }
 
 func TestB2BImport(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		w := newB2BWorld(t, e, "")

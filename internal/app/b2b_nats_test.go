@@ -123,6 +123,7 @@ func waitNATSSubscriber(t *testing.T, nc *nats.Conn, subject string) {
 }
 
 func TestB2BActivityFromNATS(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	url := ns.URL()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
@@ -210,6 +211,7 @@ func TestB2BActivityFromNATS(t *testing.T) {
 // settled without blocking the others, and a message published while onboard
 // is stopped is applied when it starts again.
 func TestB2BActivityFromJetStream(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	url := ns.URL()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {

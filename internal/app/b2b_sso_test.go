@@ -53,6 +53,7 @@ func idp(t *testing.T, bad *atomic.Value) *httptest.Server {
 }
 
 func TestB2BSingleSignOn(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		var bad atomic.Value
 		provider := idp(t, &bad)

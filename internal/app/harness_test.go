@@ -31,6 +31,29 @@ type env struct {
 	cancel context.CancelFunc
 	done   chan error
 	logs   *syncBuffer
+	clock  *testClock
+}
+
+// testClock is the app's clock in the tests: real time moved forward by
+// what the test advanced, so that expiry, lockouts and rate windows are
+// tested without waiting, while workers and retries keep running.
+type testClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now is the test's time.
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// advance moves the clock forward by d.
+func (e *env) advance(d time.Duration) {
+	e.clock.mu.Lock()
+	defer e.clock.mu.Unlock()
+	e.clock.offset += d
 }
 
 type syncBuffer struct {
@@ -73,7 +96,7 @@ func testConfig(dsn string) config.Config {
 // start runs onboard on dsn with a new SMTP server; mutate may change the config.
 func start(t *testing.T, dsn string, mutate ...func(*config.Config)) *env {
 	t.Helper()
-	e := &env{t: t, dsn: dsn, smtp: smtptest.Start(t)}
+	e := &env{t: t, dsn: dsn, smtp: smtptest.Start(t), clock: &testClock{}}
 	e.cfg = testConfig(dsn)
 	e.cfg.SMTPURL = e.smtp.URL()
 	for _, m := range mutate {
@@ -102,7 +125,7 @@ func (e *env) boot() {
 		}
 	})
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := app.New(context.Background(), cfg, logger)
+	a, err := app.New(context.Background(), cfg, logger, app.WithClock(e.clock.Now))
 	if err != nil {
 		ln.Close()
 		t.Fatalf("app.New: %v", err)

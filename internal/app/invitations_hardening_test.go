@@ -16,6 +16,7 @@ import (
 // invitations a day, fewer while it is young; past the limit the answer is
 // 429 problem+json and nothing is written.
 func TestInvitationsLimitedPerAccount(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn, func(c *config.Config) {
 			c.RateInviteNewAccount.Limit, c.RateInviteNewAccount.Window = 3, 24*time.Hour
@@ -64,6 +65,7 @@ func TestInvitationsLimitedPerAccount(t *testing.T) {
 // TestInvitationsDefaultLimit: with the default settings a new account's
 // 21st invitation of the day is refused.
 func TestInvitationsDefaultLimit(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn)
 		ada := e.registerMember("ada@example.com")
@@ -85,6 +87,7 @@ func TestInvitationsDefaultLimit(t *testing.T) {
 // named like a phishing message gets neither its name nor its URL into the
 // Subject of its invitations, and the body quotes it with the URL broken.
 func TestInvitationMailShowsRegistrantTextAsData(t *testing.T) {
+	t.Parallel()
 	const name = "Your mailbox is full - restore access at http://evil.example/login"
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn, func(c *config.Config) { c.OrgName = "IoT Cloud" })

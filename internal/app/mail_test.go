@@ -14,6 +14,7 @@ import (
 // TestSMTPOutage: while the SMTP server is down, mail waits in the outbox and
 // is retried; once it is back, everything arrives, each message once.
 func TestSMTPOutage(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn)
 		e.smtp.Stop()
@@ -76,6 +77,7 @@ func TestSMTPOutage(t *testing.T) {
 // TestMailSurvivesRestart: mail queued while SMTP is down is still delivered
 // by the next process on the same database.
 func TestMailSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn)
 		e.smtp.Stop()

@@ -55,6 +55,7 @@ var refusedURLs = []string{
 // introspection URL that is plain http or names an internal address is a
 // 422 on its field, and nothing is saved.
 func TestOutboundURLsRefusedWhenConfigured(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn, withAdminKey, strictOutbound)
 		path := "/api/v1/admin/organizations/default/onboarding"
@@ -82,6 +83,7 @@ func TestOutboundURLsRefusedWhenConfigured(t *testing.T) {
 // TestOutboundAllowPrivate: the option lets plain http and private
 // addresses through, for development, but never the metadata service.
 func TestOutboundAllowPrivate(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn, withAdminKey) // the harness allows private destinations
 		path := "/api/v1/admin/organizations/default/onboarding"
@@ -105,6 +107,7 @@ func TestOutboundAllowPrivate(t *testing.T) {
 // plugin and the identity provider, real servers on 127.0.0.1, see no
 // connection, and the requests that would have called them fail with 503.
 func TestOutboundRefusedAtDial(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		var calls atomic.Int32
 		internal := startTLS(t, func(w http.ResponseWriter, r *http.Request) {
@@ -145,6 +148,7 @@ func TestOutboundRefusedAtDial(t *testing.T) {
 // what a person types: a name or property with control or invisible
 // characters, or too long, is refused (503, nothing created), not stored.
 func TestPluginAnswersValidated(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		answers := map[string]map[string]any{
 			"RTLO": {"name": "\u202eevil Partner"},
@@ -200,6 +204,7 @@ func TestPluginAnswersValidated(t *testing.T) {
 // characters, or longer than any provisioned id can be, is a failure of the
 // identity provider (503), not a lookup.
 func TestIntrospectionAnswersValidated(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_ = r.ParseForm()

@@ -12,6 +12,7 @@ import (
 // addresses are compared normalized in Go (SQLite's lower() folds ASCII
 // only), the same on both engines.
 func TestDeleteCustomerPurgesMailOfNonASCIIAddresses(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn)
 		owner := e.registerMember("ÜNAL.Test@example.com")

@@ -27,6 +27,7 @@ import (
 // pg_dump of the test's schema) and looks for every token mailed and every
 // stored secret: none may be there, in the clear, queued or delivered.
 func TestNoUsableTokenAtRest(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		logOnFailure(t, e)
@@ -110,6 +111,7 @@ func TestNoUsableTokenAtRest(t *testing.T) {
 // sealed, so a token read from the database is no token; after a restart
 // the mail is delivered with its link intact.
 func TestQueuedMailSealed(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn)
 		logOnFailure(t, e)
@@ -142,6 +144,7 @@ func TestQueuedMailSealed(t *testing.T) {
 // plaintext are sealed when the service starts; a rotated key re-seals
 // everything under the new key; a key that opens nothing stops the start.
 func TestLegacyPlaintextSealedAtStart(t *testing.T) {
+	t.Parallel()
 	const k1 = "k1:MTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTE="
 	const k2 = "k2:MjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjI="
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
@@ -238,6 +241,7 @@ func TestLegacyPlaintextSealedAtStart(t *testing.T) {
 // TestDatabaseFilesPrivate: the SQLite database, its WAL and shared-memory
 // files and the generated key file are readable by the owner only.
 func TestDatabaseFilesPrivate(t *testing.T) {
+	t.Parallel()
 	dsn := dbtest.SQLite(t)
 	e := start(t, dsn)
 	e.register("files@example.com", "customer_business")
@@ -262,6 +266,7 @@ func TestDatabaseFilesPrivate(t *testing.T) {
 
 // TestPostgresNeedsSecretKey: on PostgreSQL no key is made up.
 func TestPostgresNeedsSecretKey(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(dbtest.Postgres(t))
 	cfg.SecretKey = ""
 	a, err := app.New(context.Background(), cfg, discardLogger())

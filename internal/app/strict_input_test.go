@@ -12,6 +12,7 @@ import (
 // loosely: keys in another case, a key twice, invalid UTF-8. Each is a 400
 // problem and changes nothing.
 func TestStrictJSONBodies(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		w := newB2BWorld(t, e, "")
@@ -73,6 +74,7 @@ func TestStrictJSONBodies(t *testing.T) {
 // format characters (zero-width space, right-to-left override, byte-order
 // mark …) through every way in: each is a 422 on its field, nothing stored.
 func TestInvisibleCharactersInAddressesAndNames(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		w := newB2BWorld(t, e, "")

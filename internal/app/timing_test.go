@@ -45,6 +45,7 @@ func init() {
 const timingSlack = 300 * time.Microsecond
 
 func TestEmailEndpointsTakeTheSameTime(t *testing.T) {
+	// Not parallel: it measures durations: other tests' load would blur them.
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		many := config.Rate{Rule: ratelimit.Rule{Limit: 100000, Window: time.Hour}}
 		e := startAdmin(t, dsn, func(c *config.Config) {

@@ -13,6 +13,7 @@ import (
 // TestPagesBesideAPI checks the top-level routing: page paths reach the
 // pages, everything else the API with its problem+json errors.
 func TestPagesBesideAPI(t *testing.T) {
+	t.Parallel()
 	e := start(t, dbtest.SQLite(t))
 	for _, tc := range []struct {
 		method, path string
@@ -51,6 +52,7 @@ func TestPagesBesideAPI(t *testing.T) {
 // no bearer token for the API and an API token no session cookie, though
 // both live in the sessions table.
 func TestBrowserAndAPISessionsApart(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn)
 		e.register("ada@example.com", "customer_personal")

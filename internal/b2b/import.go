@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -52,6 +53,8 @@ type ImportScope struct {
 	// DefaultLabelpartner is used for lines that name none.
 	DefaultLabelpartner string
 	Actor               string
+	// Now is the clock of the records' timestamps; nil → store.Now.
+	Now func() time.Time
 }
 
 // ClientScope is the import scope of a B2B client.
@@ -67,6 +70,9 @@ func ClientScope(c B2BClient, defaultLabelpartner string) ImportScope {
 func ImportEndUsers(ctx context.Context, st *store.Store, scope ImportScope, r io.Reader, format string, emit func(ImportResult) error) (ImportSummary, error) {
 	if scope.Allowed == nil {
 		scope.Allowed = func(string) bool { return true }
+	}
+	if scope.Now == nil {
+		scope.Now = store.Now
 	}
 	var sum ImportSummary
 	batchSize := 1000
@@ -128,7 +134,7 @@ func ImportEndUsers(ctx context.Context, st *store.Store, scope ImportScope, r i
 	if err == nil && ctx.Err() == nil && sum.Created+sum.Unchanged+sum.Rejected > 0 {
 		if aerr := st.AddAudit(ctx, domain.AuditEntry{OrgID: scope.OrgID, Actor: scope.Actor, Action: "end_users.imported",
 			SubjectID: scope.OrgID, Data: map[string]any{"created": sum.Created, "unchanged": sum.Unchanged, "rejected": sum.Rejected},
-			CreatedAt: store.Now()}); aerr != nil {
+			CreatedAt: store.Timestamp(scope.Now())}); aerr != nil {
 			return sum, aerr
 		}
 	}
@@ -230,7 +236,7 @@ func parseImport(ctx context.Context, st *store.Store, scope ImportScope, r io.R
 	var header []string
 	items := make([]importItem, 0, batchSize)
 	valid := 0
-	now := store.Now()
+	now := store.Timestamp(scope.Now())
 	flush := func() error {
 		if len(items) == 0 {
 			return nil
@@ -433,5 +439,8 @@ func csvEndUser(header []string, line []byte) (EndUserInput, error) {
 
 // ImportEndUsers runs ImportEndUsers on the service's store.
 func (s *Service) ImportEndUsers(ctx context.Context, scope ImportScope, r io.Reader, format string, emit func(ImportResult) error) (ImportSummary, error) {
+	if scope.Now == nil {
+		scope.Now = s.now
+	}
 	return ImportEndUsers(ctx, s.store, scope, r, format, emit)
 }

@@ -1,6 +1,17 @@
-// Package flows holds onboard's business rules: self-registration, sign-in and
-// sessions. It knows nothing of HTTP; it takes typed input, checks the rules and
-// calls the store inside one transaction per change.
+// Package flows holds onboard's business rules for people and their
+// accounts: signup (the registration form, partner codes, the Partner
+// Provider plugin), sign-in and sessions (API tokens and browser sessions),
+// password resets, required actions, the account area (profile, password,
+// email, sessions, export, users, invitations, locations, deletion) and the
+// back office (admin keys, organizations and their onboarding settings,
+// customers, partners, approvals, properties, user types, agreements, the
+// audit log). It also runs the job worker and seeds organizations.
+//
+// It knows nothing of HTTP: it takes typed input, checks the rules and calls
+// the store inside one transaction per change, and fails with *domain.Error
+// codes that the HTTP edge maps. Other areas (package b2b) build on a
+// Service: Deps, QueueMail, EnqueueJob, HandleJob and a few validators are
+// exported for them.
 package flows
 
 import (

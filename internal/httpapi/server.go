@@ -1,5 +1,8 @@
-// Package httpapi is onboard's JSON API: it decodes requests, authenticates,
-// calls a flow and encodes the answer. Errors become problem+json here, once.
+// Package httpapi is onboard's JSON API over the flows and b2b services: it
+// decodes requests, authenticates (one generic bearer wrapper), calls a flow
+// and encodes the answer, and serves the OpenAPI document. Errors become
+// problem+json here, once, with the status of httpx.Status; the token
+// endpoints answer OAuth's JSON errors instead.
 package httpapi
 
 import (

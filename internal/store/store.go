@@ -1,5 +1,8 @@
 // Package store keeps onboard's data in SQL: SQLite (embedded default) or PostgreSQL.
-// All queries are plain SQL shared by both engines; the few differences live in dialect.
+// It holds the embedded migrations of both engines, every query (accounts,
+// sessions, the back office, B2B, jobs, the mail outbox, rate limits), the
+// transactions and the sealing of secrets at rest (secretbox). All queries
+// are plain SQL shared by both engines; the few differences live in dialect.
 package store
 
 import (

@@ -1,6 +1,8 @@
 // Package web serves onboard's server-rendered pages: the ones the mails link
-// to (registration, invitation, password reset, email confirmation) and a
-// sign-in page. The pages call the same flows as the JSON API; they need no
+// to (registration, invitation, password reset, email confirmation, the end
+// users' verification), sign-in, sign-up, required actions and the signed-in
+// account area, in English and Italian with the organization's branding. The
+// pages call the same flows (and b2b) as the JSON API; they need no
 // JavaScript and load nothing from other origins.
 //
 // Every POST is checked twice against cross-site request forgery: by
