@@ -48,21 +48,21 @@ func TestB2BViewsMatchSchemas(t *testing.T) {
 		{"tokens", "B2BTokenPair", flows.TokenPair{AccessToken: "a", RefreshToken: "r", ExpiresIn: 3600, TokenType: "Bearer"}},
 		{"client token", "B2BAccessToken", flows.TokenPair{AccessToken: "a", ExpiresIn: 3600, TokenType: "Bearer"}},
 		{"status", "B2BStatusOK", statusOK},
-		{"client", "B2BClient", clientView(client)},
-		{"revoked client", "B2BClient", clientView(revoked)},
-		{"client never used", "B2BClient", clientView(flows.ClientDetails{Client: domain.Client{ID: "c3", ClientID: "cl_z", Name: "n", Kind: domain.ClientB2B, CreatedAt: now}})},
-		{"client list", "B2BClientList", map[string]any{"clients": []clientJSON{clientView(client), clientView(revoked)}}},
-		{"empty client list", "B2BClientList", map[string]any{"clients": []clientJSON{}}},
+		{"client", "B2BClient", ClientView(client)},
+		{"revoked client", "B2BClient", ClientView(revoked)},
+		{"client never used", "B2BClient", ClientView(flows.ClientDetails{Client: domain.Client{ID: "c3", ClientID: "cl_z", Name: "n", Kind: domain.ClientB2B, CreatedAt: now}})},
+		{"client list", "B2BClientList", map[string]any{"clients": []B2BClient{ClientView(client), ClientView(revoked)}}},
+		{"empty client list", "B2BClientList", map[string]any{"clients": []B2BClient{}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { c.checkValue(t, tc.schema, tc.view) })
 	}
 	if strings.Contains(string(mustJSON(t, labelpartnerView(lp))), "secret") {
 		t.Error("the labelpartner view shows the introspection secret")
 	}
-	if b := string(mustJSON(t, clientView(client))); strings.Contains(b, "secret") || strings.Contains(b, "hash") || strings.Contains(b, "o1") {
+	if b := string(mustJSON(t, ClientView(client))); strings.Contains(b, "secret") || strings.Contains(b, "hash") || strings.Contains(b, "o1") {
 		t.Errorf("the client view shows more than it should: %s", b)
 	}
-	if b := string(mustJSON(t, clientView(revoked))); !strings.Contains(b, `"labelpartners":[]`) || strings.Contains(b, "last_used_at") {
+	if b := string(mustJSON(t, ClientView(revoked))); !strings.Contains(b, `"labelpartners":[]`) || strings.Contains(b, "last_used_at") {
 		t.Errorf("revoked client view %s: want an empty labelpartner list and no last_used_at", b)
 	}
 }

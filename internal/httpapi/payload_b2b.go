@@ -85,9 +85,9 @@ type B2BClient struct {
 	CreatedAt time.Time `json:"created_at"`
 	// When it last authenticated at a token endpoint (recorded at most once a minute); absent when
 	// never.
-	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 	// When it was revoked; absent while it works.
-	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
 // B2BClientList is a payload of the API.
