@@ -74,8 +74,8 @@ func TestB2BClientSchemaRejects(t *testing.T) {
 	const client = `"id":"c","client_id":"cl_x","name":"n","labelpartners":[],"created_at":"2026-01-01T00:00:00Z"`
 	for _, tc := range []struct{ schema, value, want string }{
 		{"B2BClient", `{` + client + `,"kind":"b2b","client_secret":"s"}`, "not allowed"},
-		{"B2BClient", `{` + client + `,"kind":"robot"}`, "is not one of"},
-		{"B2BClient", `{"id":"c","client_id":"cl_x","name":"n","kind":"b2b","created_at":"2026-01-01T00:00:00Z"}`, `lacks required "labelpartners"`},
+		{"B2BClient", `{` + client + `,"kind":"robot"}`, "value must be"},
+		{"B2BClient", `{"id":"c","client_id":"cl_x","name":"n","kind":"b2b","created_at":"2026-01-01T00:00:00Z"}`, "missing property 'labelpartners'"},
 		{"B2BPatchClientRequest", `{"kind":"app"}`, "not allowed"},
 		{"B2BAppLinksRequest", `{"ios":{"app_ids":["abc.app"]}}`, "does not match"},
 		{"B2BAppLinksRequest", `{"android":{"package_name":"com.a","sha256_cert_fingerprints":["ab:cd"]}}`, "does not match"},
@@ -83,7 +83,7 @@ func TestB2BClientSchemaRejects(t *testing.T) {
 		{"B2BAppLinksRequest", `{"verify_url":"https://a.example/verify"}`, "does not match"},
 		{"B2BAppLinksRequest", `{"ios":{"app_ids":["ABCDE12345.a"],"extra":1}}`, "not allowed"},
 		{"AppleAppSiteAssociation", `{"applinks":{"details":[{"appIDs":[],"components":[]}]}}`, "minItems"},
-		{"AndroidAssetLinks", `[{"relation":["x"],"target":{"namespace":"android_app","package_name":"com.a","sha256_cert_fingerprints":["AB"]}}]`, "is not one of"},
+		{"AndroidAssetLinks", `[{"relation":["x"],"target":{"namespace":"android_app","package_name":"com.a","sha256_cert_fingerprints":["AB"]}}]`, "value must be"},
 	} {
 		errs := c.check(map[string]any{"$ref": "#/components/schemas/" + tc.schema}, decodeJSON(t, []byte(tc.value)), tc.schema)
 		if !slices.ContainsFunc(errs, func(e string) bool { return strings.Contains(e, tc.want) }) {

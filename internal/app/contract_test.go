@@ -1,0 +1,78 @@
+package app_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/pb33f/libopenapi-validator/config"
+
+	"github.com/onboard-dev/onboard/internal/httpapi"
+)
+
+// apiContract is the validator of the OpenAPI document the app serves, built
+// once for the test binary.
+var apiContract = sync.OnceValues(func() (validator.Validator, error) {
+	doc, err := libopenapi.NewDocument(httpapi.OpenAPI())
+	if err != nil {
+		return nil, fmt.Errorf("openapi document: %w", err)
+	}
+	v, errs := validator.NewValidator(doc, config.WithFormatAssertions())
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("openapi validator: %v", errs)
+	}
+	return v, nil
+})
+
+// contractTransport checks every answer of a documented operation against
+// the OpenAPI document (status, media type, headers and body schema), and
+// fails the test on a mismatch. Paths the document does not describe (the
+// pages) pass unchecked.
+type contractTransport struct {
+	t    testing.TB
+	next http.RoundTripper
+}
+
+func (c contractTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := c.next.RoundTrip(req)
+	if err != nil {
+		return res, err
+	}
+	v, err := apiContract()
+	if err != nil {
+		c.t.Errorf("contract: %v", err)
+		return res, nil
+	}
+	// The validator reads the body and puts it back.
+	if ok, errs := v.ValidateHttpResponse(req, res); !ok {
+		var msgs []string
+		for _, e := range errs {
+			if e.IsPathMissingError() || e.IsOperationMissingError() {
+				continue
+			}
+			msg := e.Message
+			if e.Reason != "" {
+				msg += ": " + e.Reason
+			}
+			for _, s := range e.SchemaValidationErrors {
+				msg += fmt.Sprintf("\n\t\t%s: %s", s.FieldPath, s.Reason)
+			}
+			msgs = append(msgs, msg)
+		}
+		if len(msgs) > 0 {
+			c.t.Errorf("%s %s answered %d, which the OpenAPI document does not allow:\n\t%s",
+				req.Method, req.URL.Path, res.StatusCode, strings.Join(msgs, "\n\t"))
+		}
+	}
+	return res, nil
+}
+
+// contractClient is an HTTP client whose answers are checked against the
+// OpenAPI document.
+func contractClient(t testing.TB) *http.Client {
+	return &http.Client{Transport: contractTransport{t: t, next: http.DefaultTransport}}
+}
