@@ -3,6 +3,7 @@ package app_test
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -75,4 +76,53 @@ func (c contractTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 // OpenAPI document.
 func contractClient(t testing.TB) *http.Client {
 	return &http.Client{Transport: contractTransport{t: t, next: http.DefaultTransport}}
+}
+
+// recordingTB records the failures of contractTransport.
+type recordingTB struct {
+	testing.TB
+	errs []string
+}
+
+func (r *recordingTB) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+// TestContractTransport shows that the check fails on an answer the document
+// does not allow, and lets pages and documented answers through.
+func TestContractTransport(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("answer") {
+		case "bad":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"status":"fine","extra":1}`))
+		case "page":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write([]byte(`<!doctype html><title>page</title>`))
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"status":"ok"}`))
+		}
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name, path string
+		fails      bool
+	}{
+		{"documented answer", "/healthz", false},
+		{"undocumented body", "/healthz?answer=bad", true},
+		{"page", "/register?answer=page", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recordingTB{TB: t}
+			res, err := contractClient(rec).Get(srv.URL + tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if got := len(rec.errs) > 0; got != tc.fails {
+				t.Errorf("failed = %v (%q), want %v", got, rec.errs, tc.fails)
+			}
+		})
+	}
 }
