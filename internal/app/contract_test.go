@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -125,4 +127,17 @@ func TestContractTransport(t *testing.T) {
 			}
 		})
 	}
+}
+
+// payloadOf decodes an answer of the API into its payload type, refusing
+// members the type does not have.
+func payloadOf[T any](t testing.TB, r response) T {
+	t.Helper()
+	var v T
+	dec := json.NewDecoder(bytes.NewReader(r.body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("answer is not a %T: %v: %s", v, err, r.body)
+	}
+	return v
 }

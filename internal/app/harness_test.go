@@ -16,6 +16,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/app"
 	"github.com/onboard-dev/onboard/internal/config"
+	"github.com/onboard-dev/onboard/internal/httpapi"
 	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/testutil/smtptest"
 )
@@ -274,7 +275,7 @@ func (e *env) login(email, password string) string {
 	e.t.Helper()
 	r := e.do("POST", "/api/v1/sessions", map[string]any{"email": email, "password": password})
 	expect(e.t, r, http.StatusCreated)
-	tok, _ := r.json(e.t)["token"].(string)
+	tok := payloadOf[httpapi.Session](e.t, r).Token
 	if tok == "" {
 		e.t.Fatalf("no token in %s", r.body)
 	}

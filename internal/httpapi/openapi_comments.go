@@ -352,7 +352,7 @@ func schemaComments() map[string]string {
 		"github.com/onboard-dev/onboard/internal/httpapi.Session.Token":                                            "The bearer token: send it as `Authorization: Bearer <token>`. It is shown only here; keep it secret.",
 		"github.com/onboard-dev/onboard/internal/httpapi.SessionsEnded":                                            "SessionsEnded is how many sessions were ended.",
 		"github.com/onboard-dev/onboard/internal/httpapi.SignupForm":                                               "SignupForm is what a registration link leads to: who registers, and what the form must ask.",
-		"github.com/onboard-dev/onboard/internal/httpapi.SignupForm.AccountType":                                   "What to register: a business customer (a company, with a company name) or a personal customer (a private person).",
+		"github.com/onboard-dev/onboard/internal/httpapi.SignupForm.AccountType":                                   "What to register: a business customer (a company, with a company name), a personal customer (a private person), a channel partner or a data recipient.",
 		"github.com/onboard-dev/onboard/internal/httpapi.SignupForm.Agreements":                                    "The agreements to show; those with `required: true` must be accepted.",
 		"github.com/onboard-dev/onboard/internal/httpapi.SignupForm.Email":                                         "The address being registered (fixed by the link).",
 		"github.com/onboard-dev/onboard/internal/httpapi.SignupForm.ExpiresAt":                                     "When the link stops working.",

@@ -77,9 +77,9 @@ type PasswordPolicy struct {
 type SignupForm struct {
 	// The address being registered (fixed by the link).
 	Email string `json:"email" jsonschema:"format=email,example=ada@example.com"`
-	// What to register: a business customer (a company, with a company name) or a personal customer
-	// (a private person).
-	AccountType string `json:"account_type" jsonschema:"enum=customer_business,enum=customer_personal"`
+	// What to register: a business customer (a company, with a company name), a personal customer
+	// (a private person), a channel partner or a data recipient.
+	AccountType string `json:"account_type" jsonschema:"enum=customer_business,enum=customer_personal,enum=channel_partner,enum=data_recipient"`
 	// Name (slug) of the organization.
 	Organization string `json:"organization" jsonschema:"example=default"`
 	// When the link stops working.
