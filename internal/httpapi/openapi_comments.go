@@ -146,6 +146,7 @@ func schemaComments() map[string]string {
 		"github.com/onboard-dev/onboard/internal/httpapi.B2BResetPasswordRequest":                                  "B2BResetPasswordRequest is a payload of the API.",
 		"github.com/onboard-dev/onboard/internal/httpapi.B2BSSOUserRequest":                                        "B2BSSOUserRequest is a payload of the API.",
 		"github.com/onboard-dev/onboard/internal/httpapi.B2BStatusOK":                                              "B2BStatusOK is a payload of the API.",
+		"github.com/onboard-dev/onboard/internal/httpapi.B2BStatusOK.Message":                                      "Message comes first on the wire, as the apps have always received it.",
 		"github.com/onboard-dev/onboard/internal/httpapi.B2BTokenPair":                                             "B2BTokenPair is a payload of the API.",
 		"github.com/onboard-dev/onboard/internal/httpapi.B2BVerifyRequest":                                         "B2BVerifyRequest is a payload of the API.",
 		"github.com/onboard-dev/onboard/internal/httpapi.BackOfficeCustomer":                                       "BackOfficeCustomer is what the back office created.",

@@ -225,8 +225,9 @@ type B2BImportReport struct {
 
 // B2BStatusOK is a payload of the API.
 type B2BStatusOK struct {
-	Status  string `json:"status" jsonschema_extras:"const=ok"`
+	// Message comes first on the wire, as the apps have always received it.
 	Message string `json:"message" jsonschema_extras:"const=ok"`
+	Status  string `json:"status" jsonschema_extras:"const=ok"`
 }
 
 // B2BProvisionRequest is a payload of the API.
