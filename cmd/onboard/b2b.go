@@ -17,6 +17,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/config"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
+	"github.com/onboard-dev/onboard/internal/httpapi"
 	"github.com/onboard-dev/onboard/internal/store"
 )
 
@@ -198,19 +199,6 @@ func clientCommand(ctx context.Context, args []string, getenv func(string) strin
 	return usage
 }
 
-// cliClient is a client as the command line prints it (as the admin API
-// shows it: never the secret or its hash).
-type cliClient struct {
-	ID            string     `json:"id"`
-	ClientID      string     `json:"client_id"`
-	Name          string     `json:"name"`
-	Kind          string     `json:"kind"`
-	Labelpartners []string   `json:"labelpartners"`
-	CreatedAt     time.Time  `json:"created_at"`
-	LastUsedAt    *time.Time `json:"last_used_at,omitempty"`
-	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
-}
-
 // clientListCommand: onboard admin client list --org NAME
 //
 // It prints the organization's clients, revoked ones included, one JSON
@@ -236,8 +224,7 @@ func clientListCommand(ctx context.Context, args []string, getenv func(string) s
 	}
 	enc := json.NewEncoder(stdout)
 	for _, c := range cs {
-		if err := enc.Encode(cliClient{ID: c.ID, ClientID: c.ClientID, Name: c.Name, Kind: c.Kind, Labelpartners: c.Labelpartners,
-			CreatedAt: c.CreatedAt, LastUsedAt: c.LastUsedAt, RevokedAt: c.RevokedAt}); err != nil {
+		if err := enc.Encode(httpapi.ClientView(c)); err != nil {
 			return fmt.Errorf("write: %w", err)
 		}
 	}

@@ -154,7 +154,7 @@ func TestClientListAndRevokeCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		list := func() []cliClient {
+		list := func() []httpapi.B2BClient {
 			t.Helper()
 			out, err := cmd("list")
 			if err != nil {
@@ -163,9 +163,9 @@ func TestClientListAndRevokeCommands(t *testing.T) {
 			if strings.Contains(out, created["crm"]["client_secret"]) || strings.Contains(out, "secret") {
 				t.Fatalf("list shows a secret:\n%s", out)
 			}
-			var cs []cliClient
+			var cs []httpapi.B2BClient
 			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-				var c cliClient
+				var c httpapi.B2BClient
 				if err := json.Unmarshal([]byte(line), &c); err != nil {
 					t.Fatalf("list line %q: %v", line, err)
 				}
@@ -224,7 +224,7 @@ func TestAdminKeyListAndRevokeCommands(t *testing.T) {
 			t.Fatalf("create: %q %v", key, err)
 		}
 		key = strings.TrimSpace(key)
-		list := func() []httpapi.AdminKeyJSON {
+		list := func() []httpapi.AdminKey {
 			t.Helper()
 			out, err := cmd("key", "list")
 			if err != nil {
@@ -233,9 +233,9 @@ func TestAdminKeyListAndRevokeCommands(t *testing.T) {
 			if strings.Contains(out, key) || strings.Contains(out, strings.TrimPrefix(key, "obk_")) || strings.Contains(out, "hash") {
 				t.Fatalf("list shows the key:\n%s", out)
 			}
-			var ks []httpapi.AdminKeyJSON
+			var ks []httpapi.AdminKey
 			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-				var k httpapi.AdminKeyJSON
+				var k httpapi.AdminKey
 				if err := json.Unmarshal([]byte(line), &k); err != nil {
 					t.Fatalf("list line %q: %v", line, err)
 				}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/httpapi"
 	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/testutil/smtptest"
 )
@@ -33,13 +34,11 @@ type member struct {
 // registerMember registers a business customer for email and signs in.
 func (e *env) registerMember(email string) member {
 	e.t.Helper()
-	reg := e.register(email, "customer_business")
-	return member{
-		email:   email,
-		id:      reg["user"].(map[string]any)["id"].(string),
-		account: reg["customer"].(map[string]any)["id"].(string),
-		token:   e.login(email, goodPassword),
-	}
+	token := e.startSignup(email, "customer_business")
+	r := e.do("POST", "/api/v1/signups/"+token, e.completion(token, "customer_business"))
+	expect(e.t, r, http.StatusCreated)
+	reg := payloadOf[httpapi.Registration](e.t, r)
+	return member{email: email, id: reg.User.ID, account: reg.Customer.ID, token: e.login(email, goodPassword)}
 }
 
 // mails returns the number of messages received so far, to wait for newer ones.
@@ -79,7 +78,7 @@ func (e *env) invite(by member, addr, userType string) (id, token string) {
 	n := e.mails()
 	r := e.as(by.token, "POST", "/api/v1/customers/"+by.account+"/invitations", map[string]any{"email": addr, "user_type": userType})
 	expect(e.t, r, http.StatusCreated)
-	return r.json(e.t)["id"].(string), e.linkSince(n, addr, "/invitation")
+	return payloadOf[httpapi.Invitation](e.t, r).ID, e.linkSince(n, addr, "/invitation")
 }
 
 // invitationBody is a valid completion of the invitation with token.
@@ -88,8 +87,8 @@ func (e *env) invitationBody(token string) map[string]any {
 	r := e.do("GET", "/api/v1/invitations/"+token, nil)
 	expect(e.t, r, http.StatusOK)
 	var ids []string
-	for _, a := range r.json(e.t)["agreements"].([]any) {
-		ids = append(ids, a.(map[string]any)["id"].(string))
+	for _, a := range payloadOf[httpapi.InvitationForm](e.t, r).Agreements {
+		ids = append(ids, a.ID)
 	}
 	return map[string]any{
 		"user":     map[string]any{"first_name": "Charles", "last_name": "Babbage"},
@@ -103,8 +102,8 @@ func (e *env) join(by member, addr, userType string) member {
 	_, tok := e.invite(by, addr, userType)
 	r := e.do("POST", "/api/v1/invitations/"+tok, e.invitationBody(tok))
 	expect(e.t, r, http.StatusCreated)
-	u := r.json(e.t)["user"].(map[string]any)
-	return member{email: addr, id: u["id"].(string), account: by.account, token: e.login(addr, goodPassword)}
+	u := payloadOf[httpapi.InvitedUser](e.t, r).User
+	return member{email: addr, id: u.ID, account: by.account, token: e.login(addr, goodPassword)}
 }
 
 // exec runs a statement on the app's database.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/app"
 	"github.com/onboard-dev/onboard/internal/config"
+	"github.com/onboard-dev/onboard/internal/httpapi"
 	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/testutil/smtptest"
 )
@@ -198,7 +199,7 @@ func (e *env) do(method, path string, body any, header ...string) response {
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := contractClient(e.t).Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -297,7 +298,7 @@ func (e *env) login(email, password string) string {
 	e.t.Helper()
 	r := e.do("POST", "/api/v1/sessions", map[string]any{"email": email, "password": password})
 	expect(e.t, r, http.StatusCreated)
-	tok, _ := r.json(e.t)["token"].(string)
+	tok := payloadOf[httpapi.Session](e.t, r).Token
 	if tok == "" {
 		e.t.Fatalf("no token in %s", r.body)
 	}

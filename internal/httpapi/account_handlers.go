@@ -22,13 +22,8 @@ func forAccount(kind string, fn accountHandler) func(w http.ResponseWriter, r *h
 
 // ---- invitations ----
 
-type inviteRequest struct {
-	Email    string `json:"email"`
-	UserType string `json:"user_type"`
-}
-
 func (s *Server) invite(w http.ResponseWriter, r *http.Request, p flows.Principal, ref flows.AccountRef) error {
-	var req inviteRequest
+	var req InviteRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -45,11 +40,11 @@ func (s *Server) listInvitations(w http.ResponseWriter, r *http.Request, p flows
 	if err != nil {
 		return err
 	}
-	out := make([]any, 0, len(list))
+	out := InvitationList{Invitations: make([]Invitation, 0, len(list))}
 	for _, i := range list {
-		out = append(out, invitationView(i))
+		out.Invitations = append(out.Invitations, invitationView(i))
 	}
-	encode(w, http.StatusOK, map[string]any{"invitations": out})
+	encode(w, http.StatusOK, out)
 	return nil
 }
 
@@ -70,14 +65,8 @@ func (s *Server) getInvitation(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type acceptInvitationRequest struct {
-	User               map[string]any `json:"user"`
-	Password           string         `json:"password"`
-	AcceptedAgreements []string       `json:"accepted_agreements"`
-}
-
 func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) error {
-	var req acceptInvitationRequest
+	var req AcceptInvitationRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -87,7 +76,7 @@ func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusCreated, map[string]any{"user": userView(au.User, au.UserType)})
+	encode(w, http.StatusCreated, InvitedUser{User: userView(au.User, au.UserType)})
 	return nil
 }
 
@@ -98,20 +87,16 @@ func (s *Server) listAccountUsers(w http.ResponseWriter, r *http.Request, p flow
 	if err != nil {
 		return err
 	}
-	out := make([]any, 0, len(list))
+	out := AccountUsers{Users: make([]User, 0, len(list))}
 	for _, u := range list {
-		out = append(out, userView(u.User, u.UserType))
+		out.Users = append(out.Users, userView(u.User, u.UserType))
 	}
-	encode(w, http.StatusOK, map[string]any{"users": out})
+	encode(w, http.StatusOK, out)
 	return nil
 }
 
-type changeUserRequest struct {
-	UserType string `json:"user_type"`
-}
-
 func (s *Server) changeAccountUser(w http.ResponseWriter, r *http.Request, p flows.Principal, ref flows.AccountRef) error {
-	var req changeUserRequest
+	var req ChangeUserTypeRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -133,25 +118,21 @@ func (s *Server) deleteAccountUser(w http.ResponseWriter, r *http.Request, p flo
 
 // ---- locations ----
 
-type locationRequest struct {
-	Name string `json:"name"`
-}
-
 func (s *Server) listLocations(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
 	locs, err := s.flows.Locations(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	out := make([]any, 0, len(locs))
+	out := LocationList{Locations: make([]Location, 0, len(locs))}
 	for _, l := range locs {
-		out = append(out, locationView(l))
+		out.Locations = append(out.Locations, locationView(l))
 	}
-	encode(w, http.StatusOK, map[string]any{"locations": out})
+	encode(w, http.StatusOK, out)
 	return nil
 }
 
 func (s *Server) createLocation(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
-	var req locationRequest
+	var req LocationRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -164,7 +145,7 @@ func (s *Server) createLocation(w http.ResponseWriter, r *http.Request, p flows.
 }
 
 func (s *Server) renameLocation(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
-	var req locationRequest
+	var req LocationRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -186,12 +167,8 @@ func (s *Server) deleteLocation(w http.ResponseWriter, r *http.Request, p flows.
 
 // ---- deletion ----
 
-type deleteCustomerRequest struct {
-	Confirm string `json:"confirm"`
-}
-
 func (s *Server) deleteCustomer(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
-	var req deleteCustomerRequest
+	var req DeleteCustomerRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}

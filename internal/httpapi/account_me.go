@@ -11,13 +11,8 @@ import (
 
 // ---- password reset ----
 
-type passwordResetRequest struct {
-	Email        string `json:"email"`
-	Organization string `json:"organization,omitempty"`
-}
-
 func (s *Server) requestPasswordReset(w http.ResponseWriter, r *http.Request) error {
-	var req passwordResetRequest
+	var req PasswordResetRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -27,7 +22,7 @@ func (s *Server) requestPasswordReset(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusAccepted, map[string]string{"status": "email_sent"})
+	encode(w, http.StatusAccepted, EmailSent{Status: "email_sent"})
 	return nil
 }
 
@@ -36,37 +31,26 @@ func (s *Server) getPasswordReset(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, map[string]any{
-		"email": info.MaskedEmail, "expires_at": info.Reset.ExpiresAt, "password_policy": info.Policy,
-	})
+	encode(w, http.StatusOK, PasswordResetInfo{Email: info.MaskedEmail, ExpiresAt: info.Reset.ExpiresAt, PasswordPolicy: policyView(info.Policy)})
 	return nil
 }
 
-type resetPasswordRequest struct {
-	Password string `json:"password"`
-}
-
 func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
-	var req resetPasswordRequest
+	var req ResetPasswordRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
 	if err := s.flows.ResetPassword(r.Context(), r.PathValue("token"), req.Password); err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, map[string]string{"status": "password_changed"})
+	encode(w, http.StatusOK, PasswordChanged{Status: "password_changed"})
 	return nil
 }
 
 // ---- password change ----
 
-type changePasswordRequest struct {
-	CurrentPassword string `json:"current_password"`
-	NewPassword     string `json:"new_password"`
-}
-
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
-	var req changePasswordRequest
+	var req ChangePasswordRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -79,20 +63,15 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, p flows.
 
 // ---- email change ----
 
-type changeEmailRequest struct {
-	Email           string `json:"email"`
-	CurrentPassword string `json:"current_password"`
-}
-
 func (s *Server) requestEmailChange(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
-	var req changeEmailRequest
+	var req ChangeEmailRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
 	if err := s.flows.RequestEmailChange(r.Context(), p, req.Email, req.CurrentPassword); err != nil {
 		return err
 	}
-	encode(w, http.StatusAccepted, map[string]string{"status": "email_sent"})
+	encode(w, http.StatusAccepted, EmailSent{Status: "email_sent"})
 	return nil
 }
 
@@ -101,9 +80,7 @@ func (s *Server) getEmailChange(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, map[string]any{
-		"email": info.Change.NewEmail, "current_email": info.MaskedEmail, "expires_at": info.Change.ExpiresAt,
-	})
+	encode(w, http.StatusOK, EmailChangeInfo{Email: info.Change.NewEmail, CurrentEmail: info.MaskedEmail, ExpiresAt: info.Change.ExpiresAt})
 	return nil
 }
 
@@ -112,7 +89,7 @@ func (s *Server) confirmEmailChange(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, map[string]string{"status": "email_changed", "email": u.Email})
+	encode(w, http.StatusOK, EmailChanged{Status: "email_changed", Email: u.Email})
 	return nil
 }
 
@@ -123,11 +100,11 @@ func (s *Server) listMySessions(w http.ResponseWriter, r *http.Request, p flows.
 	if err != nil {
 		return err
 	}
-	out := make([]any, 0, len(list))
+	out := MySessions{Sessions: make([]MySession, 0, len(list))}
 	for _, sess := range list {
-		out = append(out, sessionView(sess, p.Session.ID))
+		out.Sessions = append(out.Sessions, sessionView(sess, p.Session.ID))
 	}
-	encode(w, http.StatusOK, map[string]any{"sessions": out})
+	encode(w, http.StatusOK, out)
 	return nil
 }
 
@@ -144,7 +121,7 @@ func (s *Server) endMyOtherSessions(w http.ResponseWriter, r *http.Request, p fl
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, map[string]any{"ended": n})
+	encode(w, http.StatusOK, SessionsEnded{Ended: n})
 	return nil
 }
 

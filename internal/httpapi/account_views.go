@@ -5,137 +5,110 @@ import (
 	"github.com/onboard-dev/onboard/internal/flows"
 )
 
-// Views of account management; their schemas are in
-// openapi/paths-account.json.
+// Views of account management; their types are in payload_account.go.
 
-// orNull is s, or JSON null when s is empty.
-func orNull(s string) any {
+// orNull is &s, or nil (JSON null) when s is empty.
+func orNull(s string) *string {
 	if s == "" {
 		return nil
 	}
-	return s
+	return &s
 }
 
-func invitationView(i flows.InvitationInfo) map[string]any {
-	return map[string]any{
-		"id": i.Invitation.ID, "email": i.Invitation.Email, "user_type": i.UserType.Name, "status": i.Status,
-		"created_at": i.Invitation.CreatedAt, "expires_at": i.Invitation.ExpiresAt, "invited_by": orNull(i.Invitation.InvitedBy),
-		"accepted_at": i.Invitation.AcceptedAt, "accepted_user_id": orNull(i.Invitation.AcceptedBy), "revoked_at": i.Invitation.RevokedAt,
-	}
-}
-
-func invitationFormView(f flows.InvitationForm) map[string]any {
-	agreements := make([]agreementJSON, 0, len(f.Agreements))
-	for _, a := range f.Agreements {
-		agreements = append(agreements, agreementJSON{a.ID, a.Name, a.Kind, a.Title, a.Version, a.Required, a.Body})
-	}
-	fields := f.Fields
-	if fields == nil {
-		fields = []flows.Field{}
-	}
-	return map[string]any{
-		"organization":    f.Organization.Name,
-		"account":         map[string]any{"name": f.Account.Name, "kind": f.Account.Kind, "type": f.Account.Type},
-		"invited_by":      orNull(f.InvitedBy),
-		"email":           f.Invitation.Email,
-		"user_type":       map[string]any{"name": f.UserType.Name, "label": f.UserType.Label},
-		"existing_user":   f.Existing,
-		"expires_at":      f.Invitation.ExpiresAt,
-		"fields":          fields,
-		"agreements":      agreements,
-		"password_policy": f.Policy,
+func invitationView(i flows.InvitationInfo) Invitation {
+	return Invitation{
+		ID: i.Invitation.ID, Email: i.Invitation.Email, UserType: i.UserType.Name, Status: i.Status,
+		CreatedAt: i.Invitation.CreatedAt, ExpiresAt: i.Invitation.ExpiresAt, InvitedBy: orNull(i.Invitation.InvitedBy),
+		AcceptedAt: i.Invitation.AcceptedAt, AcceptedUserID: orNull(i.Invitation.AcceptedBy), RevokedAt: i.Invitation.RevokedAt,
 	}
 }
 
-func sessionView(s domain.Session, current string) map[string]any {
-	return map[string]any{
-		"id": s.ID, "created_at": s.CreatedAt, "expires_at": s.ExpiresAt, "client_ip": s.ClientIP,
-		"user_agent": s.UserAgent, "current": s.ID == current,
+func invitationFormView(f flows.InvitationForm) InvitationForm {
+	return InvitationForm{
+		Organization:   f.Organization.Name,
+		Account:        InvitationFormAccount{Name: f.Account.Name, Kind: f.Account.Kind, Type: f.Account.Type},
+		InvitedBy:      orNull(f.InvitedBy),
+		Email:          f.Invitation.Email,
+		UserType:       InvitationFormUserType{Name: f.UserType.Name, Label: f.UserType.Label},
+		ExistingUser:   f.Existing,
+		ExpiresAt:      f.Invitation.ExpiresAt,
+		Fields:         fieldViews(f.Fields),
+		Agreements:     agreementViews(f.Agreements),
+		PasswordPolicy: policyView(f.Policy),
+	}
+}
+
+func sessionView(s domain.Session, current string) MySession {
+	return MySession{
+		ID: s.ID, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt, ClientIP: s.ClientIP, UserAgent: s.UserAgent, Current: s.ID == current,
 	}
 }
 
 // invitationRecord is an invitation in the export: without token hash.
-func invitationRecord(i domain.Invitation) map[string]any {
-	return map[string]any{
-		"id": i.ID, "account_id": i.AccountID, "email": i.Email, "state": i.State, "created_at": i.CreatedAt,
-		"expires_at": i.ExpiresAt, "accepted_at": i.AcceptedAt, "revoked_at": i.RevokedAt,
+func invitationRecord(i domain.Invitation) ExportInvitation {
+	return ExportInvitation{
+		ID: i.ID, AccountID: i.AccountID, Email: i.Email, State: i.State, CreatedAt: i.CreatedAt,
+		ExpiresAt: i.ExpiresAt, AcceptedAt: i.AcceptedAt, RevokedAt: i.RevokedAt,
 	}
 }
 
 // ExportDocument is the data export of a user as the API serves it (GET
 // /api/v1/me/export), for other front ends (the pages) to offer the same
 // file. currentSession marks the session that asked for it.
-func ExportDocument(x flows.Export, currentSession string) map[string]any {
+func ExportDocument(x flows.Export, currentSession string) MyExport {
 	return exportView(x, currentSession)
 }
 
 // exportView is everything held about a user, without secrets (password
 // and token hashes).
-func exportView(x flows.Export, currentSession string) map[string]any {
-	perms := x.UserType.Permissions
-	if perms == nil {
-		perms = []string{}
-	}
-	props := x.User.Properties
-	if props == nil {
-		props = map[string]string{}
-	}
-	acceptances := make([]any, 0, len(x.Acceptances))
-	for _, a := range x.Acceptances {
-		acceptances = append(acceptances, map[string]any{
-			"agreement_id": a.AgreementID, "name": a.Name, "version": a.Version, "accepted_at": a.AcceptedAt,
-		})
-	}
-	sessions := make([]any, 0, len(x.Sessions))
-	for _, s := range x.Sessions {
-		sessions = append(sessions, sessionView(s, currentSession))
-	}
-	records := func(list []domain.Invitation) []any {
-		out := make([]any, 0, len(list))
-		for _, i := range list {
-			out = append(out, invitationRecord(i))
-		}
-		return out
-	}
-	resets := make([]any, 0, len(x.PasswordResets))
-	for _, r := range x.PasswordResets {
-		resets = append(resets, map[string]any{
-			"id": r.ID, "state": r.State, "created_at": r.CreatedAt, "expires_at": r.ExpiresAt, "used_at": r.UsedAt,
-		})
-	}
-	changes := make([]any, 0, len(x.EmailChanges))
-	for _, c := range x.EmailChanges {
-		changes = append(changes, map[string]any{
-			"id": c.ID, "old_email": c.OldEmail, "new_email": c.NewEmail, "state": c.State, "created_at": c.CreatedAt,
-			"expires_at": c.ExpiresAt, "used_at": c.UsedAt,
-		})
-	}
-	audit := make([]any, 0, len(x.Audit))
-	for _, e := range x.Audit {
-		data := e.Data
-		if data == nil {
-			data = map[string]any{}
-		}
-		audit = append(audit, map[string]any{
-			"id": e.ID, "actor": e.Actor, "action": e.Action, "subject_id": e.SubjectID, "data": data, "created_at": e.CreatedAt,
-		})
-	}
-	return map[string]any{
-		"exported_at":  x.ExportedAt,
-		"organization": map[string]any{"name": x.Organization.Name, "display_name": x.Organization.DisplayName},
-		"user": map[string]any{
-			"id": x.User.ID, "email": x.User.Email, "first_name": x.User.FirstName, "last_name": x.User.LastName,
-			"phone": x.User.Phone, "properties": props, "status": x.User.Status, "has_password": x.User.PasswordHash != "",
-			"user_type":  map[string]any{"name": x.UserType.Name, "label": x.UserType.Label, "permissions": perms},
-			"created_at": x.User.CreatedAt, "updated_at": x.User.UpdatedAt,
+func exportView(x flows.Export, currentSession string) MyExport {
+	out := MyExport{
+		ExportedAt:   x.ExportedAt,
+		Organization: ExportOrganization{Name: x.Organization.Name, DisplayName: x.Organization.DisplayName},
+		User: ExportUser{
+			ID: x.User.ID, Email: x.User.Email, FirstName: x.User.FirstName, LastName: x.User.LastName,
+			Phone: x.User.Phone, Properties: props(x.User.Properties), Status: x.User.Status, HasPassword: x.User.PasswordHash != "",
+			UserType:  ExportUserType{Name: x.UserType.Name, Label: x.UserType.Label, Permissions: strs(x.UserType.Permissions)},
+			CreatedAt: x.User.CreatedAt, UpdatedAt: x.User.UpdatedAt,
 		},
-		"account":              accountView(x.Account),
-		"acceptances":          acceptances,
-		"sessions":             sessions,
-		"invitations_sent":     records(x.InvitationsSent),
-		"invitations_received": records(x.InvitationsReceived),
-		"password_resets":      resets,
-		"email_changes":        changes,
-		"audit":                audit,
+		Account:             accountView(x.Account),
+		Acceptances:         make([]ExportAcceptance, 0, len(x.Acceptances)),
+		Sessions:            make([]MySession, 0, len(x.Sessions)),
+		InvitationsSent:     make([]ExportInvitation, 0, len(x.InvitationsSent)),
+		InvitationsReceived: make([]ExportInvitation, 0, len(x.InvitationsReceived)),
+		PasswordResets:      make([]ExportPasswordReset, 0, len(x.PasswordResets)),
+		EmailChanges:        make([]ExportEmailChange, 0, len(x.EmailChanges)),
+		Audit:               make([]ExportAuditEntry, 0, len(x.Audit)),
 	}
+	for _, a := range x.Acceptances {
+		out.Acceptances = append(out.Acceptances, ExportAcceptance{AgreementID: a.AgreementID, Name: a.Name, Version: a.Version, AcceptedAt: a.AcceptedAt})
+	}
+	for _, s := range x.Sessions {
+		out.Sessions = append(out.Sessions, sessionView(s, currentSession))
+	}
+	for _, i := range x.InvitationsSent {
+		out.InvitationsSent = append(out.InvitationsSent, invitationRecord(i))
+	}
+	for _, i := range x.InvitationsReceived {
+		out.InvitationsReceived = append(out.InvitationsReceived, invitationRecord(i))
+	}
+	for _, r := range x.PasswordResets {
+		out.PasswordResets = append(out.PasswordResets, ExportPasswordReset{ID: r.ID, State: r.State, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, UsedAt: r.UsedAt})
+	}
+	for _, c := range x.EmailChanges {
+		out.EmailChanges = append(out.EmailChanges, ExportEmailChange{
+			ID: c.ID, OldEmail: c.OldEmail, NewEmail: c.NewEmail, State: c.State, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt, UsedAt: c.UsedAt,
+		})
+	}
+	for _, e := range x.Audit {
+		out.Audit = append(out.Audit, ExportAuditEntry{ID: e.ID, Actor: e.Actor, Action: e.Action, SubjectID: e.SubjectID, Data: auditData(e.Data), CreatedAt: e.CreatedAt})
+	}
+	return out
+}
+
+func auditData(d map[string]any) map[string]any {
+	if d == nil {
+		return map[string]any{}
+	}
+	return d
 }

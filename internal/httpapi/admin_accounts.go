@@ -13,26 +13,21 @@ import (
 
 // ---- partners ----
 
-type createPartnerRequest struct {
-	Name       string         `json:"name"`
-	Properties map[string]any `json:"properties"`
-}
-
 func (s *Server) listPartners(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
 	ps, err := s.flows.Partners(r.Context(), org)
 	if err != nil {
 		return err
 	}
-	out := make([]any, 0, len(ps))
+	out := PartnerList{Partners: make([]Partner, 0, len(ps))}
 	for _, p := range ps {
-		out = append(out, partnerView(p))
+		out.Partners = append(out.Partners, partnerView(p))
 	}
-	encode(w, http.StatusOK, map[string]any{"partners": out})
+	encode(w, http.StatusOK, out)
 	return nil
 }
 
 func (s *Server) createPartner(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
-	var req createPartnerRequest
+	var req CreatePartnerRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -55,21 +50,8 @@ func (s *Server) regeneratePartnerCode(w http.ResponseWriter, r *http.Request, a
 
 // ---- back-office customers ----
 
-type createCustomerRequest struct {
-	Type       string         `json:"type"`
-	Name       string         `json:"name"`
-	Properties map[string]any `json:"properties"`
-	User       struct {
-		Email     string `json:"email"`
-		FirstName string `json:"first_name"`
-		LastName  string `json:"last_name"`
-		Phone     string `json:"phone"`
-	} `json:"user"`
-	UserType string `json:"user_type"`
-}
-
 func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
-	var req createCustomerRequest
+	var req CreateCustomerRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -80,32 +62,25 @@ func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request, adm flow
 	if err != nil {
 		return err
 	}
-	var loc any
+	var loc *Location
 	if c.Location != nil {
-		loc = locationView(*c.Location)
+		l := locationView(*c.Location)
+		loc = &l
 	}
-	encode(w, http.StatusCreated, map[string]any{
-		"customer": adminAccountView(c.Account),
-		"user":     adminUserView(c.User, c.UserType.Name),
-		"location": loc,
-	})
+	encode(w, http.StatusCreated, BackOfficeCustomer{Customer: adminAccountView(c.Account), User: adminUserView(c.User, c.UserType.Name), Location: loc})
 	return nil
 }
 
 // ---- approvals ----
 
-type rejectRequest struct {
-	Reason string `json:"reason"`
-}
-
 // pendingView shows an account with its users; typeNames maps user type ids
 // to names.
-func pendingView(p flows.PendingAccount, typeNames map[string]string) map[string]any {
-	users := make([]any, 0, len(p.Users))
+func pendingView(p flows.PendingAccount, typeNames map[string]string) PendingAccount {
+	users := make([]AdminUser, 0, len(p.Users))
 	for _, u := range p.Users {
 		users = append(users, adminUserView(u, typeNames[u.UserTypeID]))
 	}
-	return map[string]any{"account": adminAccountView(p.Account), "users": users}
+	return PendingAccount{Account: adminAccountView(p.Account), Users: users}
 }
 
 func (s *Server) userTypeNames(r *http.Request, org domain.Organization) (map[string]string, error) {
@@ -129,11 +104,11 @@ func (s *Server) listApprovals(w http.ResponseWriter, r *http.Request, adm flows
 	if err != nil {
 		return err
 	}
-	out := make([]any, 0, len(ps))
+	out := ApprovalList{Approvals: make([]PendingAccount, 0, len(ps))}
 	for _, p := range ps {
-		out = append(out, pendingView(p, names))
+		out.Approvals = append(out.Approvals, pendingView(p, names))
 	}
-	encode(w, http.StatusOK, map[string]any{"approvals": out})
+	encode(w, http.StatusOK, out)
 	return nil
 }
 
@@ -146,7 +121,7 @@ func (s *Server) approveAccount(w http.ResponseWriter, r *http.Request, adm flow
 }
 
 func (s *Server) rejectAccount(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
-	var req rejectRequest
+	var req RejectRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -182,10 +157,10 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, adm flows.Adm
 	if err != nil {
 		return err
 	}
-	out := make([]any, 0, len(entries))
+	out := AuditLog{Entries: make([]AuditEntry, 0, len(entries))}
 	for _, e := range entries {
-		out = append(out, auditView(e))
+		out.Entries = append(out.Entries, auditView(e))
 	}
-	encode(w, http.StatusOK, map[string]any{"entries": out})
+	encode(w, http.StatusOK, out)
 	return nil
 }

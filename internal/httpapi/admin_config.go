@@ -12,13 +12,8 @@ import (
 
 // ---- organizations ----
 
-type createOrganizationRequest struct {
-	Name        string `json:"name"`
-	DisplayName string `json:"display_name"`
-}
-
 func (s *Server) createOrganization(w http.ResponseWriter, r *http.Request, adm flows.Admin) error {
-	var req createOrganizationRequest
+	var req CreateOrganizationRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -35,11 +30,11 @@ func (s *Server) listOrganizations(w http.ResponseWriter, r *http.Request, adm f
 	if err != nil {
 		return err
 	}
-	out := make([]any, 0, len(orgs))
+	out := OrganizationList{Organizations: make([]AdminOrganization, 0, len(orgs))}
 	for _, o := range orgs {
-		out = append(out, organizationView(o))
+		out.Organizations = append(out.Organizations, organizationView(o))
 	}
-	encode(w, http.StatusOK, map[string]any{"organizations": out})
+	encode(w, http.StatusOK, out)
 	return nil
 }
 
@@ -68,11 +63,11 @@ func (s *Server) listProperties(w http.ResponseWriter, r *http.Request, adm flow
 	if err != nil {
 		return err
 	}
-	out := make([]any, 0, len(defs))
+	out := PropertyList{Properties: make([]PropertyDefinition, 0, len(defs))}
 	for _, p := range defs {
-		out = append(out, propertyView(p))
+		out.Properties = append(out.Properties, propertyView(p))
 	}
-	encode(w, http.StatusOK, map[string]any{"properties": out})
+	encode(w, http.StatusOK, out)
 	return nil
 }
 
@@ -112,32 +107,21 @@ func (s *Server) deleteProperty(w http.ResponseWriter, r *http.Request, adm flow
 
 // ---- user types ----
 
-type createUserTypeRequest struct {
-	Name        string   `json:"name"`
-	Label       string   `json:"label"`
-	Permissions []string `json:"permissions"`
-}
-
-type patchUserTypeRequest struct {
-	Label       *string   `json:"label"`
-	Permissions *[]string `json:"permissions"`
-}
-
 func (s *Server) listUserTypes(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
 	uts, err := s.flows.UserTypes(r.Context(), org)
 	if err != nil {
 		return err
 	}
-	out := make([]any, 0, len(uts))
+	out := UserTypeList{UserTypes: make([]AdminUserType, 0, len(uts))}
 	for _, u := range uts {
-		out = append(out, userTypeAdminView(u))
+		out.UserTypes = append(out.UserTypes, userTypeAdminView(u))
 	}
-	encode(w, http.StatusOK, map[string]any{"user_types": out})
+	encode(w, http.StatusOK, out)
 	return nil
 }
 
 func (s *Server) createUserType(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
-	var req createUserTypeRequest
+	var req CreateUserTypeRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -150,7 +134,7 @@ func (s *Server) createUserType(w http.ResponseWriter, r *http.Request, adm flow
 }
 
 func (s *Server) patchUserType(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
-	var req patchUserTypeRequest
+	var req PatchUserTypeRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -164,26 +148,12 @@ func (s *Server) patchUserType(w http.ResponseWriter, r *http.Request, adm flows
 
 // ---- agreements ----
 
-type createAgreementRequest struct {
-	Name         string   `json:"name"`
-	Kind         string   `json:"kind"`
-	Title        string   `json:"title"`
-	Text         string   `json:"text"`
-	AccountTypes []string `json:"account_types"`
-	Required     *bool    `json:"required"`
-}
-
-type agreementVersionRequest struct {
-	Title string `json:"title"`
-	Text  string `json:"text"`
-}
-
-func agreementList(key string, as []domain.Agreement) map[string]any {
-	out := make([]any, 0, len(as))
+func agreementViewsAdmin(as []domain.Agreement) []AdminAgreement {
+	out := make([]AdminAgreement, 0, len(as))
 	for _, a := range as {
 		out = append(out, agreementAdminView(a))
 	}
-	return map[string]any{key: out}
+	return out
 }
 
 func (s *Server) listAgreements(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
@@ -191,12 +161,12 @@ func (s *Server) listAgreements(w http.ResponseWriter, r *http.Request, adm flow
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, agreementList("agreements", as))
+	encode(w, http.StatusOK, AgreementList{Agreements: agreementViewsAdmin(as)})
 	return nil
 }
 
 func (s *Server) createAgreement(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
-	var req createAgreementRequest
+	var req CreateAgreementRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -215,12 +185,12 @@ func (s *Server) listAgreementVersions(w http.ResponseWriter, r *http.Request, a
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, agreementList("versions", vs))
+	encode(w, http.StatusOK, AgreementVersionList{Versions: agreementViewsAdmin(vs)})
 	return nil
 }
 
 func (s *Server) publishAgreementVersion(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
-	var req agreementVersionRequest
+	var req AgreementVersionRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
@@ -11,19 +10,9 @@ import (
 // Handlers of the admin API's own keys: list and revoke (full-rights key
 // only). A key and its hash are never shown.
 
-// AdminKeyJSON is an admin key as the API shows it, and as
-// `onboard admin key list` prints it: never the key or its hash.
-type AdminKeyJSON struct {
-	ID         string     `json:"id"`
-	Name       string     `json:"name"`
-	CreatedAt  time.Time  `json:"created_at"`
-	LastUsedAt *time.Time `json:"last_used_at"`
-	RevokedAt  *time.Time `json:"revoked_at"`
-}
-
 // AdminKeyView is the view of an admin key.
-func AdminKeyView(k domain.AdminKey) AdminKeyJSON {
-	return AdminKeyJSON{ID: k.ID, Name: k.Name, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
+func AdminKeyView(k domain.AdminKey) AdminKey {
+	return AdminKey{ID: k.ID, Name: k.Name, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
 }
 
 func (s *Server) listAdminKeys(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
@@ -31,11 +20,11 @@ func (s *Server) listAdminKeys(w http.ResponseWriter, r *http.Request, adm flows
 	if err != nil {
 		return err
 	}
-	out := make([]AdminKeyJSON, 0, len(keys))
+	out := AdminKeyList{AdminKeys: make([]AdminKey, 0, len(keys))}
 	for _, k := range keys {
-		out = append(out, AdminKeyView(k))
+		out.AdminKeys = append(out.AdminKeys, AdminKeyView(k))
 	}
-	encode(w, http.StatusOK, map[string]any{"admin_keys": out})
+	encode(w, http.StatusOK, out)
 	return nil
 }
 

@@ -33,60 +33,54 @@ func props(m map[string]string) map[string]string {
 	return m
 }
 
-func organizationView(o domain.Organization) map[string]any {
-	return map[string]any{"id": o.ID, "name": o.Name, "display_name": o.DisplayName, "created_at": o.CreatedAt}
+func organizationView(o domain.Organization) AdminOrganization {
+	return AdminOrganization{ID: o.ID, Name: o.Name, DisplayName: o.DisplayName, CreatedAt: o.CreatedAt}
 }
 
-func propertyView(p domain.PropertyDefinition) map[string]any {
-	return map[string]any{
-		"id": p.ID, "scope": p.Scope, "name": p.Name, "label": p.Label, "type": p.Type, "required": p.Required,
-		"account_types": strs(p.AccountTypes), "options": strs(p.Options), "pattern": p.Pattern,
-		"max_length": p.MaxLength, "position": p.Position, "created_at": p.CreatedAt, "updated_at": p.UpdatedAt,
+func propertyView(p domain.PropertyDefinition) PropertyDefinition {
+	return PropertyDefinition{
+		ID: p.ID, Scope: p.Scope, Name: p.Name, Label: p.Label, Type: p.Type, Required: p.Required,
+		AccountTypes: strs(p.AccountTypes), Options: strs(p.Options), Pattern: p.Pattern,
+		MaxLength: p.MaxLength, Position: p.Position, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 }
 
-func userTypeAdminView(u domain.UserType) map[string]any {
-	return map[string]any{"name": u.Name, "label": u.Label, "permissions": strs(u.Permissions)}
+func userTypeAdminView(u domain.UserType) AdminUserType {
+	return AdminUserType{Name: u.Name, Label: u.Label, Permissions: strs(u.Permissions)}
 }
 
-func agreementAdminView(a domain.Agreement) map[string]any {
-	return map[string]any{
-		"id": a.ID, "name": a.Name, "kind": a.Kind, "version": a.Version, "title": a.Title, "text": a.Body,
-		"account_types": strs(a.AccountTypes), "required": a.Required, "created_at": a.CreatedAt,
+func agreementAdminView(a domain.Agreement) AdminAgreement {
+	return AdminAgreement{
+		ID: a.ID, Name: a.Name, Kind: a.Kind, Version: a.Version, Title: a.Title, Text: a.Body,
+		AccountTypes: strs(a.AccountTypes), Required: a.Required, CreatedAt: a.CreatedAt,
 	}
 }
 
-func partnerView(p flows.Partner) map[string]any {
+func partnerView(p flows.Partner) Partner {
 	a := p.Account
-	return map[string]any{
-		"id": a.ID, "name": a.Name, "status": a.Status, "origin": a.Origin, "properties": props(a.Properties),
-		"code": p.Code, "created_at": a.CreatedAt,
+	return Partner{
+		ID: a.ID, Name: a.Name, Status: a.Status, Origin: a.Origin, Properties: props(a.Properties),
+		Code: p.Code, CreatedAt: a.CreatedAt,
 	}
 }
 
-func adminAccountView(a domain.Account) map[string]any {
-	return map[string]any{
-		"id": a.ID, "kind": a.Kind, "type": a.Type, "account_type": a.AccountType(), "name": a.Name,
-		"status": a.Status, "origin": a.Origin, "properties": props(a.Properties),
-		"decided_at": a.DecidedAt, "decision_reason": a.DecisionReason, "created_at": a.CreatedAt,
+func adminAccountView(a domain.Account) AdminAccount {
+	return AdminAccount{
+		ID: a.ID, Kind: a.Kind, Type: a.Type, AccountType: a.AccountType(), Name: a.Name,
+		Status: a.Status, Origin: a.Origin, Properties: props(a.Properties),
+		DecidedAt: a.DecidedAt, DecisionReason: a.DecisionReason, CreatedAt: a.CreatedAt,
 	}
 }
 
 // adminUserView shows a user to the back office; userType is the name of the
 // user's type.
-func adminUserView(u domain.User, userType string) map[string]any {
-	return map[string]any{
-		"id": u.ID, "email": u.Email, "first_name": u.FirstName, "last_name": u.LastName, "phone": u.Phone,
-		"status": u.Status, "user_type": userType, "created_at": u.CreatedAt,
+func adminUserView(u domain.User, userType string) AdminUser {
+	return AdminUser{
+		ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Phone: u.Phone,
+		Status: u.Status, UserType: userType, CreatedAt: u.CreatedAt,
 	}
 }
 
-func auditView(e domain.AuditEntry) map[string]any {
-	data := e.Data
-	if data == nil {
-		data = map[string]any{}
-	}
-	return map[string]any{
-		"id": e.ID, "actor": e.Actor, "action": e.Action, "subject_id": e.SubjectID, "data": data, "created_at": e.CreatedAt,
-	}
+func auditView(e domain.AuditEntry) AuditEntry {
+	return AuditEntry{ID: e.ID, Actor: e.Actor, Action: e.Action, SubjectID: e.SubjectID, Data: auditData(e.Data), CreatedAt: e.CreatedAt}
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/onboard-dev/onboard/internal/b2b"
 	"github.com/onboard-dev/onboard/internal/domain"
@@ -11,25 +10,14 @@ import (
 
 // ---- admin: managing API clients ----
 
-// clientJSON is an API client as the admin API shows it: never its secret
-// or the secret's hash.
-type clientJSON struct {
-	ID            string     `json:"id"`
-	ClientID      string     `json:"client_id"`
-	Name          string     `json:"name"`
-	Kind          string     `json:"kind"`
-	Labelpartners []string   `json:"labelpartners"`
-	CreatedAt     time.Time  `json:"created_at"`
-	LastUsedAt    *time.Time `json:"last_used_at,omitempty"`
-	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
-}
-
-func clientView(c b2b.ClientDetails) clientJSON {
+// ClientView is an API client as the admin API shows it, and as `onboard b2b
+// client` prints it: never its secret or the secret's hash.
+func ClientView(c b2b.ClientDetails) B2BClient {
 	lps := c.Labelpartners
 	if lps == nil {
 		lps = []string{}
 	}
-	return clientJSON{ID: c.ID, ClientID: c.ClientID, Name: c.Name, Kind: c.Kind, Labelpartners: lps, CreatedAt: c.CreatedAt,
+	return B2BClient{ID: c.ID, ClientID: c.ClientID, Name: c.Name, Kind: c.Kind, Labelpartners: lps, CreatedAt: c.CreatedAt,
 		LastUsedAt: c.LastUsedAt, RevokedAt: c.RevokedAt}
 }
 
@@ -38,11 +26,11 @@ func (s *Server) listClients(w http.ResponseWriter, r *http.Request, adm flows.A
 	if err != nil {
 		return err
 	}
-	out := make([]clientJSON, 0, len(cs))
+	out := B2BClientList{Clients: make([]B2BClient, 0, len(cs))}
 	for _, c := range cs {
-		out = append(out, clientView(c))
+		out.Clients = append(out.Clients, ClientView(c))
 	}
-	encode(w, http.StatusOK, map[string]any{"clients": out})
+	encode(w, http.StatusOK, out)
 	return nil
 }
 
@@ -51,7 +39,7 @@ func (s *Server) getClient(w http.ResponseWriter, r *http.Request, adm flows.Adm
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, clientView(c))
+	encode(w, http.StatusOK, ClientView(c))
 	return nil
 }
 
@@ -69,7 +57,7 @@ func (s *Server) patchClient(w http.ResponseWriter, r *http.Request, adm flows.A
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, clientView(c))
+	encode(w, http.StatusOK, ClientView(c))
 	return nil
 }
 
@@ -86,6 +74,6 @@ func (s *Server) rotateClientSecret(w http.ResponseWriter, r *http.Request, adm 
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, map[string]string{"client_id": c.ClientID, "client_secret": secret})
+	encode(w, http.StatusOK, B2BClientCredentials{ClientID: c.ClientID, ClientSecret: secret})
 	return nil
 }

@@ -113,7 +113,7 @@ func (s *Server) createClient(w http.ResponseWriter, r *http.Request, adm flows.
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusCreated, map[string]string{"client_id": c.ClientID, "client_secret": secret})
+	encode(w, http.StatusCreated, B2BClientCredentials{ClientID: c.ClientID, ClientSecret: secret})
 	return nil
 }
 
@@ -132,7 +132,7 @@ func (s *Server) writeOAuth(w http.ResponseWriter, r *http.Request, err error) e
 		w.Header().Set("WWW-Authenticate", `Basic realm="onboard"`)
 	}
 	w.Header().Set("Pragma", "no-cache")
-	encode(w, status, map[string]string{"error": oe.Slug, "error_description": oe.Detail})
+	encode(w, status, B2BOAuthError{Error: oe.Slug, ErrorDescription: oe.Detail})
 	return nil
 }
 
@@ -404,7 +404,7 @@ func (s *Server) importFailed(r *http.Request, err error) error {
 
 // ---- app endpoints (/v2) ----
 
-var statusOK = map[string]string{"status": "ok", "message": "ok"}
+var statusOK = B2BStatusOK{Status: "ok", Message: "ok"}
 
 // flexBool takes true, false, "true" or "false".
 type flexBool struct {

@@ -48,21 +48,21 @@ func TestB2BViewsMatchSchemas(t *testing.T) {
 		{"tokens", "B2BTokenPair", b2b.TokenPair{AccessToken: "a", RefreshToken: "r", ExpiresIn: 3600, TokenType: "Bearer"}},
 		{"client token", "B2BAccessToken", b2b.TokenPair{AccessToken: "a", ExpiresIn: 3600, TokenType: "Bearer"}},
 		{"status", "B2BStatusOK", statusOK},
-		{"client", "B2BClient", clientView(client)},
-		{"revoked client", "B2BClient", clientView(revoked)},
-		{"client never used", "B2BClient", clientView(b2b.ClientDetails{Client: domain.Client{ID: "c3", ClientID: "cl_z", Name: "n", Kind: domain.ClientB2B, CreatedAt: now}})},
-		{"client list", "B2BClientList", map[string]any{"clients": []clientJSON{clientView(client), clientView(revoked)}}},
-		{"empty client list", "B2BClientList", map[string]any{"clients": []clientJSON{}}},
+		{"client", "B2BClient", ClientView(client)},
+		{"revoked client", "B2BClient", ClientView(revoked)},
+		{"client never used", "B2BClient", ClientView(b2b.ClientDetails{Client: domain.Client{ID: "c3", ClientID: "cl_z", Name: "n", Kind: domain.ClientB2B, CreatedAt: now}})},
+		{"client list", "B2BClientList", map[string]any{"clients": []B2BClient{ClientView(client), ClientView(revoked)}}},
+		{"empty client list", "B2BClientList", map[string]any{"clients": []B2BClient{}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { c.checkValue(t, tc.schema, tc.view) })
 	}
 	if strings.Contains(string(mustJSON(t, labelpartnerView(lp))), "secret") {
 		t.Error("the labelpartner view shows the introspection secret")
 	}
-	if b := string(mustJSON(t, clientView(client))); strings.Contains(b, "secret") || strings.Contains(b, "hash") || strings.Contains(b, "o1") {
+	if b := string(mustJSON(t, ClientView(client))); strings.Contains(b, "secret") || strings.Contains(b, "hash") || strings.Contains(b, "o1") {
 		t.Errorf("the client view shows more than it should: %s", b)
 	}
-	if b := string(mustJSON(t, clientView(revoked))); !strings.Contains(b, `"labelpartners":[]`) || strings.Contains(b, "last_used_at") {
+	if b := string(mustJSON(t, ClientView(revoked))); !strings.Contains(b, `"labelpartners":[]`) || strings.Contains(b, "last_used_at") {
 		t.Errorf("revoked client view %s: want an empty labelpartner list and no last_used_at", b)
 	}
 }
@@ -74,8 +74,8 @@ func TestB2BClientSchemaRejects(t *testing.T) {
 	const client = `"id":"c","client_id":"cl_x","name":"n","labelpartners":[],"created_at":"2026-01-01T00:00:00Z"`
 	for _, tc := range []struct{ schema, value, want string }{
 		{"B2BClient", `{` + client + `,"kind":"b2b","client_secret":"s"}`, "not allowed"},
-		{"B2BClient", `{` + client + `,"kind":"robot"}`, "is not one of"},
-		{"B2BClient", `{"id":"c","client_id":"cl_x","name":"n","kind":"b2b","created_at":"2026-01-01T00:00:00Z"}`, `lacks required "labelpartners"`},
+		{"B2BClient", `{` + client + `,"kind":"robot"}`, "value must be"},
+		{"B2BClient", `{"id":"c","client_id":"cl_x","name":"n","kind":"b2b","created_at":"2026-01-01T00:00:00Z"}`, "missing property 'labelpartners'"},
 		{"B2BPatchClientRequest", `{"kind":"app"}`, "not allowed"},
 		{"B2BAppLinksRequest", `{"ios":{"app_ids":["abc.app"]}}`, "does not match"},
 		{"B2BAppLinksRequest", `{"android":{"package_name":"com.a","sha256_cert_fingerprints":["ab:cd"]}}`, "does not match"},
@@ -83,7 +83,7 @@ func TestB2BClientSchemaRejects(t *testing.T) {
 		{"B2BAppLinksRequest", `{"verify_url":"https://a.example/verify"}`, "does not match"},
 		{"B2BAppLinksRequest", `{"ios":{"app_ids":["ABCDE12345.a"],"extra":1}}`, "not allowed"},
 		{"AppleAppSiteAssociation", `{"applinks":{"details":[{"appIDs":[],"components":[]}]}}`, "minItems"},
-		{"AndroidAssetLinks", `[{"relation":["x"],"target":{"namespace":"android_app","package_name":"com.a","sha256_cert_fingerprints":["AB"]}}]`, "is not one of"},
+		{"AndroidAssetLinks", `[{"relation":["x"],"target":{"namespace":"android_app","package_name":"com.a","sha256_cert_fingerprints":["AB"]}}]`, "value must be"},
 	} {
 		errs := c.check(map[string]any{"$ref": "#/components/schemas/" + tc.schema}, decodeJSON(t, []byte(tc.value)), tc.schema)
 		if !slices.ContainsFunc(errs, func(e string) bool { return strings.Contains(e, tc.want) }) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
 )
@@ -73,7 +74,7 @@ func bearer(r *http.Request) (string, bool) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	encode(w, http.StatusOK, map[string]string{"status": "ok"})
+	encode(w, http.StatusOK, Health{Status: "ok"})
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -84,7 +85,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, Problem{Type: ProblemBase + "not-ready", Title: http.StatusText(http.StatusServiceUnavailable), Status: http.StatusServiceUnavailable, Detail: "The database does not answer."})
 		return
 	}
-	encode(w, http.StatusOK, map[string]string{"status": "ready"})
+	encode(w, http.StatusOK, Health{Status: "ready"})
 }
 
 func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
@@ -95,14 +96,8 @@ func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
 
 // ---- signups ----
 
-type startSignupRequest struct {
-	Email        string `json:"email"`
-	AccountType  string `json:"account_type"`
-	Organization string `json:"organization,omitempty"`
-}
-
 func (s *Server) startSignup(w http.ResponseWriter, r *http.Request) error {
-	var req startSignupRequest
+	var req StartSignupRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -112,18 +107,8 @@ func (s *Server) startSignup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusAccepted, map[string]string{"status": "email_sent"})
+	encode(w, http.StatusAccepted, SignupStatus{Status: "email_sent"})
 	return nil
-}
-
-type agreementJSON struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	Kind     string `json:"kind"`
-	Title    string `json:"title"`
-	Version  int    `json:"version"`
-	Required bool   `json:"required"`
-	Text     string `json:"text"`
 }
 
 func (s *Server) getSignup(w http.ResponseWriter, r *http.Request) error {
@@ -131,32 +116,20 @@ func (s *Server) getSignup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	agreements := make([]agreementJSON, 0, len(form.Agreements))
-	for _, a := range form.Agreements {
-		agreements = append(agreements, agreementJSON{a.ID, a.Name, a.Kind, a.Title, a.Version, a.Required, a.Body})
-	}
-	encode(w, http.StatusOK, map[string]any{
-		"email":           form.Signup.Email,
-		"account_type":    form.Signup.AccountType,
-		"organization":    form.Organization.Name,
-		"expires_at":      form.Signup.ExpiresAt,
-		"fields":          form.Fields,
-		"agreements":      agreements,
-		"password_policy": form.Policy,
+	encode(w, http.StatusOK, SignupForm{
+		Email:          form.Signup.Email,
+		AccountType:    form.Signup.AccountType,
+		Organization:   form.Organization.Name,
+		ExpiresAt:      form.Signup.ExpiresAt,
+		Fields:         fieldViews(form.Fields),
+		Agreements:     agreementViews(form.Agreements),
+		PasswordPolicy: policyView(form.Policy),
 	})
 	return nil
 }
 
-type completeSignupRequest struct {
-	Customer           map[string]any `json:"customer"`
-	User               map[string]any `json:"user"`
-	Password           string         `json:"password"`
-	AcceptedAgreements []string       `json:"accepted_agreements"`
-	PartnerCode        string         `json:"partner_code,omitempty"`
-}
-
 func (s *Server) completeSignup(w http.ResponseWriter, r *http.Request) error {
-	var req completeSignupRequest
+	var req CompleteSignupRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -167,29 +140,20 @@ func (s *Server) completeSignup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var loc any
+	out := Registration{User: userView(reg.User, reg.UserType), Status: reg.Status}
 	if reg.Location != nil {
-		loc = locationView(*reg.Location)
+		l := locationView(*reg.Location)
+		out.Location = &l
 	}
-	encode(w, http.StatusCreated, map[string]any{
-		reg.Account.Kind: accountView(reg.Account),
-		"user":           userView(reg.User, reg.UserType),
-		"location":       loc,
-		"status":         reg.Status,
-	})
+	*accountByKind(reg.Account.Kind, &out.Customer, &out.Partner, &out.DataRecipient) = accountView(reg.Account)
+	encode(w, http.StatusCreated, out)
 	return nil
 }
 
 // ---- sessions ----
 
-type createSessionRequest struct {
-	Email        string `json:"email"`
-	Password     string `json:"password"`
-	Organization string `json:"organization,omitempty"`
-}
-
 func (s *Server) createSession(w http.ResponseWriter, r *http.Request) error {
-	var req createSessionRequest
+	var req CreateSessionRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -200,11 +164,8 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusCreated, map[string]any{
-		"token":            token,
-		"expires_at":       p.Session.ExpiresAt,
-		"user":             userView(p.User, p.UserType),
-		"required_actions": p.RequiredActions,
+	encode(w, http.StatusCreated, Session{
+		Token: token, ExpiresAt: p.Session.ExpiresAt, User: userView(p.User, p.UserType), RequiredActions: strs(p.RequiredActions),
 	})
 	return nil
 }
@@ -222,25 +183,21 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, p flows.Principal) e
 	if err != nil {
 		return err
 	}
-	locs := make([]any, 0, len(prof.Locations))
+	out := Me{User: userView(prof.User, prof.UserType), Locations: make([]Location, 0, len(prof.Locations)), RequiredActions: strs(p.RequiredActions)}
 	for _, l := range prof.Locations {
-		locs = append(locs, locationView(l))
+		out.Locations = append(out.Locations, locationView(l))
 	}
-	encode(w, http.StatusOK, map[string]any{
-		"user":             userView(prof.User, prof.UserType),
-		prof.Account.Kind:  accountView(prof.Account),
-		"locations":        locs,
-		"required_actions": p.RequiredActions,
-	})
+	*accountByKind(prof.Account.Kind, &out.Customer, &out.Partner, &out.DataRecipient) = accountView(prof.Account)
+	encode(w, http.StatusOK, out)
 	return nil
 }
 
-func agreementStatusViews(list []flows.AgreementStatus) []any {
-	out := make([]any, 0, len(list))
+func agreementStatusViews(list []flows.AgreementStatus) []AgreementStatus {
+	out := make([]AgreementStatus, 0, len(list))
 	for _, a := range list {
-		out = append(out, map[string]any{
-			"id": a.ID, "name": a.Name, "kind": a.Kind, "title": a.Title, "version": a.Version, "required": a.Required,
-			"text": a.Body, "accepted": a.Accepted, "accepted_at": a.AcceptedAt,
+		out = append(out, AgreementStatus{
+			ID: a.ID, Name: a.Name, Kind: a.Kind, Title: a.Title, Version: a.Version, Required: a.Required,
+			Text: a.Body, Accepted: a.Accepted, AcceptedAt: a.AcceptedAt,
 		})
 	}
 	return out
@@ -251,16 +208,12 @@ func (s *Server) myAgreements(w http.ResponseWriter, r *http.Request, p flows.Pr
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, map[string]any{"agreements": agreementStatusViews(list)})
+	encode(w, http.StatusOK, MyAgreements{Agreements: agreementStatusViews(list)})
 	return nil
 }
 
-type acceptAgreementsRequest struct {
-	Accepted []string `json:"accepted"`
-}
-
 func (s *Server) acceptAgreements(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
-	var req acceptAgreementsRequest
+	var req AcceptAgreementsRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -272,17 +225,12 @@ func (s *Server) acceptAgreements(w http.ResponseWriter, r *http.Request, p flow
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, map[string]any{"agreements": agreementStatusViews(list), "required_actions": p.RequiredActions})
+	encode(w, http.StatusOK, MyAgreements{Agreements: agreementStatusViews(list), RequiredActions: strs(p.RequiredActions)})
 	return nil
 }
 
-type verifyCustomerRequest struct {
-	Phone   string `json:"phone"`
-	Address string `json:"address"`
-}
-
 func (s *Server) verifyCustomer(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
-	var req verifyCustomerRequest
+	var req VerifyCustomerRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -294,7 +242,7 @@ func (s *Server) verifyCustomer(w http.ResponseWriter, r *http.Request, p flows.
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, map[string]any{"customer": accountView(acct), "required_actions": p.RequiredActions})
+	encode(w, http.StatusOK, VerifiedCustomer{Customer: accountView(acct), RequiredActions: strs(p.RequiredActions)})
 	return nil
 }
 
@@ -306,29 +254,51 @@ func (s *Server) reauthenticate(r *http.Request) (flows.Principal, error) {
 
 // ---- views ----
 
-func accountView(a domain.Account) map[string]any {
-	props := a.Properties
-	if props == nil {
-		props = map[string]string{}
-	}
-	return map[string]any{
-		"id": a.ID, "kind": a.Kind, "type": a.Type, "name": a.Name, "status": a.Status,
-		"properties": props, "created_at": a.CreatedAt,
+func accountView(a domain.Account) Customer {
+	return Customer{
+		ID: a.ID, Kind: a.Kind, Type: a.Type, Name: a.Name, Status: a.Status, Properties: props(a.Properties), CreatedAt: a.CreatedAt,
 	}
 }
 
-func userView(u domain.User, ut domain.UserType) map[string]any {
-	perms := ut.Permissions
-	if perms == nil {
-		perms = []string{}
+// accountByKind is the member of a view that names an account of this kind:
+// customer, partner or data_recipient.
+func accountByKind(kind string, customer, partner, dataRecipient *Customer) *Customer {
+	switch kind {
+	case domain.KindPartner:
+		return partner
+	case domain.KindDataRecipient:
+		return dataRecipient
 	}
-	return map[string]any{
-		"id": u.ID, "email": u.Email, "first_name": u.FirstName, "last_name": u.LastName, "phone": u.Phone,
-		"status": u.Status, "user_type": map[string]any{"name": ut.Name, "permissions": perms},
-		"customer_id": u.AccountID, "created_at": u.CreatedAt,
+	return customer
+}
+
+func userView(u domain.User, ut domain.UserType) User {
+	return User{
+		ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Phone: u.Phone, Status: u.Status,
+		UserType: UserType{Name: ut.Name, Permissions: strs(ut.Permissions)}, CustomerID: u.AccountID, CreatedAt: u.CreatedAt,
 	}
 }
 
-func locationView(l domain.Location) map[string]any {
-	return map[string]any{"id": l.ID, "name": l.Name, "created_at": l.CreatedAt}
+func locationView(l domain.Location) Location {
+	return Location{ID: l.ID, Name: l.Name, CreatedAt: l.CreatedAt}
+}
+
+func agreementViews(list []domain.Agreement) []Agreement {
+	out := make([]Agreement, 0, len(list))
+	for _, a := range list {
+		out = append(out, Agreement{ID: a.ID, Name: a.Name, Kind: a.Kind, Title: a.Title, Version: a.Version, Required: a.Required, Text: a.Body})
+	}
+	return out
+}
+
+func fieldViews(list []flows.Field) []Field {
+	out := make([]Field, 0, len(list))
+	for _, f := range list {
+		out = append(out, Field{Name: f.Name, Label: f.Label, Type: f.Type, Required: f.Required, MaxLength: f.MaxLength, Options: f.Options})
+	}
+	return out
+}
+
+func policyView(p auth.PolicyDescription) PasswordPolicy {
+	return PasswordPolicy{MinLength: p.MinLength, MaxLength: p.MaxLength, Rules: strs(p.Rules)}
 }

@@ -12,16 +12,18 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
-	"net/mail"
-	"net/url"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
+
+	"github.com/pb33f/libopenapi"
+	"github.com/pb33f/libopenapi-validator/config"
+	"github.com/pb33f/libopenapi-validator/schema_validation"
+	"github.com/pb33f/libopenapi/datamodel/high/base"
 
 	"github.com/onboard-dev/onboard/internal/domain"
 )
@@ -471,185 +473,78 @@ func TestOpenAPIRefsResolve(t *testing.T) {
 	}
 }
 
-// schemaChecker validates JSON values against the JSON Schema subset the
-// document uses. It is stricter than JSON Schema in one way: an object whose
-// schema lists properties but says nothing of additionalProperties may not
-// hold undocumented members, so the document has to name every field.
+// schemaChecker validates JSON values against schemas of the OpenAPI
+// document with libopenapi-validator (JSON Schema 2020-12, as OpenAPI 3.1
+// has it). A schema is checked inside a copy of the document's components,
+// so its $refs resolve.
 type schemaChecker struct{ s spec }
 
-var annotations = map[string]bool{
-	"description": true, "title": true, "examples": true, "example": true, "default": true,
-	"deprecated": true, "readOnly": true, "writeOnly": true, "$comment": true,
-}
+// schemaValidators caches one compiled schema per distinct schema text.
+var schemaValidators sync.Map // string -> *base.Schema
 
-func jsonType(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "boolean"
-	case string:
-		return "string"
-	case json.Number:
-		if f, err := v.Float64(); err == nil && f == float64(int64(f)) {
-			return "integer"
-		}
-		return "number"
-	case []any:
-		return "array"
-	case map[string]any:
-		return "object"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
-func number(v any) (float64, bool) {
-	n, ok := v.(json.Number)
-	if !ok {
-		return 0, false
-	}
-	f, err := n.Float64()
-	return f, err == nil
-}
-
+// check validates v against schema (a node of the document, inline or a
+// $ref) and returns what is wrong, each prefixed with at.
 func (c schemaChecker) check(schema, v any, at string) []string {
-	if b, ok := schema.(bool); ok {
-		if !b {
-			return []string{at + ": not allowed"}
+	key, err := json.Marshal(schema)
+	if err != nil {
+		return []string{fmt.Sprintf("%s: schema: %v", at, err)}
+	}
+	compiled, ok := schemaValidators.Load(string(key))
+	if !ok {
+		s, err := c.compile(schema)
+		if err != nil {
+			return []string{fmt.Sprintf("%s: schema: %v", at, err)}
 		}
+		compiled, _ = schemaValidators.LoadOrStore(string(key), s)
+	}
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return []string{fmt.Sprintf("%s: value: %v", at, err)}
+	}
+	valid, verrs := schema_validation.NewSchemaValidator(config.WithFormatAssertions()).ValidateSchemaBytes(compiled.(*base.Schema), payload)
+	if valid {
 		return nil
 	}
-	sm := obj(schema)
-	if sm == nil {
-		return []string{fmt.Sprintf("%s: schema %v is not an object", at, schema)}
-	}
 	var errs []string
-	fail := func(format string, args ...any) { errs = append(errs, at+": "+fmt.Sprintf(format, args...)) }
-	object, _ := v.(map[string]any)
-	props := obj(sm["properties"])
-	str, isString := v.(string)
-	for _, k := range sortedKeys(sm) {
-		kw := sm[k]
-		switch k {
-		case "$ref":
-			r, _ := kw.(string)
-			target, ok := c.s.lookup(r)
-			if !ok {
-				fail("$ref %q does not resolve", r)
-				continue
-			}
-			errs = append(errs, c.check(target, v, at)...)
-		case "type":
-			got := jsonType(v)
-			var want []string
-			if w, ok := kw.(string); ok {
-				want = []string{w}
-			} else {
-				for _, w := range kw.([]any) {
-					want = append(want, w.(string))
-				}
-			}
-			if !slices.Contains(want, got) && !(got == "integer" && slices.Contains(want, "number")) {
-				fail("is %s, want %s", got, strings.Join(want, " or "))
-			}
-		case "enum":
-			if !slices.ContainsFunc(kw.([]any), func(e any) bool { return reflect.DeepEqual(e, v) }) {
-				fail("%v is not one of %v", v, kw)
-			}
-		case "const":
-			if !reflect.DeepEqual(kw, v) {
-				fail("is %v, want %v", v, kw)
-			}
-		case "properties":
-			for _, name := range sortedKeys(object) {
-				if ps, ok := props[name]; ok {
-					errs = append(errs, c.check(ps, object[name], at+"."+name)...)
-				} else if _, open := sm["additionalProperties"]; !open {
-					fail("has %q, which the schema does not document", name)
-				}
-			}
-		case "additionalProperties":
-			for _, name := range sortedKeys(object) {
-				if _, ok := props[name]; !ok {
-					errs = append(errs, c.check(kw, object[name], at+"."+name)...)
-				}
-			}
-		case "required":
-			if object == nil {
-				continue
-			}
-			for _, name := range kw.([]any) {
-				if _, ok := object[name.(string)]; !ok {
-					fail("lacks required %q", name)
-				}
-			}
-		case "items":
-			arr, _ := v.([]any)
-			for i, item := range arr {
-				errs = append(errs, c.check(kw, item, fmt.Sprintf("%s[%d]", at, i))...)
-			}
-		case "oneOf", "anyOf":
-			matched := 0
-			for _, sub := range kw.([]any) {
-				if len(c.check(sub, v, at)) == 0 {
-					matched++
-				}
-			}
-			if matched == 0 || (k == "oneOf" && matched > 1) {
-				fail("matches %d of the %s schemas", matched, k)
-			}
-		case "minLength", "maxLength":
-			n, _ := number(kw)
-			if l := float64(utf8.RuneCountInString(str)); isString && (k == "minLength" && l < n || k == "maxLength" && l > n) {
-				fail("has %v characters, %s is %v", l, k, n)
-			}
-		case "pattern":
-			p, _ := kw.(string)
-			re, err := regexp.Compile(p)
-			if err != nil {
-				fail("pattern %q does not compile: %v", p, err)
-			} else if isString && !re.MatchString(str) {
-				fail("%q does not match the pattern %s", str, p)
-			}
-		case "minItems", "maxItems":
-			n, _ := number(kw)
-			if arr, ok := v.([]any); ok {
-				if l := float64(len(arr)); k == "minItems" && l < n || k == "maxItems" && l > n {
-					fail("has %v items, %s is %v", l, k, n)
-				}
-			}
-		case "minimum", "maximum":
-			n, _ := number(kw)
-			if f, ok := number(v); ok && (k == "minimum" && f < n || k == "maximum" && f > n) {
-				fail("is %v, %s is %v", f, k, n)
-			}
-		case "format":
-			if !isString {
-				continue
-			}
-			switch kw {
-			case "date-time":
-				if _, err := time.Parse(time.RFC3339Nano, str); err != nil {
-					fail("%q is not an RFC 3339 date-time", str)
-				}
-			case "email":
-				if a, err := mail.ParseAddress(str); err != nil || a.Address != str {
-					fail("%q is not an email address", str)
-				}
-			case "uri":
-				if u, err := url.Parse(str); err != nil || !u.IsAbs() {
-					fail("%q is not an absolute URI", str)
-				}
-			default:
-				fail("format %q is not supported by this test's checker", kw)
-			}
-		default:
-			if !annotations[k] {
-				fail("schema keyword %q is not supported by this test's checker", k)
-			}
+	for _, e := range verrs {
+		if len(e.SchemaValidationErrors) == 0 {
+			errs = append(errs, fmt.Sprintf("%s: %s: %s", at, e.Message, e.Reason))
+		}
+		for _, f := range e.SchemaValidationErrors {
+			errs = append(errs, fmt.Sprintf("%s%s: %s", at, strings.TrimPrefix(f.FieldPath, "$"), f.Reason))
 		}
 	}
 	return errs
+}
+
+// compile builds schema inside a document holding the spec's components.
+func (c schemaChecker) compile(schema any) (*base.Schema, error) {
+	comps := maps.Clone(obj(obj(c.s.root["components"])["schemas"]))
+	comps["CheckedSchema"] = schema
+	doc, err := json.Marshal(map[string]any{
+		"openapi": "3.1.0", "info": map[string]any{"title": "check", "version": "1"},
+		"components": map[string]any{"schemas": comps},
+	})
+	if err != nil {
+		return nil, err
+	}
+	d, err := libopenapi.NewDocument(doc)
+	if err != nil {
+		return nil, err
+	}
+	m, err := d.BuildV3Model()
+	if err != nil {
+		return nil, err
+	}
+	proxy, ok := m.Model.Components.Schemas.Get("CheckedSchema")
+	if !ok {
+		return nil, fmt.Errorf("schema missing from the model")
+	}
+	s := proxy.Schema()
+	if s == nil {
+		return nil, proxy.GetBuildError()
+	}
+	return s, nil
 }
 
 // checkValue validates a value against the named component schema.
@@ -682,14 +577,14 @@ func TestSchemaCheckerRejects(t *testing.T) {
 	for _, tc := range []struct {
 		name, schema, value, want string
 	}{
-		{"missing required", "Location", `{"id":"a","name":"Home"}`, `lacks required "created_at"`},
+		{"missing required", "Location", `{"id":"a","name":"Home"}`, `missing property 'created_at'`},
 		{"undocumented member", "Location", `{"id":"a","name":"Home","created_at":"2026-01-02T03:04:05Z","x":1}`, `not allowed`},
 		{"closed object", "StartSignupRequest", `{"email":"a@example.com","account_type":"customer_personal","x":""}`, `not allowed`},
 		{"wrong type", "Health", `{"status":1}`, `want string`},
-		{"enum", "Health", `{"status":"fine"}`, `is not one of`},
-		{"date-time", "Location", `{"id":"a","name":"Home","created_at":"yesterday"}`, `RFC 3339`},
-		{"nested", "Me", `{"user":{},"customer":{},"locations":[{}]}`, `Me.locations[0]: lacks required "id"`},
-		{"oneOf", "Registration", `{"customer":{},"user":{},"location":7,"status":"active"}`, `matches 0 of the oneOf`},
+		{"enum", "Health", `{"status":"fine"}`, `value must be one of 'ok', 'ready'`},
+		{"date-time", "Location", `{"id":"a","name":"Home","created_at":"yesterday"}`, `date-time`},
+		{"nested", "Me", `{"user":{},"customer":{},"locations":[{}]}`, `Me.locations[0]: missing properties 'id'`},
+		{"oneOf", "Registration", `{"customer":{},"user":{},"location":7,"status":"active"}`, `Registration.location: got number, want null`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			errs := c.check(map[string]any{"$ref": "#/components/schemas/" + tc.schema}, decodeJSON(t, []byte(tc.value)), tc.schema)

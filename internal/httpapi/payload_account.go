@@ -84,19 +84,11 @@ type InvitationForm struct {
 	PasswordPolicy PasswordPolicy `json:"password_policy"`
 }
 
-// AcceptInvitationRequestUser is user fields.
-type AcceptInvitationRequestUser struct {
-	FirstName string `json:"first_name,omitempty" jsonschema:"maxLength=200"`
-	LastName  string `json:"last_name,omitempty" jsonschema:"maxLength=200"`
-	// Optional; a phone number such as +31 20 123 4567.
-	Phone string `json:"phone,omitempty" jsonschema:"maxLength=32"`
-}
-
 // AcceptInvitationRequest is the filled-in invitation form. The keys of `user` are the `fields` of
 // the form without their `user.` prefix; values are strings, trimmed (a null counts as absent).
 type AcceptInvitationRequest struct {
 	// User fields.
-	User AcceptInvitationRequestUser `json:"user"`
+	User FormValues `json:"user"`
 	// The new user's password; see the form's `password_policy`.
 	Password string `json:"password" jsonschema:"example=difference engine no 2"`
 	// Ids of the agreements accepted: every required agreement of the form, and only agreements of
@@ -220,47 +212,47 @@ type MySessions struct {
 
 // SessionsEnded is how many sessions were ended.
 type SessionsEnded struct {
-	Ended int `json:"ended" jsonschema:"minimum=0,example=2"`
+	Ended int64 `json:"ended" jsonschema:"minimum=0,example=2"`
 }
 
-// MyExportOrganization is a payload of the API.
-type MyExportOrganization struct {
+// ExportOrganization is a payload of the API.
+type ExportOrganization struct {
 	Name        string `json:"name"`
 	DisplayName string `json:"display_name"`
 }
 
-// MyExportUserUserType is a payload of the API.
-type MyExportUserUserType struct {
+// ExportUserType is a payload of the API.
+type ExportUserType struct {
 	Name        string   `json:"name"`
 	Label       string   `json:"label"`
 	Permissions []string `json:"permissions"`
 }
 
-// MyExportUser is the profile.
-type MyExportUser struct {
-	ID          string               `json:"id"`
-	Email       string               `json:"email" jsonschema:"format=email"`
-	FirstName   string               `json:"first_name"`
-	LastName    string               `json:"last_name"`
-	Phone       string               `json:"phone"`
-	Properties  map[string]string    `json:"properties"`
-	Status      string               `json:"status"`
-	HasPassword bool                 `json:"has_password"`
-	UserType    MyExportUserUserType `json:"user_type"`
-	CreatedAt   time.Time            `json:"created_at"`
-	UpdatedAt   time.Time            `json:"updated_at"`
+// ExportUser is the profile.
+type ExportUser struct {
+	ID          string            `json:"id"`
+	Email       string            `json:"email" jsonschema:"format=email"`
+	FirstName   string            `json:"first_name"`
+	LastName    string            `json:"last_name"`
+	Phone       string            `json:"phone"`
+	Properties  map[string]string `json:"properties"`
+	Status      string            `json:"status"`
+	HasPassword bool              `json:"has_password"`
+	UserType    ExportUserType    `json:"user_type"`
+	CreatedAt   time.Time         `json:"created_at"`
+	UpdatedAt   time.Time         `json:"updated_at"`
 }
 
-// MyExportAcceptancesItem is a payload of the API.
-type MyExportAcceptancesItem struct {
+// ExportAcceptance is a payload of the API.
+type ExportAcceptance struct {
 	AgreementID string    `json:"agreement_id"`
 	Name        string    `json:"name"`
 	Version     int       `json:"version" jsonschema:"minimum=1"`
 	AcceptedAt  time.Time `json:"accepted_at"`
 }
 
-// MyExportInvitationsSentItem is a payload of the API.
-type MyExportInvitationsSentItem struct {
+// ExportInvitation is a payload of the API.
+type ExportInvitation struct {
 	ID         string     `json:"id"`
 	AccountID  string     `json:"account_id"`
 	Email      string     `json:"email" jsonschema:"format=email"`
@@ -271,8 +263,8 @@ type MyExportInvitationsSentItem struct {
 	RevokedAt  *time.Time `json:"revoked_at" jsonschema:"nullable"`
 }
 
-// MyExportPasswordResetsItem is a payload of the API.
-type MyExportPasswordResetsItem struct {
+// ExportPasswordReset is a payload of the API.
+type ExportPasswordReset struct {
 	ID        string     `json:"id"`
 	State     string     `json:"state" jsonschema:"enum=pending,enum=used,enum=superseded"`
 	CreatedAt time.Time  `json:"created_at"`
@@ -280,8 +272,8 @@ type MyExportPasswordResetsItem struct {
 	UsedAt    *time.Time `json:"used_at" jsonschema:"nullable"`
 }
 
-// MyExportEmailChangesItem is a payload of the API.
-type MyExportEmailChangesItem struct {
+// ExportEmailChange is a payload of the API.
+type ExportEmailChange struct {
 	ID        string     `json:"id"`
 	OldEmail  string     `json:"old_email" jsonschema:"format=email"`
 	NewEmail  string     `json:"new_email" jsonschema:"format=email"`
@@ -291,8 +283,8 @@ type MyExportEmailChangesItem struct {
 	UsedAt    *time.Time `json:"used_at" jsonschema:"nullable"`
 }
 
-// MyExportAuditItem is a payload of the API.
-type MyExportAuditItem struct {
+// ExportAuditEntry is a payload of the API.
+type ExportAuditEntry struct {
 	ID        string         `json:"id"`
 	Actor     string         `json:"actor" jsonschema:"example=user:0196f1c4-7b10-7e55-8a0c-1d2e3f405162"`
 	Action    string         `json:"action" jsonschema:"example=session.created"`
@@ -304,20 +296,20 @@ type MyExportAuditItem struct {
 // MyExport is everything onboard holds about the signed-in user, without secrets (no password
 // hash, no token hashes).
 type MyExport struct {
-	ExportedAt   time.Time            `json:"exported_at"`
-	Organization MyExportOrganization `json:"organization"`
+	ExportedAt   time.Time          `json:"exported_at"`
+	Organization ExportOrganization `json:"organization"`
 	// The profile.
-	User    MyExportUser `json:"user"`
-	Account Customer     `json:"account"`
+	User    ExportUser `json:"user"`
+	Account Customer   `json:"account"`
 	// The agreement versions the user accepted.
-	Acceptances []MyExportAcceptancesItem `json:"acceptances"`
-	Sessions    []MySession               `json:"sessions"`
+	Acceptances []ExportAcceptance `json:"acceptances"`
+	Sessions    []MySession        `json:"sessions"`
 	// Invitations the user sent.
-	InvitationsSent []MyExportInvitationsSentItem `json:"invitations_sent"`
+	InvitationsSent []ExportInvitation `json:"invitations_sent"`
 	// Invitations the user accepted, or that are bound to the user.
-	InvitationsReceived []MyExportInvitationsSentItem `json:"invitations_received"`
-	PasswordResets      []MyExportPasswordResetsItem  `json:"password_resets"`
-	EmailChanges        []MyExportEmailChangesItem    `json:"email_changes"`
+	InvitationsReceived []ExportInvitation    `json:"invitations_received"`
+	PasswordResets      []ExportPasswordReset `json:"password_resets"`
+	EmailChanges        []ExportEmailChange   `json:"email_changes"`
 	// Audit entries about the user or by the user, oldest first.
-	Audit []MyExportAuditItem `json:"audit"`
+	Audit []ExportAuditEntry `json:"audit"`
 }

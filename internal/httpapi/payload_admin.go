@@ -195,8 +195,8 @@ type CreateUserTypeRequest struct {
 // PatchUserTypeRequest is changes to a user type: `label`, `permissions` or both. `permissions`
 // replaces the whole list.
 type PatchUserTypeRequest struct {
-	Label       string   `json:"label,omitempty" jsonschema:"minLength=1,maxLength=200"`
-	Permissions []string `json:"permissions,omitempty" jsonschema:"enum=customer.account_admin,enum=partner.account_admin,enum=location.read,enum=location.write,enum=things.read,enum=things.write,enum=things.activate,enum=data.read"`
+	Label       *string   `json:"label,omitempty" jsonschema:"minLength=1,maxLength=200"`
+	Permissions *[]string `json:"permissions,omitempty" jsonschema:"enum=customer.account_admin,enum=partner.account_admin,enum=location.read,enum=location.write,enum=things.read,enum=things.write,enum=things.activate,enum=data.read"`
 }
 
 // UserTypeList is user types by name.
@@ -231,7 +231,7 @@ type CreateAgreementRequest struct {
 	// The account types that must accept it; at least one.
 	AccountTypes []string `json:"account_types" jsonschema:"enum=customer_business,enum=customer_personal,enum=channel_partner,enum=data_recipient"`
 	// Whether registration (and sign-in, for a new version) requires accepting it.
-	Required bool `json:"required"`
+	Required *bool `json:"required"`
 }
 
 // AgreementVersionRequest is the next version of an agreement. Kind, account types and `required`
@@ -273,7 +273,7 @@ type CreatePartnerRequest struct {
 	// are checked by the property's type, pattern and length; none is required here (customer
 	// verification asks for missing ones). Booleans may be JSON booleans; null or blank values are
 	// left out.
-	Properties map[string]any `json:"properties,omitempty"`
+	Properties PropertyValues `json:"properties,omitempty"`
 }
 
 // PartnerList is partners, oldest first.
@@ -335,7 +335,7 @@ type CreateCustomerRequest struct {
 	// are checked by the property's type, pattern and length; none is required here (customer
 	// verification asks for missing ones). Booleans may be JSON booleans; null or blank values are
 	// left out.
-	Properties map[string]any `json:"properties,omitempty"`
+	Properties PropertyValues `json:"properties,omitempty"`
 	// The first user, the customer's account administrator.
 	User CreateCustomerRequestUser `json:"user"`
 	// Name of the first user's type; it must grant customer.account_admin. Omitted: the onboarding

@@ -85,9 +85,9 @@ type B2BClient struct {
 	CreatedAt time.Time `json:"created_at"`
 	// When it last authenticated at a token endpoint (recorded at most once a minute); absent when
 	// never.
-	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 	// When it was revoked; absent while it works.
-	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
 // B2BClientList is a payload of the API.
@@ -225,8 +225,9 @@ type B2BImportReport struct {
 
 // B2BStatusOK is a payload of the API.
 type B2BStatusOK struct {
-	Status  string `json:"status" jsonschema_extras:"const=ok"`
+	// Message comes first on the wire, as the apps have always received it.
 	Message string `json:"message" jsonschema_extras:"const=ok"`
+	Status  string `json:"status" jsonschema_extras:"const=ok"`
 }
 
 // B2BProvisionRequest is a payload of the API.

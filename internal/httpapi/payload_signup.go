@@ -1,6 +1,10 @@
 package httpapi
 
-import "time"
+import (
+	"time"
+
+	"github.com/invopop/jsonschema"
+)
 
 // Payloads of the signup part of the API. The OpenAPI document's component
 // schemas are generated from them (openapi_schemas.go).
@@ -73,9 +77,9 @@ type PasswordPolicy struct {
 type SignupForm struct {
 	// The address being registered (fixed by the link).
 	Email string `json:"email" jsonschema:"format=email,example=ada@example.com"`
-	// What to register: a business customer (a company, with a company name) or a personal customer
-	// (a private person).
-	AccountType string `json:"account_type" jsonschema:"enum=customer_business,enum=customer_personal"`
+	// What to register: a business customer (a company, with a company name), a personal customer
+	// (a private person), a channel partner or a data recipient.
+	AccountType string `json:"account_type" jsonschema:"enum=customer_business,enum=customer_personal,enum=channel_partner,enum=data_recipient"`
 	// Name (slug) of the organization.
 	Organization string `json:"organization" jsonschema:"example=default"`
 	// When the link stops working.
@@ -87,24 +91,6 @@ type SignupForm struct {
 	PasswordPolicy PasswordPolicy `json:"password_policy"`
 }
 
-// CompleteSignupRequestCustomer is account-level fields (`customer.<name>` in the form), whatever
-// the account kind: `name` for a business, a data recipient or a partner registering without a
-// code, and the organization's properties of scope customer. Values are strings (booleans may be
-// JSON booleans).
-type CompleteSignupRequestCustomer struct {
-	// Company name (business only).
-	Name string `json:"name,omitempty" jsonschema:"maxLength=200"`
-}
-
-// CompleteSignupRequestUser is fields of the first user, who becomes the customer's account
-// administrator.
-type CompleteSignupRequestUser struct {
-	FirstName string `json:"first_name,omitempty" jsonschema:"maxLength=200"`
-	LastName  string `json:"last_name,omitempty" jsonschema:"maxLength=200"`
-	// Optional; a phone number such as +31 20 123 4567.
-	Phone string `json:"phone,omitempty" jsonschema:"maxLength=32"`
-}
-
 // CompleteSignupRequest is the filled-in registration form. The keys of `customer` and `user` are
 // the `fields` of the form without their `customer.`/`user.` prefix; values are strings, trimmed
 // of surrounding spaces (a null counts as absent).
@@ -112,9 +98,9 @@ type CompleteSignupRequest struct {
 	// Account-level fields (`customer.<name>` in the form), whatever the account kind: `name` for a
 	// business, a data recipient or a partner registering without a code, and the organization's
 	// properties of scope customer. Values are strings (booleans may be JSON booleans).
-	Customer CompleteSignupRequestCustomer `json:"customer,omitzero"`
+	Customer FormValues `json:"customer,omitempty"`
 	// Fields of the first user, who becomes the customer's account administrator.
-	User CompleteSignupRequestUser `json:"user"`
+	User FormValues `json:"user"`
 	// The new password; see the form's `password_policy`.
 	Password string `json:"password" jsonschema:"example=correct horse battery staple"`
 	// Ids of the agreements the user accepts. Every required agreement of the form must be listed,
@@ -282,4 +268,28 @@ type VerifiedCustomer struct {
 	// /api/v1/me, these endpoints and sign-out are allowed; others answer 403 `required-actions-
 	// pending`.
 	RequiredActions []string `json:"required_actions" jsonschema:"enum=accept_agreements,enum=verify_customer"`
+}
+
+// FormValues are the fields of a form by name: strings, or JSON booleans for
+// boolean fields.
+type FormValues map[string]any
+
+// JSONSchema describes FormValues in the OpenAPI document.
+func (FormValues) JSONSchema() *jsonschema.Schema {
+	return &jsonschema.Schema{
+		Type:                 "object",
+		AdditionalProperties: &jsonschema.Schema{OneOf: []*jsonschema.Schema{{Type: "string"}, {Type: "boolean"}}},
+	}
+}
+
+// PropertyValues are values of an organization's properties by name:
+// strings, JSON booleans for boolean properties, or null (left out).
+type PropertyValues map[string]any
+
+// JSONSchema describes PropertyValues in the OpenAPI document.
+func (PropertyValues) JSONSchema() *jsonschema.Schema {
+	return &jsonschema.Schema{
+		Type:                 "object",
+		AdditionalProperties: &jsonschema.Schema{OneOf: []*jsonschema.Schema{{Type: "string"}, {Type: "boolean"}, {Type: "null"}}},
+	}
 }

@@ -45,7 +45,7 @@ type oidcSessionResponse struct {
 	Status          string           `json:"status"`
 	Token           string           `json:"token,omitempty"`
 	ExpiresAt       *time.Time       `json:"expires_at,omitempty"`
-	User            map[string]any   `json:"user,omitempty"`
+	User            *User            `json:"user,omitempty"`
 	RequiredActions []string         `json:"required_actions,omitempty"`
 	Registration    *oidcPendingView `json:"registration,omitempty"`
 	Link            *oidcPendingView `json:"link,omitempty"`
@@ -64,7 +64,8 @@ func sessionAnswer(token string, p flows.Principal) oidcSessionResponse {
 	if actions == nil {
 		actions = []string{}
 	}
-	return oidcSessionResponse{Status: "signed_in", Token: token, ExpiresAt: &exp, User: userView(p.User, p.UserType), RequiredActions: actions}
+	u := userView(p.User, p.UserType)
+	return oidcSessionResponse{Status: "signed_in", Token: token, ExpiresAt: &exp, User: &u, RequiredActions: actions}
 }
 
 func (s *Server) createOIDCSession(w http.ResponseWriter, r *http.Request) error {
@@ -104,7 +105,7 @@ type oidcRegistrationView struct {
 	ExpiresAt    time.Time         `json:"expires_at"`
 	Fields       []flows.Field     `json:"fields"`
 	Prefilled    map[string]string `json:"prefilled"`
-	Agreements   []agreementJSON   `json:"agreements"`
+	Agreements   []Agreement       `json:"agreements"`
 }
 
 func (s *Server) getOIDCRegistration(w http.ResponseWriter, r *http.Request) error {
@@ -116,10 +117,7 @@ func (s *Server) getOIDCRegistration(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	agreements := make([]agreementJSON, 0, len(form.Agreements))
-	for _, a := range form.Agreements {
-		agreements = append(agreements, agreementJSON{a.ID, a.Name, a.Kind, a.Title, a.Version, a.Required, a.Body})
-	}
+	agreements := agreementViews(form.Agreements)
 	encode(w, http.StatusOK, oidcRegistrationView{Email: form.Claims.Email, AccountType: form.AccountType, Organization: form.Organization.Name,
 		Provider: form.Provider, ExpiresAt: form.ExpiresAt, Fields: form.Fields, Prefilled: form.Prefilled, Agreements: agreements})
 	return nil
@@ -136,13 +134,13 @@ type oidcRegistrationRequest struct {
 
 // oidcRegisteredResponse is the created account and the new session.
 type oidcRegisteredResponse struct {
-	Status          string         `json:"status"`
-	Token           string         `json:"token"`
-	ExpiresAt       time.Time      `json:"expires_at"`
-	User            map[string]any `json:"user"`
-	Customer        map[string]any `json:"customer"`
-	Location        map[string]any `json:"location"`
-	RequiredActions []string       `json:"required_actions"`
+	Status          string    `json:"status"`
+	Token           string    `json:"token"`
+	ExpiresAt       time.Time `json:"expires_at"`
+	User            User      `json:"user"`
+	Customer        Customer  `json:"customer"`
+	Location        *Location `json:"location"`
+	RequiredActions []string  `json:"required_actions"`
 }
 
 func (s *Server) completeOIDCRegistration(w http.ResponseWriter, r *http.Request) error {
@@ -160,9 +158,10 @@ func (s *Server) completeOIDCRegistration(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	var loc map[string]any
+	var loc *Location
 	if reg.Registration.Location != nil {
-		loc = locationView(*reg.Registration.Location)
+		l := locationView(*reg.Registration.Location)
+		loc = &l
 	}
 	actions := reg.Principal.RequiredActions
 	if actions == nil {
