@@ -30,7 +30,9 @@ func TestEventsSurviveKill9(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		const adminKey = "kill9-admin-key-0123456789"
 		env := []string{"ONBOARD_DB=" + dsn, "ONBOARD_ADMIN_KEY=" + adminKey, "ONBOARD_OUTBOUND_ALLOW_PRIVATE=true",
-			"ONBOARD_WEBHOOK_RETRY_BASE=100ms", "ONBOARD_WEBHOOK_RETRY_MAX=500ms", "ONBOARD_SECRET_KEY=k1:dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0="}
+			"ONBOARD_WEBHOOK_RETRY_BASE=100ms", "ONBOARD_WEBHOOK_RETRY_MAX=500ms",
+			// The killed process's claimed deliveries come back after the lease.
+			"ONBOARD_WEBHOOK_LEASE=3s", "ONBOARD_SECRET_KEY=k1:dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0="}
 
 		var mu sync.Mutex
 		received := map[string]events.Event{}

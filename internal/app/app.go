@@ -188,7 +188,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	a.dispatcher = events.NewDispatcher(st, cfg.NATSURL != "", logger.With("component", "events"))
 	a.hooks = webhooks.NewWorker(st, hc, webhooks.WorkerConfig{
 		Concurrency: cfg.WebhookWorkers, RetryBase: cfg.WebhookRetryBase, RetryMax: cfg.WebhookRetryMax,
-		MaxAge: cfg.WebhookMaxAge, DisableAfter: cfg.WebhookDisableAfter,
+		MaxAge: cfg.WebhookMaxAge, DisableAfter: cfg.WebhookDisableAfter, Lease: cfg.WebhookLease,
 	}, logger.With("component", "webhooks"))
 	a.hooks.OnDisabled = func(ctx context.Context, tx *store.Tx, ep store.WebhookEndpoint, reason string) error {
 		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: ep.OrgID, Actor: "system", Action: "webhook.disabled", SubjectID: ep.ID,

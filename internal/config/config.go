@@ -156,6 +156,7 @@ type Config struct {
 	WebhookMaxAge       time.Duration // a delivery is retried this long
 	WebhookDisableAfter time.Duration // an endpoint failing this long is disabled
 	WebhookWorkers      int           // webhook requests in flight
+	WebhookLease        time.Duration // how long a claimed delivery stays with its process; 0: 2 × timeout + 30 s
 	NATSEventsStream    string        // JetStream stream of the events (created when missing)
 	NATSEventsPrefix    string        // subject prefix: <prefix>.<organization>.<type>
 }
@@ -386,6 +387,7 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	dur(&c.WebhookMaxAge, "webhook-max-age", "ONBOARD_WEBHOOK_MAX_AGE", "give up on a webhook delivery still failing after this long")
 	dur(&c.WebhookDisableAfter, "webhook-disable-after", "ONBOARD_WEBHOOK_DISABLE_AFTER", "disable a webhook endpoint that has failed for this long")
 	intv(&c.WebhookWorkers, "webhook-workers", "ONBOARD_WEBHOOK_WORKERS", "webhook requests in flight")
+	dur(&c.WebhookLease, "webhook-lease", "ONBOARD_WEBHOOK_LEASE", "how long a claimed webhook delivery stays with the node that claimed it (a node that died leaves it to others after it); 0: twice the 10 s timeout plus 30 s")
 	str(&c.NATSEventsStream, "nats-events-stream", "ONBOARD_NATS_EVENTS_STREAM", "JetStream stream the events are published to (created when missing) when -nats-url is set")
 	str(&c.NATSEventsPrefix, "nats-events-prefix", "ONBOARD_NATS_EVENTS_PREFIX", "subject prefix of published events: <prefix>.<organization>.<type>")
 	str(&c.LogFormat, "log-format", "ONBOARD_LOG_FORMAT", "text or json")
@@ -508,6 +510,9 @@ func (c *Config) Validate() error {
 	}
 	if c.WebhookWorkers < 1 {
 		errs = append(errs, errors.New("webhook-workers: must be at least 1"))
+	}
+	if c.WebhookLease < 0 {
+		errs = append(errs, errors.New("webhook-lease: must not be negative"))
 	}
 	if c.NATSEventsStream == "" || strings.ContainsAny(c.NATSEventsStream, " .*>") {
 		errs = append(errs, errors.New("nats-events-stream: must be a name without spaces, dots or wildcards"))

@@ -27,6 +27,10 @@ type WorkerConfig struct {
 	MaxAge       time.Duration // a delivery is retried this long; default 3 days
 	DisableAfter time.Duration // an endpoint failing this long is disabled; default 5 days
 	Poll         time.Duration // default 1 s
+	// Lease is how long a claimed delivery stays with the process that
+	// claimed it; a process that died leaves its claims to the others once
+	// it runs out. Default: twice Timeout plus 30 s.
+	Lease time.Duration
 }
 
 func (c *WorkerConfig) defaults() {
@@ -53,6 +57,9 @@ func (c *WorkerConfig) defaults() {
 	}
 	if c.Poll <= 0 {
 		c.Poll = time.Second
+	}
+	if c.Lease <= 0 {
+		c.Lease = 2*c.Timeout + 30*time.Second
 	}
 }
 
@@ -113,7 +120,7 @@ func (w *Worker) Run(ctx context.Context) error {
 // RunOnce claims one batch of due deliveries, attempts them and records the
 // outcomes; it returns how many it attempted.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
-	claimed, err := w.st.ClaimWebhookDeliveries(ctx, w.now(), w.cfg.Batch, 2*w.cfg.Timeout+30*time.Second)
+	claimed, err := w.st.ClaimWebhookDeliveries(ctx, w.now(), w.cfg.Batch, w.cfg.Lease)
 	if err != nil || len(claimed) == 0 {
 		return 0, err
 	}
