@@ -13,7 +13,7 @@ import (
 )
 
 func (s *Server) getOnboarding(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
-	encode(w, http.StatusOK, flows.Redacted(org.Onboarding))
+	encode(w, http.StatusOK, onboardingView(org.Onboarding))
 	return nil
 }
 
@@ -32,7 +32,7 @@ func (s *Server) putOnboarding(w http.ResponseWriter, r *http.Request, adm flows
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, flows.Redacted(saved))
+	encode(w, http.StatusOK, onboardingView(saved))
 	return nil
 }
 
@@ -42,8 +42,9 @@ func (s *Server) putOnboarding(w http.ResponseWriter, r *http.Request, adm flows
 // validation failures, and not malformed JSON (400). Every bad duration is
 // reported; an unknown field stays a 400.
 func decodeOnboarding(raw []byte) (domain.Onboarding, error) {
-	var cfg domain.Onboarding
-	err := decodeStrict(raw, &cfg)
+	var req Onboarding
+	err := decodeStrict(raw, &req)
+	cfg := req.domain()
 	if err == nil {
 		return cfg, nil
 	}
@@ -66,7 +67,7 @@ func decodeOnboarding(raw []byte) (domain.Onboarding, error) {
 	if merr != nil {
 		return cfg, decodeError(err)
 	}
-	if err := decodeStrict(patched, &domain.Onboarding{}); err != nil {
+	if err := decodeStrict(patched, &Onboarding{}); err != nil {
 		derr := decodeError(err)
 		de := domain.AsError(derr)
 		if de == nil || de.Code != domain.EInvalid {
@@ -93,7 +94,7 @@ func validDuration(v any) bool {
 
 // onboardingDurations are the JSON paths of the duration members of the
 // onboarding configuration (e.g. signup_link_ttl, partner_provider.timeout).
-var onboardingDurations = durationPaths(reflect.TypeFor[domain.Onboarding](), nil)
+var onboardingDurations = durationPaths(reflect.TypeFor[Onboarding](), nil)
 
 // durationPaths returns the JSON paths of the domain.Duration fields of a
 // struct type, through nested structs and pointers to structs.
@@ -145,4 +146,47 @@ func replaceBadDurations(doc any, path []string) bool {
 		}
 	}
 	return found
+}
+
+// onboardingView shows an onboarding configuration, its secrets redacted.
+func onboardingView(o domain.Onboarding) Onboarding {
+	o = flows.Redacted(o)
+	v := Onboarding{
+		SelfRegistration:                   SelfRegistration(o.SelfRegistration),
+		PartnerSelfRegistrationWithoutCode: o.PartnerSelfRegistrationWithoutCode,
+		DefaultLocation:                    o.DefaultLocation,
+		CustomerVerification:               o.CustomerVerification,
+		EmailRequirement:                   o.EmailRequirement,
+		SignupLinkTtl:                      o.SignupLinkTTL,
+		DefaultUserTypes:                   o.DefaultUserTypes,
+		Branding:                           Branding(o.Branding),
+		SSO:                                o.SSO,
+		DeviceSetup:                        o.DeviceSetup,
+	}
+	if pp := o.PartnerProvider; pp != nil {
+		v.PartnerProvider = &PartnerProvider{URL: pp.URL, Secret: pp.Secret, NameField: pp.NameField,
+			PropertyMapping: pp.PropertyMapping, Timeout: pp.Timeout}
+	}
+	return v
+}
+
+// domain returns the configuration as the flows take it.
+func (o Onboarding) domain() domain.Onboarding {
+	d := domain.Onboarding{
+		SelfRegistration:                   domain.SelfRegistration(o.SelfRegistration),
+		PartnerSelfRegistrationWithoutCode: o.PartnerSelfRegistrationWithoutCode,
+		DefaultLocation:                    o.DefaultLocation,
+		CustomerVerification:               o.CustomerVerification,
+		EmailRequirement:                   o.EmailRequirement,
+		SignupLinkTTL:                      o.SignupLinkTtl,
+		DefaultUserTypes:                   o.DefaultUserTypes,
+		Branding:                           domain.Branding(o.Branding),
+		SSO:                                o.SSO,
+		DeviceSetup:                        o.DeviceSetup,
+	}
+	if pp := o.PartnerProvider; pp != nil {
+		d.PartnerProvider = &domain.PartnerProvider{URL: pp.URL, Secret: pp.Secret, NameField: pp.NameField,
+			PropertyMapping: pp.PropertyMapping, Timeout: pp.Timeout}
+	}
+	return d
 }

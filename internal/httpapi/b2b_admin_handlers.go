@@ -43,13 +43,8 @@ func (s *Server) getClient(w http.ResponseWriter, r *http.Request, adm flows.Adm
 	return nil
 }
 
-type patchClientRequest struct {
-	Name          *string   `json:"name"`
-	Labelpartners *[]string `json:"labelpartners"`
-}
-
 func (s *Server) patchClient(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
-	var req patchClientRequest
+	var req B2BPatchClientRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}

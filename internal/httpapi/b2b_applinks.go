@@ -17,49 +17,33 @@ import (
 
 // ---- labelpartners' app links and the well-known documents ----
 
-// appLinksJSON are a labelpartner's app links in the admin API.
-type appLinksJSON struct {
-	VerifyURL string          `json:"verify_url,omitempty"`
-	ResetURL  string          `json:"reset_url,omitempty"`
-	IOS       *iosAppsJSON    `json:"ios,omitempty"`
-	Android   *androidAppJSON `json:"android,omitempty"`
-}
-
-type iosAppsJSON struct {
-	AppIDs []string `json:"app_ids"`
-}
-
-type androidAppJSON struct {
-	PackageName            string   `json:"package_name"`
-	SHA256CertFingerprints []string `json:"sha256_cert_fingerprints"`
-}
-
-// domain returns the app links as the flows take them; nil for nil.
-func (a *appLinksJSON) domain() *domain.AppLinks {
+// appLinksDomain returns the app links of a request as the flows take
+// them; nil for nil.
+func appLinksDomain(a *B2BAppLinksRequest) *domain.AppLinks {
 	if a == nil {
 		return nil
 	}
 	l := &domain.AppLinks{VerifyURL: a.VerifyURL, ResetURL: a.ResetURL}
 	if a.IOS != nil {
-		l.IOS = &domain.IOSApps{AppIDs: a.IOS.AppIDs}
+		l.IOS = &domain.IOSApps{AppIDs: a.IOS.AppIds}
 	}
 	if a.Android != nil {
-		l.Android = &domain.AndroidApp{PackageName: a.Android.PackageName, SHA256CertFingerprints: a.Android.SHA256CertFingerprints}
+		l.Android = &domain.AndroidApp{PackageName: a.Android.PackageName, SHA256CertFingerprints: a.Android.Sha256CertFingerprints}
 	}
 	return l
 }
 
 // appLinksView shows app links; nil for none.
-func appLinksView(l *domain.AppLinks) *appLinksJSON {
+func appLinksView(l *domain.AppLinks) *B2BAppLinks {
 	if l == nil {
 		return nil
 	}
-	v := &appLinksJSON{VerifyURL: l.VerifyURL, ResetURL: l.ResetURL}
+	v := &B2BAppLinks{VerifyURL: l.VerifyURL, ResetURL: l.ResetURL}
 	if l.IOS != nil {
-		v.IOS = &iosAppsJSON{AppIDs: nonNil(l.IOS.AppIDs)}
+		v.IOS = &B2BAppLinksIOS{AppIds: nonNil(l.IOS.AppIDs)}
 	}
 	if l.Android != nil {
-		v.Android = &androidAppJSON{PackageName: l.Android.PackageName, SHA256CertFingerprints: nonNil(l.Android.SHA256CertFingerprints)}
+		v.Android = &B2BAppLinksAndroid{PackageName: l.Android.PackageName, Sha256CertFingerprints: nonNil(l.Android.SHA256CertFingerprints)}
 	}
 	return v
 }
@@ -71,14 +55,8 @@ func nonNil(ss []string) []string {
 	return ss
 }
 
-// patchLabelpartnerRequest changes a labelpartner. app_links replaces the
-// app links; null removes them; absent leaves them.
-type patchLabelpartnerRequest struct {
-	AppLinks *appLinksJSON `json:"app_links"`
-}
-
 func (s *Server) patchLabelpartner(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
-	var req patchLabelpartnerRequest
+	var req B2BPatchLabelpartnerRequest
 	// The body is kept to tell an absent app_links from a null one.
 	var raw bytes.Buffer
 	r.Body = io.NopCloser(io.TeeReader(r.Body, &raw))
@@ -91,7 +69,7 @@ func (s *Server) patchLabelpartner(w http.ResponseWriter, r *http.Request, adm f
 	}
 	_, setAppLinks := members["app_links"]
 	lp, err := s.b2b.UpdateLabelpartner(r.Context(), adm, org, r.PathValue("id"),
-		b2b.LabelpartnerPatch{SetAppLinks: setAppLinks, AppLinks: req.AppLinks.domain()})
+		b2b.LabelpartnerPatch{SetAppLinks: setAppLinks, AppLinks: appLinksDomain(req.AppLinks)})
 	if err != nil {
 		return err
 	}

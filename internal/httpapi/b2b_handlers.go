@@ -33,45 +33,21 @@ func (s *Server) labelpartnerKey(fn func(w http.ResponseWriter, r *http.Request,
 
 // ---- admin: labelpartners and clients ----
 
-type introspectionJSON struct {
-	URL          string `json:"url"`
-	ClientID     string `json:"client_id"`
-	ClientSecret string `json:"client_secret,omitempty"`
-}
-
-type labelpartnerRequest struct {
-	Name           string             `json:"name"`
-	PasswordPolicy string             `json:"password_policy"`
-	Introspection  *introspectionJSON `json:"introspection,omitempty"`
-	AppLinks       *appLinksJSON      `json:"app_links,omitempty"`
-	RequireVoucher bool               `json:"require_voucher"`
-}
-
-type labelpartnerJSON struct {
-	ID             string             `json:"id"`
-	Name           string             `json:"name"`
-	PasswordPolicy string             `json:"password_policy"`
-	Introspection  *introspectionJSON `json:"introspection,omitempty"`
-	AppLinks       *appLinksJSON      `json:"app_links,omitempty"`
-	RequireVoucher bool               `json:"require_voucher"`
-	CreatedAt      time.Time          `json:"created_at"`
-	APIKey         string             `json:"api_key,omitempty"`
-}
-
-func labelpartnerView(lp domain.Labelpartner) labelpartnerJSON {
-	v := labelpartnerJSON{ID: lp.ID, Name: lp.Name, PasswordPolicy: lp.PasswordPolicy, RequireVoucher: lp.RequireVoucher, CreatedAt: lp.CreatedAt, AppLinks: appLinksView(lp.AppLinks)}
+// labelpartnerView shows a labelpartner in the admin API.
+func labelpartnerView(lp domain.Labelpartner) B2BLabelpartner {
+	v := B2BLabelpartner{ID: lp.ID, Name: lp.Name, PasswordPolicy: lp.PasswordPolicy, RequireVoucher: lp.RequireVoucher, CreatedAt: lp.CreatedAt, AppLinks: appLinksView(lp.AppLinks)}
 	if lp.IntrospectionURL != "" {
-		v.Introspection = &introspectionJSON{URL: lp.IntrospectionURL, ClientID: lp.IntrospectionClientID}
+		v.Introspection = &B2BLabelpartnerIntrospection{URL: lp.IntrospectionURL, ClientID: lp.IntrospectionClientID}
 	}
 	return v
 }
 
 func (s *Server) createLabelpartner(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
-	var req labelpartnerRequest
+	var req B2BCreateLabelpartnerRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	in := b2b.LabelpartnerInput{Name: req.Name, PasswordPolicy: req.PasswordPolicy, RequireVoucher: req.RequireVoucher, AppLinks: req.AppLinks.domain()}
+	in := b2b.LabelpartnerInput{Name: req.Name, PasswordPolicy: req.PasswordPolicy, RequireVoucher: req.RequireVoucher, AppLinks: appLinksDomain(req.AppLinks)}
 	if req.Introspection != nil {
 		in.IntrospectionURL, in.IntrospectionClientID, in.IntrospectionClientSecret = req.Introspection.URL, req.Introspection.ClientID, req.Introspection.ClientSecret
 	}
@@ -90,22 +66,16 @@ func (s *Server) listLabelpartners(w http.ResponseWriter, r *http.Request, adm f
 	if err != nil {
 		return err
 	}
-	out := make([]labelpartnerJSON, 0, len(lps))
+	out := B2BLabelpartnerList{Labelpartners: make([]B2BLabelpartner, 0, len(lps))}
 	for _, lp := range lps {
-		out = append(out, labelpartnerView(lp))
+		out.Labelpartners = append(out.Labelpartners, labelpartnerView(lp))
 	}
-	encode(w, http.StatusOK, map[string]any{"labelpartners": out})
+	encode(w, http.StatusOK, out)
 	return nil
 }
 
-type clientRequest struct {
-	Name          string   `json:"name"`
-	Kind          string   `json:"kind"`
-	Labelpartners []string `json:"labelpartners"`
-}
-
 func (s *Server) createClient(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
-	var req clientRequest
+	var req B2BCreateClientRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -184,7 +154,7 @@ func (s *Server) b2bToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.writeOAuth(w, r, err)
 	}
-	tokenAnswer(w, pair)
+	tokenAnswer(w, B2BAccessToken{AccessToken: pair.AccessToken, ExpiresIn: pair.ExpiresIn, TokenType: pair.TokenType})
 	return nil
 }
 
@@ -198,76 +168,43 @@ func (s *Server) appToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.writeOAuth(w, r, err)
 	}
-	tokenAnswer(w, pair)
+	tokenAnswer(w, B2BTokenPair(pair))
 	return nil
 }
 
 // ---- B2B end users ----
 
-type historyJSON struct {
-	State string    `json:"state"`
-	At    time.Time `json:"at"`
-}
-
-type endUserJSON struct {
-	ID                 string          `json:"id"`
-	Email              string          `json:"email"`
-	FirstName          string          `json:"first_name"`
-	LastName           string          `json:"last_name"`
-	Labelpartner       string          `json:"labelpartner"`
-	State              string          `json:"state"`
-	CreateVerifiedUser bool            `json:"create_verified_user"`
-	EmailVerified      bool            `json:"email_verified"`
-	EmailVerifiedAt    *time.Time      `json:"email_verified_at,omitempty"`
-	ExternalID         string          `json:"external_authentication_provider_id,omitempty"`
-	Order              *orderJSON      `json:"order,omitempty"`
-	Customer           json.RawMessage `json:"customer,omitempty"`
-	Installation       json.RawMessage `json:"installation,omitempty"`
-	FirstMeasurementAt *time.Time      `json:"first_measurement_at,omitempty"`
-	History            []historyJSON   `json:"history"`
-	CreatedAt          time.Time       `json:"created_at"`
-}
-
-type orderJSON struct {
-	VoucherCode string `json:"voucher_code"`
-}
-
-func endUserView(u domain.EndUser) endUserJSON {
-	v := endUserJSON{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Labelpartner: u.Labelpartner,
+// endUserView shows an end user in the B2B API.
+func endUserView(u domain.EndUser) B2BEndUser {
+	v := B2BEndUser{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Labelpartner: u.Labelpartner,
 		State: u.State, CreateVerifiedUser: u.CreateVerified, EmailVerified: u.Verified(), EmailVerifiedAt: u.EmailVerifiedAt,
-		ExternalID: u.ExternalID, FirstMeasurementAt: u.FirstMeasurementAt, CreatedAt: u.CreatedAt,
-		History: []historyJSON{{domain.EndUserProvisioned, u.CreatedAt}}}
+		ExternalAuthenticationProviderID: u.ExternalID, FirstMeasurementAt: u.FirstMeasurementAt, CreatedAt: u.CreatedAt,
+		History: []B2BEndUserHistoryItem{{domain.EndUserProvisioned, u.CreatedAt}}}
 	if u.VoucherCode != "" {
-		v.Order = &orderJSON{VoucherCode: u.VoucherCode}
+		v.Order = &B2BEndUserOrder{VoucherCode: u.VoucherCode}
 	}
 	v.Customer, v.Installation = u.Customer, u.Installation
 	if u.RegisteredAt != nil {
-		v.History = append(v.History, historyJSON{domain.EndUserRegistered, *u.RegisteredAt})
+		v.History = append(v.History, B2BEndUserHistoryItem{domain.EndUserRegistered, *u.RegisteredAt})
 	}
 	if u.ActivatedAt != nil {
-		v.History = append(v.History, historyJSON{domain.EndUserActive, *u.ActivatedAt})
+		v.History = append(v.History, B2BEndUserHistoryItem{domain.EndUserActive, *u.ActivatedAt})
 	}
 	return v
 }
 
-type endUserRequest struct {
-	Email              string            `json:"email"`
-	FirstName          string            `json:"first_name"`
-	LastName           string            `json:"last_name"`
-	Labelpartner       string            `json:"labelpartner"`
-	CreateVerifiedUser bool              `json:"create_verified_user"`
-	ExternalID         string            `json:"external_authentication_provider_id"`
-	Order              *b2b.EndUserOrder `json:"order"`
-	Customer           json.RawMessage   `json:"customer"`
-	Installation       json.RawMessage   `json:"installation"`
-}
-
 func (s *Server) createEndUser(w http.ResponseWriter, r *http.Request, c b2b.B2BClient) error {
-	var req endUserRequest
+	var req B2BCreateEndUserRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	u, err := s.b2b.CreateEndUser(r.Context(), c, b2b.EndUserInput(req))
+	in := b2b.EndUserInput{Email: req.Email, FirstName: req.FirstName, LastName: req.LastName, Labelpartner: req.Labelpartner,
+		CreateVerifiedUser: req.CreateVerifiedUser, ExternalID: req.ExternalAuthenticationProviderID,
+		Customer: req.Customer, Installation: req.Installation}
+	if req.Order != nil {
+		in.Order = &b2b.EndUserOrder{VoucherCode: req.Order.VoucherCode}
+	}
+	u, err := s.b2b.CreateEndUser(r.Context(), c, in)
 	if err != nil {
 		return err
 	}
@@ -285,12 +222,8 @@ func (s *Server) getEndUser(w http.ResponseWriter, r *http.Request, c b2b.B2BCli
 	return nil
 }
 
-type activityRequest struct {
-	MeasurementReceivedAt *time.Time `json:"measurement_received_at"`
-}
-
 func (s *Server) endUserActivity(w http.ResponseWriter, r *http.Request, c b2b.B2BClient) error {
-	var req activityRequest
+	var req B2BActivityRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -342,11 +275,11 @@ func (s *Server) importEndUsers(w http.ResponseWriter, r *http.Request, c b2b.B2
 	}
 	extend()
 	if wantsJSON(r) {
-		var rejected []b2b.ImportResult
+		rejected := []B2BImportLine{}
 		n := 0
 		sum, err := s.b2b.ImportEndUsers(r.Context(), scope, r.Body, format, func(res b2b.ImportResult) error {
 			if res.Status == "rejected" && len(rejected) < maxReportedRejections {
-				rejected = append(rejected, res)
+				rejected = append(rejected, B2BImportLine(res))
 			}
 			if n++; n%1000 == 0 {
 				extend()
@@ -357,10 +290,7 @@ func (s *Server) importEndUsers(w http.ResponseWriter, r *http.Request, c b2b.B2
 		if err != nil {
 			return s.importFailed(r, err)
 		}
-		if rejected == nil {
-			rejected = []b2b.ImportResult{}
-		}
-		encode(w, http.StatusOK, map[string]any{"summary": sum, "rejected": rejected})
+		encode(w, http.StatusOK, B2BImportReport{Summary: B2BImportSummary(sum), Rejected: rejected})
 		return nil
 	}
 	_ = rc.EnableFullDuplex() // answer while the body is still being read
@@ -371,7 +301,7 @@ func (s *Server) importEndUsers(w http.ResponseWriter, r *http.Request, c b2b.B2
 	enc := json.NewEncoder(bw)
 	n := 0
 	sum, err := s.b2b.ImportEndUsers(r.Context(), scope, r.Body, format, func(res b2b.ImportResult) error {
-		if err := enc.Encode(res); err != nil {
+		if err := enc.Encode(B2BImportLine(res)); err != nil {
 			return fmt.Errorf("write import answer: %w", err)
 		}
 		if n++; n%1000 == 0 {
@@ -388,7 +318,7 @@ func (s *Server) importEndUsers(w http.ResponseWriter, r *http.Request, c b2b.B2
 		s.log.ErrorContext(r.Context(), "import stopped", "route", r.Pattern, "err", err)
 		_ = enc.Encode(map[string]string{"error": "The import stopped: something went wrong on our side. Lines not answered were not imported; run the import again."})
 	} else {
-		_ = enc.Encode(map[string]any{"summary": sum})
+		_ = enc.Encode(B2BImportSummaryLine{Summary: B2BImportSummary(sum)})
 	}
 	_ = bw.Flush()
 	return nil
@@ -422,16 +352,8 @@ func (b *flexBool) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-type provisionRequest struct {
-	FirstName    string   `json:"first_name"`
-	LastName     string   `json:"last_name"`
-	EmailAddress string   `json:"email_address"`
-	Labelpartner string   `json:"labelpartner"`
-	Imported     flexBool `json:"imported"`
-}
-
 func (s *Server) provision(w http.ResponseWriter, r *http.Request) error {
-	var req provisionRequest
+	var req B2BProvisionRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -447,12 +369,8 @@ func (s *Server) provision(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type tokenRequest struct {
-	Token string `json:"token"`
-}
-
 func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) error {
-	var req tokenRequest
+	var req B2BVerifyRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -463,14 +381,8 @@ func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type noGatewayRequest struct {
-	EmailAddress string `json:"email_address"`
-	Pincode      string `json:"pincode"`
-	VoucherCode  string `json:"voucher_code,omitempty"`
-}
-
 func (s *Server) noGateway(w http.ResponseWriter, r *http.Request) error {
-	var req noGatewayRequest
+	var req B2BNoGatewayRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -483,12 +395,8 @@ func (s *Server) noGateway(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type resetRequest struct {
-	EmailAddress string `json:"email_address"`
-}
-
 func (s *Server) resetEndUserPassword(w http.ResponseWriter, r *http.Request) error {
-	var req resetRequest
+	var req B2BResetPasswordRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -499,13 +407,8 @@ func (s *Server) resetEndUserPassword(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
-type resetConfirmRequest struct {
-	Token   string `json:"token"`
-	Pincode string `json:"pincode"`
-}
-
 func (s *Server) confirmEndUserReset(w http.ResponseWriter, r *http.Request) error {
-	var req resetConfirmRequest
+	var req B2BResetConfirmRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -516,13 +419,8 @@ func (s *Server) confirmEndUserReset(w http.ResponseWriter, r *http.Request) err
 	return nil
 }
 
-type ssoUserRequest struct {
-	ExternalProviderAccessToken string `json:"external_provider_access_token"`
-	Labelpartner                string `json:"labelpartner"`
-}
-
 func (s *Server) ssoUser(w http.ResponseWriter, r *http.Request) error {
-	var req ssoUserRequest
+	var req B2BSSOUserRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -530,16 +428,12 @@ func (s *Server) ssoUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	tokenAnswer(w, pair)
+	tokenAnswer(w, B2BTokenPair(pair))
 	return nil
 }
 
-type exchangeRequest struct {
-	ExternalProviderAccessToken string `json:"external_provider_access_token"`
-}
-
 func (s *Server) exchangeToken(w http.ResponseWriter, r *http.Request, lp domain.Labelpartner) error {
-	var req exchangeRequest
+	var req B2BExchangeTokenRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -547,7 +441,7 @@ func (s *Server) exchangeToken(w http.ResponseWriter, r *http.Request, lp domain
 	if err != nil {
 		return err
 	}
-	tokenAnswer(w, pair)
+	tokenAnswer(w, B2BTokenPair(pair))
 	return nil
 }
 

@@ -52,42 +52,9 @@ func requestLanguage(r *http.Request) string {
 
 // ---- views ----
 
-// DeviceView is a device as the API shows it.
-type DeviceView struct {
-	ID            string            `json:"id"`
-	Platform      string            `json:"platform"`
-	Name          string            `json:"name"`
-	Serial        string            `json:"serial"`
-	Model         string            `json:"model"`
-	OS            string            `json:"os"`
-	State         string            `json:"state"`
-	Settings      map[string]string `json:"settings"`
-	CreatedAt     time.Time         `json:"created_at"`
-	ProvisionedAt *time.Time        `json:"provisioned_at"`
-}
-
 func deviceView(d domain.Device) DeviceView {
 	return DeviceView{ID: d.ID, Platform: d.Platform, Name: d.Name, Serial: d.Serial, Model: d.Model, OS: d.OS, State: d.State,
 		Settings: props(d.Settings), CreatedAt: d.CreatedAt, ProvisionedAt: d.ProvisionedAt}
-}
-
-// InstallationCodeView is a back-office installation code as the admin API shows it.
-type InstallationCodeView struct {
-	ID         string          `json:"id"`
-	Platform   string          `json:"platform"`
-	AccountID  *string         `json:"account_id"`
-	ExpiresAt  time.Time       `json:"expires_at"`
-	UsageLimit int             `json:"usage_limit"`
-	UsageDelay domain.Duration `json:"usage_delay"`
-	TimesUsed  int             `json:"times_used"`
-	LastUsedAt *time.Time      `json:"last_used_at"`
-	RevokedAt  *time.Time      `json:"revoked_at"`
-	CreatedBy  string          `json:"created_by"`
-	CreatedAt  time.Time       `json:"created_at"`
-	// Code, ProvisioningURL and QRURL are shown once, when the code is created.
-	Code            string `json:"code,omitempty"`
-	ProvisioningURL string `json:"provisioning_url,omitempty"`
-	QRURL           string `json:"qr_url,omitempty"`
 }
 
 // InstallationCodeViewOf is the admin API's view of a code (without the
@@ -107,38 +74,20 @@ func codeView(c domain.InstallationCode) InstallationCodeView {
 
 // ---- device owners ----
 
-type setupSignupRequest struct {
-	Email        string `json:"email"`
-	Organization string `json:"organization,omitempty"`
-}
-
-type statusView struct {
-	Status string `json:"status"`
-}
-
 func (s *Server) startSetupSignup(w http.ResponseWriter, r *http.Request) error {
 	ds, err := s.deviceService()
 	if err != nil {
 		return err
 	}
-	var req setupSignupRequest
+	var req SetupSignupRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
 	if err := ds.StartSignup(r.Context(), req.Organization, req.Email, s.clientIP(r), requestLanguage(r)); err != nil {
 		return err
 	}
-	encode(w, http.StatusAccepted, statusView{Status: "email_sent"})
+	encode(w, http.StatusAccepted, SetupStatus{Status: "email_sent"})
 	return nil
-}
-
-type deviceTypeView struct {
-	Platform            string `json:"platform"`
-	SMSInstallationCode bool   `json:"sms_installation_code"`
-}
-
-type deviceTypesView struct {
-	DeviceTypes []deviceTypeView `json:"device_types"`
 }
 
 func (s *Server) deviceTypes(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
@@ -150,27 +99,12 @@ func (s *Server) deviceTypes(w http.ResponseWriter, r *http.Request, p flows.Pri
 	if err != nil {
 		return err
 	}
-	out := deviceTypesView{DeviceTypes: []deviceTypeView{}}
+	out := DeviceTypes{DeviceTypes: []DeviceType{}}
 	for _, t := range types {
-		out.DeviceTypes = append(out.DeviceTypes, deviceTypeView{t.Platform, t.SMSInstallationCode})
+		out.DeviceTypes = append(out.DeviceTypes, DeviceType{t.Platform, t.SMSInstallationCode})
 	}
 	encode(w, http.StatusOK, out)
 	return nil
-}
-
-type setupDeviceRequest struct {
-	Platform string `json:"platform"`
-	Name     string `json:"name"`
-	Phone    string `json:"phone,omitempty"`
-}
-
-type setupDeviceView struct {
-	Device           DeviceView `json:"device"`
-	InstallationCode string     `json:"installation_code"`
-	ProvisioningURL  string     `json:"provisioning_url"`
-	QRURL            string     `json:"qr_url"`
-	Instructions     string     `json:"instructions"`
-	SMSSent          bool       `json:"sms_sent"`
 }
 
 func (s *Server) createSetupDevice(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
@@ -178,7 +112,7 @@ func (s *Server) createSetupDevice(w http.ResponseWriter, r *http.Request, p flo
 	if err != nil {
 		return err
 	}
-	var req setupDeviceRequest
+	var req SetupDeviceRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -187,27 +121,10 @@ func (s *Server) createSetupDevice(w http.ResponseWriter, r *http.Request, p flo
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusCreated, setupDeviceView{Device: deviceView(setup.Device), InstallationCode: setup.InstallationCode,
+	encode(w, http.StatusCreated, SetupDevice{Device: deviceView(setup.Device), InstallationCode: setup.InstallationCode,
 		ProvisioningURL: setup.ProvisioningURL, QRURL: setup.ProvisioningURL + "/qr.svg", Instructions: setup.Instructions,
 		SMSSent: setup.SMSSent})
 	return nil
-}
-
-type provisionDevice struct {
-	Serial string `json:"serial,omitempty"`
-	Model  string `json:"model,omitempty"`
-	OS     string `json:"os,omitempty"`
-	Name   string `json:"name,omitempty"`
-}
-
-type provisionDeviceRequest struct {
-	InstallationCode string          `json:"installation_code"`
-	Device           provisionDevice `json:"device"`
-}
-
-type provisionedView struct {
-	Device       DeviceView `json:"device"`
-	DeviceSecret string     `json:"device_secret"`
 }
 
 func (s *Server) provisionDevice(w http.ResponseWriter, r *http.Request) error {
@@ -215,7 +132,7 @@ func (s *Server) provisionDevice(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var req provisionDeviceRequest
+	var req ProvisionRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -224,12 +141,8 @@ func (s *Server) provisionDevice(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusCreated, provisionedView{Device: deviceView(out.Device), DeviceSecret: out.Secret})
+	encode(w, http.StatusCreated, ProvisionedDevice{Device: deviceView(out.Device), DeviceSecret: out.Secret})
 	return nil
-}
-
-type devicesView struct {
-	Devices []DeviceView `json:"devices"`
 }
 
 func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
@@ -241,7 +154,7 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, p flows.Pri
 	if err != nil {
 		return err
 	}
-	out := devicesView{Devices: []DeviceView{}}
+	out := Devices{Devices: []DeviceView{}}
 	for _, d := range list {
 		out.Devices = append(out.Devices, deviceView(d))
 	}
@@ -262,16 +175,12 @@ func (s *Server) getDevice(w http.ResponseWriter, r *http.Request, p flows.Princ
 	return nil
 }
 
-type renameDeviceRequest struct {
-	Name string `json:"name"`
-}
-
 func (s *Server) renameDevice(w http.ResponseWriter, r *http.Request, p flows.Principal) error {
 	ds, err := s.deviceService()
 	if err != nil {
 		return err
 	}
-	var req renameDeviceRequest
+	var req RenameDeviceRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -309,7 +218,7 @@ func (s *Server) getSystemDeviceSetup(w http.ResponseWriter, r *http.Request, ad
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, sys)
+	encode(w, http.StatusOK, SystemDeviceSetup(sys))
 	return nil
 }
 
@@ -318,38 +227,26 @@ func (s *Server) putSystemDeviceSetup(w http.ResponseWriter, r *http.Request, ad
 	if err != nil {
 		return err
 	}
-	var req domain.SystemDeviceSetup
+	var req SystemDeviceSetup
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	sys, err := ds.PutSystem(r.Context(), adm, req)
+	sys, err := ds.PutSystem(r.Context(), adm, domain.SystemDeviceSetup(req))
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, sys)
+	encode(w, http.StatusOK, SystemDeviceSetup(sys))
 	return nil
 }
 
 // ---- back-office installation codes ----
-
-type createCodeRequest struct {
-	Platform   string          `json:"platform"`
-	AccountID  string          `json:"account_id,omitempty"`
-	ExpiresAt  time.Time       `json:"expires_at"`
-	UsageLimit int             `json:"usage_limit"`
-	UsageDelay domain.Duration `json:"usage_delay,omitempty"`
-}
-
-type codesView struct {
-	InstallationCodes []InstallationCodeView `json:"installation_codes"`
-}
 
 func (s *Server) createInstallationCode(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
 	ds, err := s.deviceService()
 	if err != nil {
 		return err
 	}
-	var req createCodeRequest
+	var req CreateInstallationCodeRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -374,7 +271,7 @@ func (s *Server) listInstallationCodes(w http.ResponseWriter, r *http.Request, a
 	if err != nil {
 		return err
 	}
-	out := codesView{InstallationCodes: []InstallationCodeView{}}
+	out := InstallationCodes{InstallationCodes: []InstallationCodeView{}}
 	for _, c := range list {
 		out.InstallationCodes = append(out.InstallationCodes, codeView(c))
 	}

@@ -29,14 +29,14 @@ func TestDeviceViewsMatchSchemas(t *testing.T) {
 	}{
 		{"pending device", "Device", deviceView(pending)},
 		{"active device", "Device", deviceView(active)},
-		{"no devices", "Devices", devicesView{Devices: []DeviceView{}}},
+		{"no devices", "Devices", Devices{Devices: []DeviceView{}}},
 		{"code", "InstallationCode", codeView(code)},
 		{"used code", "InstallationCode", codeView(used)},
 		{"created code", "InstallationCode", created},
-		{"setup device", "SetupDevice", setupDeviceView{Device: deviceView(pending), InstallationCode: "abc",
+		{"setup device", "SetupDevice", SetupDevice{Device: deviceView(pending), InstallationCode: "abc",
 			ProvisioningURL: "https://id.example.com/provision/abc", QRURL: "https://id.example.com/provision/abc/qr.svg", Instructions: "x"}},
-		{"provisioned", "ProvisionedDevice", provisionedView{Device: deviceView(active), DeviceSecret: "s"}},
-		{"device types", "DeviceTypes", deviceTypesView{DeviceTypes: []deviceTypeView{{"android", true}}}},
+		{"provisioned", "ProvisionedDevice", ProvisionedDevice{Device: deviceView(active), DeviceSecret: "s"}},
+		{"device types", "DeviceTypes", DeviceTypes{DeviceTypes: []DeviceType{{"android", true}}}},
 		{"system", "SystemDeviceSetup", domain.SystemDeviceSetup{}},
 		{"onboarding with device setup", "Onboarding", ds},
 	} {

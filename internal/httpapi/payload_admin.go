@@ -56,34 +56,34 @@ type PartnerProvider struct {
 	// Field path of the answer that holds the partner's name.
 	NameField string `json:"name_field"`
 	// Property name → field path of the answer.
-	PropertyMapping map[string]string `json:"property_mapping,omitempty" jsonschema:"nullable"`
+	PropertyMapping map[string]string `json:"property_mapping" jsonschema:"nullable"`
 	// Go duration, 100ms to 30s; `0s` is the default.
-	Timeout string `json:"timeout,omitempty" jsonschema:"example=2s"`
+	Timeout domain.Duration `json:"timeout" jsonschema:"type=string,example=2s"`
 }
 
 // Onboarding is an organization's onboarding configuration. Every field is shown on read; on
 // write, omitted fields take their zero value, so send the whole document (read, change, write).
 type Onboarding struct {
-	SelfRegistration SelfRegistration `json:"self_registration,omitzero"`
+	SelfRegistration SelfRegistration `json:"self_registration"`
 	// Channel partners may register without a partner code (creating a partner instead of joining
 	// one).
-	PartnerSelfRegistrationWithoutCode bool `json:"partner_self_registration_without_code,omitempty"`
+	PartnerSelfRegistrationWithoutCode bool `json:"partner_self_registration_without_code"`
 	// Create a location with each new customer: "Location" for a business, "Home" for a personal
 	// customer.
-	DefaultLocation bool `json:"default_location,omitempty"`
+	DefaultLocation bool `json:"default_location"`
 	// Users of back-office-created customers confirm the customer's details at their first sign-in.
-	CustomerVerification bool `json:"customer_verification,omitempty"`
+	CustomerVerification bool `json:"customer_verification"`
 	// RE2 pattern a registering address must match as a whole; empty allows any.
-	EmailRequirement string `json:"email_requirement,omitempty" jsonschema:"maxLength=1000"`
+	EmailRequirement string `json:"email_requirement" jsonschema:"maxLength=1000"`
 	// Lifetime of a registration link as a Go duration (`24h`, `90m`), 5m to 720h; `0s` uses the
 	// service default.
-	SignupLinkTtl string `json:"signup_link_ttl,omitempty" jsonschema:"example=24h0m0s"`
+	SignupLinkTtl domain.Duration `json:"signup_link_ttl" jsonschema:"type=string,example=24h0m0s"`
 	// Account type → name of the user type of the first user. The customer types' user type must
 	// grant customer.account_admin. Missing types keep the defaults.
-	DefaultUserTypes map[string]string `json:"default_user_types,omitempty" jsonschema:"nullable"`
+	DefaultUserTypes map[string]string `json:"default_user_types" jsonschema:"nullable"`
 	// The Partner Provider plugin, or null for none.
-	PartnerProvider *PartnerProvider `json:"partner_provider,omitempty" jsonschema:"nullable"`
-	Branding        Branding         `json:"branding,omitzero"`
+	PartnerProvider *PartnerProvider `json:"partner_provider" jsonschema:"nullable"`
+	Branding        Branding         `json:"branding"`
 	// Sign-in with OpenID Connect, and whether a first sign-in creates the customer (see
 	// docs/sso.md); client secrets are write-only and never shown.
 	SSO *domain.SSO `json:"sso,omitempty"`

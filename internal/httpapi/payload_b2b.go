@@ -1,6 +1,9 @@
 package httpapi
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Payloads of the b2b part of the API. The OpenAPI document's component
 // schemas are generated from them (openapi_schemas.go).
@@ -20,10 +23,10 @@ type B2BCreateLabelpartnerRequestIntrospection struct {
 // B2BCreateLabelpartnerRequest is a payload of the API.
 type B2BCreateLabelpartnerRequest struct {
 	// Unique name (across organizations).
-	Name           string                                    `json:"name" jsonschema:"minLength=1,maxLength=100"`
-	PasswordPolicy string                                    `json:"password_policy" jsonschema:"enum=pincode,enum=password,enum=default"`
-	Introspection  B2BCreateLabelpartnerRequestIntrospection `json:"introspection,omitzero"`
-	AppLinks       B2BAppLinksRequest                        `json:"app_links,omitzero"`
+	Name           string                                     `json:"name" jsonschema:"minLength=1,maxLength=100"`
+	PasswordPolicy string                                     `json:"password_policy" jsonschema:"enum=pincode,enum=password,enum=default"`
+	Introspection  *B2BCreateLabelpartnerRequestIntrospection `json:"introspection,omitempty"`
+	AppLinks       *B2BAppLinksRequest                        `json:"app_links,omitempty"`
 	// Require a voucher code for every end user: provisions without `order.voucher_code` are refused
 	// (422 on that field), and end users without one cannot register with a pincode or password.
 	RequireVoucher bool `json:"require_voucher,omitempty" jsonschema:"default=false"`
@@ -37,17 +40,17 @@ type B2BLabelpartnerIntrospection struct {
 
 // B2BLabelpartner is a payload of the API.
 type B2BLabelpartner struct {
-	ID             string                       `json:"id"`
-	Name           string                       `json:"name"`
-	PasswordPolicy string                       `json:"password_policy" jsonschema:"enum=pincode,enum=password,enum=default"`
-	Introspection  B2BLabelpartnerIntrospection `json:"introspection,omitzero"`
+	ID             string                        `json:"id"`
+	Name           string                        `json:"name"`
+	PasswordPolicy string                        `json:"password_policy" jsonschema:"enum=pincode,enum=password,enum=default"`
+	Introspection  *B2BLabelpartnerIntrospection `json:"introspection,omitempty"`
+	AppLinks       *B2BAppLinks                  `json:"app_links,omitempty"`
+	// Whether every end user needs a voucher code.
+	RequireVoucher bool `json:"require_voucher"`
 	// When it was created.
 	CreatedAt time.Time `json:"created_at"`
 	// The API key for /v2/sso/exchange-token; only in the creation answer.
-	APIKey   string      `json:"api_key,omitempty"`
-	AppLinks B2BAppLinks `json:"app_links,omitzero"`
-	// Whether every end user needs a voucher code.
-	RequireVoucher bool `json:"require_voucher"`
+	APIKey string `json:"api_key,omitempty"`
 }
 
 // B2BLabelpartnerList is a payload of the API.
@@ -98,9 +101,9 @@ type B2BClientList struct {
 // B2BPatchClientRequest is at least one of the fields (422 otherwise).
 type B2BPatchClientRequest struct {
 	// Unique among the organization's unrevoked clients.
-	Name string `json:"name,omitempty" jsonschema:"minLength=1,maxLength=100"`
+	Name *string `json:"name,omitempty" jsonschema:"minLength=1,maxLength=100"`
 	// Names of the labelpartners whose end users a b2b client provisions and sees; replaces the list.
-	Labelpartners []string `json:"labelpartners,omitempty"`
+	Labelpartners *[]string `json:"labelpartners,omitempty"`
 }
 
 // B2BAccessToken is a payload of the API.
@@ -143,17 +146,17 @@ type B2BCreateEndUserRequest struct {
 	// Trust the address without verification (default false).
 	CreateVerifiedUser bool `json:"create_verified_user,omitempty"`
 	// Id at the labelpartner's identity provider (SSO users).
-	ExternalAuthenticationProviderID string                       `json:"external_authentication_provider_id,omitempty" jsonschema:"maxLength=255"`
-	Order                            B2BCreateEndUserRequestOrder `json:"order,omitzero"`
+	ExternalAuthenticationProviderID string                        `json:"external_authentication_provider_id,omitempty" jsonschema:"maxLength=255"`
+	Order                            *B2BCreateEndUserRequestOrder `json:"order,omitempty"`
 	// Customer details, free properties.
-	Customer map[string]any `json:"customer,omitempty"`
+	Customer json.RawMessage `json:"customer,omitempty" jsonschema:"type=object"`
 	// Installation details, free properties.
-	Installation map[string]any `json:"installation,omitempty"`
+	Installation json.RawMessage `json:"installation,omitempty" jsonschema:"type=object"`
 }
 
 // B2BEndUserOrder is a payload of the API.
 type B2BEndUserOrder struct {
-	VoucherCode string `json:"voucher_code,omitempty"`
+	VoucherCode string `json:"voucher_code"`
 }
 
 // B2BEndUserHistoryItem is a payload of the API.
@@ -175,15 +178,15 @@ type B2BEndUser struct {
 	// Verified by mail, or provisioned as verified.
 	EmailVerified bool `json:"email_verified"`
 	// When the address was verified by mail.
-	EmailVerifiedAt                  time.Time       `json:"email_verified_at,omitzero"`
-	ExternalAuthenticationProviderID string          `json:"external_authentication_provider_id,omitempty"`
-	Order                            B2BEndUserOrder `json:"order,omitzero"`
+	EmailVerifiedAt                  *time.Time       `json:"email_verified_at,omitempty"`
+	ExternalAuthenticationProviderID string           `json:"external_authentication_provider_id,omitempty"`
+	Order                            *B2BEndUserOrder `json:"order,omitempty"`
 	// Customer details.
-	Customer map[string]any `json:"customer,omitempty"`
+	Customer json.RawMessage `json:"customer,omitempty" jsonschema:"type=object"`
 	// Installation details.
-	Installation map[string]any `json:"installation,omitempty"`
+	Installation json.RawMessage `json:"installation,omitempty" jsonschema:"type=object"`
 	// When the first measurement was received.
-	FirstMeasurementAt time.Time `json:"first_measurement_at,omitzero"`
+	FirstMeasurementAt *time.Time `json:"first_measurement_at,omitempty"`
 	// Each state change with its time, oldest first.
 	History []B2BEndUserHistoryItem `json:"history"`
 	// When it was provisioned.
@@ -193,7 +196,7 @@ type B2BEndUser struct {
 // B2BActivityRequest is a payload of the API.
 type B2BActivityRequest struct {
 	// When the first measurement was received.
-	MeasurementReceivedAt time.Time `json:"measurement_received_at"`
+	MeasurementReceivedAt *time.Time `json:"measurement_received_at"`
 }
 
 // B2BImportLine is a payload of the API.
@@ -306,9 +309,9 @@ type B2BAppLinksRequest struct {
 	// the mail links to onboard's own link `/v2/registration/resetpassword?token=…`.
 	ResetURL string `json:"reset_url,omitempty" jsonschema:"maxLength=2000,pattern=\\{token\\}"`
 	// The labelpartner's iOS apps.
-	IOS B2BAppLinksRequestIOS `json:"ios,omitzero"`
+	IOS *B2BAppLinksRequestIOS `json:"ios,omitempty"`
 	// The labelpartner's Android app.
-	Android B2BAppLinksRequestAndroid `json:"android,omitzero"`
+	Android *B2BAppLinksRequestAndroid `json:"android,omitempty"`
 }
 
 // B2BAppLinksIOS is the labelpartner's iOS apps.
@@ -342,9 +345,9 @@ type B2BAppLinks struct {
 	// the mail links to onboard's own link `/v2/registration/resetpassword?token=…`.
 	ResetURL string `json:"reset_url,omitempty" jsonschema:"maxLength=2000,pattern=\\{token\\}"`
 	// The labelpartner's iOS apps.
-	IOS B2BAppLinksIOS `json:"ios,omitzero"`
+	IOS *B2BAppLinksIOS `json:"ios,omitempty"`
 	// The labelpartner's Android app.
-	Android B2BAppLinksAndroid `json:"android,omitzero"`
+	Android *B2BAppLinksAndroid `json:"android,omitempty"`
 }
 
 // B2BPatchLabelpartnerRequest is a payload of the API.

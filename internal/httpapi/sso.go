@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
@@ -19,38 +18,6 @@ func (s *Server) ssoRoutes() []Route {
 	}
 }
 
-// oidcSessionRequest is the body of POST /api/v1/sessions/oidc.
-type oidcSessionRequest struct {
-	Organization string `json:"organization,omitempty"`
-	Provider     string `json:"provider"`
-	Code         string `json:"code,omitempty"`
-	CodeVerifier string `json:"code_verifier,omitempty"`
-	RedirectURI  string `json:"redirect_uri,omitempty"`
-	IDToken      string `json:"id_token,omitempty"`
-	Nonce        string `json:"nonce,omitempty"`
-}
-
-// oidcPendingView is a pending first-login registration or link.
-type oidcPendingView struct {
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-	Email     string    `json:"email"`
-}
-
-// oidcSessionResponse is the answer of POST /api/v1/sessions/oidc: a
-// session (status signed_in), or the token of the first-login
-// registration (registration_required) or of the link to an existing
-// account (link_required).
-type oidcSessionResponse struct {
-	Status          string           `json:"status"`
-	Token           string           `json:"token,omitempty"`
-	ExpiresAt       *time.Time       `json:"expires_at,omitempty"`
-	User            *User            `json:"user,omitempty"`
-	RequiredActions []string         `json:"required_actions,omitempty"`
-	Registration    *oidcPendingView `json:"registration,omitempty"`
-	Link            *oidcPendingView `json:"link,omitempty"`
-}
-
 func (s *Server) ssoService() (*sso.Service, error) {
 	if s.cfg.SSO == nil {
 		return nil, domain.Errorf(domain.ENotFound, "sso-not-configured", "Sign-in with OpenID Connect is not available.")
@@ -58,14 +25,14 @@ func (s *Server) ssoService() (*sso.Service, error) {
 	return s.cfg.SSO, nil
 }
 
-func sessionAnswer(token string, p flows.Principal) oidcSessionResponse {
+func sessionAnswer(token string, p flows.Principal) OIDCSessionAnswer {
 	exp := p.Session.ExpiresAt
 	actions := p.RequiredActions
 	if actions == nil {
 		actions = []string{}
 	}
 	u := userView(p.User, p.UserType)
-	return oidcSessionResponse{Status: "signed_in", Token: token, ExpiresAt: &exp, User: &u, RequiredActions: actions}
+	return OIDCSessionAnswer{Status: "signed_in", Token: token, ExpiresAt: &exp, User: &u, RequiredActions: actions}
 }
 
 func (s *Server) createOIDCSession(w http.ResponseWriter, r *http.Request) error {
@@ -73,7 +40,7 @@ func (s *Server) createOIDCSession(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	var req oidcSessionRequest
+	var req OIDCSessionRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -87,25 +54,13 @@ func (s *Server) createOIDCSession(w http.ResponseWriter, r *http.Request) error
 		encode(w, http.StatusCreated, sessionAnswer(out.Token, out.Principal))
 		return nil
 	}
-	pv := &oidcPendingView{Token: out.Pending.Token, ExpiresAt: out.Pending.ExpiresAt, Email: out.Pending.Claims.Email}
+	pv := &OIDCPending{Token: out.Pending.Token, ExpiresAt: out.Pending.ExpiresAt, Email: out.Pending.Claims.Email}
 	if out.Pending.Kind == domain.SSOFlowLink {
-		encode(w, http.StatusOK, oidcSessionResponse{Status: "link_required", Link: pv})
+		encode(w, http.StatusOK, OIDCSessionAnswer{Status: "link_required", Link: pv})
 		return nil
 	}
-	encode(w, http.StatusOK, oidcSessionResponse{Status: "registration_required", Registration: pv})
+	encode(w, http.StatusOK, OIDCSessionAnswer{Status: "registration_required", Registration: pv})
 	return nil
-}
-
-// oidcRegistrationView is the first-login registration form.
-type oidcRegistrationView struct {
-	Email        string            `json:"email"`
-	AccountType  string            `json:"account_type"`
-	Organization string            `json:"organization"`
-	Provider     string            `json:"provider"`
-	ExpiresAt    time.Time         `json:"expires_at"`
-	Fields       []flows.Field     `json:"fields"`
-	Prefilled    map[string]string `json:"prefilled"`
-	Agreements   []Agreement       `json:"agreements"`
 }
 
 func (s *Server) getOIDCRegistration(w http.ResponseWriter, r *http.Request) error {
@@ -118,29 +73,9 @@ func (s *Server) getOIDCRegistration(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	agreements := agreementViews(form.Agreements)
-	encode(w, http.StatusOK, oidcRegistrationView{Email: form.Claims.Email, AccountType: form.AccountType, Organization: form.Organization.Name,
-		Provider: form.Provider, ExpiresAt: form.ExpiresAt, Fields: form.Fields, Prefilled: form.Prefilled, Agreements: agreements})
+	encode(w, http.StatusOK, OIDCRegistrationForm{Email: form.Claims.Email, AccountType: form.AccountType, Organization: form.Organization.Name,
+		Provider: form.Provider, ExpiresAt: form.ExpiresAt, Fields: fieldViews(form.Fields), Prefilled: form.Prefilled, Agreements: agreements})
 	return nil
-}
-
-// oidcRegistrationRequest completes the first-login registration: the
-// fields of the form (values the claims gave may be left out) and the
-// accepted agreements; there is no password.
-type oidcRegistrationRequest struct {
-	Customer           map[string]any `json:"customer"`
-	User               map[string]any `json:"user"`
-	AcceptedAgreements []string       `json:"accepted_agreements"`
-}
-
-// oidcRegisteredResponse is the created account and the new session.
-type oidcRegisteredResponse struct {
-	Status          string    `json:"status"`
-	Token           string    `json:"token"`
-	ExpiresAt       time.Time `json:"expires_at"`
-	User            User      `json:"user"`
-	Customer        Customer  `json:"customer"`
-	Location        *Location `json:"location"`
-	RequiredActions []string  `json:"required_actions"`
 }
 
 func (s *Server) completeOIDCRegistration(w http.ResponseWriter, r *http.Request) error {
@@ -148,7 +83,7 @@ func (s *Server) completeOIDCRegistration(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	var req oidcRegistrationRequest
+	var req OIDCRegistrationRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -167,16 +102,10 @@ func (s *Server) completeOIDCRegistration(w http.ResponseWriter, r *http.Request
 	if actions == nil {
 		actions = []string{}
 	}
-	encode(w, http.StatusCreated, oidcRegisteredResponse{Status: "signed_in", Token: reg.Token, ExpiresAt: reg.Principal.Session.ExpiresAt,
+	encode(w, http.StatusCreated, OIDCRegistered{Status: "signed_in", Token: reg.Token, ExpiresAt: reg.Principal.Session.ExpiresAt,
 		User: userView(reg.Registration.User, reg.Registration.UserType), Customer: accountView(reg.Registration.Account),
 		Location: loc, RequiredActions: actions})
 	return nil
-}
-
-// oidcLinkRequest links the identity to the existing account after its
-// password.
-type oidcLinkRequest struct {
-	Password string `json:"password"`
 }
 
 func (s *Server) completeOIDCLink(w http.ResponseWriter, r *http.Request) error {
@@ -184,7 +113,7 @@ func (s *Server) completeOIDCLink(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	var req oidcLinkRequest
+	var req OIDCLinkRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
