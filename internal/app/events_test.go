@@ -326,3 +326,80 @@ func TestWebhookAdminAPI(t *testing.T) {
 		checkProblem(t, admin("GET", "/"+id, nil), 404, "")
 	})
 }
+
+// End users created by the bulk import are told as end_user.provisioned,
+// once each; unchanged and rejected lines, and a re-run, emit nothing.
+func TestEventsOfImportedEndUsers(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		e := startAdmin(t, dsn)
+		logOnFailure(t, e)
+		w := newB2BWorld(t, e, "")
+		existing := w.provision(t, endUser("existing@example.com", "lp-pin"))
+		in := `{"email":"a@example.com","first_name":"A","last_name":"B","labelpartner":"lp-pin"}
+{"email":"EXISTING@example.com","first_name":"A","last_name":"B","labelpartner":"lp-pin"}
+{"email":"broken@example.com",
+{"email":"b@example.com","first_name":"A","last_name":"B","labelpartner":"lp-other"}
+{"email":"a@example.com","first_name":"A","last_name":"B","labelpartner":"lp-pin"}
+{"email":"c@example.com","first_name":"C","last_name":"D","labelpartner":"lp-pw"}
+`
+		provisioned := func() map[string]events.Event {
+			t.Helper()
+			evs, err := e.app.Store().EventsOfOrg(context.Background(), e.orgID("default"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[string]events.Event{}
+			for _, ev := range evs {
+				if ev.Type != events.TypeEndUserProvisioned {
+					continue
+				}
+				if _, dup := out[ev.Subject]; dup {
+					t.Errorf("two end_user.provisioned events about %s", ev.Subject)
+				}
+				pe, err := events.Parse([]byte(ev.Body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[ev.Subject] = pe
+			}
+			return out
+		}
+		lines, sum := w.importNDJSON(t, w.clientA, "", in)
+		if sum["created"] != 2 || sum["unchanged"] != 2 || sum["rejected"] != 2 {
+			t.Fatalf("summary %v", sum)
+		}
+		created := map[string]string{} // id → email
+		for _, l := range lines {
+			if l.Status == "created" {
+				created[l.ID] = map[int]string{1: "a@example.com", 6: "c@example.com"}[l.Line]
+			}
+		}
+		check := func() {
+			t.Helper()
+			got := provisioned()
+			if _, ok := got[existing]; !ok {
+				t.Errorf("no event for the end user provisioned one by one")
+			}
+			delete(got, existing)
+			if len(got) != len(created) {
+				t.Fatalf("%d end_user.provisioned events for imported end users, want %d", len(got), len(created))
+			}
+			for id, email := range created {
+				ev, ok := got[id]
+				if !ok {
+					t.Fatalf("no event for created end user %s", id)
+				}
+				if ev.Organization != "default" || !strings.Contains(string(ev.Data), `"email":"`+email+`"`) ||
+					!strings.Contains(string(ev.Data), `"state":"provisioned"`) || !strings.Contains(string(ev.Data), `"end_user_id":"`+id+`"`) {
+					t.Errorf("event %+v (data %s)", ev, ev.Data)
+				}
+			}
+		}
+		check()
+		// A re-run creates nothing and emits nothing.
+		if _, sum := w.importNDJSON(t, w.clientA, "", in); sum["created"] != 0 {
+			t.Fatalf("re-run summary %v", sum)
+		}
+		check()
+	})
+}
