@@ -48,9 +48,9 @@ func (q Queries) LockEventSequence(ctx context.Context) (int64, error) {
 }
 
 // UnsequencedEvents returns up to limit committed events without a position,
-// oldest id first.
+// oldest id first, without their bodies (Body is "").
 func (q Queries) UnsequencedEvents(ctx context.Context, limit int) ([]StoredEvent, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, type, subject, body, occurred_at FROM events WHERE seq IS NULL ORDER BY id LIMIT $1`, limit)
+	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, type, subject, occurred_at FROM events WHERE seq IS NULL ORDER BY id LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("unsequenced events: %w", err)
 	}
@@ -58,7 +58,7 @@ func (q Queries) UnsequencedEvents(ctx context.Context, limit int) ([]StoredEven
 	var out []StoredEvent
 	for rows.Next() {
 		var e StoredEvent
-		if err := rows.Scan(&e.ID, &e.OrgID, &e.Type, &e.Subject, &e.Body, &e.OccurredAt); err != nil {
+		if err := rows.Scan(&e.ID, &e.OrgID, &e.Type, &e.Subject, &e.OccurredAt); err != nil {
 			return nil, fmt.Errorf("unsequenced events: %w", err)
 		}
 		e.OccurredAt = e.OccurredAt.UTC()
