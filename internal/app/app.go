@@ -190,9 +190,15 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Concurrency: cfg.WebhookWorkers, RetryBase: cfg.WebhookRetryBase, RetryMax: cfg.WebhookRetryMax,
 		MaxAge: cfg.WebhookMaxAge, DisableAfter: cfg.WebhookDisableAfter, Lease: cfg.WebhookLease,
 	}, logger.With("component", "webhooks"))
+	adminMailer := webhooks.AdminMailer{Templates: templates, From: cfg.MailFrom, Now: o.now}
 	a.hooks.OnDisabled = func(ctx context.Context, tx *store.Tx, ep store.WebhookEndpoint, reason string) error {
+		// The organization's admins are mailed in the disabling's transaction.
+		mailed, err := adminMailer.Disabled(ctx, tx, ep, reason)
+		if err != nil {
+			return err
+		}
 		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: ep.OrgID, Actor: "system", Action: "webhook.disabled", SubjectID: ep.ID,
-			Data: map[string]any{"url": ep.URL, "reason": reason}, CreatedAt: time.Now()})
+			Data: map[string]any{"url": ep.URL, "reason": reason, "admins_mailed": mailed}, CreatedAt: time.Now()})
 	}
 	if cfg.NATSURL != "" {
 		a.publisher = events.NewPublisher(st, events.NATSConfig{URL: cfg.NATSURL, CredsFile: cfg.NATSCredsFile,

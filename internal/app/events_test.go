@@ -13,6 +13,7 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/events"
 	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
+	"github.com/onboard-dev/onboard/internal/testutil/smtptest"
 	"github.com/onboard-dev/onboard/internal/webhooks"
 )
 
@@ -324,5 +325,157 @@ func TestWebhookAdminAPI(t *testing.T) {
 		checkProblem(t, r, 404, "")
 		expect(t, admin("DELETE", "/"+id, nil), http.StatusNoContent)
 		checkProblem(t, admin("GET", "/"+id, nil), 404, "")
+	})
+}
+
+// End users created by the bulk import are told as end_user.provisioned,
+// once each; unchanged and rejected lines, and a re-run, emit nothing.
+func TestEventsOfImportedEndUsers(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		e := startAdmin(t, dsn)
+		logOnFailure(t, e)
+		w := newB2BWorld(t, e, "")
+		existing := w.provision(t, endUser("existing@example.com", "lp-pin"))
+		in := `{"email":"a@example.com","first_name":"A","last_name":"B","labelpartner":"lp-pin"}
+{"email":"EXISTING@example.com","first_name":"A","last_name":"B","labelpartner":"lp-pin"}
+{"email":"broken@example.com",
+{"email":"b@example.com","first_name":"A","last_name":"B","labelpartner":"lp-other"}
+{"email":"a@example.com","first_name":"A","last_name":"B","labelpartner":"lp-pin"}
+{"email":"c@example.com","first_name":"C","last_name":"D","labelpartner":"lp-pw"}
+`
+		provisioned := func() map[string]events.Event {
+			t.Helper()
+			evs, err := e.app.Store().EventsOfOrg(context.Background(), e.orgID("default"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[string]events.Event{}
+			for _, ev := range evs {
+				if ev.Type != events.TypeEndUserProvisioned {
+					continue
+				}
+				if _, dup := out[ev.Subject]; dup {
+					t.Errorf("two end_user.provisioned events about %s", ev.Subject)
+				}
+				pe, err := events.Parse([]byte(ev.Body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[ev.Subject] = pe
+			}
+			return out
+		}
+		lines, sum := w.importNDJSON(t, w.clientA, "", in)
+		if sum["created"] != 2 || sum["unchanged"] != 2 || sum["rejected"] != 2 {
+			t.Fatalf("summary %v", sum)
+		}
+		created := map[string]string{} // id → email
+		for _, l := range lines {
+			if l.Status == "created" {
+				created[l.ID] = map[int]string{1: "a@example.com", 6: "c@example.com"}[l.Line]
+			}
+		}
+		check := func() {
+			t.Helper()
+			got := provisioned()
+			if _, ok := got[existing]; !ok {
+				t.Errorf("no event for the end user provisioned one by one")
+			}
+			delete(got, existing)
+			if len(got) != len(created) {
+				t.Fatalf("%d end_user.provisioned events for imported end users, want %d", len(got), len(created))
+			}
+			for id, email := range created {
+				ev, ok := got[id]
+				if !ok {
+					t.Fatalf("no event for created end user %s", id)
+				}
+				if ev.Organization != "default" || !strings.Contains(string(ev.Data), `"email":"`+email+`"`) ||
+					!strings.Contains(string(ev.Data), `"state":"provisioned"`) || !strings.Contains(string(ev.Data), `"end_user_id":"`+id+`"`) {
+					t.Errorf("event %+v (data %s)", ev, ev.Data)
+				}
+			}
+		}
+		check()
+		// A re-run creates nothing and emits nothing.
+		if _, sum := w.importNDJSON(t, w.clientA, "", in); sum["created"] != 0 {
+			t.Fatalf("re-run summary %v", sum)
+		}
+		check()
+	})
+}
+
+// An endpoint disabled by a 410 Gone mails every active org_admin of its
+// organization, in their language, through the outbox and the real SMTP
+// server; supervisors, disabled admins and another organization's admins
+// get nothing.
+func TestWebhookDisabledMailsAdmins(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		e := startAdmin(t, dsn)
+		logOnFailure(t, e)
+		ctx := context.Background()
+		st := e.app.Store()
+		e.createOrg("acme")
+		e.createBackOfficeUser("default", "admin-en@example.com", "org_admin")
+		e.createBackOfficeUser("default", "admin-it@example.com", "org_admin")
+		e.createBackOfficeUser("default", "admin-off@example.com", "org_admin")
+		e.createBackOfficeUser("default", "super@example.com", "supervisor")
+		e.createBackOfficeUser("acme", "acme-admin@example.com", "org_admin")
+		it, err := st.BackOfficeUserByEmail(ctx, "admin-it@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SetBackOfficeLanguage(ctx, it.ID, "it", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.DB().ExecContext(ctx, `UPDATE backoffice_users SET disabled_at = created_at WHERE email = 'admin-off@example.com'`); err != nil {
+			t.Fatal(err)
+		}
+
+		var calls sync.WaitGroup
+		calls.Add(1)
+		var once sync.Once
+		gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			once.Do(calls.Done)
+			w.WriteHeader(http.StatusGone)
+		}))
+		t.Cleanup(gone.Close)
+		hooks := "/api/v1/admin/organizations/default/webhooks"
+		r := e.do("POST", hooks, map[string]any{"url": gone.URL + "/h", "description": "crm"}, "Authorization", "Bearer "+envAdminKey)
+		expect(t, r, http.StatusCreated)
+		id := r.json(t)["id"].(string)
+		w := newB2BWorld(t, e, "")
+		w.provision(t, endUser("eve@example.com", "lp-pin")) // an event for the endpoint
+		calls.Wait()
+
+		en := e.smtp.WaitFor(t, 15*time.Second, func(m smtptest.Message) bool {
+			return smtptest.SentTo("admin-en@example.com")(m) && strings.Contains(m.Subject, "webhook endpoint")
+		})
+		if !strings.Contains(en.Subject, "was disabled") || !strings.Contains(string(en.Raw), gone.URL+"/h") || !strings.Contains(string(en.Raw), "410 Gone") {
+			t.Errorf("English mail: %s\n%s", en.Subject, en.Raw)
+		}
+		itm := e.smtp.WaitFor(t, 15*time.Second, func(m smtptest.Message) bool {
+			return smtptest.SentTo("admin-it@example.com")(m) && strings.Contains(m.Subject, "webhook")
+		})
+		if !strings.Contains(itm.Subject, "disattivato") {
+			t.Errorf("Italian mail: %s", itm.Subject)
+		}
+		r = e.do("GET", hooks+"/"+id, nil, "Authorization", "Bearer "+envAdminKey)
+		expect(t, r, http.StatusOK)
+		if r.json(t)["enabled"] != false {
+			t.Fatalf("endpoint not disabled: %s", r.body)
+		}
+		// Exactly the two active org_admins of the organization, once each.
+		if n := e.countWhere("outbox", "template = 'webhook_disabled'"); n != 2 {
+			t.Errorf("%d webhook_disabled mails queued, want 2", n)
+		}
+		for _, to := range []string{"admin-off@example.com", "super@example.com", "acme-admin@example.com"} {
+			if n := e.countWhere("outbox", "template = 'webhook_disabled' AND to_lower = $1", to); n != 0 {
+				t.Errorf("%s was mailed", to)
+			}
+		}
+		if n := e.countWhere("audit_log", "action = 'webhook.disabled' AND subject_id = $1", id); n != 1 {
+			t.Errorf("%d webhook.disabled audit entries, want 1", n)
+		}
 	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/events"
 	"github.com/onboard-dev/onboard/internal/store"
 )
 
@@ -75,6 +76,12 @@ func ImportEndUsers(ctx context.Context, st *store.Store, scope ImportScope, r i
 		scope.Now = store.Now
 	}
 	var sum ImportSummary
+	// Every end user the import creates is told as end_user.provisioned,
+	// written with the batch that creates it.
+	org, err := st.OrganizationByID(ctx, scope.OrgID)
+	if err != nil {
+		return sum, fmt.Errorf("import: %w", err)
+	}
 	batchSize := 1000
 	if st.Engine() == store.Postgres {
 		batchSize = 5000
@@ -105,10 +112,9 @@ func ImportEndUsers(ctx context.Context, st *store.Store, scope ImportScope, r i
 			}
 		}
 	})
-	var err error
 	for b := range batches {
 		var rs []ImportResult
-		if rs, err = importBatch(ctx, st, scope, b, &sum); err == nil {
+		if rs, err = importBatch(ctx, st, scope, org, b, &sum); err == nil {
 			select {
 			case answers <- rs:
 			case <-ctx.Done():
@@ -149,14 +155,16 @@ type importItem struct {
 
 // importBatch stores the valid end users of a batch and answers every item
 // of it, in order.
-func importBatch(ctx context.Context, st *store.Store, scope ImportScope, items []importItem, sum *ImportSummary) ([]ImportResult, error) {
+func importBatch(ctx context.Context, st *store.Store, scope ImportScope, org domain.Organization, items []importItem, sum *ImportSummary) ([]ImportResult, error) {
 	rows := make([]domain.EndUser, 0, len(items))
 	for _, it := range items {
 		if it.user != nil {
 			rows = append(rows, *it.user)
 		}
 	}
-	outcomes, err := st.ImportEndUsers(ctx, scope.OrgID, rows)
+	outcomes, err := st.ImportEndUsersWithEvents(ctx, scope.OrgID, rows, func(u domain.EndUser) (store.StoredEvent, error) {
+		return events.Row(org, u.CreatedAt, u.ID, events.EndUserEvent(domain.EndUserProvisioned, u.ID, u.Labelpartner, u.Email))
+	})
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}

@@ -105,11 +105,16 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
+		// One statement numbers the whole batch, in id order.
+		ids := make([]string, len(evs))
+		for i, e := range evs {
+			ids[i] = e.ID
+		}
+		if err := tx.SequenceEvents(ctx, ids, last+1, d.nats); err != nil {
+			return err
+		}
 		for _, e := range evs {
 			last++
-			if err := tx.SequenceEvent(ctx, e.ID, last, d.nats); err != nil {
-				return err
-			}
 			for _, ep := range eps {
 				if ep.OrgID != e.OrgID || !Matches(ep.EventTypes, e.Type) {
 					continue

@@ -35,19 +35,35 @@ type Data interface {
 
 // Emit writes an event about subject to tx, the transaction of the change.
 func Emit(ctx context.Context, tx *store.Tx, org domain.Organization, at time.Time, subject string, d Data) (Event, error) {
+	row, e, err := build(org, at, subject, d)
+	if err != nil {
+		return Event{}, err
+	}
+	if err := tx.InsertEvent(ctx, row); err != nil {
+		return Event{}, fmt.Errorf("emit %s: %w", e.Type, err)
+	}
+	return e, nil
+}
+
+// Row builds the row of an event about subject without writing it, for
+// writers that store many events at once in the transaction of their
+// change (the bulk import).
+func Row(org domain.Organization, at time.Time, subject string, d Data) (store.StoredEvent, error) {
+	row, _, err := build(org, at, subject, d)
+	return row, err
+}
+
+func build(org domain.Organization, at time.Time, subject string, d Data) (store.StoredEvent, Event, error) {
 	raw, err := json.Marshal(d)
 	if err != nil {
-		return Event{}, fmt.Errorf("emit %s: %w", d.EventType(), err)
+		return store.StoredEvent{}, Event{}, fmt.Errorf("emit %s: %w", d.EventType(), err)
 	}
 	e := Event{ID: store.NewID(), Type: d.EventType(), Organization: org.Name, OccurredAt: store.Timestamp(at), Subject: subject, Data: raw}
 	body, err := json.Marshal(e)
 	if err != nil {
-		return Event{}, fmt.Errorf("emit %s: %w", e.Type, err)
+		return store.StoredEvent{}, Event{}, fmt.Errorf("emit %s: %w", e.Type, err)
 	}
-	if err := tx.InsertEvent(ctx, store.StoredEvent{ID: e.ID, OrgID: org.ID, Type: e.Type, Subject: subject, Body: string(body), OccurredAt: e.OccurredAt}); err != nil {
-		return Event{}, fmt.Errorf("emit %s: %w", e.Type, err)
-	}
-	return e, nil
+	return store.StoredEvent{ID: e.ID, OrgID: org.ID, Type: e.Type, Subject: subject, Body: string(body), OccurredAt: e.OccurredAt}, e, nil
 }
 
 // Parse reads an event's JSON.

@@ -17,10 +17,33 @@ type BackOfficeInviteData struct {
 	ExpiresIn string
 }
 
+// TemplateWebhookDisabled tells an organization's administrators that one
+// of its webhook endpoints was disabled; data is WebhookDisabledData.
+const TemplateWebhookDisabled = "webhook_disabled"
+
+// WebhookDisabledData is the data for TemplateWebhookDisabled.
+type WebhookDisabledData struct {
+	// Organization is the display name of the organization.
+	Organization string
+	// URL is the endpoint's address.
+	URL string
+	// Description is the endpoint's description ("" when none).
+	Description string
+	// Gone is set when the endpoint answered 410 Gone; otherwise it had
+	// failed since FailingSince.
+	Gone bool
+	// FailingSince is when the endpoint began failing, e.g.
+	// "2026-03-02 09:15 UTC" ("" when it answered 410 Gone).
+	FailingSince string
+}
+
 // backofficeZeroData returns the zero data of a back-office template.
 func backofficeZeroData(name string) (any, bool) {
-	if name == TemplateBackOfficeInvite {
+	switch name {
+	case TemplateBackOfficeInvite:
 		return BackOfficeInviteData{}, true
+	case TemplateWebhookDisabled:
+		return WebhookDisabledData{}, true
 	}
 	return nil, false
 }

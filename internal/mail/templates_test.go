@@ -26,7 +26,7 @@ func TestTemplateNames(t *testing.T) {
 	want = append(want, approvalTemplateNames...)
 	want = append(want, b2bTemplateNames...)
 	want = append(want, mail.TemplateThingFactoryReset)
-	want = append(want, mail.TemplateBackOfficeInvite)
+	want = append(want, mail.TemplateBackOfficeInvite, mail.TemplateWebhookDisabled)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("Names() = %q, want %q", got, want)

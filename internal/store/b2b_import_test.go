@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -41,31 +42,61 @@ func importUser(org domain.Organization, lp domain.Labelpartner, email, ext stri
 		ExternalID: ext, Customer: json.RawMessage(`{"n":"` + email + `"}`), State: domain.EndUserProvisioned, CreatedAt: Now()}
 }
 
+type importFn = func(context.Context, string, []domain.EndUser, ImportEvent) ([]ImportOutcome, error)
+
+// importEventOf is a test event of an imported end user.
+func importEventOf(u domain.EndUser) (StoredEvent, error) {
+	return StoredEvent{ID: NewID(), OrgID: u.OrgID, Type: "end_user.provisioned", Subject: u.ID, Body: `{"email":"` + u.Email + `"}`, OccurredAt: u.CreatedAt}, nil
+}
+
+// importEventSubjects lists the subjects of the organization's events in
+// id order.
+func importEventSubjects(t *testing.T, st *Store, orgID string) []string {
+	t.Helper()
+	rows, err := st.DB().QueryContext(context.Background(), `SELECT subject FROM events WHERE org_id = $1 ORDER BY id`, orgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // TestImportOutcomes runs one batch with every kind of clash through each
 // import path and checks the outcomes and the rows written: all paths must
 // behave as INSERT … ON CONFLICT DO NOTHING in input order.
 func TestImportOutcomes(t *testing.T) {
 	type path struct {
 		name string
-		fn   func(s *Store) func(context.Context, string, []domain.EndUser) ([]ImportOutcome, error)
+		fn   func(s *Store) importFn
 	}
 	engines := []struct {
 		name  string
 		dsn   func(testing.TB) string
 		paths []path
 	}{
-		{"sqlite", dbtest.SQLite, []path{{"batch insert", func(s *Store) func(context.Context, string, []domain.EndUser) ([]ImportOutcome, error) {
+		{"sqlite", dbtest.SQLite, []path{{"batch insert", func(s *Store) importFn {
 			return s.importSQLite
 		}}}},
 		{"postgres", dbtest.Postgres, []path{
-			{"direct copy", func(s *Store) func(context.Context, string, []domain.EndUser) ([]ImportOutcome, error) {
+			{"direct copy", func(s *Store) importFn {
 				return s.importPostgresDirect
 			}},
-			{"staged", func(s *Store) func(context.Context, string, []domain.EndUser) ([]ImportOutcome, error) {
+			{"staged", func(s *Store) importFn {
 				return s.importPostgresStaged
 			}},
-			{"chosen", func(s *Store) func(context.Context, string, []domain.EndUser) ([]ImportOutcome, error) {
-				return s.ImportEndUsers
+			{"chosen", func(s *Store) importFn {
+				return s.ImportEndUsersWithEvents
 			}},
 		}},
 	}
@@ -105,11 +136,17 @@ func TestImportOutcomes(t *testing.T) {
 					{Created: true, ID: batch[8].ID, LabelpartnerID: lp.ID},
 					{}, // rejected: nobody has its address
 				}
-				got, err := p.fn(st)(ctx, org.ID, batch)
+				got, err := p.fn(st)(ctx, org.ID, batch, importEventOf)
 				if err != nil {
 					t.Fatal(err)
 				}
 				checkOutcomes(t, got, want)
+				// One event per created end user, in input order, in the
+				// batch's transaction; none for the others.
+				wantSubjects := []string{batch[0].ID, batch[4].ID, batch[6].ID, batch[8].ID}
+				if got := importEventSubjects(t, st, org.ID); !slices.Equal(got, wantSubjects) {
+					t.Errorf("event subjects %v, want %v", got, wantSubjects)
+				}
 				for i, u := range batch {
 					stored, err := st.EndUserByID(ctx, org.ID, u.ID)
 					switch {
@@ -127,9 +164,12 @@ func TestImportOutcomes(t *testing.T) {
 				for i, u := range batch {
 					rerun[i] = importUser(org, lp, u.Email, u.ExternalID)
 				}
-				got, err = p.fn(st)(ctx, org.ID, rerun)
+				got, err = p.fn(st)(ctx, org.ID, rerun, importEventOf)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if got := importEventSubjects(t, st, org.ID); !slices.Equal(got, wantSubjects) {
+					t.Errorf("after a re-run: event subjects %v, want %v", got, wantSubjects)
 				}
 				again := []ImportOutcome{
 					{ID: batch[0].ID, LabelpartnerID: lp.ID}, {ID: held.ID, LabelpartnerID: lp.ID}, {ID: batch[0].ID, LabelpartnerID: lp.ID},

@@ -421,16 +421,88 @@ type ImportOutcome struct {
 // holds its address. On PostgreSQL the rows go through COPY into a
 // temporary staging table.
 func (s *Store) ImportEndUsers(ctx context.Context, orgID string, rows []domain.EndUser) ([]ImportOutcome, error) {
+	return s.ImportEndUsersWithEvents(ctx, orgID, rows, nil)
+}
+
+// ImportEvent builds the event row of an end user an import created.
+type ImportEvent func(u domain.EndUser) (StoredEvent, error)
+
+// ImportEndUsersWithEvents is ImportEndUsers that also writes, in the
+// batch's transaction, the event event builds for every end user the batch
+// creates (none for the others), in input order: with one multi-row INSERT
+// per 100 events on SQLite, with COPY on PostgreSQL. A nil event writes
+// none.
+func (s *Store) ImportEndUsersWithEvents(ctx context.Context, orgID string, rows []domain.EndUser, event ImportEvent) ([]ImportOutcome, error) {
 	if len(rows) == 0 {
 		return nil, nil
 	}
 	if s.engine == Postgres {
-		return s.importPostgres(ctx, orgID, rows)
+		return s.importPostgres(ctx, orgID, rows, event)
 	}
-	return s.importSQLite(ctx, orgID, rows)
+	return s.importSQLite(ctx, orgID, rows, event)
 }
 
-func (s *Store) importSQLite(ctx context.Context, orgID string, rows []domain.EndUser) ([]ImportOutcome, error) {
+// importEvents builds the events of the rows created.
+func importEvents(rows []domain.EndUser, created func(i int) bool, event ImportEvent) ([]StoredEvent, error) {
+	if event == nil {
+		return nil, nil
+	}
+	var evs []StoredEvent
+	for i, u := range rows {
+		if !created(i) {
+			continue
+		}
+		e, err := event(u)
+		if err != nil {
+			return nil, fmt.Errorf("import end users: event: %w", err)
+		}
+		evs = append(evs, e)
+	}
+	return evs, nil
+}
+
+// eventColumns are the columns a new event row is written with.
+var eventColumns = []string{"id", "org_id", "type", "subject", "body", "occurred_at"}
+
+// copyEvents writes events with COPY (PostgreSQL).
+func copyEvents(ctx context.Context, tx pgx.Tx, evs []StoredEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	src := make([][]any, len(evs))
+	for i, e := range evs {
+		src[i] = []any{e.ID, e.OrgID, e.Type, e.Subject, e.Body, Timestamp(e.OccurredAt)}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumns, pgx.CopyFromRows(src)); err != nil {
+		return fmt.Errorf("import end users: copy events: %w", mapErr(err))
+	}
+	return nil
+}
+
+// insertEventsSQLite writes events with multi-row INSERTs (SQLite).
+func insertEventsSQLite(ctx context.Context, tx *Tx, evs []StoredEvent) error {
+	const chunk = 100
+	args := make([]any, 0, chunk*len(eventColumns))
+	for start := 0; start < len(evs); start += chunk {
+		part := evs[start:min(start+chunk, len(evs))]
+		args = args[:0]
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO events (` + strings.Join(eventColumns, ", ") + `) VALUES `)
+		for i, e := range part {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString("(?,?,?,?,?,?)")
+			args = append(args, e.ID, e.OrgID, e.Type, e.Subject, e.Body, Timestamp(e.OccurredAt))
+		}
+		if _, err := tx.tx.ExecContext(ctx, sb.String(), args...); err != nil {
+			return fmt.Errorf("import end users: insert events: %w", mapErr(err))
+		}
+	}
+	return nil
+}
+
+func (s *Store) importSQLite(ctx context.Context, orgID string, rows []domain.EndUser, event ImportEvent) ([]ImportOutcome, error) {
 	out := make([]ImportOutcome, len(rows))
 	created := make(map[string]bool, len(rows))
 	// Positional ? parameters: SQLite resolves each named $n parameter by a
@@ -482,6 +554,13 @@ func (s *Store) importSQLite(ctx context.Context, orgID string, rows []domain.En
 			if err := collectIDs(res, err)(created); err != nil {
 				return fmt.Errorf("import end users: %w", err)
 			}
+		}
+		evs, err := importEvents(rows, func(i int) bool { return created[rows[i].ID] }, event)
+		if err != nil {
+			return err
+		}
+		if err := insertEventsSQLite(ctx, tx, evs); err != nil {
+			return err
 		}
 		return resolveExisting(rows, created, out, func(emails []string) (map[string]ImportOutcome, error) {
 			found := make(map[string]ImportOutcome, len(emails))
@@ -575,10 +654,10 @@ func resolveExisting(rows []domain.EndUser, created map[string]bool, out []Impor
 // writer takes an address or external id between the check and the COPY,
 // the unique index refuses the COPY and the batch is redone through the
 // conflict-tolerant staging path.
-func (s *Store) importPostgres(ctx context.Context, orgID string, rows []domain.EndUser) ([]ImportOutcome, error) {
-	out, err := s.importPostgresDirect(ctx, orgID, rows)
+func (s *Store) importPostgres(ctx context.Context, orgID string, rows []domain.EndUser, event ImportEvent) ([]ImportOutcome, error) {
+	out, err := s.importPostgresDirect(ctx, orgID, rows, event)
 	if errors.Is(err, domain.ErrDuplicate) {
-		return s.importPostgresStaged(ctx, orgID, rows)
+		return s.importPostgresStaged(ctx, orgID, rows, event)
 	}
 	return out, err
 }
@@ -626,7 +705,7 @@ func planImport(rows []domain.EndUser, existing map[string]ImportOutcome, takenE
 	return out, create
 }
 
-func (s *Store) importPostgresDirect(ctx context.Context, orgID string, rows []domain.EndUser) ([]ImportOutcome, error) {
+func (s *Store) importPostgresDirect(ctx context.Context, orgID string, rows []domain.EndUser, event ImportEvent) ([]ImportOutcome, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("import end users: %w", err)
@@ -680,6 +759,13 @@ func (s *Store) importPostgresDirect(ctx context.Context, orgID string, rows []d
 			return nil, fmt.Errorf("import end users: copy: %w", mapErr(err))
 		}
 	}
+	evs, err := importEvents(rows, func(i int) bool { return out[i].Created }, event)
+	if err != nil {
+		return nil, err
+	}
+	if err := copyEvents(ctx, tx, evs); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("import end users: commit: %w", mapErr(err))
 	}
@@ -714,7 +800,7 @@ var endUserCopyColumns = []string{"id", "org_id", "labelpartner_id", "email", "e
 // importPostgresStaged COPYs the batch into a temporary table and inserts
 // from there with ON CONFLICT DO NOTHING, so concurrent imports of the same
 // addresses cannot fail it.
-func (s *Store) importPostgresStaged(ctx context.Context, orgID string, rows []domain.EndUser) ([]ImportOutcome, error) {
+func (s *Store) importPostgresStaged(ctx context.Context, orgID string, rows []domain.EndUser, event ImportEvent) ([]ImportOutcome, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("import end users: %w", err)
@@ -763,6 +849,13 @@ func (s *Store) importPostgresStaged(ctx context.Context, orgID string, rows []d
 	}
 	out := make([]ImportOutcome, len(rows))
 	if err := resolveExisting(rows, created, out, pgHolders(ctx, tx, orgID)); err != nil {
+		return nil, err
+	}
+	evs, err := importEvents(rows, func(i int) bool { return created[rows[i].ID] }, event)
+	if err != nil {
+		return nil, err
+	}
+	if err := copyEvents(ctx, tx, evs); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {

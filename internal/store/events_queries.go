@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -47,9 +48,9 @@ func (q Queries) LockEventSequence(ctx context.Context) (int64, error) {
 }
 
 // UnsequencedEvents returns up to limit committed events without a position,
-// oldest id first.
+// oldest id first, without their bodies (Body is "").
 func (q Queries) UnsequencedEvents(ctx context.Context, limit int) ([]StoredEvent, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, type, subject, body, occurred_at FROM events WHERE seq IS NULL ORDER BY id LIMIT $1`, limit)
+	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, type, subject, occurred_at FROM events WHERE seq IS NULL ORDER BY id LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("unsequenced events: %w", err)
 	}
@@ -57,13 +58,44 @@ func (q Queries) UnsequencedEvents(ctx context.Context, limit int) ([]StoredEven
 	var out []StoredEvent
 	for rows.Next() {
 		var e StoredEvent
-		if err := rows.Scan(&e.ID, &e.OrgID, &e.Type, &e.Subject, &e.Body, &e.OccurredAt); err != nil {
+		if err := rows.Scan(&e.ID, &e.OrgID, &e.Type, &e.Subject, &e.OccurredAt); err != nil {
 			return nil, fmt.Errorf("unsequenced events: %w", err)
 		}
 		e.OccurredAt = e.OccurredAt.UTC()
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// SequenceEvents gives the events ids, in order, the positions first,
+// first+1, …, and marks them for NATS when natsPending is set: one
+// statement for the whole batch.
+func (q Queries) SequenceEvents(ctx context.Context, ids []string, first int64, natsPending bool) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	pending := 0
+	if natsPending {
+		pending = 1
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return fmt.Errorf("sequence events: %w", err)
+	}
+	query := `UPDATE events SET seq = $1 + v.key, nats_pending = $2
+		FROM (SELECT key, value AS id FROM json_each($3)) AS v WHERE events.id = v.id`
+	if q.engine == Postgres {
+		query = `UPDATE events SET seq = $1 + v.ord - 1, nats_pending = $2
+		FROM json_array_elements_text($3::json) WITH ORDINALITY AS v(id, ord) WHERE events.id = v.id`
+	}
+	res, err := q.q.ExecContext(ctx, query, first, pending, string(list))
+	if err != nil {
+		return fmt.Errorf("sequence events: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != int64(len(ids)) {
+		return fmt.Errorf("sequence events: %d of %d rows numbered (%v)", n, len(ids), err)
+	}
+	return nil
 }
 
 // SequenceEvent gives an event its position and marks it for NATS when

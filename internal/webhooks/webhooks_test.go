@@ -14,6 +14,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/events"
 	"github.com/onboard-dev/onboard/internal/flows"
+	obmail "github.com/onboard-dev/onboard/internal/mail"
 	"github.com/onboard-dev/onboard/internal/outbound"
 	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
@@ -390,12 +391,25 @@ func TestFailingEndpointIsDisabled(t *testing.T) {
 		h.worker = webhooks.NewWorker(h.st, outbound.New(outbound.Options{AllowPrivate: true}),
 			webhooks.WorkerConfig{RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond, Timeout: time.Second, DisableAfter: 200 * time.Millisecond}, nil)
 		var told atomic.Int32
+		tpl, err := obmail.LoadTemplates("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.st.CreateBackOfficeUser(ctx, domain.BackOfficeUser{ID: store.NewID(), OrgID: h.org.ID, Email: "admin@example.com",
+			Role: domain.RoleOrgAdmin, Language: "en", CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		mailer := webhooks.AdminMailer{Templates: tpl, From: "onboard@example.com"}
 		h.worker.OnDisabled = func(ctx context.Context, tx *store.Tx, ep store.WebhookEndpoint, reason string) error {
 			if !strings.Contains(reason, "failed since") {
 				t.Errorf("reason %q", reason)
 			}
 			told.Add(1)
-			return nil
+			n, err := mailer.Disabled(ctx, tx, ep, reason)
+			if n != 1 {
+				t.Errorf("%d admins mailed, want 1", n)
+			}
+			return err
 		}
 		rcv := newReceiver(t)
 		rcv.status = func(events.Event) int { return 500 }
@@ -411,6 +425,11 @@ func TestFailingEndpointIsDisabled(t *testing.T) {
 		})
 		if told.Load() != 1 {
 			t.Fatalf("OnDisabled ran %d times", told.Load())
+		}
+		var queued int
+		if err := h.st.DB().QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE template = $1 AND to_lower = $2`,
+			obmail.TemplateWebhookDisabled, "admin@example.com").Scan(&queued); err != nil || queued != 1 {
+			t.Fatalf("%d mails queued for the admin (%v), want 1", queued, err)
 		}
 		on := true
 		got, err := h.svc.Update(ctx, h.org, ep.ID, webhooks.EndpointPatch{Enabled: &on})

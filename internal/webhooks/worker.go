@@ -17,6 +17,10 @@ import (
 	"github.com/onboard-dev/onboard/internal/store"
 )
 
+// ReasonGone is the reason recorded when an endpoint is disabled because
+// it answered 410 Gone.
+const ReasonGone = "the endpoint answered 410 Gone"
+
 // WorkerConfig are the delivery settings; zero values take the defaults.
 type WorkerConfig struct {
 	Concurrency  int           // requests in flight; default 32
@@ -266,7 +270,7 @@ func (w *Worker) record(ctx context.Context, claimed []store.ClaimedDelivery, ou
 			reason := ""
 			switch {
 			case h.gone:
-				reason = "the endpoint answered 410 Gone"
+				reason = ReasonGone
 			case h.ok:
 				if h.ep.FailingSince != nil {
 					if err := tx.SetWebhookFailing(ctx, id, nil); err != nil {
