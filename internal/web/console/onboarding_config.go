@@ -56,7 +56,7 @@ func ssoSection(rq *req, s *domain.SSO) section {
 		}
 		g.Fields = []*field{
 			text("name", p.Name, T("console.cfg.sso.name_hint")),
-			{Name: prefix + "issuer", ID: fieldID(prefix + "issuer"), Label: T("console.cfg.sso.issuer"), Kind: "url", Value: p.Issuer, Hint: T("console.cfg.sso.issuer_hint"), Autocomplete: "off"},
+			{Name: prefix + "issuer", ID: fieldID(prefix + "issuer"), Label: T("console.cfg.sso.issuer"), Kind: "text", Value: p.Issuer, Hint: T("console.cfg.sso.issuer_hint"), Autocomplete: "off"},
 			text("client_id", p.ClientID, ""),
 			{Name: prefix + "client_secret", ID: fieldID(prefix + "client_secret"), Label: T("console.cfg.sso.client_secret"), Kind: "password", Hint: secretHint, Autocomplete: "new-password"},
 			text("scopes", strings.Join(p.Scopes, " "), T("console.cfg.sso.scopes_hint")),
@@ -70,6 +70,10 @@ func ssoSection(rq *req, s *domain.SSO) section {
 				Value: strings.Join(p.AppRedirectURIs, "\n"), Hint: T("console.cfg.sso.app_redirect_uris_hint")},
 		}
 		if !blank {
+			// A provider needs these; the blank row may stay empty.
+			for _, f := range g.Fields[:3] {
+				f.Required = true
+			}
 			g.Fields = append(g.Fields, &field{Name: prefix + "remove", ID: fieldID(prefix + "remove"), Label: T("console.cfg.sso.remove", "Name", p.Name), Kind: "checkbox", Value: "true"})
 		}
 		sec.Groups = append(sec.Groups, g)
@@ -114,7 +118,7 @@ func deviceSection(rq *req, d domain.DeviceSetup, userTypes []domain.UserType) s
 			g.Legend, g.Hint = T("console.cfg.dev.new_template"), T("console.cfg.dev.new_template_hint")
 		}
 		g.Fields = []*field{{Name: prefix + "platform", ID: fieldID(prefix + "platform"), Label: T("console.cfg.dev.platform"), Kind: "text", Value: p,
-			Hint: T("console.cfg.dev.platform_hint", "Platforms", strings.Join(domain.Platforms, ", ")), Autocomplete: "off"}}
+			Hint: T("console.cfg.dev.platform_hint", "Platforms", strings.Join(domain.Platforms, ", ")), Autocomplete: "off", Required: !blank}}
 		langs := slices.Clone(instructionLanguages)
 		for l := range t.Instructions {
 			if !slices.Contains(langs, l) {
@@ -126,7 +130,7 @@ func deviceSection(rq *req, d domain.DeviceSetup, userTypes []domain.UserType) s
 			name := prefix + "instructions." + l
 			f := &field{Name: name, ID: fieldID(name), Label: T("console.cfg.dev.instructions", "Language", l), Kind: "textarea", Value: t.Instructions[l]}
 			if l == "en" {
-				f.Hint = T("console.cfg.dev.instructions_hint")
+				f.Hint, f.Required = T("console.cfg.dev.instructions_hint"), !blank
 			}
 			g.Fields = append(g.Fields, f)
 		}
@@ -205,9 +209,12 @@ func parseSSO(form url.Values) *domain.SSO {
 			continue
 		}
 		p := domain.SSOProvider{Name: get("name"), Issuer: get("issuer"), ClientID: get("client_id"), ClientSecret: form.Get(prefix + "client_secret"),
-			Scopes: strings.Fields(form.Get(prefix + "scopes")), ButtonLabel: get("button_label"),
+			ButtonLabel: get("button_label"),
 			Claims: domain.SSOClaims{Email: get("claims.email"), FirstName: get("claims.first_name"), LastName: get("claims.last_name"),
 				Phone: get("claims.phone"), Locale: get("claims.locale")}}
+		if sc := strings.Fields(form.Get(prefix + "scopes")); len(sc) > 0 {
+			p.Scopes = sc
+		}
 		for _, u := range strings.Split(form.Get(prefix+"app_redirect_uris"), "\n") {
 			if u = strings.TrimSpace(u); u != "" {
 				p.AppRedirectURIs = append(p.AppRedirectURIs, u)
