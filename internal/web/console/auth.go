@@ -62,12 +62,8 @@ func (c *Console) applyErrors(rq *req, fields []*field, de *domain.Error) []stri
 	}
 	var top []string
 	for _, fe := range de.Fields {
-		name := fe.Field
-		if i := strings.IndexByte(name, '['); i >= 0 {
-			name = name[:i]
-		}
 		msg := c.fieldMessage(rq, fe.Message)
-		if f, ok := byName[name]; ok {
+		if f := fieldFor(byName, fe.Field); f != nil {
 			f.Errors = append(f.Errors, sentence(f.Label, msg))
 			continue
 		}
@@ -77,6 +73,25 @@ func (c *Console) applyErrors(rq *req, fields []*field, de *domain.Error) []stri
 		top = append(top, c.detail(rq, de))
 	}
 	return top
+}
+
+// fieldFor finds the control of a field error: the field of that name,
+// else (for an item of a list, as in sso.providers[0].app_redirect_uris[1])
+// the field of the list, dropping the last index, then everything from the
+// first one.
+func fieldFor(byName map[string]*field, name string) *field {
+	if f, ok := byName[name]; ok {
+		return f
+	}
+	if strings.HasSuffix(name, "]") {
+		if f, ok := byName[name[:strings.LastIndexByte(name, '[')]]; ok {
+			return f
+		}
+	}
+	if i := strings.IndexByte(name, '['); i >= 0 {
+		return byName[name[:i]]
+	}
+	return nil
 }
 
 func sentence(label, msg string) string {

@@ -18,6 +18,9 @@ import (
 type section struct {
 	ID, Title, Lead string
 	Fields          []*field
+	// Groups are fieldsets after the fields: identity providers, device
+	// templates.
+	Groups []group
 }
 
 // onboardingData is the Access and Security / User Onboarding page.
@@ -98,7 +101,7 @@ func (c *Console) onboardingData(rq *req, o domain.Onboarding, userTypes []domai
 				check("default_location", o.DefaultLocation, T("console.onb.default_location_hint"))}},
 			{ID: "verification", Title: T("console.onb.sec.verification"), Fields: []*field{
 				check("customer_verification", o.CustomerVerification, T("console.onb.customer_verification_hint"))}},
-			{ID: "sso", Title: T("console.onb.sec.sso"), Lead: T("console.onb.sec.sso_lead")},
+			ssoSection(rq, o.SSO),
 			{ID: "email", Title: T("console.onb.sec.email"), Fields: []*field{
 				text("email_requirement", o.EmailRequirement, T("console.onb.email_requirement_hint"))}},
 			{ID: "links", Title: T("console.onb.sec.links"), Fields: []*field{
@@ -108,6 +111,7 @@ func (c *Console) onboardingData(rq *req, o domain.Onboarding, userTypes []domai
 				text("branding.display_name", o.Branding.DisplayName, ""),
 				text("branding.logo_url", o.Branding.LogoURL, T("console.onb.logo_url_hint")),
 				text("branding.accent_color", o.Branding.AccentColor, T("console.onb.accent_color_hint"))}},
+			deviceSection(rq, o.DeviceSetup, userTypes),
 		},
 		TryEmail: form{Action: rq.OrgPath("/onboarding/try-email"), Submit: rq.T("console.onb.try_submit"), Fields: []*field{
 			{Name: "email", ID: "f-try-email", Label: T("console.onb.try_label"), Kind: "email", Autocomplete: "off"}}},
@@ -122,6 +126,9 @@ func (d onboardingData) allFields() []*field {
 	var out []*field
 	for _, s := range d.Sections {
 		out = append(out, s.Fields...)
+		for _, g := range s.Groups {
+			out = append(out, g.Fields...)
+		}
 	}
 	return out
 }
@@ -153,6 +160,8 @@ func parseOnboarding(form url.Values) (domain.Onboarding, []domain.FieldError) {
 		Branding: domain.Branding{DisplayName: strings.TrimSpace(form.Get("branding.display_name")),
 			LogoURL: strings.TrimSpace(form.Get("branding.logo_url")), AccentColor: strings.TrimSpace(form.Get("branding.accent_color"))},
 	}
+	o.SSO = parseSSO(form)
+	o.DeviceSetup = parseDeviceSetup(form, &errs)
 	for _, t := range domain.AccountTypes {
 		if v := form.Get("default_user_types." + t); v != "" {
 			o.DefaultUserTypes[t] = v
@@ -237,19 +246,11 @@ func (c *Console) postOnboarding(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, uerr)
 		return
 	}
-	next.PartnerProvider = redactedProvider(next.PartnerProvider)
+	next = flows.Redacted(next)
+	rowErrors(de, next.DeviceSetup)
 	d := c.onboardingData(rq, next, uts)
 	errs := c.applyErrors(rq, d.allFields(), de)
 	c.renderOnboarding(w, r, httpx.Status(de.Code), view{Errors: errs}, d)
-}
-
-func redactedProvider(pp *domain.PartnerProvider) *domain.PartnerProvider {
-	if pp == nil {
-		return nil
-	}
-	cp := *pp
-	cp.Secret = ""
-	return &cp
 }
 
 // postTryEmail tells whether the stored email requirement accepts an
