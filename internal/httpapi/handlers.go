@@ -225,7 +225,7 @@ func (s *Server) acceptAgreements(w http.ResponseWriter, r *http.Request, p flow
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, MyAgreements{Agreements: agreementStatusViews(list), RequiredActions: strs(p.RequiredActions)})
+	encode(w, http.StatusOK, AgreementsAccepted{Agreements: agreementStatusViews(list), RequiredActions: strs(p.RequiredActions)})
 	return nil
 }
 

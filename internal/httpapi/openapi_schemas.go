@@ -20,6 +20,7 @@ import (
 // in the document too.
 func schemaTypes() map[string]reflect.Type {
 	return map[string]reflect.Type{
+		"AgreementsAccepted":           reflect.TypeFor[AgreementsAccepted](),
 		"AcceptAgreementsRequest":      reflect.TypeFor[AcceptAgreementsRequest](),
 		"AcceptInvitationRequest":      reflect.TypeFor[AcceptInvitationRequest](),
 		"AccountUsers":                 reflect.TypeFor[AccountUsers](),

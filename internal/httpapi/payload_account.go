@@ -13,7 +13,7 @@ type EmailSent struct {
 // InviteRequest is whom to invite, and as what.
 type InviteRequest struct {
 	// The address to invite. One plain address (no display name), surrounding spaces trimmed.
-	Email string `json:"email" jsonschema:"format=email,maxLength=254,example=charles@example.com"`
+	Email string `json:"email" jsonschema:"format=idn-email,maxLength=254,example=charles@example.com"`
 	// The name of the user type the new user gets: one of the organization's user types named after
 	// the account's kind (`customer_*` for customers, `partner_*` for partners), e.g.
 	// `customer_admin`, `customer_user`, `customer_viewer`.
@@ -24,7 +24,7 @@ type InviteRequest struct {
 type Invitation struct {
 	// The invitation's id. An opaque string; do not parse it.
 	ID    string `json:"id"`
-	Email string `json:"email" jsonschema:"format=email,example=charles@example.com"`
+	Email string `json:"email" jsonschema:"format=idn-email,example=charles@example.com"`
 	// The name of the user type the invitee gets.
 	UserType string `json:"user_type" jsonschema:"example=customer_user"`
 	// `pending`: the link works until `expires_at`; `accepted`: used; `revoked`: withdrawn;
@@ -70,7 +70,7 @@ type InvitationForm struct {
 	// The full name of the inviting user; null when the back office invited or the user was deleted.
 	InvitedBy *string `json:"invited_by" jsonschema:"nullable,example=Ada Lovelace"`
 	// The invited address (fixed by the invitation); the new user signs in with it.
-	Email    string                 `json:"email" jsonschema:"format=email"`
+	Email    string                 `json:"email" jsonschema:"format=idn-email"`
 	UserType InvitationFormUserType `json:"user_type"`
 	// true when the invitation activates a user the back office created: the names are then optional
 	// (given ones replace the stored ones).
@@ -133,7 +133,7 @@ type DeleteCustomerRequest struct {
 // PasswordResetRequest is the address whose password to reset.
 type PasswordResetRequest struct {
 	// The address the user signs in with.
-	Email string `json:"email" jsonschema:"format=email,maxLength=254,example=ada@example.com"`
+	Email string `json:"email" jsonschema:"format=idn-email,maxLength=254,example=ada@example.com"`
 	// The name (slug) of the organization. Omitted or empty means `default`.
 	Organization string `json:"organization,omitempty" jsonschema:"default=default,example=default"`
 }
@@ -169,7 +169,7 @@ type ChangePasswordRequest struct {
 // ChangeEmailRequest is the new address and the current password.
 type ChangeEmailRequest struct {
 	// The new address.
-	Email string `json:"email" jsonschema:"format=email,maxLength=254,example=ada.lovelace@example.org"`
+	Email string `json:"email" jsonschema:"format=idn-email,maxLength=254,example=ada.lovelace@example.org"`
 	// At most 1024 bytes.
 	CurrentPassword string `json:"current_password" jsonschema:"minLength=1,example=correct horse battery staple"`
 }
@@ -177,7 +177,7 @@ type ChangeEmailRequest struct {
 // EmailChangeInfo is what an email-change link leads to.
 type EmailChangeInfo struct {
 	// The new address (the one the link was mailed to).
-	Email string `json:"email" jsonschema:"format=email,example=ada.lovelace@example.org"`
+	Email string `json:"email" jsonschema:"format=idn-email,example=ada.lovelace@example.org"`
 	// The current address, with most of the part before the @ hidden.
 	CurrentEmail string `json:"current_email" jsonschema:"example=a***@example.com"`
 	// When the link stops working.
@@ -188,7 +188,7 @@ type EmailChangeInfo struct {
 type EmailChanged struct {
 	Status string `json:"status" jsonschema_extras:"const=email_changed"`
 	// The user's address now.
-	Email string `json:"email" jsonschema:"format=email"`
+	Email string `json:"email" jsonschema:"format=idn-email"`
 }
 
 // MySession is one session of the signed-in user (never its token).
@@ -231,7 +231,7 @@ type ExportUserType struct {
 // ExportUser is the profile.
 type ExportUser struct {
 	ID          string            `json:"id"`
-	Email       string            `json:"email" jsonschema:"format=email"`
+	Email       string            `json:"email" jsonschema:"format=idn-email"`
 	FirstName   string            `json:"first_name"`
 	LastName    string            `json:"last_name"`
 	Phone       string            `json:"phone"`
@@ -255,7 +255,7 @@ type ExportAcceptance struct {
 type ExportInvitation struct {
 	ID         string     `json:"id"`
 	AccountID  string     `json:"account_id"`
-	Email      string     `json:"email" jsonschema:"format=email"`
+	Email      string     `json:"email" jsonschema:"format=idn-email"`
 	State      string     `json:"state" jsonschema:"enum=pending,enum=accepted,enum=revoked,enum=superseded"`
 	CreatedAt  time.Time  `json:"created_at"`
 	ExpiresAt  time.Time  `json:"expires_at"`
@@ -275,8 +275,8 @@ type ExportPasswordReset struct {
 // ExportEmailChange is a payload of the API.
 type ExportEmailChange struct {
 	ID        string     `json:"id"`
-	OldEmail  string     `json:"old_email" jsonschema:"format=email"`
-	NewEmail  string     `json:"new_email" jsonschema:"format=email"`
+	OldEmail  string     `json:"old_email" jsonschema:"format=idn-email"`
+	NewEmail  string     `json:"new_email" jsonschema:"format=idn-email"`
 	State     string     `json:"state" jsonschema:"enum=pending,enum=used,enum=superseded"`
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt time.Time  `json:"expires_at"`

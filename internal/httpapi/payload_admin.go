@@ -305,7 +305,7 @@ type AdminAccount struct {
 type AdminUser struct {
 	// Opaque id; do not parse it.
 	ID        string `json:"id"`
-	Email     string `json:"email" jsonschema:"format=email"`
+	Email     string `json:"email" jsonschema:"format=idn-email"`
 	FirstName string `json:"first_name"`
 	LastName  string `json:"last_name"`
 	Phone     string `json:"phone"`
@@ -319,7 +319,7 @@ type AdminUser struct {
 // CreateCustomerRequestUser is the first user, the customer's account administrator.
 type CreateCustomerRequestUser struct {
 	// Must not be taken in the organization (409).
-	Email     string `json:"email" jsonschema:"format=email,maxLength=254"`
+	Email     string `json:"email" jsonschema:"format=idn-email,maxLength=254"`
 	FirstName string `json:"first_name" jsonschema:"minLength=1,maxLength=200"`
 	LastName  string `json:"last_name" jsonschema:"minLength=1,maxLength=200"`
 	// Optional, e.g. +31 20 123 4567.

@@ -136,7 +136,7 @@ type B2BCreateEndUserRequestOrder struct {
 // B2BCreateEndUserRequest is a payload of the API.
 type B2BCreateEndUserRequest struct {
 	// Email address.
-	Email string `json:"email" jsonschema:"format=email"`
+	Email string `json:"email" jsonschema:"format=idn-email"`
 	// First name.
 	FirstName string `json:"first_name" jsonschema:"maxLength=100"`
 	// Last name.

@@ -13,7 +13,7 @@ import (
 // link to.
 type StartSignupRequest struct {
 	// The address to register. One plain address (no display name), surrounding spaces trimmed.
-	Email string `json:"email" jsonschema:"format=email,maxLength=254,example=ada@example.com"`
+	Email string `json:"email" jsonschema:"format=idn-email,maxLength=254,example=ada@example.com"`
 	// The account type to register; the organization's onboarding configuration says which are
 	// offered (422 otherwise).
 	AccountType string `json:"account_type" jsonschema:"enum=customer_business,enum=customer_personal,enum=channel_partner,enum=data_recipient"`
@@ -76,7 +76,7 @@ type PasswordPolicy struct {
 // SignupForm is what a registration link leads to: who registers, and what the form must ask.
 type SignupForm struct {
 	// The address being registered (fixed by the link).
-	Email string `json:"email" jsonschema:"format=email,example=ada@example.com"`
+	Email string `json:"email" jsonschema:"format=idn-email,example=ada@example.com"`
 	// What to register: a business customer (a company, with a company name), a personal customer
 	// (a private person), a channel partner or a data recipient.
 	AccountType string `json:"account_type" jsonschema:"enum=customer_business,enum=customer_personal,enum=channel_partner,enum=data_recipient"`
@@ -140,7 +140,7 @@ type Customer struct {
 type User struct {
 	// The user's id. An opaque string; do not parse it.
 	ID        string `json:"id" jsonschema:"example=0196f1c4-6a2e-7c1d-9b7e-3f5a2d8c4e10"`
-	Email     string `json:"email" jsonschema:"format=email,example=ada@example.com"`
+	Email     string `json:"email" jsonschema:"format=idn-email,example=ada@example.com"`
 	FirstName string `json:"first_name" jsonschema:"example=Ada"`
 	LastName  string `json:"last_name" jsonschema:"example=Lovelace"`
 	// Empty when none was given.
@@ -180,7 +180,7 @@ type Registration struct {
 
 // CreateSessionRequest is sign-in credentials.
 type CreateSessionRequest struct {
-	Email string `json:"email" jsonschema:"format=email,maxLength=254,example=ada@example.com"`
+	Email string `json:"email" jsonschema:"format=idn-email,maxLength=254,example=ada@example.com"`
 	// At most 1024 bytes.
 	Password string `json:"password" jsonschema:"minLength=1,example=correct horse battery staple"`
 	// The name (slug) of the organization. Omitted or empty means `default`.
@@ -246,6 +246,17 @@ type MyAgreements struct {
 	// /api/v1/me, these endpoints and sign-out are allowed; others answer 403 `required-actions-
 	// pending`.
 	RequiredActions []string `json:"required_actions,omitempty" jsonschema:"enum=accept_agreements,enum=verify_customer"`
+}
+
+// AgreementsAccepted answers the acceptance of agreements: the agreements
+// and what the session must still do (always present; empty when nothing).
+type AgreementsAccepted struct {
+	Agreements []AgreementStatus `json:"agreements"`
+	// What the user must do before the session may do anything else: `accept_agreements` (GET/POST
+	// /api/v1/me/agreements) and `verify_customer` (PUT /api/v1/me/customer). Until then only
+	// /api/v1/me, these endpoints and sign-out are allowed; others answer 403 `required-actions-
+	// pending`.
+	RequiredActions []string `json:"required_actions" jsonschema:"enum=accept_agreements,enum=verify_customer"`
 }
 
 // AcceptAgreementsRequest is a payload of the API.

@@ -30,7 +30,7 @@ type OIDCPending struct {
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expires_at"`
 	// The address the provider verified.
-	Email string `json:"email" jsonschema:"format=email"`
+	Email string `json:"email" jsonschema:"format=idn-email"`
 }
 
 // OIDCSessionAnswer is a session (status signed_in), or the token of the first-login registration
@@ -48,7 +48,7 @@ type OIDCSessionAnswer struct {
 
 // OIDCRegistrationForm is the first-login registration form.
 type OIDCRegistrationForm struct {
-	Email        string    `json:"email" jsonschema:"format=email"`
+	Email        string    `json:"email" jsonschema:"format=idn-email"`
 	AccountType  string    `json:"account_type" jsonschema:"enum=customer_personal,enum=customer_business"`
 	Organization string    `json:"organization"`
 	Provider     string    `json:"provider"`
