@@ -65,7 +65,10 @@ func TestMetricsScrape(t *testing.T) {
 
 		// The welcome mail goes out after the completion's answer.
 		body := scrape(t, maddr)
-		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(body, `outcome="sent"} 2`) && time.Now().Before(deadline); {
+		// The sends are counted before the outbox rows are marked sent: wait
+		// for both.
+		for deadline := time.Now().Add(10 * time.Second); !(strings.Contains(body, `outcome="sent"} 2`) &&
+			strings.Contains(body, `onboard_outbox_depth{channel="mail",state="sent"} 2`)) && time.Now().Before(deadline); {
 			time.Sleep(50 * time.Millisecond)
 			body = scrape(t, maddr)
 		}
