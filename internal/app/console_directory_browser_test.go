@@ -26,7 +26,7 @@ func TestBrowserConsoleDirectory(t *testing.T) {
 	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)
-		e := start(t, dsn)
+		e := startAdmin(t, dsn)
 		logOnFailure(t, e)
 		ctx := context.Background()
 

@@ -99,7 +99,7 @@ type directoryData struct {
 func (c *Console) searchForm(rq *req, r *http.Request, hint string) searchForm {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	f := searchForm{Action: r.URL.Path, Submit: rq.T("console.dir.search.submit"), Fields: []*field{
-		{Name: "q", ID: "f-q", Label: rq.T("console.dir.search.label"), Kind: "search", Value: q, Hint: hint, Required: true}}}
+		{Name: "q", ID: "f-q", Label: rq.T("console.dir.search.label"), Kind: "search", Value: q, Hint: hint}}}
 	if q != "" {
 		f.Reset = r.URL.Path
 	}
