@@ -24,6 +24,9 @@ type cpuSample struct {
 	at       time.Time
 	self     time.Duration // this process, user + system
 	postgres time.Duration // processes named "postgres", user + system
+	// backends is the CPU of each backend serving this benchmark, by pid,
+	// when they are known (see ownBackends); then postgres is unused.
+	backends map[int]time.Duration
 	busy     time.Duration // machine, every CPU: time not idle (steal included)
 	ok       bool
 }
@@ -40,7 +43,7 @@ func sampleCPU() cpuSample {
 		return s
 	}
 	s.busy = busy
-	s.postgres = postgresCPU()
+	s.postgres, s.backends = postgresCPU()
 	s.ok = true
 	return s
 }
@@ -72,13 +75,26 @@ func machineBusy() (time.Duration, bool) {
 }
 
 // postgresCPU sums the CPU time of the PostgreSQL server processes visible
-// here (backends and background workers of a local server).
-func postgresCPU() time.Duration {
+// here (backends and background workers of a local server). When the
+// benchmark's own backends are known (ownBackends), it returns theirs by
+// pid instead, so that other work on the same server is not counted.
+func postgresCPU() (time.Duration, map[int]time.Duration) {
+	if pids, ok := ownBackends.pids(); ok {
+		out := make(map[int]time.Duration, len(pids))
+		for _, pid := range pids {
+			if raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil {
+				if d, ok := procCPU(raw); ok {
+					out[pid] = d
+				}
+			}
+		}
+		return 0, out
+	}
 	dir, err := os.ReadDir("/proc")
 	if err != nil {
-		return 0
+		return 0, nil
 	}
-	var ticks int64
+	var total time.Duration
 	for _, e := range dir {
 		if e.Name()[0] < '0' || e.Name()[0] > '9' {
 			continue
@@ -87,21 +103,32 @@ func postgresCPU() time.Duration {
 		if err != nil {
 			continue
 		}
-		// pid (comm) state ppid … utime stime: fields 14 and 15, i.e. the
-		// 12th and 13th after the closing parenthesis of comm.
 		open, close := bytes.IndexByte(raw, '('), bytes.LastIndexByte(raw, ')')
 		if open < 0 || close < open || string(raw[open+1:close]) != "postgres" {
 			continue
 		}
-		f := strings.Fields(string(raw[close+1:]))
-		if len(f) < 13 {
-			continue
-		}
-		u, err1 := strconv.ParseInt(f[11], 10, 64)
-		s, err2 := strconv.ParseInt(f[12], 10, 64)
-		if err1 == nil && err2 == nil {
-			ticks += u + s
+		if d, ok := procCPU(raw); ok {
+			total += d
 		}
 	}
-	return time.Duration(ticks) * clockTick
+	return total, nil
+}
+
+// procCPU is the user + system time of a /proc/<pid>/stat line: fields 14
+// and 15, i.e. the 12th and 13th after the closing parenthesis of comm.
+func procCPU(raw []byte) (time.Duration, bool) {
+	close := bytes.LastIndexByte(raw, ')')
+	if close < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(raw[close+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(u+s) * clockTick, true
 }

@@ -10,6 +10,7 @@ type cpuSample struct {
 	at       time.Time
 	self     time.Duration
 	postgres time.Duration
+	backends map[int]time.Duration
 	busy     time.Duration
 	ok       bool
 }

@@ -1,9 +1,84 @@
 package bench
 
 import (
+	"context"
+	"database/sql"
+	"net/url"
 	"runtime"
+	"sync"
 	"time"
 )
+
+// ownBackends finds the PostgreSQL backends serving a postgres
+// sub-benchmark: its connections carry an application_name of their own
+// (see forEachEngine), and a connection of another name lists them in
+// pg_stat_activity. The machine's PostgreSQL server is shared (other tests,
+// other benchmarks): counting every "postgres" process would count theirs.
+// The server's background processes (WAL writer, checkpointer) are then
+// left out.
+var ownBackends backendWatch
+
+type backendWatch struct {
+	mu  sync.Mutex
+	db  *sql.DB
+	app string
+}
+
+// watch names the benchmark's backends by app, listing them through a
+// connection to dsn; it returns the DSN the benchmark connects with.
+func (w *backendWatch) watch(dsn, app string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set("application_name", app+"-watch")
+	u.RawQuery = q.Encode()
+	db, err := sql.Open("pgx", u.String())
+	if err != nil {
+		return "", err
+	}
+	db.SetMaxOpenConns(1)
+	w.mu.Lock()
+	w.db, w.app = db, app
+	w.mu.Unlock()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+func (w *backendWatch) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.db != nil {
+		w.db.Close()
+	}
+	w.db, w.app = nil, ""
+}
+
+// pids lists the benchmark's backends; ok is false when none is watched.
+func (w *backendWatch) pids() ([]int, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.db == nil {
+		return nil, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rows, err := w.db.QueryContext(ctx, `SELECT pid FROM pg_stat_activity WHERE application_name = $1`, w.app)
+	if err != nil {
+		return nil, false
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var pid int
+		if rows.Scan(&pid) == nil {
+			out = append(out, pid)
+		}
+	}
+	return out, rows.Err() == nil
+}
 
 // cpuUse is the CPU spent between two samples.
 type cpuUse struct {
@@ -24,6 +99,11 @@ func cpuBetween(a, b cpuSample, withPostgres bool) cpuUse {
 	u.service = b.self - a.self
 	if withPostgres {
 		u.service += b.postgres - a.postgres
+		// A backend that appeared in between counts from zero; one that
+		// ended in between is lost (the pools keep theirs open).
+		for pid, d := range b.backends {
+			u.service += d - a.backends[pid]
+		}
 	}
 	u.others = max(0, b.busy-a.busy-u.service)
 	return u

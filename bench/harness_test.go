@@ -37,7 +37,14 @@ import (
 // before the timer starts and torn down by b.Cleanup after the call.
 func forEachEngine(b *testing.B, fn func(b *testing.B, dsn string)) {
 	b.Run("sqlite", func(b *testing.B) { fn(b, dbtest.SQLite(b)) })
-	b.Run("postgres", func(b *testing.B) { fn(b, dbtest.Postgres(b)) })
+	b.Run("postgres", func(b *testing.B) {
+		dsn, err := ownBackends.watch(dbtest.Postgres(b), "onboard-bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(ownBackends.stop)
+		fn(b, dsn)
+	})
 }
 
 // server is an in-process onboard served over loopback TCP, and an HTTP

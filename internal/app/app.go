@@ -272,7 +272,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		LoginPerIP: cfg.RateLoginIP.Rule, FailuresPerEmail: cfg.RateLoginEmail.Rule,
 	})
 	cons, err := console.New(bo, a.flows, logger, console.Config{
-		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey,
+		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey, Webhooks: hookService,
 	})
 	if err != nil {
 		return nil, err

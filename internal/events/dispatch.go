@@ -113,17 +113,20 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 		if err := tx.SequenceEvents(ctx, ids, last+1, d.nats); err != nil {
 			return err
 		}
+		var ds []store.WebhookDelivery
 		for _, e := range evs {
 			last++
 			for _, ep := range eps {
 				if ep.OrgID != e.OrgID || !Matches(ep.EventTypes, e.Type) {
 					continue
 				}
-				if err := tx.InsertWebhookDelivery(ctx, store.WebhookDelivery{ID: store.NewID(), EndpointID: ep.ID, OrgID: e.OrgID,
-					EventID: e.ID, Seq: last, Subject: e.Subject, NextAttemptAt: now, CreatedAt: now}); err != nil {
-					return err
-				}
+				ds = append(ds, store.WebhookDelivery{ID: store.NewID(), EndpointID: ep.ID, OrgID: e.OrgID,
+					EventID: e.ID, Seq: last, Subject: e.Subject, NextAttemptAt: now, CreatedAt: now})
 			}
+		}
+		// One statement per 100 deliveries, whatever the fan-out.
+		if err := tx.InsertWebhookDeliveries(ctx, ds); err != nil {
+			return err
 		}
 		n = len(evs)
 		return tx.SetEventSequence(ctx, last)

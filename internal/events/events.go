@@ -33,15 +33,15 @@ type Data interface {
 	EventType() string
 }
 
-// Emit writes an event about subject to tx, the transaction of the change.
+// Emit writes an event about subject to tx, the transaction of the change:
+// the events of a transaction are written together when it commits (one
+// INSERT), so none is written when it rolls back.
 func Emit(ctx context.Context, tx *store.Tx, org domain.Organization, at time.Time, subject string, d Data) (Event, error) {
 	row, e, err := build(org, at, subject, d)
 	if err != nil {
 		return Event{}, err
 	}
-	if err := tx.InsertEvent(ctx, row); err != nil {
-		return Event{}, fmt.Errorf("emit %s: %w", e.Type, err)
-	}
+	tx.QueueEvent(row)
 	return e, nil
 }
 

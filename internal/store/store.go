@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -74,6 +75,9 @@ type Store struct {
 	ckpt   *checkpointer // WAL checkpoints, SQLite only (see checkpoint.go)
 	box    *secretbox.Keyring
 	span   SpanFunc // nil unless tracing is on
+	// discardEvents drops queued events (measurements only, see
+	// DiscardEventsForMeasurement).
+	discardEvents atomic.Bool
 }
 
 // Option is a setting of Open.
@@ -293,6 +297,9 @@ func (s *Store) Ping(ctx context.Context) error {
 type Tx struct {
 	Queries
 	tx *sql.Tx
+	// events are the events queued by QueueEvent, written at commit.
+	events        []StoredEvent
+	discardEvents bool
 }
 
 // InTx runs fn in one transaction, committing when fn returns nil and rolling
@@ -319,8 +326,12 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if s.stmts != nil {
 		q = cachedTx{s.stmts, sqlTx}
 	}
-	tx := &Tx{Queries: Queries{q: q, engine: s.engine, box: s.box}, tx: sqlTx}
-	if err := fn(tx); err != nil {
+	tx := &Tx{Queries: Queries{q: q, engine: s.engine, box: s.box}, tx: sqlTx, discardEvents: s.discardEvents.Load()}
+	err = fn(tx)
+	if err == nil {
+		err = tx.flushEvents(ctx)
+	}
+	if err != nil {
 		if rerr := sqlTx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
 		}

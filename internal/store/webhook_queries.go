@@ -236,6 +236,31 @@ func (q Queries) InsertWebhookDelivery(ctx context.Context, d WebhookDelivery) e
 	return nil
 }
 
+// InsertWebhookDeliveries writes many deliveries, due at their
+// NextAttemptAt, in multi-row INSERTs.
+func (q Queries) InsertWebhookDeliveries(ctx context.Context, ds []WebhookDelivery) error {
+	const chunk = 100
+	for len(ds) > 0 {
+		part := ds[:min(len(ds), chunk)]
+		ds = ds[len(part):]
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO webhook_deliveries (id, endpoint_id, org_id, event_id, seq, subject, state, attempts, next_attempt_at, created_at) VALUES `)
+		args := make([]any, 0, 9*len(part))
+		for i, d := range part {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, 0, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+			args = append(args, d.ID, d.EndpointID, d.OrgID, d.EventID, d.Seq, d.Subject, DeliveryPending, Timestamp(d.NextAttemptAt), Timestamp(d.CreatedAt))
+		}
+		if _, err := q.q.ExecContext(ctx, sb.String(), args...); err != nil {
+			return fmt.Errorf("insert webhook deliveries: %w", mapErr(err))
+		}
+	}
+	return nil
+}
+
 // ClaimedDelivery is a delivery leased for an attempt, with what it needs.
 type ClaimedDelivery struct {
 	WebhookDelivery

@@ -89,6 +89,22 @@ func (s *Service) check(f *[]domain.FieldError, url *string, types *[]string, de
 	}
 }
 
+type actorKey struct{}
+
+// WithActor returns a context whose changes to endpoints are recorded in
+// the audit log with actor as their author (e.g. "backoffice:<user id>"
+// when a console user acts); without it the author is "admin".
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+func actorOf(ctx context.Context) string {
+	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
+		return a
+	}
+	return "admin"
+}
+
 // Create registers an endpoint and returns it with its secret, which is
 // shown this once.
 func (s *Service) Create(ctx context.Context, org domain.Organization, in EndpointInput) (store.WebhookEndpoint, error) {
@@ -111,7 +127,7 @@ func (s *Service) Create(ctx context.Context, org domain.Organization, in Endpoi
 		if err := tx.InsertWebhookEndpoint(ctx, ep); err != nil {
 			return err
 		}
-		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: "admin", Action: "webhook.created", SubjectID: ep.ID,
+		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: actorOf(ctx), Action: "webhook.created", SubjectID: ep.ID,
 			Data: map[string]any{"url": ep.URL, "event_types": ep.EventTypes}, CreatedAt: now})
 	})
 	if err != nil {
@@ -177,7 +193,7 @@ func (s *Service) Update(ctx context.Context, org domain.Organization, id string
 		if err := tx.UpdateWebhookEndpoint(ctx, ep); err != nil {
 			return err
 		}
-		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: "admin", Action: "webhook.updated", SubjectID: ep.ID,
+		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: actorOf(ctx), Action: "webhook.updated", SubjectID: ep.ID,
 			Data: map[string]any{"url": ep.URL, "event_types": ep.EventTypes, "enabled": ep.DisabledAt == nil}, CreatedAt: now})
 	})
 	if err != nil {
@@ -196,7 +212,7 @@ func (s *Service) Delete(ctx context.Context, org domain.Organization, id string
 		if err := tx.DeleteWebhookEndpoint(ctx, org.ID, id); err != nil {
 			return notFound(err)
 		}
-		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: "admin", Action: "webhook.deleted", SubjectID: id, CreatedAt: now})
+		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: actorOf(ctx), Action: "webhook.deleted", SubjectID: id, CreatedAt: now})
 	})
 	if err != nil {
 		return fmt.Errorf("delete webhook: %w", err)
@@ -220,7 +236,7 @@ func (s *Service) RotateSecret(ctx context.Context, org domain.Organization, id 
 			return err
 		}
 		ep.PreviousSecret, ep.PreviousExpiresAt, ep.Secret, ep.UpdatedAt = ep.Secret, &until, secret, now
-		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: "admin", Action: "webhook.secret_rotated", SubjectID: ep.ID, CreatedAt: now})
+		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: actorOf(ctx), Action: "webhook.secret_rotated", SubjectID: ep.ID, CreatedAt: now})
 	})
 	if err != nil {
 		return store.WebhookEndpoint{}, fmt.Errorf("rotate webhook secret: %w", err)
@@ -303,7 +319,7 @@ func (s *Service) Replay(ctx context.Context, org domain.Organization, id string
 			}
 		}
 		n = len(evs)
-		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: "admin", Action: "webhook.replayed", SubjectID: ep.ID,
+		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: actorOf(ctx), Action: "webhook.replayed", SubjectID: ep.ID,
 			Data: map[string]any{"deliveries": n}, CreatedAt: now})
 	})
 	if err != nil {

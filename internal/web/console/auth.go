@@ -134,6 +134,9 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/o/{org}/approvals", c.inOrg(c.getApprovals))
 	mux.HandleFunc("POST /admin/o/{org}/approvals/{id}/{decision}", c.inOrg(c.postDecision))
 	c.directoryRoutes(mux)
+	if c.cfg.Webhooks != nil {
+		c.webhookRoutes(mux)
+	}
 	mux.HandleFunc("/admin/", c.withReq(c.notFound))
 }
 

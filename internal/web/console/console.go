@@ -35,6 +35,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/httpx"
 	"github.com/onboard-dev/onboard/internal/web"
+	"github.com/onboard-dev/onboard/internal/webhooks"
 )
 
 //go:embed templates/*.html static/*
@@ -60,6 +61,8 @@ type Config struct {
 	SecureCookies bool
 	// FormKey is the key of the form tokens; empty draws a random one.
 	FormKey []byte
+	// Webhooks, when set, serves the webhooks page of each organization.
+	Webhooks *webhooks.Service
 }
 
 // Console is the http.Handler of /admin.
@@ -171,8 +174,10 @@ type req struct {
 	Current string
 	// Pending is the number of data recipients awaiting approval.
 	Pending int
-	tr      *web.Translator
-	csrf    string
+	// Webhooks tells the menu that the webhooks page is served.
+	Webhooks bool
+	tr       *web.Translator
+	csrf     string
 }
 
 type reqKey struct{}
@@ -265,7 +270,7 @@ func (c *Console) posted(w http.ResponseWriter, r *http.Request) bool {
 // withReq finds the language and the signed-in back-office user.
 func (c *Console) withReq(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		rq := &req{tr: c.tr, Current: r.URL.Path}
+		rq := &req{tr: c.tr, Current: r.URL.Path, Webhooks: c.cfg.Webhooks != nil}
 		r = r.WithContext(context.WithValue(r.Context(), reqKey{}, rq))
 		if ck, err := r.Cookie(c.sessionCookie()); err == nil && ck.Value != "" {
 			p, err := c.bo.Authenticate(r.Context(), ck.Value)
