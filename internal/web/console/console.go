@@ -60,6 +60,9 @@ type Config struct {
 	SecureCookies bool
 	// FormKey is the key of the form tokens; empty draws a random one.
 	FormKey []byte
+	// DeviceSetup is the system-wide device setup of the System page; nil
+	// leaves it out.
+	DeviceSetup DeviceSetupSettings
 }
 
 // Console is the http.Handler of /admin.
