@@ -273,6 +273,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	})
 	cons, err := console.New(bo, a.flows, logger, console.Config{
 		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey, Webhooks: hookService,
+		DeviceSetup: a.devices,
 	})
 	if err != nil {
 		return nil, err

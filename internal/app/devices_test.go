@@ -94,6 +94,13 @@ func (e *env) provision(code string, device map[string]any) response {
 	return e.do("POST", "/api/v1/provision", map[string]any{"installation_code": code, "device": device})
 }
 
+// provisionOwner provisions with a back-office code without an account,
+// for the owner with that address.
+func (e *env) provisionOwner(code, owner string, device map[string]any) response {
+	e.t.Helper()
+	return e.do("POST", "/api/v1/provision", map[string]any{"installation_code": code, "owner_email": owner, "device": device})
+}
+
 func problemSlug(t *testing.T, r response) string {
 	t.Helper()
 	typ, _ := r.json(t)["type"].(string)
@@ -389,7 +396,7 @@ func TestInstallationCodeUsageLimitUnderConcurrency(t *testing.T) {
 		statuses := make([]int, 50)
 		for i := range statuses {
 			wg.Go(func() {
-				statuses[i] = e.provision(code, map[string]any{"serial": fmt.Sprintf("SN-%02d", i)}).status
+				statuses[i] = e.provisionOwner(code, fmt.Sprintf("owner%02d@example.com", i), map[string]any{"serial": fmt.Sprintf("SN-%02d", i)}).status
 			})
 		}
 		wg.Wait()
@@ -431,8 +438,8 @@ func TestInstallationCodeRules(t *testing.T) {
 
 		// Delay between uses.
 		c := e.createCode("default", map[string]any{"platform": "linux", "expires_at": hour, "usage_limit": 5, "usage_delay": "1h"})
-		expect(t, e.provision(c["code"].(string), map[string]any{"serial": "A"}), http.StatusCreated)
-		expect(t, e.provision(c["code"].(string), map[string]any{"serial": "B"}), http.StatusGone)
+		expect(t, e.provisionOwner(c["code"].(string), "a@example.com", map[string]any{"serial": "A"}), http.StatusCreated)
+		expect(t, e.provisionOwner(c["code"].(string), "b@example.com", map[string]any{"serial": "B"}), http.StatusGone)
 		// Revoked.
 		c = e.createCode("default", map[string]any{"platform": "linux", "expires_at": hour, "usage_limit": 5})
 		r = e.admin(envAdminKey, "DELETE", adminPath("default", "/installation-codes/"+c["id"].(string)), nil)

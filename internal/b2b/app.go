@@ -534,7 +534,15 @@ func (s *Service) AuthenticateLabelpartner(ctx context.Context, key string) (dom
 	if store.IsNotFound(err) {
 		return domain.Labelpartner{}, unauth
 	}
-	return lp, err
+	if err != nil {
+		return lp, err
+	}
+	if err := s.core.EnabledOrganization(ctx, lp.OrgID); store.IsNotFound(err) {
+		return domain.Labelpartner{}, unauth // the organization was disabled
+	} else if err != nil {
+		return domain.Labelpartner{}, err
+	}
+	return lp, nil
 }
 
 // ExchangeToken exchanges an identity provider token of a registered SSO

@@ -90,6 +90,11 @@ func (s *Service) authenticateClient(ctx context.Context, clientID, secret, kind
 	if !equalSecret(string(auth.HashToken(secret)), string(c.SecretHash)) || c.Kind != kind || c.Revoked() {
 		return domain.Client{}, bad
 	}
+	if err := s.core.EnabledOrganization(ctx, c.OrgID); store.IsNotFound(err) {
+		return domain.Client{}, bad // the organization was disabled
+	} else if err != nil {
+		return domain.Client{}, err
+	}
 	if now := s.now(); c.LastUsedAt == nil || now.Sub(*c.LastUsedAt) >= time.Minute {
 		if err := s.store.TouchClient(ctx, c.ID, now); err != nil {
 			s.log.WarnContext(ctx, "touch client", "err", err)
@@ -151,6 +156,11 @@ func (s *Service) AuthenticateB2B(ctx context.Context, token string) (B2BClient,
 		return B2BClient{}, unauth
 	}
 	if err != nil {
+		return B2BClient{}, err
+	}
+	if err := s.core.EnabledOrganization(ctx, c.OrgID); store.IsNotFound(err) {
+		return B2BClient{}, unauth // the organization was disabled
+	} else if err != nil {
 		return B2BClient{}, err
 	}
 	return B2BClient{ID: c.ID, OrgID: c.OrgID, ClientID: c.ClientID, Name: c.Name, LabelpartnerIDs: c.LabelpartnerIDs}, nil

@@ -98,8 +98,10 @@ type Config struct {
 	OutboundAllowPrivate bool
 
 	// DeviceSetup turns the self-service device setup on system-wide, and
-	// DeviceSetupDefaultOrg names the organization /setup uses, until a
-	// supervisor saves these settings through the admin API.
+	// DeviceSetupDefaultOrg names the organization /setup uses. When either
+	// is given, they are in force and the supervisor cannot change them
+	// (the console shows them locked); otherwise the supervisor's stored
+	// setting applies.
 	DeviceSetup           bool
 	DeviceSetupDefaultOrg string
 	// SMSURL is the HTTP SMS gateway that sends installation SMS; empty
@@ -364,7 +366,7 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	intv(&c.MailWorkers, "mail-workers", "ONBOARD_MAIL_WORKERS", "parallel SMTP deliveries")
 	dur(&c.MailRetention, "mail-retention", "ONBOARD_MAIL_RETENTION", "how long delivered and abandoned mail (bodies erased) is kept before it is deleted")
 	str(&c.SecretKeyFile, "secret-key-file", "ONBOARD_SECRET_KEY_FILE", "file holding the keys that encrypt secrets at rest (KEYID:BASE64KEY,…; the first one encrypts); default: ONBOARD_SECRET_KEY, else on SQLite <db>.key, created on first start")
-	boolv(&c.DeviceSetup, "device-setup", "ONBOARD_DEVICE_SETUP", "turn the self-service device setup (/setup) on system-wide, until set through the admin API")
+	boolv(&c.DeviceSetup, "device-setup", "ONBOARD_DEVICE_SETUP", "turn the self-service device setup (/setup) on system-wide; when given, the console and admin API cannot change it")
 	str(&c.DeviceSetupDefaultOrg, "device-setup-default-org", "ONBOARD_DEVICE_SETUP_DEFAULT_ORG", "organization /setup uses (empty: /setup asks)")
 	str(&c.SMSURL, "sms-url", "ONBOARD_SMS_URL", "HTTP SMS gateway URL for installation SMS; empty logs them instead")
 	str(&c.SMSUser, "sms-user", "ONBOARD_SMS_USER", "user name (HTTP basic) of the SMS gateway")

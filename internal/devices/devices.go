@@ -32,8 +32,11 @@ const settingName = "device_setup"
 type Config struct {
 	// Enabled and DefaultOrganization are the server configuration's
 	// system-wide settings (ONBOARD_DEVICE_SETUP,
-	// ONBOARD_DEVICE_SETUP_DEFAULT_ORG); once a supervisor saves them
-	// through the admin API, the stored ones apply instead.
+	// ONBOARD_DEVICE_SETUP_DEFAULT_ORG). When the configuration turns the
+	// setup on or names a default organization, it is in force: the
+	// supervisor's stored setting is not used and cannot be changed (the
+	// console shows it locked, the admin API answers 409). Otherwise the
+	// supervisor's stored setting applies (off until saved).
 	Enabled             bool
 	DefaultOrganization string
 	PublicURL           string
@@ -107,15 +110,26 @@ func invalidCode() error {
 
 // ---- system-wide settings ----
 
-// System returns the system-wide device setup settings: the stored ones,
-// else the server configuration's.
+// Locked reports whether the server configuration sets the system-wide
+// settings (see Config), so that they cannot be changed at run time.
+func (s *Service) Locked() bool {
+	return s.cfg.Enabled || strings.TrimSpace(s.cfg.DefaultOrganization) != ""
+}
+
+// System returns the system-wide device setup settings in force: the
+// server configuration's when it is given (Locked), else the supervisor's
+// stored ones (off when never saved). The stored setting is read at each
+// use, so a change is in force on every node at once.
 func (s *Service) System(ctx context.Context) (domain.SystemDeviceSetup, error) {
+	if s.Locked() {
+		return domain.SystemDeviceSetup{Enabled: s.cfg.Enabled, DefaultOrganization: strings.TrimSpace(s.cfg.DefaultOrganization)}, nil
+	}
 	raw, ok, err := s.store.SystemSetting(ctx, settingName)
 	if err != nil {
 		return domain.SystemDeviceSetup{}, err
 	}
 	if !ok {
-		return domain.SystemDeviceSetup{Enabled: s.cfg.Enabled, DefaultOrganization: s.cfg.DefaultOrganization}, nil
+		return domain.SystemDeviceSetup{}, nil
 	}
 	var sys domain.SystemDeviceSetup
 	if err := json.Unmarshal([]byte(raw), &sys); err != nil {
@@ -124,16 +138,28 @@ func (s *Service) System(ctx context.Context) (domain.SystemDeviceSetup, error) 
 	return sys, nil
 }
 
-// PutSystem stores the system-wide settings; only the full-rights admin
-// key (the supervisor's) may.
+// ErrLocked is the answer to a change of the system-wide settings that the
+// server configuration sets.
+func ErrLocked() error {
+	return domain.Errorf(domain.EConflict, "device-setup-locked",
+		"The system-wide device setup is set by the server configuration (ONBOARD_DEVICE_SETUP, ONBOARD_DEVICE_SETUP_DEFAULT_ORG) and cannot be changed here.")
+}
+
+// PutSystem stores the system-wide settings, with an audit entry naming
+// the admin (a back-office user for the console); only the full-rights
+// admin key and supervisors may, and only when the server configuration
+// does not set them.
 func (s *Service) PutSystem(ctx context.Context, adm flows.Admin, sys domain.SystemDeviceSetup) (domain.SystemDeviceSetup, error) {
 	if adm.OrgID != "" {
 		return sys, domain.Errorf(domain.EForbidden, "supervisor-only", "Only the full-rights admin key may change system-wide settings.")
 	}
+	if s.Locked() {
+		return sys, ErrLocked()
+	}
 	sys.DefaultOrganization = strings.TrimSpace(sys.DefaultOrganization)
 	if sys.DefaultOrganization != "" {
-		if _, err := s.flows.Organization(ctx, sys.DefaultOrganization); err != nil {
-			if domain.ErrorCode(err) == domain.ENotFound {
+		if _, err := s.store.OrganizationByName(ctx, sys.DefaultOrganization); err != nil {
+			if store.IsNotFound(err) {
 				return sys, domain.Invalid(domain.FieldError{Field: "default_organization", Message: "no such organization"})
 			}
 			return sys, err
@@ -143,8 +169,26 @@ func (s *Service) PutSystem(ctx context.Context, adm flows.Admin, sys domain.Sys
 	if err != nil {
 		return sys, fmt.Errorf("put system device setup: %w", err)
 	}
+	before, err := s.System(ctx)
+	if err != nil {
+		return sys, err
+	}
 	now := s.now()
-	err = s.store.InTx(ctx, func(tx *store.Tx) error { return tx.PutSystemSetting(ctx, settingName, string(raw), now) })
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.PutSystemSetting(ctx, settingName, string(raw), now); err != nil {
+			return err
+		}
+		// System-wide changes are kept in the default organization's log.
+		auditOrg := ""
+		if def, err := tx.OrganizationByName(ctx, flows.DefaultOrganization); err == nil {
+			auditOrg = def.ID
+		} else if !store.IsNotFound(err) {
+			return err
+		}
+		return flows.Audit(ctx, tx, auditOrg, adm, "system_setting.updated", settingName, map[string]any{
+			"before": map[string]any{"enabled": before.Enabled, "default_organization": before.DefaultOrganization},
+			"after":  map[string]any{"enabled": sys.Enabled, "default_organization": sys.DefaultOrganization}}, now)
+	})
 	if err != nil {
 		return sys, fmt.Errorf("put system device setup: %w", err)
 	}
@@ -505,6 +549,13 @@ type DeviceInfo struct {
 	Model  string
 	OS     string
 	Name   string
+	// OwnerEmail is the address of the device's owner. It is required by
+	// (and only accepted for) a back-office code without an account: the
+	// device then goes to that owner's customer, created with the owner
+	// invited when the address is new (see flows.DeviceOwnerAccountTx).
+	OwnerEmail string
+	// Language is the language of the owner's invitation mail.
+	Language string
 }
 
 // Provisioned is a device that was just provisioned, with its secret
@@ -530,6 +581,13 @@ func (s *Service) Provision(ctx context.Context, code string, info DeviceInfo) (
 	}
 	if code == "" {
 		fields = append(fields, domain.FieldError{Field: "installation_code", Message: "is required"})
+	}
+	ownerEmail := ""
+	if strings.TrimSpace(info.OwnerEmail) != "" {
+		var fe *domain.FieldError
+		if ownerEmail, fe = flows.ValidEmail("owner_email", info.OwnerEmail); fe != nil {
+			fields = append(fields, *fe)
+		}
 	}
 	if len(fields) > 0 {
 		return Provisioned{}, domain.Invalid(fields...)
@@ -574,6 +632,15 @@ func (s *Service) Provision(ctx context.Context, code string, info DeviceInfo) (
 		if !ok {
 			return invalidCode()
 		}
+		claimable := c.DeviceID == "" && c.AccountID == ""
+		switch {
+		case claimable && ownerEmail == "":
+			return domain.Invalid(domain.FieldError{Field: "owner_email",
+				Message: "is required: this installation code creates an account for the device's owner, who is invited by email"})
+		case !claimable && ownerEmail != "":
+			return domain.Invalid(domain.FieldError{Field: "owner_email",
+				Message: "is not used: this installation code provisions a device for an existing account"})
+		}
 		if c.DeviceID != "" {
 			d, err := tx.Device(ctx, c.OrgID, c.AccountID, c.DeviceID)
 			if store.IsNotFound(err) {
@@ -596,7 +663,7 @@ func (s *Service) Provision(ctx context.Context, code string, info DeviceInfo) (
 		} else {
 			accountID := c.AccountID
 			if accountID == "" {
-				acct, err := s.templateAccount(ctx, tx, org, info, now)
+				acct, _, err := s.flows.DeviceOwnerAccountTx(ctx, tx, org, ownerEmail, info.Language, now)
 				if err != nil {
 					return err
 				}
@@ -625,24 +692,11 @@ func (s *Service) Provision(ctx context.Context, code string, info DeviceInfo) (
 		return Provisioned{}, fmt.Errorf("provision: %w", err)
 	}
 	out.Secret = secret
+	// An invitation (a new owner, or one invited before) may be queued.
+	if ownerEmail != "" {
+		s.flows.WakeMail()
+	}
 	return out, nil
-}
-
-// templateAccount creates the account a back-office code without an
-// account makes at each use, from the device setup's account template.
-func (s *Service) templateAccount(ctx context.Context, tx *store.Tx, org domain.Organization, info DeviceInfo, now time.Time) (domain.Account, error) {
-	kind, typ := domain.KindAndType(org.Onboarding.DeviceSetup.AccountTemplate.AccountTypeOrDefault())
-	name := "Device owner"
-	if info.Serial != "" {
-		name += " " + info.Serial
-	}
-	a := domain.Account{ID: store.NewID(), OrgID: org.ID, Kind: kind, Type: typ, Name: name,
-		Properties: org.Onboarding.DeviceSetup.AccountTemplate.Settings, Status: domain.StatusActive, Origin: domain.OriginBackOffice,
-		CreatedAt: now, UpdatedAt: now}
-	if err := tx.CreateAccount(ctx, a); err != nil {
-		return a, err
-	}
-	return a, nil
 }
 
 // ---- back-office installation codes ----

@@ -88,6 +88,10 @@ type Organization struct {
 	DisplayName string
 	Onboarding  Onboarding
 	CreatedAt   time.Time
+	// DisabledAt is when a supervisor disabled the organization (nil:
+	// enabled). A disabled organization answers as an unknown one to the
+	// public; the console still shows it.
+	DisabledAt *time.Time
 }
 
 // Onboarding is an organization's onboarding configuration.

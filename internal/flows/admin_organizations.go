@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/store"
@@ -61,4 +62,85 @@ func (s *Service) Organizations(ctx context.Context, adm Admin) ([]domain.Organi
 		return nil, fmt.Errorf("organizations: %w", err)
 	}
 	return []domain.Organization{org}, nil
+}
+
+// OrganizationPatch changes an organization: nil members are kept.
+type OrganizationPatch struct {
+	DisplayName *string
+	Disabled    *bool
+}
+
+// UpdateOrganization renames (display name) and disables or enables an
+// organization. Only the full-rights key and supervisors may. A disabled
+// organization answers as an unknown one to its public pages and API, its
+// sign-ins, sign-ups, device setup and B2B calls; its data and its queued
+// mail are kept, and enabling it again restores everything. Every node
+// sees the change within a second (see orgCacheTTL).
+func (s *Service) UpdateOrganization(ctx context.Context, adm Admin, name string, in OrganizationPatch) (domain.Organization, error) {
+	if adm.OrgID != "" {
+		return domain.Organization{}, domain.Errorf(domain.EForbidden, "full-rights-key-required",
+			"Only the full-rights admin key may change organizations.")
+	}
+	var f fieldErrors
+	if in.DisplayName != nil {
+		v := f.text("display_name", *in.DisplayName, true, maxLabelLength, false)
+		in.DisplayName = &v
+	}
+	if err := f.err(); err != nil {
+		return domain.Organization{}, err
+	}
+	now := s.stamp()
+	var org domain.Organization
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.OrganizationByName(ctx, name)
+		if store.IsNotFound(err) {
+			return domain.Errorf(domain.ENotFound, "organization-not-found", "There is no such organization.")
+		}
+		if err != nil {
+			return err
+		}
+		if cur, err = tx.LockOrganization(ctx, cur.ID); err != nil {
+			return err
+		}
+		org = cur
+		before, after := map[string]any{}, map[string]any{}
+		if in.DisplayName != nil && *in.DisplayName != cur.DisplayName {
+			if err := tx.SetOrganizationDisplayName(ctx, cur.ID, *in.DisplayName); err != nil {
+				return err
+			}
+			before["display_name"], after["display_name"] = cur.DisplayName, *in.DisplayName
+			org.DisplayName = *in.DisplayName
+		}
+		if in.Disabled != nil && *in.Disabled != (cur.DisabledAt != nil) {
+			var at *time.Time
+			if *in.Disabled {
+				at = &now
+			}
+			if err := tx.SetOrganizationDisabled(ctx, cur.ID, at); err != nil {
+				return err
+			}
+			before["disabled"], after["disabled"] = cur.DisabledAt != nil, *in.Disabled
+			org.DisabledAt = at
+		}
+		if len(after) == 0 {
+			return nil
+		}
+		action := "organization.updated"
+		switch {
+		case len(after) == 1 && after["disabled"] == true:
+			action = "organization.disabled"
+		case len(after) == 1 && after["disabled"] == false:
+			action = "organization.enabled"
+		}
+		return Audit(ctx, tx, cur.ID, adm, action, cur.ID, map[string]any{"before": before, "after": after}, now)
+	})
+	if err != nil {
+		if domain.AsError(err) != nil {
+			return domain.Organization{}, err
+		}
+		return domain.Organization{}, fmt.Errorf("update organization: %w", err)
+	}
+	s.orgs.forget()
+	org.Onboarding = org.Onboarding.WithDefaults()
+	return org, nil
 }

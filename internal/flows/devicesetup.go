@@ -3,8 +3,10 @@ package flows
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/store"
 )
 
 // StartDeviceSetupSignup starts the registration of a device owner through
@@ -47,3 +49,68 @@ func deviceSetupUserType(org domain.Organization, purpose, accountType string) s
 	}
 	return org.Onboarding.DefaultUserTypes[accountType]
 }
+
+// DeviceOwnerAccountTx returns, inside tx, the customer that a device
+// provisioned with a back-office installation code without an account
+// belongs to, given its owner's email address:
+//   - the customer of the organization's user with that address, when there
+//     is one (an owner already known gets the device in their own list; a
+//     user still in status invited is sent the invitation again);
+//   - else a new customer made from the device setup's account template,
+//     with that address as its first user, in status invited, and an
+//     invitation mailed to choose a password (InviteExistingUserTx).
+//
+// The email must be valid already (ValidEmail). created tells whether the
+// customer is new. The caller commits and then calls WakeMail.
+func (s *Service) DeviceOwnerAccountTx(ctx context.Context, tx *store.Tx, org domain.Organization, email, lang string, now time.Time) (acct domain.Account, created bool, err error) {
+	u, err := tx.UserByEmail(ctx, org.ID, email)
+	switch {
+	case err == nil:
+		if acct, err = tx.AccountByID(ctx, org.ID, u.AccountID); err != nil {
+			return acct, false, err
+		}
+		if acct.Kind != domain.KindCustomer {
+			return acct, false, domain.Invalid(domain.FieldError{Field: "owner_email",
+				Message: "belongs to a user who is not a customer's; give the address of the device's owner"})
+		}
+		if u.Status == domain.StatusInvited && u.PasswordHash == "" {
+			if err := s.InviteExistingUserTx(ctx, tx, org, acct, u, now); err != nil {
+				return acct, false, err
+			}
+		}
+		return acct, false, nil
+	case !store.IsNotFound(err):
+		return acct, false, err
+	}
+	accountType := org.Onboarding.DeviceSetup.AccountTemplate.AccountTypeOrDefault()
+	kind, typ := domain.KindAndType(accountType)
+	utName := deviceSetupUserType(org, domain.SignupDeviceSetup, accountType)
+	ut, err := tx.UserTypeByName(ctx, org.ID, utName)
+	if err != nil {
+		return acct, false, fmt.Errorf("device owner user type %q: %w", utName, err)
+	}
+	acct = domain.Account{ID: store.NewID(), OrgID: org.ID, Kind: kind, Type: typ, Name: email,
+		Properties: org.Onboarding.DeviceSetup.AccountTemplate.Settings, Status: domain.StatusActive, Origin: domain.OriginBackOffice,
+		CreatedAt: now, UpdatedAt: now}
+	u = domain.User{ID: store.NewID(), OrgID: org.ID, AccountID: acct.ID, UserTypeID: ut.ID, Email: email,
+		Properties: map[string]string{}, Status: domain.StatusInvited, Language: knownLanguage(lang), CreatedAt: now, UpdatedAt: now}
+	if err := tx.CreateAccount(ctx, acct); err != nil {
+		return acct, false, err
+	}
+	if err := tx.CreateUser(ctx, u); err != nil {
+		return acct, false, err
+	}
+	if err := emitAccountCreated(ctx, tx, org, acct, now); err != nil {
+		return acct, false, err
+	}
+	if err := emitUserCreated(ctx, tx, org, acct, u, ut.Name, now); err != nil {
+		return acct, false, err
+	}
+	if err := s.InviteExistingUserTx(ctx, tx, org, acct, u, now); err != nil {
+		return acct, false, err
+	}
+	return acct, true, nil
+}
+
+// WakeMail wakes the mail worker after a commit that queued mail.
+func (s *Service) WakeMail() { s.notify() }

@@ -80,30 +80,56 @@ func (c *orgCache) forget() {
 func (s *Service) orgByName(ctx context.Context, name string) (domain.Organization, error) {
 	now := time.Now()
 	org, gen, ok := s.orgs.get(false, name, now)
-	if ok {
-		return org, nil
+	if !ok {
+		var err error
+		if org, err = s.store.OrganizationByName(ctx, name); err != nil {
+			return org, err
+		}
+		org.Onboarding = org.Onboarding.WithDefaults()
+		s.orgs.put(org, gen, now)
 	}
-	org, err := s.store.OrganizationByName(ctx, name)
-	if err != nil {
-		return org, err
-	}
-	org.Onboarding = org.Onboarding.WithDefaults()
-	s.orgs.put(org, gen, now)
-	return org, nil
+	return enabledOrg(org)
 }
 
 // orgByID returns the organization with that id, with its configuration's defaults filled.
 func (s *Service) orgByID(ctx context.Context, id string) (domain.Organization, error) {
 	now := time.Now()
 	org, gen, ok := s.orgs.get(true, id, now)
-	if ok {
-		return org, nil
+	if !ok {
+		var err error
+		if org, err = s.store.OrganizationByID(ctx, id); err != nil {
+			return org, err
+		}
+		org.Onboarding = org.Onboarding.WithDefaults()
+		s.orgs.put(org, gen, now)
 	}
-	org, err := s.store.OrganizationByID(ctx, id)
-	if err != nil {
-		return org, err
+	return enabledOrg(org)
+}
+
+// enabledOrg is org, or domain.ErrNotFound when a supervisor disabled it:
+// every public flow (pages, API, sign-in, sign-up, sessions, device setup,
+// B2B) reads organizations through orgByName and orgByID, so that a
+// disabled organization answers exactly as an unknown one. The console and
+// the admin API read the store directly and still see it.
+func enabledOrg(org domain.Organization) (domain.Organization, error) {
+	if org.DisabledAt != nil {
+		return domain.Organization{}, disabledOrgError{p: domain.Errorf(domain.ENotFound, "organization-not-found", "There is no such organization.")}
 	}
-	org.Onboarding = org.Onboarding.WithDefaults()
-	s.orgs.put(org, gen, now)
 	return org, nil
+}
+
+// disabledOrgError is the "no such organization" problem of a disabled
+// organization that is also domain.ErrNotFound, so that callers that turn
+// a missing organization into their own answer do the same for it.
+type disabledOrgError struct{ p *domain.Error }
+
+func (e disabledOrgError) Error() string   { return e.p.Error() }
+func (e disabledOrgError) Unwrap() []error { return []error{e.p, domain.ErrNotFound} }
+
+// EnabledOrganization checks that the organization with that id exists and
+// is not disabled (domain.ErrNotFound otherwise), with the cache's
+// one-second freshness; for services (B2B) that read their own rows.
+func (s *Service) EnabledOrganization(ctx context.Context, id string) error {
+	_, err := s.orgByID(ctx, id)
+	return err
 }

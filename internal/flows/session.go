@@ -357,6 +357,10 @@ func (s *Service) principal(ctx context.Context, sess domain.Session) (Principal
 		return Principal{}, err
 	}
 	org, err := s.orgByID(ctx, sess.OrgID)
+	if store.IsNotFound(err) {
+		// The organization was disabled: its sessions open nothing.
+		return Principal{}, unauth
+	}
 	if err != nil {
 		return Principal{}, err
 	}

@@ -38,6 +38,20 @@ func (s *Server) listOrganizations(w http.ResponseWriter, r *http.Request, adm f
 	return nil
 }
 
+func (s *Server) patchOrganization(w http.ResponseWriter, r *http.Request, adm flows.Admin) error {
+	var req PatchOrganizationRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	org, err := s.flows.UpdateOrganization(r.Context(), adm, r.PathValue("org"),
+		flows.OrganizationPatch{DisplayName: req.DisplayName, Disabled: req.Disabled})
+	if err != nil {
+		return err
+	}
+	encode(w, http.StatusOK, organizationView(org))
+	return nil
+}
+
 // ---- property definitions ----
 
 type propertyRequest struct {

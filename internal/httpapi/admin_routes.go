@@ -10,6 +10,7 @@ func (s *Server) adminRoutes() []Route {
 
 		{"GET", "/api/v1/admin/organizations", s.adminRoot(s.listOrganizations)},
 		{"POST", "/api/v1/admin/organizations", s.adminRoot(s.createOrganization)},
+		{"PATCH", "/api/v1/admin/organizations/{org}", s.adminRoot(s.patchOrganization)},
 
 		{"GET", "/api/v1/admin/organizations/{org}/properties", s.admin(s.listProperties)},
 		{"POST", "/api/v1/admin/organizations/{org}/properties", s.admin(s.createProperty)},

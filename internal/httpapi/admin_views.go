@@ -34,7 +34,7 @@ func props(m map[string]string) map[string]string {
 }
 
 func organizationView(o domain.Organization) AdminOrganization {
-	return AdminOrganization{ID: o.ID, Name: o.Name, DisplayName: o.DisplayName, CreatedAt: o.CreatedAt}
+	return AdminOrganization{ID: o.ID, Name: o.Name, DisplayName: o.DisplayName, CreatedAt: o.CreatedAt, Disabled: o.DisabledAt != nil}
 }
 
 func propertyView(p domain.PropertyDefinition) PropertyDefinition {

@@ -137,7 +137,7 @@ func (s *Server) provisionDevice(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out, err := ds.Provision(r.Context(), req.InstallationCode, devices.DeviceInfo{Serial: req.Device.Serial, Model: req.Device.Model,
-		OS: req.Device.OS, Name: req.Device.Name})
+		OS: req.Device.OS, Name: req.Device.Name, OwnerEmail: req.OwnerEmail, Language: requestLanguage(r)})
 	if err != nil {
 		return err
 	}
@@ -218,7 +218,7 @@ func (s *Server) getSystemDeviceSetup(w http.ResponseWriter, r *http.Request, ad
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, SystemDeviceSetup(sys))
+	encode(w, http.StatusOK, SystemDeviceSetupView{Enabled: sys.Enabled, DefaultOrganization: sys.DefaultOrganization, Locked: ds.Locked()})
 	return nil
 }
 
@@ -235,7 +235,7 @@ func (s *Server) putSystemDeviceSetup(w http.ResponseWriter, r *http.Request, ad
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, SystemDeviceSetup(sys))
+	encode(w, http.StatusOK, SystemDeviceSetupView{Enabled: sys.Enabled, DefaultOrganization: sys.DefaultOrganization, Locked: ds.Locked()})
 	return nil
 }
 

@@ -18,6 +18,18 @@ type AdminOrganization struct {
 	// The name shown to people, e.g. in mail.
 	DisplayName string    `json:"display_name"`
 	CreatedAt   time.Time `json:"created_at"`
+	// True when a supervisor disabled the organization: its public pages
+	// and API answer as for an unknown organization.
+	Disabled bool `json:"disabled"`
+}
+
+// PatchOrganizationRequest renames, disables or enables an organization;
+// absent members are kept.
+type PatchOrganizationRequest struct {
+	// Name shown to people; surrounding spaces trimmed; no control or invisible characters.
+	DisplayName *string `json:"display_name,omitempty" jsonschema:"minLength=1,maxLength=200"`
+	// Disable (true) or enable (false) the organization.
+	Disabled *bool `json:"disabled,omitempty"`
 }
 
 // CreateOrganizationRequest is a new organization.

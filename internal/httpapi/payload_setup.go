@@ -106,6 +106,12 @@ type ProvisionRequest struct {
 	// The installation code.
 	InstallationCode string          `json:"installation_code"`
 	Device           ProvisionDevice `json:"device,omitzero"`
+	// The email address of the device's owner: required with a back-office
+	// installation code that has no account (each use creates the owner's
+	// customer, or uses the one of the user with that address), and refused
+	// with any other code. A new owner is invited by email to choose a
+	// password and then sees the device in `/setup/devices`.
+	OwnerEmail string `json:"owner_email,omitempty" jsonschema:"format=idn-email,maxLength=254"`
 }
 
 // ProvisionedDevice is a provisioned device and its secret.
@@ -132,6 +138,18 @@ type SystemDeviceSetup struct {
 	Enabled bool `json:"enabled"`
 	// The organization `/setup` uses; empty: `/setup` asks.
 	DefaultOrganization string `json:"default_organization"`
+}
+
+// SystemDeviceSetupView is the system-wide device setup in force.
+type SystemDeviceSetupView struct {
+	// Device setup enabled (system-wide).
+	Enabled bool `json:"enabled"`
+	// The organization `/setup` uses; empty: `/setup` asks.
+	DefaultOrganization string `json:"default_organization"`
+	// True when the server configuration (`ONBOARD_DEVICE_SETUP`,
+	// `ONBOARD_DEVICE_SETUP_DEFAULT_ORG`) sets these settings: they cannot be
+	// changed through the API or the console (409).
+	Locked bool `json:"locked"`
 }
 
 // CreateInstallationCodeRequest creates a back-office installation code.

@@ -343,3 +343,12 @@ func prefixed(prefix, columns string) string {
 	}
 	return string(out)
 }
+
+// SetOrganizationDisabled disables (at, non-nil) or enables (nil) an organization.
+func (q Queries) SetOrganizationDisabled(ctx context.Context, id string, at *time.Time) error {
+	var v any
+	if at != nil {
+		v = Timestamp(*at)
+	}
+	return q.execOne(ctx, "set organization disabled", `UPDATE organizations SET disabled_at = $1 WHERE id = $2`, v, id)
+}

@@ -75,15 +75,17 @@ func (q Queries) CreateOrganization(ctx context.Context, o domain.Organization) 
 	return nil
 }
 
-const orgColumns = `id, name, display_name, onboarding, created_at`
+const orgColumns = `id, name, display_name, onboarding, created_at, disabled_at`
 
 func (q Queries) scanOrg(row interface{ Scan(...any) error }) (domain.Organization, error) {
 	var o domain.Organization
 	var cfg string
-	if err := row.Scan(&o.ID, &o.Name, &o.DisplayName, &cfg, &o.CreatedAt); err != nil {
+	var disabled sql.NullTime
+	if err := row.Scan(&o.ID, &o.Name, &o.DisplayName, &cfg, &o.CreatedAt, &disabled); err != nil {
 		return o, mapErr(err)
 	}
 	o.CreatedAt = o.CreatedAt.UTC()
+	o.DisabledAt = nullTime(disabled)
 	if err := q.onboardingFromJSON(o.ID, cfg, &o.Onboarding); err != nil {
 		return o, err
 	}

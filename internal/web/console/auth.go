@@ -125,6 +125,7 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/system", c.ready(c.getSystem))
 	mux.HandleFunc("POST /admin/system", c.ready(c.postSystem))
 	mux.HandleFunc("POST /admin/system/organizations", c.ready(c.postOrganization))
+	mux.HandleFunc("POST /admin/system/organizations/{org}", c.ready(c.postOrganizationChange))
 	mux.HandleFunc("POST /admin/system/users", c.ready(c.postBackOfficeUser))
 	mux.HandleFunc("GET /admin/o/{org}/{$}", c.inOrg(c.getHome))
 	mux.HandleFunc("GET /admin/o/{org}/onboarding", c.inOrg(c.getOnboarding))

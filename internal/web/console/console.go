@@ -63,6 +63,9 @@ type Config struct {
 	FormKey []byte
 	// Webhooks, when set, serves the webhooks page of each organization.
 	Webhooks *webhooks.Service
+	// DeviceSetup is the system-wide device setup of the System page; nil
+	// leaves it out.
+	DeviceSetup DeviceSetupSettings
 }
 
 // Console is the http.Handler of /admin.
