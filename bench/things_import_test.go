@@ -19,28 +19,13 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
-	"path/filepath"
-	"runtime"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/onboard-dev/onboard/internal/flows"
-	"github.com/onboard-dev/onboard/internal/things"
 )
-
-var productFile struct {
-	once sync.Once
-	path string
-	dir  string
-}
 
 // writeProductFile writes n products as NDJSON, about 120 bytes a line.
 func writeProductFile(b *testing.B, path string, n int) {
@@ -65,92 +50,18 @@ func writeProductFile(b *testing.B, path string, n int) {
 }
 
 func BenchmarkProductImport(b *testing.B) {
-	n := importRows(b)
-	productFile.once.Do(func() {
-		dir, err := os.MkdirTemp("", "onboard-product-bench-")
-		if err != nil {
-			b.Fatal(err)
-		}
-		productFile.dir, productFile.path = dir, filepath.Join(dir, "products.ndjson")
-		writeProductFile(b, productFile.path, n)
-	})
-	b.Cleanup(func() { os.RemoveAll(productFile.dir) })
-	forEachEngine(b, func(b *testing.B, dsn string) {
-		s := startServer(b, dsn, 1)
-		ctx := context.Background()
-		key, _, err := flows.CreateAdminKey(ctx, s.app.Store(), flows.DefaultOrganization, "bench")
-		if err != nil {
-			b.Fatal(err)
-		}
-		client := &http.Client{} // no timeout: the import takes as long as it takes
-		runtime.GC()
-		b.ResetTimer()
-		mem := startMemPeak()
-		before := sampleCPU()
-		start := time.Now()
-		var created, unchanged int
-		for range b.N {
-			f, err := os.Open(productFile.path)
+	runImport(b, importBench{file: "products.ndjson", write: writeProductFile, path: "/api/v1/admin/organizations/default/products/import",
+		setup: func(b *testing.B, s *server) string {
+			key, _, err := flows.CreateAdminKey(context.Background(), s.app.Store(), flows.DefaultOrganization, "bench")
 			if err != nil {
 				b.Fatal(err)
 			}
-			req, err := http.NewRequest("POST", s.base+"/api/v1/admin/organizations/default/products/import", bufio.NewReaderSize(f, 256<<10))
-			if err != nil {
-				b.Fatal(err)
+			return key
+		},
+		check: func(b *testing.B, s *server, n int) {
+			var count int
+			if err := s.app.Store().DB().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM products`).Scan(&count); err != nil || count != n {
+				b.Fatalf("products table holds %d rows (%v), want %d", count, err, n)
 			}
-			req.Header.Set("Content-Type", "application/x-ndjson")
-			req.Header.Set("Authorization", "Bearer "+key)
-			res, err := client.Do(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if res.StatusCode != http.StatusOK {
-				b.Fatalf("status %d", res.StatusCode)
-			}
-			sc := bufio.NewScanner(res.Body)
-			var last []byte
-			lines := 0
-			for sc.Scan() {
-				lines++
-				last = append(last[:0], sc.Bytes()...)
-			}
-			res.Body.Close()
-			f.Close()
-			if err := sc.Err(); err != nil {
-				b.Fatal(err)
-			}
-			var sum struct {
-				Summary *things.ImportSummary `json:"summary"`
-			}
-			if err := json.Unmarshal(last, &sum); err != nil || sum.Summary == nil || lines != n+1 || sum.Summary.Rejected != 0 {
-				b.Fatalf("answer: %d lines, last %s", lines, bytes.TrimSpace(last))
-			}
-			created += sum.Summary.Created
-			unchanged += sum.Summary.Unchanged
-		}
-		elapsed := time.Since(start)
-		use := cpuBetween(before, sampleCPU(), strings.HasSuffix(b.Name(), "/postgres"))
-		b.StopTimer()
-		heap, rss := mem.end()
-		if created != n || unchanged != n*(b.N-1) {
-			b.Fatalf("created %d, unchanged %d over %d runs of %d rows", created, unchanged, b.N, n)
-		}
-		var count int
-		if err := s.app.Store().DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM products`).Scan(&count); err != nil || count != n {
-			b.Fatalf("products table holds %d rows (%v), want %d", count, err, n)
-		}
-		b.ReportMetric(float64(n*b.N)/elapsed.Seconds(), "rows/s")
-		b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MiB")
-		b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MiB")
-		if use.ok && use.service > 0 {
-			// CPU of this process (and of the PostgreSQL server on
-			// postgres) per 1,000 rows, and the rate that CPU allows on
-			// all the machine's cores: what the import would reach if
-			// nothing else ran (others' CPU share is noise_pct).
-			b.ReportMetric(float64(use.service.Milliseconds())*1000/float64(n*b.N), "cpu_ms/1k-rows")
-			b.ReportMetric(float64(n*b.N)/(use.service.Seconds()/float64(runtime.NumCPU())), "cpu-bound-rows/s")
-			b.ReportMetric(use.noisePct(), "noise_pct")
-		}
-		b.ReportMetric(0, "ns/op")
-	})
+		}})
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -68,85 +67,19 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 	fs, applyEnv := cfg.FlagSet("onboard import end-users", stderr)
 	org := fs.String("org", flows.DefaultOrganization, "organization the end users belong to")
 	def := fs.String("labelpartner-default", "", "labelpartner of lines that name none")
-	file := fs.String("file", "", "NDJSON or CSV file (with a header row naming the fields); - reads standard input")
-	format := fs.String("format", "", "ndjson or csv (default: from the file name, .csv is CSV)")
-	quiet := fs.Bool("quiet", false, "no progress on standard error")
+	fi := importFlags(fs, "import", "NDJSON or CSV file (with a header row naming the fields); - reads standard input")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if err := applyEnv(getenv); err != nil {
 		return err
 	}
-	if *file == "" {
-		return errors.New("import: --file is required")
-	}
-	if *format == "" {
-		*format = b2b.ImportNDJSON
-		if strings.EqualFold(filepath.Ext(*file), ".csv") {
-			*format = b2b.ImportCSV
-		}
-	}
-	if *format != b2b.ImportNDJSON && *format != b2b.ImportCSV {
-		return fmt.Errorf("import: --format %q: must be ndjson or csv", *format)
-	}
-	var in io.Reader = os.Stdin
-	if *file != "-" {
-		f, err := os.Open(*file)
-		if err != nil {
-			return fmt.Errorf("import: %w", err)
-		}
-		defer f.Close()
-		in = f
-	}
-	st, o, err := openOrg(ctx, cfg, *org, "import")
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	enc := json.NewEncoder(stdout)
-	start := time.Now()
-	last := start
-	var sum b2b.ImportSummary
-	progress := func(final bool) {
-		if *quiet {
-			return
-		}
-		el := time.Since(start).Seconds()
-		n := sum.Created + sum.Unchanged + sum.Rejected
-		end := "\r"
-		if final {
-			end = "\n"
-		}
-		fmt.Fprintf(stderr, "import: %d lines (%d created, %d unchanged, %d rejected) in %.1fs, %.0f lines/s%s",
-			n, sum.Created, sum.Unchanged, sum.Rejected, el, float64(n)/max(el, 1e-9), end)
-	}
-	sum2, err := b2b.ImportEndUsers(ctx, st, b2b.ImportScope{OrgID: o.ID, DefaultLabelpartner: *def, Actor: "cli"}, in, *format,
-		func(r b2b.ImportResult) error {
-			switch r.Status {
-			case "created":
-				sum.Created++
-			case "unchanged":
-				sum.Unchanged++
-			default:
-				sum.Rejected++
-				if err := enc.Encode(r); err != nil {
-					return fmt.Errorf("write: %w", err)
-				}
-			}
-			if now := time.Now(); now.Sub(last) >= time.Second {
-				last = now
-				progress(false)
-			}
-			return nil
-		})
-	progress(true)
-	if err != nil {
-		return fmt.Errorf("import: %w", err)
-	}
-	if err := enc.Encode(map[string]any{"summary": sum2}); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	return nil
+	return fi.open(ctx, cfg, *org, func(st *store.Store, o domain.Organization, in io.Reader, format string) error {
+		return runImport(fi, stdout, stderr, func(r b2b.ImportResult) string { return r.Status },
+			func(emit func(b2b.ImportResult) error) (b2b.ImportSummary, error) {
+				return b2b.ImportEndUsers(ctx, st, b2b.ImportScope{OrgID: o.ID, DefaultLabelpartner: *def, Actor: "cli"}, in, format, emit)
+			})
+	})
 }
 
 // clientCreateCommand: onboard admin client create --org … --name … --kind b2b|app --labelpartners a,b

@@ -185,7 +185,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	}, logger.With("component", "mail"))
 	// One outbound client for every call to a configured URL.
 	hc := outbound.New(outbound.Options{AllowPrivate: cfg.OutboundAllowPrivate})
-	a.dispatcher = events.NewDispatcher(st, cfg.NATSURL != "", logger.With("component", "events"))
+	a.dispatcher = events.NewDispatcher(st, cfg.NATSURL != "", logger.With("component", "events"), events.WithClock(o.now))
 	a.hooks = webhooks.NewWorker(st, hc, webhooks.WorkerConfig{
 		Concurrency: cfg.WebhookWorkers, RetryBase: cfg.WebhookRetryBase, RetryMax: cfg.WebhookRetryMax,
 		MaxAge: cfg.WebhookMaxAge, DisableAfter: cfg.WebhookDisableAfter, Lease: cfg.WebhookLease,
@@ -202,7 +202,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	}
 	if cfg.NATSURL != "" {
 		a.publisher = events.NewPublisher(st, events.NATSConfig{URL: cfg.NATSURL, CredsFile: cfg.NATSCredsFile,
-			Stream: cfg.NATSEventsStream, Prefix: cfg.NATSEventsPrefix}, logger.With("component", "events-nats"))
+			Stream: cfg.NATSEventsStream, Prefix: cfg.NATSEventsPrefix}, logger.With("component", "events-nats"), events.WithClock(o.now))
 	}
 	a.dispatcher.OnDispatched = func() {
 		a.hooks.Wake()
@@ -233,9 +233,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	})
 	a.b2b = b2b.New(a.flows, b2b.Config{RefreshTTL: cfg.B2BRefreshTTL, IntrospectionTimeout: cfg.B2BIntrospectionTimeout})
 	ssoSvc := sso.New(a.flows, st, outbound.New(outbound.Options{AllowPrivate: cfg.OutboundAllowPrivate, Timeout: cfg.SSOTimeout}).HTTPClient(),
-		logger.With("component", "sso"), sso.Config{PublicURL: cfg.PublicURL, Timeout: cfg.SSOTimeout})
+		logger.With("component", "sso"), sso.Config{PublicURL: cfg.PublicURL, Timeout: cfg.SSOTimeout, Now: o.now})
 	a.things = things.New(things.Deps{
-		Store: st, Limiter: limiter, Mail: templates, Notify: a.worker.Notify, Logger: logger,
+		Store: st, Limiter: limiter, Mail: templates, Notify: a.worker.Notify, Logger: logger, Now: o.now,
 	}, things.Config{PublicURL: cfg.PublicURL, MailFrom: cfg.MailFrom})
 	var gateway sms.Gateway = sms.LogGateway{Log: logger.With("component", "sms")}
 	if cfg.SMSURL != "" {
@@ -247,7 +247,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	// SMS retry like mail (the same backoff settings).
 	a.sms = sms.NewWorker(smsQueue{st}, gateway, sms.WorkerConfig{BackoffBase: cfg.MailRetryBase, BackoffMax: cfg.MailRetryMax},
 		logger.With("component", "sms"))
-	a.devices = devices.New(devices.Deps{Store: st, Flows: a.flows, Limiter: limiter, Logger: logger, NotifySMS: a.sms.Notify}, devices.Config{
+	a.devices = devices.New(devices.Deps{Store: st, Flows: a.flows, Limiter: limiter, Logger: logger, NotifySMS: a.sms.Notify, Now: o.now}, devices.Config{
 		Enabled: cfg.DeviceSetup, DefaultOrganization: cfg.DeviceSetupDefaultOrg, PublicURL: cfg.PublicURL,
 	})
 	apiCfg := httpapi.Config{
@@ -267,7 +267,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey, SSO: ssoSvc, Devices: a.devices,
 	}, web.WithThings(a.things))
 	bo := backoffice.New(backoffice.Deps{Store: st, Hasher: hasher, Policy: auth.DefaultPolicy(), Mail: templates, Limiter: limiter,
-		Notify: a.worker.Notify, Logger: logger}, backoffice.Config{
+		Notify: a.worker.Notify, Logger: logger, Now: o.now}, backoffice.Config{
 		PublicURL: cfg.PublicURL, MailFrom: cfg.MailFrom, SessionTTL: cfg.BrowserSessionTTL, IdleTTL: cfg.BrowserIdleTTL,
 		LoginPerIP: cfg.RateLoginIP.Rule, FailuresPerEmail: cfg.RateLoginEmail.Rule,
 	})

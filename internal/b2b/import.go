@@ -1,34 +1,27 @@
 package b2b
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
-	"sync"
 	"time"
-
-	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/events"
+	"github.com/onboard-dev/onboard/internal/importline"
 	"github.com/onboard-dev/onboard/internal/store"
 )
 
 // MaxImportLine is the longest line of an import file, in bytes.
-const MaxImportLine = 64 << 10
+const MaxImportLine = importline.MaxLine
 
 // Import formats.
 const (
-	ImportNDJSON = "ndjson"
-	ImportCSV    = "csv"
+	ImportNDJSON = importline.NDJSON
+	ImportCSV    = importline.CSV
 )
 
 // ImportResult is the outcome of one line of an import.
@@ -86,57 +79,21 @@ func ImportEndUsers(ctx context.Context, st *store.Store, scope ImportScope, r i
 	if st.Engine() == store.Postgres {
 		batchSize = 5000
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches := make(chan []importItem, 1)
-	var parseErr error
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		defer close(batches)
-		parseErr = parseImport(ctx, st, scope, r, format, batchSize, batches)
-	})
-	// The answers of a batch are written while the next batch is in the
-	// database.
-	answers := make(chan []ImportResult, 1)
-	var emitErr error
-	var emitter sync.WaitGroup
-	emitter.Go(func() {
-		for rs := range answers {
-			for _, res := range rs {
-				if emitErr != nil {
-					break
-				}
-				if emitErr = emit(res); emitErr != nil {
-					cancel()
-				}
-			}
-		}
-	})
-	for b := range batches {
-		var rs []ImportResult
-		if rs, err = importBatch(ctx, st, scope, org, b, &sum); err == nil {
-			select {
-			case answers <- rs:
-			case <-ctx.Done():
-				err = ctx.Err()
-			}
-		}
-		if err != nil {
-			cancel()
-			for range batches { // let the parser stop
-			}
-			break
-		}
-	}
-	close(answers)
-	emitter.Wait()
-	wg.Wait()
-	if emitErr != nil {
-		err = emitErr
-	}
-	if err == nil && parseErr != nil && !errors.Is(parseErr, context.Canceled) {
-		err = parseErr
-	}
+	res := &lpResolver{st: st, orgID: scope.OrgID, allowed: scope.Allowed, cache: map[string]domain.Labelpartner{}, def: scope.DefaultLabelpartner}
+	now := store.Timestamp(scope.Now())
+	err = importline.Pipeline[importItem, ImportResult]{
+		Format:    format,
+		BatchSize: batchSize,
+		Header:    csvHeader,
+		Parse: func(ctx context.Context, num int, line []byte, header []string) (importItem, error) {
+			return parseLine(ctx, res, now, num, line, header)
+		},
+		Reject: func(num int, msg string) importItem { return importItem{line: num, err: msg} },
+		Valid:  func(it importItem) bool { return it.user != nil },
+		Store: func(ctx context.Context, items []importItem) ([]ImportResult, error) {
+			return importBatch(ctx, st, scope, org, items, &sum)
+		},
+	}.Run(ctx, r, emit)
 	if err == nil && ctx.Err() == nil && sum.Created+sum.Unchanged+sum.Rejected > 0 {
 		if aerr := st.AddAudit(ctx, domain.AuditEntry{OrgID: scope.OrgID, Actor: scope.Actor, Action: "end_users.imported",
 			SubjectID: scope.OrgID, Data: map[string]any{"created": sum.Created, "unchanged": sum.Unchanged, "rejected": sum.Rejected},
@@ -204,180 +161,41 @@ func importBatch(ctx context.Context, st *store.Store, scope ImportScope, org do
 	return out, nil
 }
 
-// lineReader reads lines of at most MaxImportLine bytes; longer lines are
-// skipped and reported.
-type lineReader struct {
-	br *bufio.Reader
-	n  int
-}
-
-func (lr *lineReader) next() (line []byte, num int, tooLong bool, err error) {
-	b, err := lr.br.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		lr.n++
-		for errors.Is(err, bufio.ErrBufferFull) {
-			_, err = lr.br.ReadSlice('\n')
-		}
-		if err == io.EOF {
-			err = nil
-		}
-		return nil, lr.n, true, err
-	}
-	if err == io.EOF {
-		if len(b) == 0 {
-			return nil, 0, false, io.EOF
-		}
-		err = nil
-	}
-	if err != nil {
-		return nil, 0, false, fmt.Errorf("read: %w", err)
-	}
-	lr.n++
-	b = bytes.TrimSuffix(b, []byte("\n"))
-	b = bytes.TrimSuffix(b, []byte("\r"))
-	return b, lr.n, false, nil
-}
-
-func parseImport(ctx context.Context, st *store.Store, scope ImportScope, r io.Reader, format string, batchSize int, out chan<- []importItem) error {
-	lr := &lineReader{br: bufio.NewReaderSize(r, MaxImportLine)}
-	res := &lpResolver{st: st, orgID: scope.OrgID, allowed: scope.Allowed, cache: map[string]domain.Labelpartner{}, def: scope.DefaultLabelpartner}
-	var header []string
-	items := make([]importItem, 0, batchSize)
-	valid := 0
-	now := store.Timestamp(scope.Now())
-	flush := func() error {
-		if len(items) == 0 {
-			return nil
-		}
-		select {
-		case out <- items:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		items, valid = make([]importItem, 0, batchSize), 0
-		return nil
-	}
-	for {
-		line, num, tooLong, err := lr.next()
-		if err == io.EOF {
-			return flush()
-		}
-		if err != nil {
-			return err
-		}
-		if tooLong {
-			items = append(items, importItem{line: num, err: fmt.Sprintf("line: longer than %d bytes", MaxImportLine)})
-		} else if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		} else if format == ImportCSV && header == nil {
-			if header, err = csvHeader(line); err != nil {
-				return err
-			}
-			continue
-		} else {
-			var in EndUserInput
-			var perr error
-			if format == ImportCSV {
-				in, perr = csvEndUser(header, line)
-			} else {
-				in, perr = jsonEndUser(line)
-			}
-			it := importItem{line: num}
-			if perr == nil {
-				var u domain.EndUser
-				u, perr = res.endUser(ctx, in, now)
-				if perr == nil {
-					it.user = &u
-					valid++
-				} else if domain.AsError(perr) == nil {
-					return perr
-				}
-			}
-			if perr != nil {
-				it.err = lineError(perr)
-			}
-			items = append(items, it)
-		}
-		if valid >= batchSize || len(items) >= 4*batchSize {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-func lineError(err error) string {
-	de := domain.AsError(err)
-	if de == nil {
-		return err.Error()
-	}
-	if len(de.Fields) == 0 {
-		return de.Detail
-	}
-	var parts []string
-	for _, f := range de.Fields {
-		parts = append(parts, f.Field+": "+f.Message)
-	}
-	return strings.Join(parts, "; ")
-}
-
-// strictJSON are the options of decoding an import line, as of every API
-// request body: exact-case member names, no unknown or duplicate members,
-// valid UTF-8 only.
-var strictJSON = jsonv2.JoinOptions(
-	jsonv2.RejectUnknownMembers(true),
-	jsonv2.MatchCaseInsensitiveNames(false),
-	jsontext.AllowDuplicateNames(false),
-	jsontext.AllowInvalidUTF8(false),
-)
-
-func jsonEndUser(line []byte) (EndUserInput, error) {
+// parseLine makes the item of an NDJSON line, or of a CSV line when
+// header is not nil. Its error is not the line's: it ends the import.
+func parseLine(ctx context.Context, res *lpResolver, now time.Time, num int, line []byte, header []string) (importItem, error) {
 	var in EndUserInput
-	err := jsonv2.Unmarshal(line, &in, strictJSON)
-	if err == nil {
-		return in, nil
+	var perr error
+	if header != nil {
+		in, perr = csvEndUser(header, line)
+	} else {
+		perr = importline.DecodeJSON(line, &in)
 	}
-	var syn *jsontext.SyntacticError
-	var sem *jsonv2.SemanticError
-	switch {
-	case errors.As(err, &syn) && errors.Is(err, jsontext.ErrDuplicateName):
-		return in, fmt.Errorf("%s: is given more than once", pointerField(syn.JSONPointer))
-	case errors.As(err, &syn) && syn.Err != nil && strings.Contains(syn.Err.Error(), "UTF-8"):
-		return in, errors.New("line: is not valid UTF-8")
-	case errors.As(err, &sem) && errors.Is(sem.Err, jsonv2.ErrUnknownName):
-		return in, fmt.Errorf("%s: is not a known field", pointerField(sem.JSONPointer))
-	case errors.As(err, &sem) && sem.JSONPointer != "":
-		return in, fmt.Errorf("%s: has the wrong type", pointerField(sem.JSONPointer))
+	it := importItem{line: num}
+	if perr == nil {
+		var u domain.EndUser
+		u, perr = res.endUser(ctx, in, now)
+		if perr == nil {
+			it.user = &u
+		} else if domain.AsError(perr) == nil {
+			return it, perr
+		}
 	}
-	return in, errors.New("line: must hold exactly one JSON object")
-}
-
-// pointerField names the member a JSON pointer points at: "/order/x" → "order.x".
-func pointerField(p jsontext.Pointer) string {
-	return strings.Join(slices.Collect(p.Tokens()), ".")
+	if perr != nil {
+		it.err = importline.FieldErrors(perr)
+	}
+	return it, nil
 }
 
 var csvFields = map[string]bool{"email": true, "first_name": true, "last_name": true, "labelpartner": true,
 	"create_verified_user": true, "external_authentication_provider_id": true, "voucher_code": true, "order.voucher_code": true}
 
-func csvRecord(line []byte) ([]string, error) {
-	cr := csv.NewReader(bytes.NewReader(line))
-	cr.FieldsPerRecord = -1
-	rec, err := cr.Read()
-	if err != nil {
-		return nil, errors.New("line: is not a CSV record")
-	}
-	return rec, nil
-}
-
 func csvHeader(line []byte) ([]string, error) {
-	rec, err := csvRecord(line)
+	rec, err := importline.CSVHeader(line)
 	if err != nil {
-		return nil, fmt.Errorf("csv header: %w", err)
+		return nil, err
 	}
-	for i, h := range rec {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-		rec[i] = h
+	for _, h := range rec {
 		if !csvFields[h] && !strings.HasPrefix(h, "customer.") && !strings.HasPrefix(h, "installation.") {
 			return nil, fmt.Errorf("csv header: unknown column %q (known: email, first_name, last_name, labelpartner, create_verified_user, external_authentication_provider_id, voucher_code, customer.*, installation.*)", h)
 		}
@@ -387,12 +205,9 @@ func csvHeader(line []byte) ([]string, error) {
 
 func csvEndUser(header []string, line []byte) (EndUserInput, error) {
 	var in EndUserInput
-	rec, err := csvRecord(line)
+	rec, err := importline.CSVLine(header, line)
 	if err != nil {
 		return in, err
-	}
-	if len(rec) != len(header) {
-		return in, fmt.Errorf("line: has %d fields, the header %d", len(rec), len(header))
 	}
 	var customer, installation map[string]string
 	for i, h := range header {

@@ -40,11 +40,11 @@ type Dispatcher struct {
 
 // NewDispatcher returns a dispatcher; nats marks events for the NATS
 // publisher.
-func NewDispatcher(st *store.Store, nats bool, logger *slog.Logger) *Dispatcher {
+func NewDispatcher(st *store.Store, nats bool, logger *slog.Logger, opts ...Option) *Dispatcher {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Dispatcher{st: st, log: logger, nats: nats, now: time.Now, wake: make(chan struct{}, 1)}
+	return &Dispatcher{st: st, log: logger, nats: nats, now: newOptions(opts).now, wake: make(chan struct{}, 1)}
 }
 
 // Wake asks the dispatcher to look for events now.

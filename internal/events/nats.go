@@ -37,10 +37,11 @@ type Publisher struct {
 	st   *store.Store
 	log  *slog.Logger
 	wake chan struct{}
+	now  func() time.Time
 }
 
 // NewPublisher returns a publisher; it connects in Run.
-func NewPublisher(st *store.Store, cfg NATSConfig, logger *slog.Logger) *Publisher {
+func NewPublisher(st *store.Store, cfg NATSConfig, logger *slog.Logger, opts ...Option) *Publisher {
 	if cfg.Stream == "" {
 		cfg.Stream = "ONBOARD_EVENTS"
 	}
@@ -53,7 +54,7 @@ func NewPublisher(st *store.Store, cfg NATSConfig, logger *slog.Logger) *Publish
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Publisher{cfg: cfg, st: st, log: logger, wake: make(chan struct{}, 1)}
+	return &Publisher{cfg: cfg, st: st, log: logger, wake: make(chan struct{}, 1), now: newOptions(opts).now}
 }
 
 // Subject returns the subject an event of org and type is published to.
@@ -137,7 +138,7 @@ func (p *Publisher) ensureStream(ctx context.Context, js jetstream.JetStream) er
 // PublishOnce publishes up to 100 waiting events and records them; it
 // returns how many it published.
 func (p *Publisher) PublishOnce(ctx context.Context, js jetstream.JetStream) (int, error) {
-	evs, err := p.st.ClaimNATSEvents(ctx, time.Now(), 100, natsLease)
+	evs, err := p.st.ClaimNATSEvents(ctx, p.now(), 100, natsLease)
 	if err != nil || len(evs) == 0 {
 		return 0, err
 	}

@@ -76,6 +76,9 @@ type Config struct {
 	// DiscoveryTTL is how long a provider's discovery document is cached;
 	// 0: 1 hour.
 	DiscoveryTTL time.Duration
+	// Now is the clock (the application's, see app.WithClock), read as
+	// store.Timestamp of it; nil: time.Now.
+	Now func() time.Time
 }
 
 // Service runs the sign-ins. It is safe for concurrent use.
@@ -113,8 +116,12 @@ func New(f *flows.Service, st *store.Store, hc *http.Client, logger *slog.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	clock := cfg.Now
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &Service{flows: f, store: st, hc: hc, cfg: cfg, log: logger, now: store.Now, cache: map[string]cachedProvider{}}
+	return &Service{flows: f, store: st, hc: hc, cfg: cfg, log: logger, now: func() time.Time { return store.Timestamp(clock()) }, cache: map[string]cachedProvider{}}
 }
 
 // ---- errors (codes mapped to statuses in internal/httpx) ----
@@ -209,7 +216,7 @@ func (s *Service) clientCtx(ctx context.Context) context.Context {
 // failure is not cached).
 func (s *Service) discover(ctx context.Context, org domain.Organization, p domain.SSOProvider) (*oidc.Provider, error) {
 	key := org.ID + "\x00" + p.Name + "\x00" + p.Issuer
-	now := time.Now()
+	now := s.now()
 	s.mu.Lock()
 	c, ok := s.cache[key]
 	s.mu.Unlock()
@@ -694,7 +701,8 @@ type Registered struct {
 
 // CompleteRegistration creates the customer, its first user, the default
 // location and the identity link in one transaction (values the claims
-// gave fill the fields the form leaves out), and signs the user in.
+// gave fill the fields the form leaves out), records the funnel's
+// registration_completed step, and signs the user in.
 func (s *Service) CompleteRegistration(ctx context.Context, token, binding string, in flows.Completion, userAgent string) (Registered, error) {
 	form, err := s.Registration(ctx, token, binding)
 	if err != nil {
@@ -720,8 +728,13 @@ func (s *Service) CompleteRegistration(ctx context.Context, token, binding strin
 			return tx.UseSSOFlow(ctx, f.OrgID, f.ID, now)
 		},
 		Link: func(ctx context.Context, tx *store.Tx, user domain.User, now time.Time) error {
-			return tx.CreateExternalIdentity(ctx, domain.ExternalIdentity{ID: store.NewID(), OrgID: f.OrgID, UserID: user.ID,
-				Provider: f.Provider, Issuer: c.Issuer, Subject: c.Subject, Email: c.Email, CreatedAt: now, LastLoginAt: &now})
+			if err := tx.CreateExternalIdentity(ctx, domain.ExternalIdentity{ID: store.NewID(), OrgID: f.OrgID, UserID: user.ID,
+				Provider: f.Provider, Issuer: c.Issuer, Subject: c.Subject, Email: c.Email, CreatedAt: now, LastLoginAt: &now}); err != nil {
+				return err
+			}
+			// The funnel counts the registration as a link's, from the
+			// moment the provider sent the person back.
+			return tx.FunnelRegisteredExternal(ctx, f.ID, f.OrgID, form.AccountType, user.ID, f.CreatedAt, now)
 		},
 		UsedErr: errPendingUsed,
 	})

@@ -66,3 +66,16 @@ func TestPrefillAndButtons(t *testing.T) {
 		t.Fatal("buttons without sso")
 	}
 }
+
+// TestServiceClock: the service keeps time with the clock it is given, as
+// the store holds times (UTC, microseconds), so tests can move time.
+func TestServiceClock(t *testing.T) {
+	at := time.Date(2031, 5, 6, 7, 8, 9, 123456789, time.FixedZone("X", 3600))
+	s := New(nil, nil, nil, nil, Config{Now: func() time.Time { return at }})
+	if got, want := s.now(), time.Date(2031, 5, 6, 6, 8, 9, 123456000, time.UTC); !got.Equal(want) || got.Location() != time.UTC {
+		t.Fatalf("now = %v, want %v", got, want)
+	}
+	if d := time.Since(New(nil, nil, nil, nil, Config{}).now()); d < 0 || d > time.Minute {
+		t.Fatalf("default clock is %v off", d)
+	}
+}

@@ -82,6 +82,20 @@ func (q Queries) FunnelRegistered(ctx context.Context, signupID, userID string, 
 	return q.bumpFunnel(ctx, orgID, accountType, funnel.StepRegistrationCompleted, at, &since)
 }
 
+// FunnelRegisteredExternal records a registration no signup link started:
+// a first login through an identity provider that created a customer.
+// subjectID names it among the funnel's subjects (the pending
+// registration's id); started is when the provider sent the person back,
+// which the time to registration is counted from. The user's first
+// sign-in is then counted as after a link's registration.
+func (q Queries) FunnelRegisteredExternal(ctx context.Context, subjectID, orgID, accountType, userID string, started, at time.Time) error {
+	if _, err := q.q.ExecContext(ctx, `INSERT INTO funnel_subjects (signup_id, org_id, account_type, started_at, registered_at, user_id)
+		VALUES ($1, $2, $3, $4, $5, $6)`, subjectID, orgID, accountType, Timestamp(started), Timestamp(at), userID); err != nil {
+		return fmt.Errorf("funnel registered: %w", mapErr(err))
+	}
+	return q.bumpFunnel(ctx, orgID, accountType, funnel.StepRegistrationCompleted, at, &started)
+}
+
 // FunnelSignedIn records a user's first sign-in after self-registration;
 // later ones, and users who did not self-register, change nothing.
 func (q Queries) FunnelSignedIn(ctx context.Context, userID string, at time.Time) error {

@@ -1,31 +1,23 @@
 package things
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
-	"sync"
-
-	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/importline"
 	"github.com/onboard-dev/onboard/internal/store"
 )
 
 // MaxImportLine is the longest line of a product import, in bytes.
-const MaxImportLine = 64 << 10
+const MaxImportLine = importline.MaxLine
 
 // Import formats.
 const (
-	ImportNDJSON = "ndjson"
-	ImportCSV    = "csv"
+	ImportNDJSON = importline.NDJSON
+	ImportCSV    = importline.CSV
 )
 
 // ImportResult is the outcome of one line of a product import.
@@ -74,57 +66,18 @@ func (s *Service) ImportProducts(ctx context.Context, actor string, org domain.O
 	if s.store.Engine() == store.Postgres {
 		batchSize = 5000
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches := make(chan []importItem, 1)
-	var parseErr error
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		defer close(batches)
-		parseErr = s.parseImport(ctx, org.ID, r, format, batchSize, batches)
-	})
-	// The answers of a batch are written while the next one is stored.
-	answers := make(chan []ImportResult, 1)
-	var emitErr error
-	var emitter sync.WaitGroup
-	emitter.Go(func() {
-		for rs := range answers {
-			for _, res := range rs {
-				if emitErr != nil {
-					break
-				}
-				if emitErr = emit(res); emitErr != nil {
-					cancel()
-				}
-			}
-		}
-	})
-	var err error
-	for b := range batches {
-		var rs []ImportResult
-		if rs, err = s.importBatch(ctx, org.ID, b, &sum); err == nil {
-			select {
-			case answers <- rs:
-			case <-ctx.Done():
-				err = ctx.Err()
-			}
-		}
-		if err != nil {
-			cancel()
-			for range batches { // let the parser stop
-			}
-			break
-		}
-	}
-	close(answers)
-	emitter.Wait()
-	wg.Wait()
-	if emitErr != nil {
-		err = emitErr
-	}
-	if err == nil && parseErr != nil && !errors.Is(parseErr, context.Canceled) {
-		err = parseErr
-	}
+	err := importline.Pipeline[importItem, ImportResult]{
+		Format:    format,
+		BatchSize: batchSize,
+		Header:    csvHeader,
+		Parse: func(_ context.Context, num int, line []byte, header []string) (importItem, error) {
+			return s.parseLine(org.ID, num, line, header), nil
+		},
+		Reject: func(num int, msg string) importItem { return importItem{line: num, err: msg} },
+		Store: func(ctx context.Context, items []importItem) ([]ImportResult, error) {
+			return s.importBatch(ctx, org.ID, items, &sum)
+		},
+	}.Run(ctx, r, emit)
 	if err == nil && ctx.Err() == nil && sum.Created+sum.Unchanged+sum.Rejected > 0 {
 		if aerr := s.store.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: actor, Action: "products.imported",
 			SubjectID: org.ID, Data: map[string]any{"created": sum.Created, "unchanged": sum.Unchanged, "rejected": sum.Rejected},
@@ -168,174 +121,39 @@ func (s *Service) importBatch(ctx context.Context, orgID string, items []importI
 	return out, nil
 }
 
-// lineReader reads lines of at most MaxImportLine bytes; longer lines are
-// skipped and reported.
-type lineReader struct {
-	br *bufio.Reader
-	n  int
-}
-
-func (lr *lineReader) next() (line []byte, num int, tooLong bool, err error) {
-	b, err := lr.br.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		lr.n++
-		for errors.Is(err, bufio.ErrBufferFull) {
-			_, err = lr.br.ReadSlice('\n')
-		}
-		if err == io.EOF {
-			err = nil
-		}
-		return nil, lr.n, true, err
-	}
-	if err == io.EOF {
-		if len(b) == 0 {
-			return nil, 0, false, io.EOF
-		}
-		err = nil
-	}
-	if err != nil {
-		return nil, 0, false, fmt.Errorf("read: %w", err)
-	}
-	lr.n++
-	b = bytes.TrimSuffix(b, []byte("\n"))
-	b = bytes.TrimSuffix(b, []byte("\r"))
-	return b, lr.n, false, nil
-}
-
-func (s *Service) parseImport(ctx context.Context, orgID string, r io.Reader, format string, batchSize int, out chan<- []importItem) error {
-	lr := &lineReader{br: bufio.NewReaderSize(r, MaxImportLine)}
-	var header []string
-	items := make([]importItem, 0, batchSize)
-	flush := func() error {
-		if len(items) == 0 {
-			return nil
-		}
-		select {
-		case out <- items:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		items = make([]importItem, 0, batchSize)
-		return nil
-	}
-	for {
-		line, num, tooLong, err := lr.next()
-		if err == io.EOF {
-			return flush()
-		}
-		if err != nil {
-			return err
-		}
-		switch {
-		case tooLong:
-			items = append(items, importItem{line: num, err: fmt.Sprintf("line: longer than %d bytes", MaxImportLine)})
-		case len(bytes.TrimSpace(line)) == 0:
-			continue
-		case format == ImportCSV && header == nil:
-			if header, err = csvHeader(line); err != nil {
-				return err
-			}
-			continue
-		default:
-			var in ImportLine
-			var perr error
-			if format == ImportCSV {
-				in, perr = csvProduct(header, line)
-			} else {
-				in, perr = jsonProduct(line)
-			}
-			it := importItem{line: num, serial: strings.TrimSpace(in.SerialNumber)}
-			if perr == nil {
-				var p domain.Product
-				if p, perr = s.product(orgID, ProductInput(in)); perr == nil {
-					it.product = &p
-				}
-			}
-			if perr != nil {
-				it.err = lineError(perr)
-				if len(it.serial) > maxSerial {
-					it.serial = ""
-				}
-			}
-			items = append(items, it)
-		}
-		if len(items) >= batchSize {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-func lineError(err error) string {
-	de := domain.AsError(err)
-	if de == nil {
-		return err.Error()
-	}
-	if len(de.Fields) == 0 {
-		return de.Detail
-	}
-	parts := make([]string, 0, len(de.Fields))
-	for _, f := range de.Fields {
-		parts = append(parts, f.Field+": "+f.Message)
-	}
-	return strings.Join(parts, "; ")
-}
-
-// strictJSON are the options of decoding an import line, as of every API
-// request body: exact-case member names, no unknown or duplicate members,
-// valid UTF-8 only.
-var strictJSON = jsonv2.JoinOptions(
-	jsonv2.RejectUnknownMembers(true),
-	jsonv2.MatchCaseInsensitiveNames(false),
-	jsontext.AllowDuplicateNames(false),
-	jsontext.AllowInvalidUTF8(false),
-)
-
-func jsonProduct(line []byte) (ImportLine, error) {
+// parseLine makes the item of an NDJSON line, or of a CSV line when
+// header is not nil.
+func (s *Service) parseLine(orgID string, num int, line []byte, header []string) importItem {
 	var in ImportLine
-	err := jsonv2.Unmarshal(line, &in, strictJSON)
-	if err == nil {
-		return in, nil
+	var perr error
+	if header != nil {
+		in, perr = csvProduct(header, line)
+	} else {
+		perr = importline.DecodeJSON(line, &in)
 	}
-	var syn *jsontext.SyntacticError
-	var sem *jsonv2.SemanticError
-	switch {
-	case errors.As(err, &syn) && errors.Is(err, jsontext.ErrDuplicateName):
-		return in, fmt.Errorf("%s: is given more than once", pointerField(syn.JSONPointer))
-	case errors.As(err, &syn) && syn.Err != nil && strings.Contains(syn.Err.Error(), "UTF-8"):
-		return in, errors.New("line: is not valid UTF-8")
-	case errors.As(err, &sem) && errors.Is(sem.Err, jsonv2.ErrUnknownName):
-		return in, fmt.Errorf("%s: is not a known field", pointerField(sem.JSONPointer))
-	case errors.As(err, &sem) && sem.JSONPointer != "":
-		return in, fmt.Errorf("%s: has the wrong type", pointerField(sem.JSONPointer))
+	it := importItem{line: num, serial: strings.TrimSpace(in.SerialNumber)}
+	if perr == nil {
+		var p domain.Product
+		if p, perr = s.product(orgID, ProductInput(in)); perr == nil {
+			it.product = &p
+		}
 	}
-	return in, errors.New("line: must hold exactly one JSON object")
-}
-
-func pointerField(p jsontext.Pointer) string {
-	return strings.Join(slices.Collect(p.Tokens()), ".")
-}
-
-func csvRecord(line []byte) ([]string, error) {
-	cr := csv.NewReader(bytes.NewReader(line))
-	cr.FieldsPerRecord = -1
-	rec, err := cr.Read()
-	if err != nil {
-		return nil, errors.New("line: is not a CSV record")
+	if perr != nil {
+		it.err = importline.FieldErrors(perr)
+		if len(it.serial) > maxSerial {
+			it.serial = ""
+		}
 	}
-	return rec, nil
+	return it
 }
 
 func csvHeader(line []byte) ([]string, error) {
-	rec, err := csvRecord(line)
+	rec, err := importline.CSVHeader(line)
 	if err != nil {
-		return nil, fmt.Errorf("csv header: %w", err)
+		return nil, err
 	}
 	seen := map[string]bool{}
-	for i, h := range rec {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-		rec[i] = h
+	for _, h := range rec {
 		switch {
 		case h == "serial_number", h == "model", h == "connection_token", strings.HasPrefix(h, "metadata.") && len(h) > len("metadata."):
 		default:
@@ -355,12 +173,9 @@ func csvHeader(line []byte) ([]string, error) {
 
 func csvProduct(header []string, line []byte) (ImportLine, error) {
 	var in ImportLine
-	rec, err := csvRecord(line)
+	rec, err := importline.CSVLine(header, line)
 	if err != nil {
 		return in, err
-	}
-	if len(rec) != len(header) {
-		return in, fmt.Errorf("line: has %d fields, the header %d", len(rec), len(header))
 	}
 	for i, h := range header {
 		v := rec[i]
