@@ -39,10 +39,9 @@ type propertyRow struct {
 // propertiesData is the properties page: the definitions of one account
 // type (or all) and the form that adds one.
 type propertiesData struct {
-	Filter     form
-	Rows       []propertyRow
-	New        form
-	AccountTyp string
+	Filter form
+	Rows   []propertyRow
+	New    form
 }
 
 // propertyEditData is the page of one definition: its form and the delete
@@ -143,7 +142,7 @@ func (c *Console) renderProperties(w http.ResponseWriter, r *http.Request, statu
 	for _, t := range domain.AccountTypes {
 		filter.Options = append(filter.Options, option{Value: t, Label: rq.T("console.account_type." + t)})
 	}
-	d := propertiesData{New: newForm, AccountTyp: at,
+	d := propertiesData{New: newForm,
 		Filter: form{Action: rq.OrgPath("/properties"), Submit: rq.T("console.prop.filter_submit"), Fields: []*field{filter}}}
 	for _, p := range defs {
 		if at != "" && !slices.Contains(p.AccountTypes, at) {
@@ -283,7 +282,7 @@ type userTypesData struct {
 func (c *Console) permissionsField(rq *req, perms []string) *field {
 	f := &field{Name: "permissions", ID: "f-permissions", Label: rq.T("console.ut.permissions"), Kind: "checkboxes", Hint: rq.T("console.ut.permissions_hint")}
 	for _, p := range flows.Permissions {
-		f.Options = append(f.Options, option{Value: p, Label: rq.T("console.perm." + p) + " (" + p + ")", Selected: slices.Contains(perms, p)})
+		f.Options = append(f.Options, option{Value: p, Label: rq.T("console.perm."+p) + " (" + p + ")", Selected: slices.Contains(perms, p)})
 	}
 	return f
 }
