@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -37,7 +38,8 @@ func TestBrowserConsoleAgreements(t *testing.T) {
 
 		set := func(sel, value string) {
 			t.Helper()
-			if err := chromedp.Do(tab, chromedp.SetValue(chromedp.CSS(sel), value)); err != nil {
+			// Through the DevTools protocol (SetValue cannot set a textarea).
+			if _, err := chromedp.Run(tab, chromedp.Evaluate[bool](`(e => (e.value = `+strconv.Quote(value)+`, true))(document.querySelector(`+jsString(sel)+`))`)); err != nil {
 				t.Fatalf("set %s: %v", sel, err)
 			}
 		}
