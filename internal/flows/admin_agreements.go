@@ -116,15 +116,13 @@ func (s *Service) PublishAgreementVersion(ctx context.Context, adm Admin, org do
 	if !slugPattern.MatchString(name) {
 		return domain.Agreement{}, agreementNotFound()
 	}
-	var f fieldErrors
-	title := f.text("title", in.Title, true, maxLabelLength, false)
-	text := f.text("text", in.Text, true, maxAgreementLen, true)
-	if err := f.err(); err != nil {
+	title, text, err := in.validate()
+	if err != nil {
 		return domain.Agreement{}, err
 	}
 	now := s.stamp()
 	var a domain.Agreement
-	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		vs, err := tx.AgreementVersions(ctx, org.ID, name)
 		if err != nil {
 			return err
@@ -150,6 +148,28 @@ func (s *Service) PublishAgreementVersion(ctx context.Context, adm Admin, org do
 		return a, fmt.Errorf("publish agreement version: %w", err)
 	}
 	return a, nil
+}
+
+// validate checks a new version's title and text as publishing does and
+// returns them cleaned.
+func (in AgreementVersionInput) validate() (title, text string, err error) {
+	var f fieldErrors
+	title = f.text("title", in.Title, true, maxLabelLength, false)
+	text = f.text("text", in.Text, true, maxAgreementLen, true)
+	return title, text, f.err()
+}
+
+// CheckAgreementVersion checks a new version as PublishAgreementVersion
+// would, without publishing it (the console's preview).
+func CheckAgreementVersion(in AgreementVersionInput) error {
+	_, _, err := in.validate()
+	return err
+}
+
+// AcceptanceCounts returns how many users accepted each version of the
+// organization's agreements, by version id (absent: nobody).
+func (s *Service) AcceptanceCounts(ctx context.Context, org domain.Organization) (map[string]int, error) {
+	return s.store.AcceptanceCounts(ctx, org.ID)
 }
 
 // agreementAudit is what the audit log keeps of an agreement version: not

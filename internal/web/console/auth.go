@@ -138,6 +138,7 @@ func (c *Console) routes(mux *http.ServeMux) {
 	if c.cfg.Webhooks != nil {
 		c.webhookRoutes(mux)
 	}
+	c.orgConfigRoutes(mux)
 	mux.HandleFunc("/admin/", c.withReq(c.notFound))
 }
 
