@@ -133,6 +133,7 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/o/{org}/onboarding/test-provider", c.inOrg(c.postTestProvider))
 	mux.HandleFunc("GET /admin/o/{org}/approvals", c.inOrg(c.getApprovals))
 	mux.HandleFunc("POST /admin/o/{org}/approvals/{id}/{decision}", c.inOrg(c.postDecision))
+	c.b2bRoutes(mux)
 	mux.HandleFunc("/admin/", c.withReq(c.notFound))
 }
 
