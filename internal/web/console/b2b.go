@@ -660,8 +660,8 @@ func (c *Console) getImport(w http.ResponseWriter, r *http.Request) {
 		v.Errors = []string{rq.T("b2b.import.failed_lead"), run.Error}
 	default:
 		v.Lead = rq.T("b2b.import.running_lead")
-		w.Header().Set("Content-Security-Policy", importScriptCSP)
 	}
+	w.Header().Set("Content-Security-Policy", importScriptCSP)
 	c.b2bRender(w, r, http.StatusOK, "b2b-import", rq.T("b2b.import.run_title", "File", run.File), v)
 }
 
