@@ -46,15 +46,15 @@ import (
 
 // App is a running onboard.
 type App struct {
-	cfg   config.Config
-	log   *slog.Logger
-	store *store.Store
-	flows *flows.Service
-	b2b   *b2b.Service
+	cfg    config.Config
+	log    *slog.Logger
+	store  *store.Store
+	flows  *flows.Service
+	b2b    *b2b.Service
+	things *things.Service
+	api    *httpapi.Server
 	// imports runs the console's bulk imports of end users in the background.
 	imports *importrun.Runner
-	things  *things.Service
-	api     *httpapi.Server
 	// devices is the self-service device setup; sms sends its SMS outbox.
 	devices *devices.Service
 	sms     *sms.Worker
