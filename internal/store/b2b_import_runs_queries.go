@@ -125,6 +125,18 @@ func (q Queries) FinishImportRun(ctx context.Context, id, state, errText string,
 	return n > 0, err
 }
 
+// HasExpiredImportRuns reports whether a live run's lease ended before
+// now (a read, cheap to ask before FailExpiredImportRuns).
+func (q Queries) HasExpiredImportRuns(ctx context.Context, now time.Time) (bool, error) {
+	var n int
+	err := q.q.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM b2b_import_runs
+		WHERE state IN ('queued', 'running') AND lease_until < $1 LIMIT 1) x`, Timestamp(now)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("expired import runs: %w", err)
+	}
+	return n > 0, nil
+}
+
 // FailExpiredImportRuns marks failed the live runs whose lease ended
 // before now (their node stopped without finishing them).
 func (q Queries) FailExpiredImportRuns(ctx context.Context, now time.Time, errText string) (int64, error) {

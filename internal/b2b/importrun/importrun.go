@@ -98,9 +98,28 @@ func (r *Runner) Close() {
 	r.wg.Wait()
 }
 
-// Sweep marks failed the runs whose node stopped (their lease ran out).
+// Sweep marks failed the runs whose node stopped (their lease ran out). It
+// writes only when there are such runs, in a transaction (on SQLite the
+// store's one writer at a time, like the imports' batches).
 func (r *Runner) Sweep(ctx context.Context) (int64, error) {
-	return r.store.FailExpiredImportRuns(ctx, r.now(), ErrLeaseExpired)
+	now := r.now()
+	if found, err := r.store.HasExpiredImportRuns(ctx, now); err != nil || !found {
+		return 0, err
+	}
+	var n int64
+	err := r.store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		n, err = tx.FailExpiredImportRuns(ctx, now, ErrLeaseExpired)
+		return err
+	})
+	return n, err
+}
+
+// sweep is Sweep before a read: its failure is logged, not the reader's.
+func (r *Runner) sweep(ctx context.Context) {
+	if _, err := r.Sweep(ctx); err != nil && ctx.Err() == nil {
+		r.log.WarnContext(ctx, "sweep of stopped imports", "err", err)
+	}
 }
 
 // Upload is a file to import.
@@ -394,9 +413,7 @@ func (r *Runner) run(run domain.ImportRun, path, labelpartner string) {
 // Run returns an import run of the organization, after marking failed the
 // runs whose node stopped.
 func (r *Runner) Run(ctx context.Context, org domain.Organization, id string) (domain.ImportRun, error) {
-	if _, err := r.Sweep(ctx); err != nil {
-		return domain.ImportRun{}, err
-	}
+	r.sweep(ctx)
 	run, err := r.store.ImportRun(ctx, org.ID, id)
 	if store.IsNotFound(err) {
 		return run, domain.Errorf(domain.ENotFound, "import-not-found", "There is no such import.")
@@ -407,9 +424,7 @@ func (r *Runner) Run(ctx context.Context, org domain.Organization, id string) (d
 // Runs lists the organization's runs, newest first, before the run id
 // before ("" for the newest), at most limit.
 func (r *Runner) Runs(ctx context.Context, org domain.Organization, before string, limit int) ([]domain.ImportRun, error) {
-	if _, err := r.Sweep(ctx); err != nil {
-		return nil, err
-	}
+	r.sweep(ctx)
 	return r.store.ImportRuns(ctx, org.ID, before, limit)
 }
 
