@@ -313,6 +313,7 @@ func (r *Runner) run(run domain.ImportRun, path, labelpartner string) {
 		t := time.NewTicker(r.cfg.Flush)
 		defer t.Stop()
 		lastLease := time.Time{}
+		lastDone, lastState := int64(-1), ""
 		for {
 			select {
 			case <-stopRec:
@@ -321,10 +322,13 @@ func (r *Runner) run(run domain.ImportRun, path, labelpartner string) {
 				return
 			case <-t.C:
 			}
+			// Nothing new: only the lease is renewed, now and then (fewer
+			// writes competing with the import's own).
 			p.mu.Lock()
-			queued := p.state == domain.ImportQueued
+			idle := p.done == lastDone && len(p.pending) == 0 && p.state == lastState
+			lastDone, lastState = p.done, p.state
 			p.mu.Unlock()
-			if queued && time.Since(lastLease) < r.cfg.Lease/4 {
+			if idle && time.Since(lastLease) < r.cfg.Lease/4 {
 				continue
 			}
 			lastLease = time.Now()
