@@ -22,6 +22,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/activity"
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/b2b"
+	"github.com/onboard-dev/onboard/internal/b2b/importrun"
 	"github.com/onboard-dev/onboard/internal/backoffice"
 	"github.com/onboard-dev/onboard/internal/config"
 	"github.com/onboard-dev/onboard/internal/devices"
@@ -52,6 +53,8 @@ type App struct {
 	b2b    *b2b.Service
 	things *things.Service
 	api    *httpapi.Server
+	// imports runs the console's bulk imports of end users in the background.
+	imports *importrun.Runner
 	// devices is the self-service device setup; sms sends its SMS outbox.
 	devices *devices.Service
 	sms     *sms.Worker
@@ -232,6 +235,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		},
 	})
 	a.b2b = b2b.New(a.flows, b2b.Config{RefreshTTL: cfg.B2BRefreshTTL, IntrospectionTimeout: cfg.B2BIntrospectionTimeout})
+	a.imports = importrun.New(a.b2b, st, o.now, logger.With("component", "imports"), importrun.Config{})
 	ssoSvc := sso.New(a.flows, st, outbound.New(outbound.Options{AllowPrivate: cfg.OutboundAllowPrivate, Timeout: cfg.SSOTimeout}).HTTPClient(),
 		logger.With("component", "sso"), sso.Config{PublicURL: cfg.PublicURL, Timeout: cfg.SSOTimeout, Now: o.now})
 	a.things = things.New(things.Deps{
@@ -274,6 +278,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	cons, err := console.New(bo, a.flows, logger, console.Config{
 		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey, Webhooks: hookService,
 		DeviceSetup: a.devices,
+		B2B: a.b2b, Imports: a.imports,
 	})
 	if err != nil {
 		return nil, err
@@ -445,6 +450,8 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		_ = metricsSrv.Close()
 	}
 	stopWork()
+	// Imports still running are stopped and marked failed.
+	a.imports.Close()
 	wg.Wait()
 	if c, ok := a.sender.(io.Closer); ok {
 		_ = c.Close()
@@ -495,6 +502,10 @@ func (a *App) janitor(ctx context.Context) {
 			a.log.Warn("cleanup of old events failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("cleanup of old events", "deleted", n)
+		}
+		// Imports of nodes that stopped mid-way (their lease ran out) fail.
+		if _, err := a.imports.Sweep(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("sweep of stopped imports failed", "err", err)
 		}
 		if a.sweepRates != nil {
 			// Windows of up to a day stay intact: keep twice that.

@@ -139,6 +139,7 @@ func (c *Console) routes(mux *http.ServeMux) {
 		c.webhookRoutes(mux)
 	}
 	c.orgConfigRoutes(mux)
+	c.b2bRoutes(mux)
 	mux.HandleFunc("/admin/", c.withReq(c.notFound))
 }
 

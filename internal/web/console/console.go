@@ -30,6 +30,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onboard-dev/onboard/internal/b2b"
+	"github.com/onboard-dev/onboard/internal/b2b/importrun"
 	"github.com/onboard-dev/onboard/internal/backoffice"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
@@ -66,6 +68,9 @@ type Config struct {
 	// DeviceSetup is the system-wide device setup of the System page; nil
 	// leaves it out.
 	DeviceSetup DeviceSetupSettings
+	// B2B and Imports serve the B2B pages; without them there are none.
+	B2B     *b2b.Service
+	Imports *importrun.Runner
 }
 
 // Console is the http.Handler of /admin.
@@ -138,7 +143,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c.cfg.HSTS {
 		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 	}
-	r.Body = http.MaxBytesReader(rec, r.Body, maxBody)
+	r.Body = http.MaxBytesReader(rec, r.Body, bodyLimit(r))
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {

@@ -17,9 +17,9 @@ import (
 // and their codes. Each saves through the admin flows (the API's
 // validation, audited with the back-office user as actor).
 
-// formError answers a failed save: errors of the input are shown next to
+// saveError answers a failed save: errors of the input are shown next to
 // the fields of f by show; others are the error page.
-func (c *Console) formError(w http.ResponseWriter, r *http.Request, err error, fields []*field, show func(status int, errs []string)) {
+func (c *Console) saveError(w http.ResponseWriter, r *http.Request, err error, fields []*field, show func(status int, errs []string)) {
 	de := domain.AsError(err)
 	if de == nil || de.Code == domain.EInternal || de.Code == domain.ENotFound {
 		c.fail(w, r, err)
@@ -181,7 +181,7 @@ func (c *Console) postProperty(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := c.newPropertyForm(rq, in)
-	c.formError(w, r, err, f.Fields, func(status int, errs []string) {
+	c.saveError(w, r, err, f.Fields, func(status int, errs []string) {
 		c.renderProperties(w, r, status, view{Errors: errs}, f)
 	})
 }
@@ -248,7 +248,7 @@ func (c *Console) postPropertyUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := c.propertyEdit(rq, p.ID, in)
-	c.formError(w, r, err, d.Form.Fields, func(status int, errs []string) {
+	c.saveError(w, r, err, d.Form.Fields, func(status int, errs []string) {
 		c.renderProperty(w, r, status, view{Errors: errs}, p.Name, d)
 	})
 }
@@ -333,7 +333,7 @@ func (c *Console) postUserType(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := c.newUserTypeForm(rq, in)
-	c.formError(w, r, err, f.Fields, func(status int, errs []string) {
+	c.saveError(w, r, err, f.Fields, func(status int, errs []string) {
 		c.renderUserTypes(w, r, status, view{Errors: errs}, f)
 	})
 }
@@ -380,7 +380,7 @@ func (c *Console) postUserTypeUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := c.userTypeForm(rq, name, label, perms)
-	c.formError(w, r, err, f.Fields, func(status int, errs []string) {
+	c.saveError(w, r, err, f.Fields, func(status int, errs []string) {
 		c.render(w, r, status, "form", view{Title: rq.T("console.ut.edit_title", "Name", name), Errors: errs, Data: f})
 	})
 }
