@@ -170,7 +170,13 @@ func TestProvisionClaimableAccount(t *testing.T) {
 		tok := e.linkSince(n, owner, "/invitation")
 		expect(t, e.do("POST", "/api/v1/invitations/"+tok, e.invitationBody(tok)), http.StatusCreated)
 		session := e.login(owner, goodPassword)
+		n = e.mails()
 		expect(t, e.provisionOwner(code, strings.ToUpper(owner), map[string]any{"serial": "SN-2", "name": "Garage hub"}), http.StatusCreated)
+		// The code named an existing owner's address: the owner is told,
+		// with the link to their devices, and invited no more.
+		if m := e.mailSince(n, owner, "Garage hub"); !strings.Contains(m.Text, "/setup/devices") {
+			t.Fatalf("notice of the added device:\n%s", m.Text)
+		}
 		r = e.do("GET", "/api/v1/devices", nil, bearerOf(session)...)
 		expect(t, r, http.StatusOK)
 		var names []string

@@ -21,6 +21,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/flows"
+	obmail "github.com/onboard-dev/onboard/internal/mail"
 	"github.com/onboard-dev/onboard/internal/ratelimit"
 	"github.com/onboard-dev/onboard/internal/store"
 )
@@ -662,12 +663,13 @@ func (s *Service) Provision(ctx context.Context, code string, info DeviceInfo) (
 			out.Device = d
 		} else {
 			accountID := c.AccountID
+			created := true
 			if accountID == "" {
-				acct, _, err := s.flows.DeviceOwnerAccountTx(ctx, tx, org, ownerEmail, info.Language, now)
+				acct, isNew, err := s.flows.DeviceOwnerAccountTx(ctx, tx, org, ownerEmail, info.Language, now)
 				if err != nil {
 					return err
 				}
-				accountID = acct.ID
+				accountID, created = acct.ID, isNew
 			}
 			name := info.Name
 			if name == "" {
@@ -681,6 +683,14 @@ func (s *Service) Provision(ctx context.Context, code string, info DeviceInfo) (
 				return err
 			}
 			out.Device = d
+			if !created {
+				// The code named the address of a user who already has an
+				// account: whoever holds the code could name anyone's, so the
+				// owner is told and can remove a device they did not add.
+				if err := s.noticeDeviceAdded(ctx, tx, org, ownerEmail, d, now); err != nil {
+					return err
+				}
+			}
 		}
 		return tx.AddAudit(ctx, domain.AuditEntry{OrgID: c.OrgID, Actor: "installation_code:" + c.ID, Action: "device.provisioned",
 			SubjectID: out.Device.ID, Data: map[string]any{"account_id": out.Device.AccountID, "platform": out.Device.Platform}, CreatedAt: now})
@@ -697,6 +707,29 @@ func (s *Service) Provision(ctx context.Context, code string, info DeviceInfo) (
 		s.flows.WakeMail()
 	}
 	return out, nil
+}
+
+// noticeDeviceAdded queues the mail that tells an existing, active owner
+// that a back-office code added device d to their account.
+func (s *Service) noticeDeviceAdded(ctx context.Context, tx *store.Tx, org domain.Organization, email string, d domain.Device, now time.Time) error {
+	u, err := tx.UserByEmail(ctx, org.ID, email)
+	if err != nil {
+		return fmt.Errorf("device owner: %w", err)
+	}
+	if u.Status != domain.StatusActive {
+		return nil // an invited owner gets the invitation instead
+	}
+	orgName := org.DisplayName
+	if orgName == "" {
+		orgName = org.Name
+	}
+	m, err := s.flows.QueueMail(org, u.Language, obmail.TemplateDeviceAdded, u.Email, obmail.DeviceAddedData{
+		Organization: orgName, DeviceName: d.Name, Platform: d.Platform,
+		DevicesURL: s.cfg.PublicURL + flows.PagePath(org.Name, "/setup/devices")})
+	if err != nil {
+		return err
+	}
+	return tx.EnqueueMail(ctx, m, now)
 }
 
 // ---- back-office installation codes ----

@@ -25,7 +25,7 @@ func TestTemplateNames(t *testing.T) {
 	want = append(want, accountTemplateNames...)
 	want = append(want, approvalTemplateNames...)
 	want = append(want, b2bTemplateNames...)
-	want = append(want, mail.TemplateThingFactoryReset)
+	want = append(want, mail.TemplateThingFactoryReset, mail.TemplateDeviceAdded)
 	want = append(want, mail.TemplateBackOfficeInvite, mail.TemplateWebhookDisabled)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {

@@ -20,8 +20,30 @@ type ThingFactoryResetData struct {
 
 // thingsZeroData returns the zero data of a template of things.
 func thingsZeroData(name string) (any, bool) {
-	if name == TemplateThingFactoryReset {
+	switch name {
+	case TemplateThingFactoryReset:
 		return ThingFactoryResetData{}, true
+	case TemplateDeviceAdded:
+		return DeviceAddedData{}, true
 	}
 	return nil, false
+}
+
+// TemplateDeviceAdded tells a customer's user that a device was added to
+// their account with a back-office installation code that named their
+// address, so that a device they did not add is noticed and removed; data
+// is DeviceAddedData.
+const TemplateDeviceAdded = "device_added"
+
+// DeviceAddedData is the data for TemplateDeviceAdded.
+type DeviceAddedData struct {
+	// Organization is the display name of the organisation running the
+	// service.
+	Organization string
+	// DeviceName and Platform name the device (the name is the
+	// installer's, quoted, never in the subject).
+	DeviceName string `mail:"quote"`
+	Platform   string
+	// DevicesURL is the page listing the account's devices.
+	DevicesURL string
 }
