@@ -95,9 +95,13 @@ func ImportEndUsers(ctx context.Context, st *store.Store, scope ImportScope, r i
 		},
 	}.Run(ctx, r, emit)
 	if err == nil && ctx.Err() == nil && sum.Created+sum.Unchanged+sum.Rejected > 0 {
-		if aerr := st.AddAudit(ctx, domain.AuditEntry{OrgID: scope.OrgID, Actor: scope.Actor, Action: "end_users.imported",
-			SubjectID: scope.OrgID, Data: map[string]any{"created": sum.Created, "unchanged": sum.Unchanged, "rejected": sum.Rejected},
-			CreatedAt: store.Timestamp(scope.Now())}); aerr != nil {
+		if aerr := st.InTx(ctx, func(tx *store.Tx) error {
+			// In a transaction: on SQLite it then waits its turn for the
+			// writer like the import's batches, instead of failing as locked.
+			return tx.AddAudit(ctx, domain.AuditEntry{OrgID: scope.OrgID, Actor: scope.Actor, Action: "end_users.imported",
+				SubjectID: scope.OrgID, Data: map[string]any{"created": sum.Created, "unchanged": sum.Unchanged, "rejected": sum.Rejected},
+				CreatedAt: store.Timestamp(scope.Now())})
+		}); aerr != nil {
 			return sum, aerr
 		}
 	}

@@ -79,9 +79,13 @@ func (s *Service) ImportProducts(ctx context.Context, actor string, org domain.O
 		},
 	}.Run(ctx, r, emit)
 	if err == nil && ctx.Err() == nil && sum.Created+sum.Unchanged+sum.Rejected > 0 {
-		if aerr := s.store.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: actor, Action: "products.imported",
-			SubjectID: org.ID, Data: map[string]any{"created": sum.Created, "unchanged": sum.Unchanged, "rejected": sum.Rejected},
-			CreatedAt: s.now()}); aerr != nil {
+		if aerr := s.store.InTx(ctx, func(tx *store.Tx) error {
+			// In a transaction: on SQLite it then waits its turn for the
+			// writer like the import's batches, instead of failing as locked.
+			return tx.AddAudit(ctx, domain.AuditEntry{OrgID: org.ID, Actor: actor, Action: "products.imported",
+				SubjectID: org.ID, Data: map[string]any{"created": sum.Created, "unchanged": sum.Unchanged, "rejected": sum.Rejected},
+				CreatedAt: s.now()})
+		}); aerr != nil {
 			return sum, aerr
 		}
 	}
