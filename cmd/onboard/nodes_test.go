@@ -472,6 +472,7 @@ func TestSeveralNodes(t *testing.T) {
 			})
 		}
 		const within = 30 * time.Second
+		burst := time.Now()
 		select {
 		case <-victimRcpt:
 			c.dead[2].Store(true)
@@ -490,6 +491,8 @@ func TestSeveralNodes(t *testing.T) {
 		close(stop)
 		wg.Wait()
 		killedAt := time.Now()
+		t.Logf("node 2 killed %v into the burst, in the middle of receiving a message on its SMTP server",
+			killedAt.Sub(burst).Round(time.Millisecond))
 		rcptDelay.Store(0)
 		// The live nodes finish their own claims at once; what stays
 		// claimed is the dead node's, until its lease runs out.
