@@ -23,13 +23,15 @@ import (
 	"github.com/onboard-dev/onboard/internal/testutil/smtptest"
 )
 
-// cluster is several onboard processes on one database, one NATS and one
-// SMTP server, with a shared form key, secret key and admin key.
+// cluster is several onboard processes on one database and one NATS
+// server, each sending to its own SMTP server (so that a test knows which
+// node sends a message), with a shared form key, secret key and admin key.
 type cluster struct {
-	t      *testing.T
-	nodes  []*proc
-	dead   []atomic.Bool
-	smtp   *smtptest.Server
+	t     *testing.T
+	nodes []*proc
+	dead  []atomic.Bool
+	// smtps[i] is the SMTP server node i sends to.
+	smtps  []*smtptest.Server
 	db     *sql.DB
 	public string // the public URL the mail links name
 	next   atomic.Uint64
@@ -39,6 +41,24 @@ type cluster struct {
 }
 
 const nodesAdminKey = "nodes-admin-key-0123456789abcdef"
+
+// rateWindow is the window of the per-address signup limit in TestSeveralNodes.
+const rateWindow = time.Hour
+
+// inOneWindow waits, when less than need is left of the current fixed window
+// of size (windows start at multiples of size since the Unix epoch, as the
+// rate limiter's do), until the next one starts, and returns the start of
+// the window the caller is in.
+func inOneWindow(t *testing.T, size, need time.Duration) time.Time {
+	now := time.Now()
+	start := now.Truncate(size)
+	if left := start.Add(size).Sub(now); left < need {
+		t.Logf("waiting %v for a new rate-limit window", left.Round(time.Millisecond))
+		time.Sleep(left + 50*time.Millisecond)
+		start = time.Now().Truncate(size)
+	}
+	return start
+}
 
 // node returns the next live node, round-robin.
 func (c *cluster) node() (int, *proc) {
@@ -85,11 +105,20 @@ func (c *cluster) do(method, u, ip string, body any, header ...string) (int, []b
 	return res.StatusCode, out
 }
 
+// messages returns the messages every node's SMTP server received.
+func (c *cluster) messages() []smtptest.Message {
+	var out []smtptest.Message
+	for _, s := range c.smtps {
+		out = append(out, s.Messages()...)
+	}
+	return out
+}
+
 // waitMail waits for the registration mail of email and returns its token.
 func (c *cluster) waitMail(email string, timeout time.Duration) (string, error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		for _, m := range c.smtp.Messages() {
+		for _, m := range c.messages() {
 			if len(m.To) == 1 && strings.EqualFold(m.To[0], email) {
 				if link := m.Link(c.public + "/register?token="); link != "" {
 					u, err := url.Parse(link)
@@ -187,8 +216,8 @@ func (c *cluster) registrations(prefix string, clients int, d time.Duration, pic
 
 var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
 
-// TestSeveralNodes runs three onboard processes on one PostgreSQL database,
-// one NATS server and one SMTP server, and drives them round-robin: every
+// TestSeveralNodes runs three onboard processes on one PostgreSQL database
+// and one NATS server, each with its own SMTP server, and drives them round-robin: every
 // mail is sent exactly once, rate limits count across nodes, a page rendered
 // by one node posts to another, a configuration change on one node is in
 // force on all within a second, and a node killed mid-burst loses no mail.
@@ -197,8 +226,30 @@ func TestSeveralNodes(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	dsn := dbtest.Postgres(t)
+	// rcptDelay slows every SMTP server down. While victimArmed is set, the
+	// SMTP server of node 2 reports each RCPT TO on victimRcpt and holds its
+	// answer until victimKilled is closed: node 2 is then certainly in the
+	// middle of sending a mail it has claimed.
 	var rcptDelay atomic.Int64
-	smtp := smtptest.Start(t, smtptest.WithRcptDelay(func() time.Duration { return time.Duration(rcptDelay.Load()) }))
+	var victimArmed atomic.Bool
+	victimRcpt := make(chan struct{}, 1)
+	victimKilled := make(chan struct{})
+	var smtps []*smtptest.Server
+	for i := range 3 {
+		smtps = append(smtps, smtptest.Start(t, smtptest.WithRcptDelay(func() time.Duration {
+			if i == 2 && victimArmed.Load() {
+				select {
+				case victimRcpt <- struct{}{}:
+				default:
+				}
+				select {
+				case <-victimKilled:
+				case <-time.After(10 * time.Second):
+				}
+			}
+			return time.Duration(rcptDelay.Load())
+		})))
+	}
 	nats := natstest.Start(t)
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
@@ -207,24 +258,27 @@ func TestSeveralNodes(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 
 	addrs := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
-	c := &cluster{t: t, smtp: smtp, db: db, public: "http://" + addrs[0], dead: make([]atomic.Bool, 3),
+	c := &cluster{t: t, smtps: smtps, db: db, public: "http://" + addrs[0], dead: make([]atomic.Bool, 3),
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}}
 	common := []string{
-		"ONBOARD_DB=" + dsn, "ONBOARD_SMTP_URL=" + smtp.URL(), "ONBOARD_NATS_URL=" + nats.URL(),
+		"ONBOARD_DB=" + dsn, "ONBOARD_NATS_URL=" + nats.URL(),
 		"ONBOARD_PUBLIC_URL=" + c.public,
 		"ONBOARD_FORM_KEY=nodes-shared-form-key-0123456789abcdef",
 		"ONBOARD_SECRET_KEY=test1:dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0=",
 		"ONBOARD_ADMIN_KEY=" + nodesAdminKey,
 		"ONBOARD_TRUSTED_PROXIES=127.0.0.1",
-		"ONBOARD_RATE_STORE=db", "ONBOARD_RATE_SIGNUP_IP=60/1m",
+		// An hour, so that the rate-limit burst runs inside one fixed window
+		// (see that subtest).
+		"ONBOARD_RATE_STORE=db", "ONBOARD_RATE_SIGNUP_IP=60/" + rateWindow.String(),
 		"ONBOARD_MAIL_LEASE=10s", "ONBOARD_MAIL_RETRY_BASE=100ms",
 		// The production hash, so that the registrations per second mean something.
 		"ONBOARD_ARGON2_MEMORY=19456", "ONBOARD_ARGON2_TIME=2",
 		"ONBOARD_LOG_LEVEL=warn",
 	}
-	for _, addr := range addrs {
+	for i, addr := range addrs {
 		// The first node applies the migrations; the others find them done.
-		c.nodes = append(c.nodes, spawn(t, addr, append(slices.Clone(common), "ONBOARD_METRICS_ADDR="+freeAddr(t))...))
+		c.nodes = append(c.nodes, spawn(t, addr, append(slices.Clone(common),
+			"ONBOARD_SMTP_URL="+smtps[i].URL(), "ONBOARD_METRICS_ADDR="+freeAddr(t))...))
 	}
 	all := func() *proc { _, p := c.node(); return p }
 
@@ -259,6 +313,13 @@ func TestSeveralNodes(t *testing.T) {
 
 	t.Run("rate limits hold across nodes", func(t *testing.T) {
 		c.t = t
+		// The limiter weighs the previous fixed window's count into the
+		// current one (a sliding-window estimate), so a burst that straddles
+		// a window boundary may be allowed more than the limit: 40 before
+		// it leave 60-floor(40*(size-1-elapsed)/size) = 21 after it, 61 in
+		// all. The burst runs inside one window, which the check below
+		// makes sure of.
+		window := inOneWindow(t, rateWindow, 2*time.Minute)
 		var ok, refused, other atomic.Int64
 		var wg sync.WaitGroup
 		for w := range 6 {
@@ -278,6 +339,9 @@ func TestSeveralNodes(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		if end := time.Now().Truncate(rateWindow); !end.Equal(window) {
+			t.Fatalf("the burst ran from the rate-limit window of %v into that of %v: its count proves nothing", window, end)
+		}
 		if ok.Load() != 60 || refused.Load() != 30 || other.Load() != 0 {
 			t.Fatalf("90 starts from one address over 3 nodes: %d accepted, %d refused, %d other; want 60, 30, 0",
 				ok.Load(), refused.Load(), other.Load())
@@ -377,37 +441,58 @@ func TestSeveralNodes(t *testing.T) {
 
 	t.Run("kill -9 mid-burst loses no mail", func(t *testing.T) {
 		c.t = t
-		// A slow SMTP server, so that the node dies holding claimed mail.
+		// Slow SMTP servers, so that mail stays claimed while it is sent.
+		// The burst goes on until node 2's own SMTP server is receiving a
+		// message (it then holds that claimed mail, and its answer waits
+		// for the kill); node 2 is killed with SIGKILL right then.
 		rcptDelay.Store(int64(300 * time.Millisecond))
+		victimArmed.Store(true)
+		stop := make(chan struct{})
 		var mu sync.Mutex
 		var accepted []string
-		var killed atomic.Bool
-		var onVictim atomic.Int64
 		var wg sync.WaitGroup
 		for w := range 4 {
 			wg.Go(func() {
-				for i := range 12 {
-					idx, p := c.node()
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					_, p := c.node()
 					email := fmt.Sprintf("burst-%d-%d@example.com", w, i)
-					st, _ := c.do("POST", p.base+"/api/v1/signups", fmt.Sprintf("10.200.%d.%d", w, i+1),
+					st, _ := c.do("POST", p.base+"/api/v1/signups", fmt.Sprintf("10.%d.%d.%d", 200+w, i/250, i%250+1),
 						map[string]any{"email": email, "account_type": "customer_personal"})
 					if st == http.StatusAccepted {
 						mu.Lock()
 						accepted = append(accepted, email)
 						mu.Unlock()
-						if idx == 2 && onVictim.Add(1) == 6 && killed.CompareAndSwap(false, true) {
-							c.dead[2].Store(true)
-							_ = c.nodes[2].cmd.Process.Kill() // SIGKILL
-						}
 					}
 				}
 			})
 		}
-		wg.Wait()
-		if !killed.Load() {
-			t.Fatal("the burst never reached the node to kill")
+		const within = 30 * time.Second
+		burst := time.Now()
+		select {
+		case <-victimRcpt:
+			c.dead[2].Store(true)
+			if err := c.nodes[2].cmd.Process.Kill(); err != nil { // SIGKILL
+				t.Fatalf("kill node 2: %v", err)
+			}
+			<-c.nodes[2].exited
+			close(victimKilled)
+			victimArmed.Store(false)
+		case <-time.After(within):
+			victimArmed.Store(false)
+			close(stop)
+			wg.Wait()
+			t.Fatalf("node 2 sent no mail within %v of the burst (%d starts accepted): nothing to kill it in the middle of", within, len(accepted))
 		}
+		close(stop)
+		wg.Wait()
 		killedAt := time.Now()
+		t.Logf("node 2 killed %v into the burst, in the middle of receiving a message on its SMTP server",
+			killedAt.Sub(burst).Round(time.Millisecond))
 		rcptDelay.Store(0)
 		// The live nodes finish their own claims at once; what stays
 		// claimed is the dead node's, until its lease runs out.
@@ -464,7 +549,7 @@ func TestSeveralNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		seen := map[string]int{}
-		for _, m := range smtp.Messages() {
+		for _, m := range c.messages() {
 			seen[m.MessageID]++
 		}
 		var dups []string

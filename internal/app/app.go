@@ -570,7 +570,7 @@ func (q outboxQueue) Claim(ctx context.Context, now time.Time, limit int, lease 
 // queues with the other writers instead of contending for the lock.
 
 func (q outboxQueue) MarkSent(ctx context.Context, id string, at time.Time) error {
-	return q.st.InTx(ctx, func(tx *store.Tx) error { return tx.MarkMailSent(ctx, id, at) })
+	return q.st.MarkMailSent(ctx, id, at)
 }
 
 func (q outboxQueue) Release(ctx context.Context, ids []string) error {

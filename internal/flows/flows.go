@@ -259,6 +259,19 @@ func (s *Service) rateLimit(ctx context.Context, key string, r ratelimit.Rule) e
 	return nil
 }
 
+// rateLimitAll counts an attempt under each check, in order up to the first
+// one refused, in one round trip when the limiter can (ratelimit.AllowAll).
+func (s *Service) rateLimitAll(ctx context.Context, checks ...ratelimit.Check) error {
+	d, _, err := ratelimit.AllowAll(ctx, s.limiter, checks...)
+	if err != nil {
+		return fmt.Errorf("rate limit: %w", err)
+	}
+	if !d.Allowed {
+		return RateLimited(d.RetryAfter)
+	}
+	return nil
+}
+
 // RateLimited is the error of a spent rate limit, to retry after the given
 // time.
 func RateLimited(after time.Duration) error {

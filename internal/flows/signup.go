@@ -10,6 +10,7 @@ import (
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
 	obmail "github.com/onboard-dev/onboard/internal/mail"
+	"github.com/onboard-dev/onboard/internal/ratelimit"
 	"github.com/onboard-dev/onboard/internal/store"
 )
 
@@ -60,10 +61,10 @@ func (s *Service) StartSignup(ctx context.Context, in StartSignup) error {
 			return domain.Invalid(domain.FieldError{Field: "email", Message: "is not accepted for self-registration here"})
 		}
 	}
-	if err := s.rateLimit(ctx, "signup:ip:"+in.ClientIP, s.cfg.Limits.SignupPerIP); err != nil {
-		return err
-	}
-	if err := s.rateLimit(ctx, "signup:email:"+org.ID+":"+domain.NormalizeEmail(email), s.cfg.Limits.SignupPerEmail); err != nil {
+	if err := s.rateLimitAll(ctx,
+		ratelimit.Check{Key: "signup:ip:" + in.ClientIP, Rule: s.cfg.Limits.SignupPerIP},
+		ratelimit.Check{Key: "signup:email:" + org.ID + ":" + domain.NormalizeEmail(email), Rule: s.cfg.Limits.SignupPerEmail},
+	); err != nil {
 		return err
 	}
 

@@ -288,6 +288,16 @@ func (c countingLimiter) Allow(ctx context.Context, key string, r ratelimit.Rule
 	return d, err
 }
 
+// AllowAll decides several checks as ratelimit.AllowAll does (in one round
+// trip when the wrapped limiter can) and counts a refusal by its rule.
+func (c countingLimiter) AllowAll(ctx context.Context, checks []ratelimit.Check) (ratelimit.Decision, int, error) {
+	d, i, err := ratelimit.AllowAll(ctx, c.l, checks...)
+	if err == nil && !d.Allowed && i >= 0 && i < len(checks) {
+		c.m.rateRefusals.WithLabelValues(RuleName(checks[i].Key)).Inc()
+	}
+	return d, i, err
+}
+
 func (c countingLimiter) Peek(ctx context.Context, key string, r ratelimit.Rule) (ratelimit.Decision, error) {
 	return c.l.Peek(ctx, key, r)
 }

@@ -1,0 +1,95 @@
+package flows
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/onboard-dev/onboard/internal/auth"
+	obmail "github.com/onboard-dev/onboard/internal/mail"
+	"github.com/onboard-dev/onboard/internal/ratelimit"
+	"github.com/onboard-dev/onboard/internal/store"
+	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
+)
+
+// statementCounter counts the statements (BEGIN and COMMIT included) sent
+// to PostgreSQL.
+type statementCounter struct{ n atomic.Int64 }
+
+func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TestStatementsPerSignupStart counts the round trips to PostgreSQL of a
+// signup start with shared rate limits (both limits counted in the
+// database) and of the job that creates its signup and mail: every
+// statement is a round trip, and on PostgreSQL their number, not the Go
+// code, is most of what a start costs.
+func TestStatementsPerSignupStart(t *testing.T) {
+	dsn := dbtest.Postgres(t)
+	ctx := context.Background()
+	var count statementCounter
+	st, err := store.Open(ctx, dsn, store.WithQueryTracer(&count))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := EnsureOrganization(ctx, st, DefaultOrganization, "Example"); err != nil {
+		t.Fatal(err)
+	}
+	templates, err := obmail.LoadTemplates("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{PublicURL: "http://127.0.0.1:8080", MailFrom: "Example <no-reply@example.com>"}
+	cfg.Limits.SignupPerIP = ratelimit.Rule{Limit: 1_000_000, Window: time.Minute}
+	cfg.Limits.SignupPerEmail = ratelimit.Rule{Limit: 5, Window: time.Hour}
+	svc := New(Deps{Store: st, Hasher: auth.NewHasher(auth.Params{Memory: 8, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1),
+		Policy: auth.DefaultPolicy(), Mail: templates, Limiter: ratelimit.NewSQL(st.DB(), nil)}, cfg)
+	start := func(i int) {
+		t.Helper()
+		err := svc.StartSignup(ctx, StartSignup{Organization: DefaultOrganization, Email: fmt.Sprintf("start-%d@example.com", i),
+			AccountType: "customer_personal", ClientIP: "203.0.113.7"})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	start(-1) // caches the organization
+	if _, err := svc.RunDueJobs(ctx, 1000); err != nil {
+		t.Fatal(err)
+	}
+
+	const n = 128
+	count.n.Store(0)
+	for i := range n {
+		start(i)
+	}
+	perStart := float64(count.n.Load()) / n
+	count.n.Store(0)
+	done, err := svc.RunDueJobs(ctx, 1000)
+	if err != nil || done != n {
+		t.Fatalf("RunDueJobs = %d, %v; want %d", done, err, n)
+	}
+	perJob := float64(count.n.Load()) / n
+	t.Logf("PostgreSQL statements: %.2f per signup start, %.2f per signup job", perStart, perJob)
+	// Three per start (read both limits, count both, write the job), and
+	// now and then a read of the organization when its cache expires.
+	if perStart > 3.5 {
+		t.Errorf("%.2f statements per signup start, want at most 3.5", perStart)
+	}
+	// About six per job, the batch's claim, deletion, BEGIN and COMMIT
+	// shared by up to 64 jobs (one transaction per job took nine).
+	if perJob > 6.5 {
+		t.Errorf("%.2f statements per signup job, want at most 6.5", perJob)
+	}
+}

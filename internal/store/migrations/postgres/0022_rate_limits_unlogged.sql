@@ -1,0 +1,11 @@
+-- The rate-limit counters are written by every limited request (a signup
+-- start counts two keys), and the per-address row of a busy address is
+-- updated by every node in turn: each update used to wait for the WAL flush
+-- of the one before it. An unlogged table writes no WAL, so an update commits
+-- without a flush. What is lost: after a crash of the PostgreSQL server (not
+-- of a node) the table is emptied, and a standby does not have it, so every
+-- counter starts again at zero. The longest window is an hour, so that lets
+-- at most one window's worth of attempts more through per key, once, after
+-- a database crash or failover; the counts stay exact across nodes (an
+-- unlogged table is shared and transactional like any other).
+ALTER TABLE rate_limits SET UNLOGGED;
