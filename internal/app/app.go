@@ -278,7 +278,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	cons, err := console.New(bo, a.flows, logger, console.Config{
 		TrustedProxies: cfg.TrustedProxies, HSTS: https, SecureCookies: https, FormKey: formKey, Webhooks: hookService,
 		DeviceSetup: a.devices,
-		B2B: a.b2b, Imports: a.imports,
+		B2B:         a.b2b, Imports: a.imports,
 	})
 	if err != nil {
 		return nil, err
