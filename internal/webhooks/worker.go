@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/onboard-dev/onboard/internal/events"
 	"github.com/onboard-dev/onboard/internal/outbound"
 	"github.com/onboard-dev/onboard/internal/store"
 )
@@ -31,6 +32,10 @@ type WorkerConfig struct {
 	MaxAge       time.Duration // a delivery is retried this long; default 3 days
 	DisableAfter time.Duration // an endpoint failing this long is disabled; default 5 days
 	Poll         time.Duration // default 1 s
+	// Linger is how long the worker waits after a wake before it claims,
+	// so that the deliveries of several transactions share a claim;
+	// default events.DefaultLinger, negative: none.
+	Linger time.Duration
 	// Lease is how long a claimed delivery stays with the process that
 	// claimed it; a process that died leaves its claims to the others once
 	// it runs out. Default: twice Timeout plus 30 s.
@@ -64,6 +69,9 @@ func (c *WorkerConfig) defaults() {
 	}
 	if c.Lease <= 0 {
 		c.Lease = 2*c.Timeout + 30*time.Second
+	}
+	if c.Linger == 0 {
+		c.Linger = events.DefaultLinger
 	}
 }
 
@@ -126,6 +134,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-w.wake:
+			if !events.Linger(ctx, w.cfg.Linger, w.wake) {
+				return nil
+			}
 		case <-t.C:
 		}
 	}
