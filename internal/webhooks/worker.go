@@ -25,7 +25,7 @@ const ReasonGone = "the endpoint answered 410 Gone"
 // WorkerConfig are the delivery settings; zero values take the defaults.
 type WorkerConfig struct {
 	Concurrency  int           // requests in flight; default 32
-	Batch        int           // deliveries claimed at once; default 200
+	Batch        int           // first deliveries of subjects claimed at once (and as many more of their chains); default 200
 	Timeout      time.Duration // a 2xx within it counts as delivered; default 10 s
 	RetryBase    time.Duration // first retry delay; default 5 s
 	RetryMax     time.Duration // longest retry delay; default 1 h
