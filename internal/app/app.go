@@ -187,7 +187,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		MaxAge: cfg.MailMaxAge, Concurrency: cfg.MailWorkers, Lease: cfg.MailLease, Observe: observeMail, Span: mailSpan, Now: o.now,
 	}, logger.With("component", "mail"))
 	// One outbound client for every call to a configured URL.
-	hc := outbound.New(outbound.Options{AllowPrivate: cfg.OutboundAllowPrivate})
+	hc := outbound.New(outbound.Options{AllowPrivate: cfg.OutboundAllowPrivate, MaxIdleConnsPerHost: cfg.WebhookWorkers})
 	a.dispatcher = events.NewDispatcher(st, cfg.NATSURL != "", logger.With("component", "events"), events.WithClock(o.now))
 	a.hooks = webhooks.NewWorker(st, hc, webhooks.WorkerConfig{
 		Concurrency: cfg.WebhookWorkers, RetryBase: cfg.WebhookRetryBase, RetryMax: cfg.WebhookRetryMax,

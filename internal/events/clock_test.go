@@ -1,6 +1,7 @@
 package events
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -20,5 +21,31 @@ func TestWithClock(t *testing.T) {
 		if d := time.Since(now()); d < 0 || d > time.Minute {
 			t.Errorf("default clock is %v off", d)
 		}
+	}
+}
+
+// Linger waits, drops the wakes that came meanwhile, and gives up when the
+// context ends.
+func TestLinger(t *testing.T) {
+	wake := make(chan struct{}, 1)
+	wake <- struct{}{}
+	start := time.Now()
+	if !Linger(context.Background(), 20*time.Millisecond, wake) {
+		t.Fatal("Linger reported a live context as done")
+	}
+	if d := time.Since(start); d < 20*time.Millisecond {
+		t.Errorf("lingered %v, want at least 20ms", d)
+	}
+	if len(wake) != 0 {
+		t.Error("the wake that came meanwhile was not dropped")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start = time.Now()
+	if Linger(ctx, time.Hour, wake) {
+		t.Error("Linger reported a cancelled context as live")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("a cancelled Linger took %v", d)
 	}
 }

@@ -26,6 +26,31 @@ import (
 // DispatchBatch is the most events one dispatcher transaction numbers.
 const DispatchBatch = 500
 
+// DefaultLinger is how long the dispatcher and the webhook worker wait
+// after a wake before they look, so that the events of the transactions
+// committing meanwhile share one dispatch, claim and recording.
+const DefaultLinger = 5 * time.Millisecond
+
+// Linger waits d after a wake unless ctx is done first, and then drops the
+// wakes that came meanwhile (they are served by the look that follows).
+// It reports whether ctx is still live.
+func Linger(ctx context.Context, d time.Duration, wake chan struct{}) bool {
+	if d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+	}
+	select {
+	case <-wake:
+	default:
+	}
+	return ctx.Err() == nil
+}
+
 // Dispatcher numbers committed events and fans them out.
 type Dispatcher struct {
 	st   *store.Store
@@ -36,6 +61,9 @@ type Dispatcher struct {
 	// OnDispatched, when set, is called after events were dispatched (to
 	// wake the webhook worker and the NATS publisher).
 	OnDispatched func()
+	// Linger is how long Run waits after a wake before it dispatches;
+	// NewDispatcher sets DefaultLinger. Set it before Run.
+	Linger time.Duration
 }
 
 // NewDispatcher returns a dispatcher; nats marks events for the NATS
@@ -44,7 +72,7 @@ func NewDispatcher(st *store.Store, nats bool, logger *slog.Logger, opts ...Opti
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Dispatcher{st: st, log: logger, nats: nats, now: newOptions(opts).now, wake: make(chan struct{}, 1)}
+	return &Dispatcher{st: st, log: logger, nats: nats, now: newOptions(opts).now, wake: make(chan struct{}, 1), Linger: DefaultLinger}
 }
 
 // Wake asks the dispatcher to look for events now.
@@ -73,6 +101,9 @@ func (d *Dispatcher) Run(ctx context.Context, poll time.Duration) error {
 		case <-ctx.Done():
 			return nil
 		case <-d.wake:
+			if !Linger(ctx, d.Linger, d.wake) {
+				return nil
+			}
 		case <-t.C:
 		}
 	}

@@ -60,6 +60,10 @@ var (
 const (
 	DefaultMaxBody = 64 << 10
 	DefaultTimeout = 30 * time.Second
+	// DefaultMaxIdleConnsPerHost is as many idle connections per host as
+	// the webhook worker sends requests at once by default, so that a
+	// burst of deliveries to one receiver does not dial new connections.
+	DefaultMaxIdleConnsPerHost = 32
 )
 
 // Options configure a Client.
@@ -75,6 +79,10 @@ type Options struct {
 	// TLS is the TLS configuration; nil: the system's roots, TLS 1.2 or
 	// later.
 	TLS *tls.Config
+	// MaxIdleConnsPerHost is how many idle connections to one host are
+	// kept for reuse; set it to the most requests sent to one host at once
+	// (the webhook workers). 0: DefaultMaxIdleConnsPerHost.
+	MaxIdleConnsPerHost int
 }
 
 // Client makes outbound HTTP calls under the rules of the package. It is
@@ -95,6 +103,9 @@ func New(o Options) *Client {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
+	if o.MaxIdleConnsPerHost <= 0 {
+		o.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
+	}
 	tlsCfg := o.TLS
 	if tlsCfg == nil {
 		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}
@@ -109,8 +120,8 @@ func New(o Options) *Client {
 		TLSHandshakeTimeout:    10 * time.Second,
 		ResponseHeaderTimeout:  o.Timeout,
 		MaxResponseHeaderBytes: 64 << 10,
-		MaxIdleConns:           100,
-		MaxIdleConnsPerHost:    4,
+		MaxIdleConns:           max(100, o.MaxIdleConnsPerHost),
+		MaxIdleConnsPerHost:    o.MaxIdleConnsPerHost,
 		IdleConnTimeout:        90 * time.Second,
 	}
 	c.hc = &http.Client{

@@ -235,3 +235,43 @@ func TestNoProxyFromEnvironment(t *testing.T) {
 		t.Fatal("the request went through the proxy")
 	}
 }
+
+// TestIdleConnectionsKept: a second burst of as many concurrent requests as
+// MaxIdleConnsPerHost to one host reuses the first burst's connections
+// instead of dialing new ones (with the former limit of 4, 12 of 16 were
+// made again).
+func TestIdleConnectionsKept(t *testing.T) {
+	const burst = 16
+	var inFlight atomic.Int32
+	release := make(chan struct{})
+	s := startServer(t, func(w http.ResponseWriter, r *http.Request) {
+		// Hold each burst until all of its requests are in flight, so that
+		// every one of them needs a connection of its own.
+		if inFlight.Add(1) == burst {
+			inFlight.Store(0)
+			close(release)
+		} else {
+			<-release
+		}
+		ok(w, r)
+	})
+	c := client(s, Options{AllowPrivate: true, MaxIdleConnsPerHost: burst})
+	for round := range 2 {
+		release = make(chan struct{})
+		done := make(chan error, burst)
+		for range burst {
+			go func() {
+				_, err := get(t, c, s.URL+"/p")
+				done <- err
+			}()
+		}
+		for range burst {
+			if err := <-done; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+	}
+	if got := s.conns.Load(); got != burst {
+		t.Errorf("%d connections for two bursts of %d requests, want %d", got, burst, burst)
+	}
+}

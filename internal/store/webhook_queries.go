@@ -268,80 +268,205 @@ type ClaimedDelivery struct {
 	Endpoint WebhookEndpoint
 }
 
-// ClaimWebhookDeliveries leases up to limit due deliveries of enabled
-// endpoints. A delivery is due only when no earlier delivery of the same
-// subject to the same endpoint is still pending, so that each endpoint
-// receives the events of a subject in order. On PostgreSQL concurrent
-// workers skip each other's rows.
+// ClaimWebhookDeliveries claims due deliveries in a transaction of its own;
+// see Queries.ClaimWebhookDeliveries.
 func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]ClaimedDelivery, error) {
-	now = Timestamp(now)
 	var out []ClaimedDelivery
 	err := s.InTx(ctx, func(tx *Tx) error {
-		rows, err := tx.q.QueryContext(ctx, `UPDATE webhook_deliveries SET state = 'processing', locked_until = $1
-			WHERE id IN (SELECT d.id FROM webhook_deliveries d
-				WHERE d.state IN ('pending', 'processing') AND d.next_attempt_at <= $2
-					AND (d.state = 'pending' OR d.locked_until <= $2)
-					AND d.endpoint_id IN (SELECT e.id FROM webhook_endpoints e WHERE e.disabled_at IS NULL)
-					AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.subject = d.subject
-						AND p.seq < d.seq AND p.state IN ('pending', 'processing'))
-				ORDER BY d.next_attempt_at LIMIT $3`+s.engine.lock(forUpdateSkipLocked)+`)
-			RETURNING id, endpoint_id, org_id, event_id, seq, subject, attempts, created_at`, now.Add(lease), now, limit)
+		var err error
+		out, err = tx.ClaimWebhookDeliveries(ctx, now, limit, lease)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ClaimWebhookDeliveries leases due deliveries of enabled endpoints: up to
+// limit heads, and after each head the chain of due deliveries of the same
+// subject to the same endpoint that follow it (up to limit more in all).
+// A delivery is a head only when no earlier delivery of the same subject
+// to the same endpoint is still pending, so that each endpoint receives
+// the events of a subject in order; once a head is claimed no other worker
+// can claim what follows it, so its chain is claimed safely and is to be
+// sent in the order returned, stopping at the first failure. The result
+// holds each chain contiguously, in order. On PostgreSQL concurrent
+// workers skip each other's rows.
+func (q Queries) ClaimWebhookDeliveries(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]ClaimedDelivery, error) {
+	now = Timestamp(now)
+	until := now.Add(lease)
+	rows, err := q.q.QueryContext(ctx, `UPDATE webhook_deliveries SET state = 'processing', locked_until = $1
+		WHERE id IN (SELECT d.id FROM webhook_deliveries d
+			WHERE d.state IN ('pending', 'processing') AND d.next_attempt_at <= $2
+				AND (d.state = 'pending' OR d.locked_until <= $2)
+				AND d.endpoint_id IN (SELECT e.id FROM webhook_endpoints e WHERE e.disabled_at IS NULL)
+				AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.subject = d.subject
+					AND p.seq < d.seq AND p.state IN ('pending', 'processing'))
+			ORDER BY d.next_attempt_at LIMIT $3`+q.engine.lock(forUpdateSkipLocked)+`)
+		RETURNING id, endpoint_id, org_id, event_id, seq, subject, attempts, created_at`, until, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+	}
+	var heads []ClaimedDelivery
+	for rows.Next() {
+		var d ClaimedDelivery
+		if err := rows.Scan(&d.ID, &d.EndpointID, &d.OrgID, &d.EventID, &d.Seq, &d.Subject, &d.Attempts, &d.CreatedAt); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+		}
+		d.CreatedAt = d.CreatedAt.UTC()
+		d.State = DeliveryProcessing
+		heads = append(heads, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+	}
+	if len(heads) == 0 {
+		return nil, nil
+	}
+	out, err := q.claimChains(ctx, heads, now, until, limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+	}
+	eventIDs, endpointIDs := make([]string, 0, len(out)), []string{}
+	seenEP := map[string]bool{}
+	for _, d := range out {
+		eventIDs = append(eventIDs, d.EventID)
+		if !seenEP[d.EndpointID] {
+			seenEP[d.EndpointID] = true
+			endpointIDs = append(endpointIDs, d.EndpointID)
+		}
+	}
+	bodies := map[string]string{}
+	for i := 0; i < len(eventIDs); i += 500 {
+		ph, args := placeholders(eventIDs[i:min(len(eventIDs), i+500)], 1)
+		brows, err := q.q.QueryContext(ctx, `SELECT id, body FROM events WHERE id IN (`+ph+`)`, args...)
 		if err != nil {
-			return fmt.Errorf("claim webhook deliveries: %w", err)
+			return nil, fmt.Errorf("claim webhook deliveries: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var d ClaimedDelivery
-			if err := rows.Scan(&d.ID, &d.EndpointID, &d.OrgID, &d.EventID, &d.Seq, &d.Subject, &d.Attempts, &d.CreatedAt); err != nil {
-				return fmt.Errorf("claim webhook deliveries: %w", err)
-			}
-			d.CreatedAt = d.CreatedAt.UTC()
-			d.State = DeliveryProcessing
-			out = append(out, d)
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("claim webhook deliveries: %w", err)
-		}
-		rows.Close()
-		if len(out) == 0 {
-			return nil
-		}
-		eventIDs, endpointIDs := make([]string, 0, len(out)), []string{}
-		seenEP := map[string]bool{}
-		for _, d := range out {
-			eventIDs = append(eventIDs, d.EventID)
-			if !seenEP[d.EndpointID] {
-				seenEP[d.EndpointID] = true
-				endpointIDs = append(endpointIDs, d.EndpointID)
-			}
-		}
-		ph, args := placeholders(eventIDs, 1)
-		brows, err := tx.q.QueryContext(ctx, `SELECT id, body FROM events WHERE id IN (`+ph+`)`, args...)
-		if err != nil {
-			return fmt.Errorf("claim webhook deliveries: %w", err)
-		}
-		bodies := map[string]string{}
 		for brows.Next() {
 			var id, body string
 			if err := brows.Scan(&id, &body); err != nil {
 				brows.Close()
-				return fmt.Errorf("claim webhook deliveries: %w", err)
+				return nil, fmt.Errorf("claim webhook deliveries: %w", err)
 			}
 			bodies[id] = body
 		}
 		brows.Close()
-		eps, err := tx.WebhookEndpointsByID(ctx, endpointIDs)
-		if err != nil {
-			return fmt.Errorf("claim webhook deliveries: %w", err)
+		if err := brows.Err(); err != nil {
+			return nil, fmt.Errorf("claim webhook deliveries: %w", err)
 		}
-		for i := range out {
-			out[i].Body = bodies[out[i].EventID]
-			out[i].Endpoint = eps[out[i].EndpointID]
-		}
-		return nil
-	})
+	}
+	eps, err := q.WebhookEndpointsByID(ctx, endpointIDs)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+	}
+	for i := range out {
+		out[i].Body = bodies[out[i].EventID]
+		out[i].Endpoint = eps[out[i].EndpointID]
+	}
+	return out, nil
+}
+
+// chainKey is an endpoint and a subject: the unit of ordering.
+type chainKey struct{ endpoint, subject string }
+
+// claimChains claims, after each claimed head, the due deliveries that
+// follow it for the same endpoint and subject, up to limit in all, and
+// returns heads and chains in sending order. The heads are this
+// transaction's, so no other worker can claim what follows them.
+func (q Queries) claimChains(ctx context.Context, heads []ClaimedDelivery, now, until time.Time, limit int) ([]ClaimedDelivery, error) {
+	ours := make(map[string]bool, len(heads))
+	keys := map[chainKey]bool{}
+	var endpoints, subjects []string
+	seenEP, seenSubj := map[string]bool{}, map[string]bool{}
+	for _, h := range heads {
+		ours[h.ID] = true
+		keys[chainKey{h.EndpointID, h.Subject}] = true
+		if !seenEP[h.EndpointID] {
+			seenEP[h.EndpointID] = true
+			endpoints = append(endpoints, h.EndpointID)
+		}
+		if !seenSubj[h.Subject] {
+			seenSubj[h.Subject] = true
+			subjects = append(subjects, h.Subject)
+		}
+	}
+	type candidate struct {
+		ClaimedDelivery
+		next   time.Time
+		locked sql.NullTime
+	}
+	byKey := map[chainKey][]candidate{}
+	for i := 0; i < len(subjects); i += 500 {
+		phE, args := placeholders(endpoints, 1)
+		phS, argsS := placeholders(subjects[i:min(len(subjects), i+500)], len(args)+1)
+		rows, err := q.q.QueryContext(ctx, `SELECT id, endpoint_id, org_id, event_id, seq, subject, state, attempts, created_at, next_attempt_at, locked_until
+			FROM webhook_deliveries WHERE endpoint_id IN (`+phE+`) AND subject IN (`+phS+`) AND state IN ('pending', 'processing')
+			ORDER BY endpoint_id, subject, seq, id`, append(args, argsS...)...)
+		if err != nil {
+			return nil, fmt.Errorf("chains: %w", err)
+		}
+		for rows.Next() {
+			var c candidate
+			if err := rows.Scan(&c.ID, &c.EndpointID, &c.OrgID, &c.EventID, &c.Seq, &c.Subject, &c.State, &c.Attempts, &c.CreatedAt, &c.next, &c.locked); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("chains: %w", err)
+			}
+			k := chainKey{c.EndpointID, c.Subject}
+			if keys[k] {
+				c.CreatedAt = c.CreatedAt.UTC()
+				byKey[k] = append(byKey[k], c)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("chains: %w", err)
+		}
+	}
+	out := make([]ClaimedDelivery, 0, len(heads))
+	var extra []string
+	done := map[chainKey]bool{}
+	for _, h := range heads {
+		k := chainKey{h.EndpointID, h.Subject}
+		if done[k] {
+			continue
+		}
+		done[k] = true
+		// The chain: this transaction's heads first (the same seq, when an
+		// event was replayed), then due deliveries until one is not due or
+		// is another worker's.
+		started := false
+		for _, c := range byKey[k] {
+			if ours[c.ID] {
+				started = true
+				c.State = DeliveryProcessing
+				out = append(out, c.ClaimedDelivery)
+				continue
+			}
+			due := (c.State == DeliveryPending && !c.next.After(now)) ||
+				(c.State == DeliveryProcessing && c.locked.Valid && !c.locked.Time.After(now))
+			if !started || !due || len(extra) >= limit {
+				break
+			}
+			c.State = DeliveryProcessing
+			out = append(out, c.ClaimedDelivery)
+			extra = append(extra, c.ID)
+		}
+		if !started {
+			// Not seen (cannot happen: the head was claimed in this
+			// transaction); send the head alone.
+			out = append(out, h)
+		}
+	}
+	for i := 0; i < len(extra); i += 500 {
+		ph, args := placeholders(extra[i:min(len(extra), i+500)], 2)
+		if _, err := q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'processing', locked_until = $1 WHERE id IN (`+ph+`)`,
+			append([]any{until}, args...)...); err != nil {
+			return nil, fmt.Errorf("chains: %w", err)
+		}
 	}
 	return out, nil
 }
@@ -396,8 +521,10 @@ func (q Queries) RecordWebhookAttempt(ctx context.Context, o DeliveryOutcome) er
 // ReleaseWebhookDeliveries returns claimed deliveries to the queue without
 // counting an attempt.
 func (q Queries) ReleaseWebhookDeliveries(ctx context.Context, ids []string) error {
-	for _, id := range ids {
-		if _, err := q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'pending', locked_until = NULL WHERE id = $1 AND state = 'processing'`, id); err != nil {
+	for i := 0; i < len(ids); i += 500 {
+		ph, args := placeholders(ids[i:min(len(ids), i+500)], 1)
+		if _, err := q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'pending', locked_until = NULL
+			WHERE state = 'processing' AND id IN (`+ph+`)`, args...); err != nil {
 			return fmt.Errorf("release webhook deliveries: %w", err)
 		}
 	}

@@ -229,7 +229,11 @@ func TestSlowFailingAndGoneReceivers(t *testing.T) {
 		var slowCalls, failCalls atomic.Int32
 		slow.status = func(events.Event) int {
 			if slowCalls.Add(1) == 1 {
+				// Past the timeout: the sender has given up, so this answer
+				// does not count as accepting the event (else the test
+				// could end before the retry on a loaded machine).
 				time.Sleep(400 * time.Millisecond)
+				return http.StatusServiceUnavailable
 			}
 			return 0
 		}
@@ -435,6 +439,78 @@ func TestFailingEndpointIsDisabled(t *testing.T) {
 		got, err := h.svc.Update(ctx, h.org, ep.ID, webhooks.EndpointPatch{Enabled: &on})
 		if err != nil || got.DisabledAt != nil || got.FailingSince != nil {
 			t.Fatalf("enable: %+v %v", got, err)
+		}
+	})
+}
+
+// A subject's due deliveries are claimed as one chain and sent in order in
+// one batch; the first failure ends the chain, and what follows it is
+// released without counting an attempt, to go out, in order, after the
+// retry.
+func TestChainSentInOneBatch(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		h := newHarness(t, dsn, true)
+		h.worker = webhooks.NewWorker(h.st, outbound.New(outbound.Options{AllowPrivate: true}),
+			webhooks.WorkerConfig{RetryBase: time.Second, RetryMax: 2 * time.Second, Timeout: 2 * time.Second}, nil)
+		ctx := context.Background()
+		rcv := newReceiver(t)
+		ep, err := h.svc.Create(ctx, h.org, webhooks.EndpointInput{URL: rcv.srv.URL + "/hook"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rcv.secret = ep.Secret
+		s1, s2 := h.emit(t, "s1", 4), h.emit(t, "s2", 2)
+		var failed atomic.Bool
+		rcv.status = func(e events.Event) int {
+			if e.ID == s1[1] && failed.CompareAndSwap(false, true) {
+				return http.StatusInternalServerError
+			}
+			return 0
+		}
+		if _, err := h.disp.DispatchOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// One batch: s1's first two (the second fails) and both of s2.
+		if n, err := h.worker.RunOnce(ctx); err != nil || n != 4 {
+			t.Fatalf("first batch attempted %d, %v; want 4", n, err)
+		}
+		dels, attempts, err := h.svc.Deliveries(ctx, h.org, ep.ID, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byEvent := map[string]store.WebhookDelivery{}
+		for _, d := range dels {
+			byEvent[d.EventID] = d
+		}
+		for _, c := range []struct {
+			id       string
+			state    string
+			attempts int
+		}{
+			{s1[0], store.DeliveryDelivered, 1}, {s1[1], store.DeliveryPending, 1}, {s1[2], store.DeliveryPending, 0},
+			{s1[3], store.DeliveryPending, 0}, {s2[0], store.DeliveryDelivered, 1}, {s2[1], store.DeliveryDelivered, 1},
+		} {
+			d := byEvent[c.id]
+			if d.State != c.state || d.Attempts != c.attempts || len(attempts[d.ID]) != c.attempts {
+				t.Errorf("event %s: %s after %d attempts (%d recorded), want %s after %d", c.id, d.State, d.Attempts, len(attempts[d.ID]), c.state, c.attempts)
+			}
+		}
+		// The rest waits for the failed one's retry.
+		if n, err := h.worker.RunOnce(ctx); err != nil || n != 0 {
+			t.Fatalf("before the retry: attempted %d, %v; want 0", n, err)
+		}
+		h.drain(t, func() bool { return len(rcv.events()) >= 6 })
+		var got []string
+		for _, e := range rcv.events() {
+			if e.Subject == "s1" {
+				got = append(got, e.ID)
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(s1, ",") {
+			t.Errorf("s1 got %v, want %v in order", got, s1)
+		}
+		if c := rcv.calls.Load(); c != 7 {
+			t.Errorf("%d requests, want 7 (6 events, one retried)", c)
 		}
 	})
 }

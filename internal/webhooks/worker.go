@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/onboard-dev/onboard/internal/events"
 	"github.com/onboard-dev/onboard/internal/outbound"
 	"github.com/onboard-dev/onboard/internal/store"
 )
@@ -24,13 +25,17 @@ const ReasonGone = "the endpoint answered 410 Gone"
 // WorkerConfig are the delivery settings; zero values take the defaults.
 type WorkerConfig struct {
 	Concurrency  int           // requests in flight; default 32
-	Batch        int           // deliveries claimed at once; default 200
+	Batch        int           // first deliveries of subjects claimed at once (and as many more of their chains); default 200
 	Timeout      time.Duration // a 2xx within it counts as delivered; default 10 s
 	RetryBase    time.Duration // first retry delay; default 5 s
 	RetryMax     time.Duration // longest retry delay; default 1 h
 	MaxAge       time.Duration // a delivery is retried this long; default 3 days
 	DisableAfter time.Duration // an endpoint failing this long is disabled; default 5 days
 	Poll         time.Duration // default 1 s
+	// Linger is how long the worker waits after a wake before it claims,
+	// so that the deliveries of several transactions share a claim;
+	// default events.DefaultLinger, negative: none.
+	Linger time.Duration
 	// Lease is how long a claimed delivery stays with the process that
 	// claimed it; a process that died leaves its claims to the others once
 	// it runs out. Default: twice Timeout plus 30 s.
@@ -65,6 +70,9 @@ func (c *WorkerConfig) defaults() {
 	if c.Lease <= 0 {
 		c.Lease = 2*c.Timeout + 30*time.Second
 	}
+	if c.Linger == 0 {
+		c.Linger = events.DefaultLinger
+	}
 }
 
 // Worker delivers due webhook deliveries.
@@ -98,24 +106,37 @@ func (w *Worker) Wake() {
 	}
 }
 
-// Run delivers until ctx is done; deliveries in flight finish.
+// Run delivers until ctx is done; deliveries in flight finish. The
+// outcomes of a batch are recorded in the transaction that claims the next
+// one.
 func (w *Worker) Run(ctx context.Context) error {
 	t := time.NewTicker(w.cfg.Poll)
 	defer t.Stop()
+	work := context.WithoutCancel(ctx)
 	for {
-		for ctx.Err() == nil {
-			n, err := w.RunOnce(ctx)
-			if err != nil && ctx.Err() == nil {
-				w.log.WarnContext(ctx, "webhook deliveries", "err", err)
-			}
-			if err != nil || n == 0 {
+		claimed, err := w.st.ClaimWebhookDeliveries(ctx, w.now(), w.cfg.Batch, w.cfg.Lease)
+		for err == nil && len(claimed) > 0 {
+			if ctx.Err() != nil {
+				// Claimed by the last recording: give them back.
+				ids := make([]string, len(claimed))
+				for i, d := range claimed {
+					ids[i] = d.ID
+				}
+				err = w.st.ReleaseWebhookDeliveries(work, ids)
 				break
 			}
+			_, claimed, err = w.deliver(ctx, claimed, true)
+		}
+		if err != nil && ctx.Err() == nil {
+			w.log.WarnContext(ctx, "webhook deliveries", "err", err)
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-w.wake:
+			if !events.Linger(ctx, w.cfg.Linger, w.wake) {
+				return nil
+			}
 		case <-t.C:
 		}
 	}
@@ -128,22 +149,63 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	if err != nil || len(claimed) == 0 {
 		return 0, err
 	}
-	outcomes := make([]store.DeliveryOutcome, len(claimed))
+	n, _, err := w.deliver(ctx, claimed, false)
+	return n, err
+}
+
+// deliver attempts claimed deliveries and records the outcomes; with next,
+// it claims the next batch in the recording transaction and returns it.
+// The deliveries of one endpoint and subject (a chain, in the order
+// claimed) are sent one after the other; the first that fails ends its
+// chain, and the rest of the chain is released without counting an
+// attempt. Chains are sent concurrently, up to Concurrency at once.
+func (w *Worker) deliver(ctx context.Context, claimed []store.ClaimedDelivery, next bool) (int, []store.ClaimedDelivery, error) {
+	type key struct{ endpoint, subject string }
+	var chains [][]store.ClaimedDelivery
+	index := map[key]int{}
+	for _, d := range claimed {
+		k := key{d.EndpointID, d.Subject}
+		i, ok := index[k]
+		if !ok {
+			i = len(chains)
+			index[k] = i
+			chains = append(chains, nil)
+		}
+		chains[i] = append(chains[i], d)
+	}
+	results := make([][]store.DeliveryOutcome, len(chains))
 	sem := make(chan struct{}, w.cfg.Concurrency)
 	var wg sync.WaitGroup
 	work := context.WithoutCancel(ctx)
-	for i := range claimed {
+	for i, chain := range chains {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			outcomes[i] = w.attempt(work, claimed[i])
+			for _, d := range chain {
+				o := w.attempt(work, d)
+				results[i] = append(results[i], o)
+				if !o.Delivered {
+					break
+				}
+			}
 		})
 	}
 	wg.Wait()
-	if err := w.record(work, claimed, outcomes); err != nil {
-		return 0, err
+	attempted := make([]store.ClaimedDelivery, 0, len(claimed))
+	outcomes := make([]store.DeliveryOutcome, 0, len(claimed))
+	var released []string
+	for i, chain := range chains {
+		attempted = append(attempted, chain[:len(results[i])]...)
+		outcomes = append(outcomes, results[i]...)
+		for _, d := range chain[len(results[i]):] {
+			released = append(released, d.ID)
+		}
 	}
-	return len(claimed), nil
+	nextBatch, err := w.record(work, attempted, outcomes, released, next && ctx.Err() == nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	return len(attempted), nextBatch, nil
 }
 
 // firstBytes is how much of an answer is kept.
@@ -229,10 +291,12 @@ func (w *Worker) backoff(attempt int) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
-// record writes the outcomes of one batch in one transaction, and tracks
-// each endpoint's health: an endpoint that answered is no longer failing;
-// one that answered 410 or has failed for DisableAfter is disabled.
-func (w *Worker) record(ctx context.Context, claimed []store.ClaimedDelivery, outcomes []store.DeliveryOutcome) error {
+// record writes the outcomes of one batch in one transaction, releases
+// the deliveries that were not attempted, tracks each endpoint's health (an
+// endpoint that answered is no longer failing; one that answered 410 or has
+// failed for DisableAfter is disabled) and, with next, claims the next
+// batch in the same transaction and returns it.
+func (w *Worker) record(ctx context.Context, claimed []store.ClaimedDelivery, outcomes []store.DeliveryOutcome, released []string, next bool) ([]store.ClaimedDelivery, error) {
 	type health struct {
 		ep        store.WebhookEndpoint
 		ok, gone  bool
@@ -259,8 +323,13 @@ func (w *Worker) record(ctx context.Context, claimed []store.ClaimedDelivery, ou
 		}
 	}
 	var disabled []string
+	var nextBatch []store.ClaimedDelivery
 	err := w.st.InTx(ctx, func(tx *store.Tx) error {
+		disabled, nextBatch = disabled[:0], nil
 		if err := tx.RecordWebhookAttempts(ctx, outcomes); err != nil {
+			return err
+		}
+		if err := tx.ReleaseWebhookDeliveries(ctx, released); err != nil {
 			return err
 		}
 		for id, h := range eps {
@@ -302,13 +371,18 @@ func (w *Worker) record(ctx context.Context, claimed []store.ClaimedDelivery, ou
 				}
 			}
 		}
+		if next {
+			var err error
+			nextBatch, err = tx.ClaimWebhookDeliveries(ctx, w.now(), w.cfg.Batch, w.cfg.Lease)
+			return err
+		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("record webhook attempts: %w", err)
+		return nil, fmt.Errorf("record webhook attempts: %w", err)
 	}
 	for _, id := range disabled {
 		w.log.WarnContext(ctx, "webhook endpoint disabled", "endpoint", id)
 	}
-	return nil
+	return nextBatch, nil
 }
