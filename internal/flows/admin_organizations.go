@@ -78,6 +78,11 @@ type OrganizationPatch struct {
 // sees the change within a second (see orgCacheTTL).
 func (s *Service) UpdateOrganization(ctx context.Context, adm Admin, name string, in OrganizationPatch) (domain.Organization, error) {
 	if adm.OrgID != "" {
+		// An organization's key learns nothing of the others: another
+		// organization is not found, as a missing one is.
+		if _, err := s.AdminOrganization(ctx, adm, name); err != nil {
+			return domain.Organization{}, err
+		}
 		return domain.Organization{}, domain.Errorf(domain.EForbidden, "full-rights-key-required",
 			"Only the full-rights admin key may change organizations.")
 	}
