@@ -289,18 +289,7 @@ func (c *Console) postWebhookEdit(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, rq.OrgPath("/webhooks/"+ep.ID+"?done=saved"), http.StatusSeeOther)
 		return
 	}
-	de := domain.AsError(err)
-	if de == nil || de.Code != domain.EInvalid {
-		c.fail(w, r, err)
-		return
-	}
-	d, derr := c.webhookData(r, ep, true)
-	if derr != nil {
-		c.fail(w, r, derr)
-		return
-	}
-	errs := c.applyErrors(rq, d.Edit.Fields, de)
-	c.render(w, r, httpx.Status(de.Code), "webhook", view{Title: rq.T("console.webhooks.endpoint_title"), Errors: errs, Data: d})
+	c.endpointFormError(w, r, ep, err, true)
 }
 
 func (c *Console) postWebhookSecret(w http.ResponseWriter, r *http.Request) {
@@ -375,16 +364,28 @@ func (c *Console) postWebhookReplay(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, rq.OrgPath("/webhooks/"+ep.ID+"?done=replayed&n="+strconv.Itoa(n)), http.StatusSeeOther)
 		return
 	}
+	c.endpointFormError(w, r, ep, err, false)
+}
+
+// endpointFormError shows an endpoint's page again with the errors of its
+// edit form (edit) or of its replay form next to their fields; errors that
+// are not the input's are the error page.
+func (c *Console) endpointFormError(w http.ResponseWriter, r *http.Request, ep store.WebhookEndpoint, err error, edit bool) {
 	de := domain.AsError(err)
 	if de == nil || de.Code != domain.EInvalid {
 		c.fail(w, r, err)
 		return
 	}
-	d, derr := c.webhookData(r, ep, false)
+	d, derr := c.webhookData(r, ep, edit)
 	if derr != nil {
 		c.fail(w, r, derr)
 		return
 	}
-	errs := c.applyErrors(rq, d.Replay.Fields, de)
+	fields := d.Replay.Fields
+	if edit {
+		fields = d.Edit.Fields
+	}
+	rq := reqOf(r)
+	errs := c.applyErrors(rq, fields, de)
 	c.render(w, r, httpx.Status(de.Code), "webhook", view{Title: rq.T("console.webhooks.endpoint_title"), Errors: errs, Data: d})
 }
