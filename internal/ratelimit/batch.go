@@ -100,6 +100,13 @@ func (s *SQL) AllowAll(ctx context.Context, checks []Check) (Decision, int, erro
 		todo = append(todo, sqlCheck{idx: i, key: c.Key, start: start, prevStart: start - secs,
 			w: window{limit: int64(c.Rule.Limit), elapsed: now - startNs, size: size}})
 	}
+	if s.batch != nil && len(todo) > 0 {
+		d, i, err := s.batch.do(ctx, checks)
+		if err != nil {
+			return Decision{}, i, fmt.Errorf("ratelimit: sql allow all: %w", err)
+		}
+		return d, i, nil
+	}
 	switch len(todo) {
 	case 0:
 		return unlimited(), -1, nil
