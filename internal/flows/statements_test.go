@@ -168,6 +168,22 @@ func TestStatementsPerSignupStartConcurrent(t *testing.T) {
 	if jobs != limit {
 		t.Errorf("%d jobs written, want %d (one per allowed start)", jobs, limit)
 	}
+	for {
+		done, err := svc.RunDueJobs(ctx, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done == 0 {
+			break
+		}
+	}
+	var signups int
+	if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM signups WHERE email LIKE 'conc-%'`).Scan(&signups); err != nil {
+		t.Fatal(err)
+	}
+	if signups != limit {
+		t.Errorf("%d signups after the jobs ran, want %d", signups, limit)
+	}
 	if perStart > 2.5 {
 		t.Errorf("%.2f statements per signup start with %d clients, want at most 2.5 (3 alone)", perStart, clients)
 	}

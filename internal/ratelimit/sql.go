@@ -57,6 +57,12 @@ const maxSQLWindow = time.Duration(math.MaxInt64) - time.Second
 // refused event writes nothing. Old windows are not deleted by Allow: call
 // Sweep periodically.
 //
+// On PostgreSQL, the calls of Allow and AllowAll made while another is in
+// flight are decided together with one read and one upsert for all of them
+// (group commit, see coalesce.go), with the same guarantee: the database
+// decides, and a window never holds more than its effective limit whatever
+// the nodes do.
+//
 // The nodes' clocks should agree to well within a window.
 type SQL struct {
 	db  *sql.DB
