@@ -84,10 +84,11 @@ func TestStatementsPerSignupStart(t *testing.T) {
 	}
 	perJob := float64(count.n.Load()) / n
 	t.Logf("PostgreSQL statements: %.2f per signup start, %.2f per signup job", perStart, perJob)
-	// Three per start (read both limits, count both, write the job), and
-	// now and then a read of the organization when its cache expires.
-	if perStart > 3.5 {
-		t.Errorf("%.2f statements per signup start, want at most 3.5", perStart)
+	// Two per start (read and count both limits in one statement, write
+	// the job), and now and then a read of the organization when its cache
+	// expires.
+	if perStart > 2.5 {
+		t.Errorf("%.2f statements per signup start, want at most 2.5", perStart)
 	}
 	// About six per job, the batch's claim, deletion, BEGIN and COMMIT
 	// shared by up to 64 jobs (one transaction per job took nine).
@@ -100,7 +101,7 @@ func TestStatementsPerSignupStart(t *testing.T) {
 // starts made by 16 clients at once, with shared rate limits, every start
 // from one address (one hot rate-limit row): the starts that arrive while
 // others are in flight share their rate-limit read, upsert and job insert
-// (group commit), so a start costs well under the three statements of one
+// (group commit), so a start costs well under the two statements of one
 // alone. Every limit still holds: the per-address limit lets exactly its
 // number of starts through.
 func TestStatementsPerSignupStartConcurrent(t *testing.T) {
@@ -184,7 +185,7 @@ func TestStatementsPerSignupStartConcurrent(t *testing.T) {
 	if signups != limit {
 		t.Errorf("%d signups after the jobs ran, want %d", signups, limit)
 	}
-	if perStart > 2.5 {
-		t.Errorf("%.2f statements per signup start with %d clients, want at most 2.5 (3 alone)", perStart, clients)
+	if perStart > 1.5 {
+		t.Errorf("%.2f statements per signup start with %d clients, want at most 1.5 (2 alone)", perStart, clients)
 	}
 }

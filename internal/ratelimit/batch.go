@@ -73,7 +73,9 @@ type sqlCheck struct {
 // node) do meanwhile. When a concurrent caller takes the last slot of a
 // check between the read and the upsert, that check is refused and the
 // checks after it in the same call may have been counted: a refusal can then
-// count more than Allow in sequence would, never less.
+// count more than Allow in sequence would, never less. On PostgreSQL the
+// calls are batched instead (see coalesce.go): one statement when every key
+// has room, two otherwise, shared by the concurrent calls.
 func (s *SQL) AllowAll(ctx context.Context, checks []Check) (Decision, int, error) {
 	var todo []sqlCheck
 	seen := map[string]bool{}

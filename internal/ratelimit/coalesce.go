@@ -15,21 +15,28 @@ import (
 
 // Group commit on PostgreSQL: the calls of Allow and AllowAll that arrive
 // while an earlier one is being decided wait for it and are then decided
-// together, with one read of every window they name and one upsert counting
-// each key's granted events at once. The first caller when nothing is in
-// flight goes at once, alone; under concurrency the statements per decision
-// fall with the number of callers sharing them.
+// together. The first caller when nothing is in flight goes at once, alone;
+// under concurrency the statements per decision fall with the number of
+// callers sharing them.
 //
-// The database stays the arbiter, as with a call on its own: a batch is
-// decided on the windows it read, as if its calls came one after another in
-// arrival order, and the upsert adds each key's share only if the window then
-// still has room for all of it (count + n <= effective limit). When another
-// node took slots meanwhile, the keys without room are counted again one
-// event at a time, in arrival order, with the single-event conditional
-// upsert; so a window never holds more than its effective limit, whatever
-// the nodes do.
+// A batch (one call or many) is one statement when every key it names has
+// room for all the events its calls ask for, the usual case: it reads the
+// windows, computes the effective limits and counts the events at once
+// (pgReadAndCount). Otherwise that statement writes nothing, the calls are
+// decided on the windows it read, as if they came one after another in
+// arrival order, each up to its first refusal, and a second statement counts
+// the shares handed out (pgCountBatch).
+//
+// The database stays the arbiter, as with a call on its own: each key's
+// share is added only if the window then still has room for all of it
+// (count + n <= effective limit). When another node took slots meanwhile,
+// the events of the keys without room are counted again one at a time, in
+// arrival order, with the single-event conditional upsert (sqlIncrement); so
+// a window never holds more than its effective limit, whatever the nodes
+// do, and a call refused that way may have had its later checks counted, as
+// with AllowAll.
 
-// maxBatch is the most calls decided by one pair of statements.
+// maxBatch is the most calls decided together.
 const maxBatch = 128
 
 // isPostgres reports whether db reaches PostgreSQL through pgx.
@@ -166,9 +173,31 @@ func batchContext(calls []*limitCall) (context.Context, func()) {
 // PostgreSQL statements of a batch; the keys come as arrays, so each
 // statement has one text whatever the batch's size.
 const (
-	// pgReadBatch reads the windows named by ($1[i], $2[i]).
-	pgReadBatch = `SELECT key, window_start, count FROM rate_limits
-WHERE (key, window_start) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))`
+	// pgReadAndCount reads the current ($2[i]) and previous ($3[i])
+	// windows of each key $1[i], and its effective limit (limit $5[i],
+	// window $7[i] ns of which $6[i] ns still lie in the previous one); if
+	// every key has room for its share $4[i], it adds the shares, each only
+	// if its window then still has room (the count in the answer is null
+	// for a key not counted). fits tells whether the shares were tried.
+	pgReadAndCount = `WITH v AS (
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::integer[], $5::bigint[], $6::bigint[], $7::bigint[])
+    AS v(key, ws, pws, n, lim, lft, size)
+), s AS (
+  SELECT v.key, v.ws, v.n, COALESCE(c.count, 0) AS cur, COALESCE(p.count, 0) AS prev,
+    LEAST(v.lim - div(COALESCE(p.count, 0)::numeric * v.lft, v.size), 2147483647)::bigint AS eff
+  FROM v
+  LEFT JOIN rate_limits c ON c.key = v.key AND c.window_start = v.ws
+  LEFT JOIN rate_limits p ON p.key = v.key AND p.window_start = v.pws
+), f AS (
+  SELECT NOT EXISTS (SELECT 1 FROM s WHERE s.cur + s.n > s.eff) AS fits
+), up AS (
+  INSERT INTO rate_limits AS r (key, window_start, count)
+  SELECT s.key, s.ws, s.n FROM s, f WHERE f.fits ORDER BY s.key
+  ON CONFLICT (key, window_start) DO UPDATE SET count = r.count + excluded.count
+  WHERE r.count::bigint + excluded.count <= (SELECT s.eff FROM s WHERE s.key = r.key)
+  RETURNING r.key, r.count
+)
+SELECT s.key, s.cur, s.prev, s.eff, up.count, f.fits FROM s CROSS JOIN f LEFT JOIN up ON up.key = s.key`
 	// pgCountBatch adds $3[i] events to the window ($1[i], $2[i]) if it
 	// then holds at most $4[i], and returns the new counts; a key missing
 	// from the answer had no room for its share. The keys come sorted, so
@@ -187,6 +216,7 @@ type batchKey struct {
 	prevStart int64
 	w         window
 	eff       int64
+	want      int64 // events the batch's calls ask for
 	local     int64 // count after the shares handed out so far
 	base      int64 // count the shares are added to: as read, then as counted
 	counted   bool  // the upsert counted the whole share
@@ -210,8 +240,20 @@ func (s *SQL) decideBatch(ctx context.Context, calls []*limitCall) {
 			solo = append(solo, call)
 		}
 	}
+	for _, call := range calls {
+		if slices.Contains(solo, call) {
+			continue
+		}
+		for _, c := range call.checks {
+			if c.Rule.Limit > 0 {
+				keys[c.Key].want++
+			}
+		}
+	}
+	fits := true
 	if len(keys) > 0 {
-		if err := s.readBatch(ctx, keys); err != nil {
+		var err error
+		if fits, err = s.readAndCount(ctx, keys); err != nil {
 			for _, call := range calls {
 				call.err = err
 			}
@@ -225,7 +267,14 @@ func (s *SQL) decideBatch(ctx context.Context, calls []*limitCall) {
 		}
 		grants[call] = handOut(keys, call)
 	}
-	if err := s.countBatch(ctx, keys); err != nil {
+	// When a key had no room for every call's event, the shares handed out
+	// above (in arrival order, up to each call's first refusal) are counted
+	// by a second statement.
+	var err error
+	if !fits {
+		err = s.countBatch(ctx, keys)
+	}
+	if err != nil {
 		for _, call := range calls {
 			if !slices.Contains(solo, call) {
 				call.err = err
@@ -270,45 +319,51 @@ func (s *SQL) addKeys(keys map[string]*batchKey, call *limitCall, now int64) boo
 	return true
 }
 
-// readBatch loads the current and previous windows of every key, and their
-// effective limits.
-func (s *SQL) readBatch(ctx context.Context, keys map[string]*batchKey) error {
-	names := make([]string, 0, 2*len(keys))
-	starts := make([]int64, 0, 2*len(keys))
+// readAndCount loads the current and previous windows of every key and
+// their effective limits, and, if every key has room for all the events
+// its calls ask for, counts them, all in one statement: it reports whether
+// they were tried. Then a key is marked counted unless another node took
+// slots of its window meanwhile.
+func (s *SQL) readAndCount(ctx context.Context, keys map[string]*batchKey) (bool, error) {
+	n := len(keys)
+	names := make([]string, 0, n)
+	starts, prevStarts, limits, lefts, sizes := make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+	wants := make([]int32, 0, n)
 	for key, k := range keys {
-		names = append(names, key, key)
-		starts = append(starts, k.start, k.prevStart)
+		names = append(names, key)
+		starts, prevStarts = append(starts, k.start), append(prevStarts, k.prevStart)
+		wants = append(wants, int32(min(k.want, maxSQLCount)))
+		limits = append(limits, k.w.limit)
+		lefts, sizes = append(lefts, k.w.size-1-k.w.elapsed), append(sizes, k.w.size)
 	}
-	rows, err := s.db.QueryContext(ctx, pgReadBatch, names, starts)
+	rows, err := s.db.QueryContext(ctx, pgReadAndCount, names, starts, prevStarts, wants, limits, lefts, sizes)
 	if err != nil {
-		return fmt.Errorf("read windows: %w", err)
+		return false, fmt.Errorf("read and count windows: %w", err)
 	}
 	defer rows.Close()
+	fits := false
 	for rows.Next() {
 		var key string
-		var ws, n int64
-		if err := rows.Scan(&key, &ws, &n); err != nil {
-			return fmt.Errorf("scan window: %w", err)
+		var cur, prev, eff int64
+		var counted sql.NullInt64
+		if err := rows.Scan(&key, &cur, &prev, &eff, &counted, &fits); err != nil {
+			return false, fmt.Errorf("read and count windows: %w", err)
 		}
 		k := keys[key]
 		if k == nil {
 			continue
 		}
-		switch ws {
-		case k.start:
-			k.w.cur = n
-		case k.prevStart:
-			k.w.prev = n
+		k.w.cur, k.w.prev, k.eff = cur, prev, eff
+		k.local, k.base = cur, cur
+		if counted.Valid {
+			k.counted = true
+			k.base = counted.Int64 - k.want
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read windows: %w", err)
+		return false, fmt.Errorf("read and count windows: %w", err)
 	}
-	for _, k := range keys {
-		k.eff = min(k.w.effectiveLimit(), maxSQLCount)
-		k.local, k.base = k.w.cur, k.w.cur
-	}
-	return nil
+	return fits, nil
 }
 
 // handOut decides call's checks in order on the windows as read and the

@@ -58,8 +58,8 @@ const maxSQLWindow = time.Duration(math.MaxInt64) - time.Second
 // Sweep periodically.
 //
 // On PostgreSQL, the calls of Allow and AllowAll made while another is in
-// flight are decided together with one read and one upsert for all of them
-// (group commit, see coalesce.go), with the same guarantee: the database
+// flight are decided together, by one statement reading and counting when
+// every key has room (group commit, see coalesce.go), with the same guarantee: the database
 // decides, and a window never holds more than its effective limit whatever
 // the nodes do.
 //
