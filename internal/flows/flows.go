@@ -111,6 +111,8 @@ type Service struct {
 	msgHost string
 	http    *outbound.Client
 	jobWake chan struct{} // RunJobs waits on it
+	// jobQueue writes the jobs of concurrent requests together.
+	jobQueue jobQueue
 
 	jobMu   sync.RWMutex
 	jobRuns map[string]JobFunc // job kinds other packages run (HandleJob)

@@ -54,13 +54,15 @@ const (
 )
 
 // EnqueueJob writes one job for a request naming email, and wakes the worker.
+// It returns once the job is committed; on PostgreSQL the jobs of concurrent
+// requests share one statement (see jobQueue).
 func (s *Service) EnqueueJob(ctx context.Context, orgID, kind, email string, payload any) error {
 	raw, err := json.Marshal(payload)
 	if err != nil {
 		return fmt.Errorf("%s job: %w", kind, err)
 	}
 	j := store.Job{ID: store.NewID(), OrgID: orgID, Kind: kind, EmailLower: domain.NormalizeEmail(email), Payload: string(raw)}
-	if err := s.store.EnqueueJob(ctx, j, s.now()); err != nil {
+	if err := s.jobQueue.enqueue(ctx, s.store, j, s.now()); err != nil {
 		return fmt.Errorf("%s job: %w", kind, err)
 	}
 	s.wakeJobs()

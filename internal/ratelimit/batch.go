@@ -73,7 +73,9 @@ type sqlCheck struct {
 // node) do meanwhile. When a concurrent caller takes the last slot of a
 // check between the read and the upsert, that check is refused and the
 // checks after it in the same call may have been counted: a refusal can then
-// count more than Allow in sequence would, never less.
+// count more than Allow in sequence would, never less. On PostgreSQL the
+// calls are batched instead (see coalesce.go): one statement when every key
+// has room, two otherwise, shared by the concurrent calls.
 func (s *SQL) AllowAll(ctx context.Context, checks []Check) (Decision, int, error) {
 	var todo []sqlCheck
 	seen := map[string]bool{}
@@ -99,6 +101,13 @@ func (s *SQL) AllowAll(ctx context.Context, checks []Check) (Decision, int, erro
 		start := startNs / int64(time.Second)
 		todo = append(todo, sqlCheck{idx: i, key: c.Key, start: start, prevStart: start - secs,
 			w: window{limit: int64(c.Rule.Limit), elapsed: now - startNs, size: size}})
+	}
+	if s.batch != nil && len(todo) > 0 {
+		d, i, err := s.batch.do(ctx, checks)
+		if err != nil {
+			return Decision{}, i, fmt.Errorf("ratelimit: sql allow all: %w", err)
+		}
+		return d, i, nil
 	}
 	switch len(todo) {
 	case 0:

@@ -57,10 +57,19 @@ const maxSQLWindow = time.Duration(math.MaxInt64) - time.Second
 // refused event writes nothing. Old windows are not deleted by Allow: call
 // Sweep periodically.
 //
+// On PostgreSQL, the calls of Allow and AllowAll made while another is in
+// flight are decided together, by one statement reading and counting when
+// every key has room (group commit, see coalesce.go), with the same guarantee: the database
+// decides, and a window never holds more than its effective limit whatever
+// the nodes do.
+//
 // The nodes' clocks should agree to well within a window.
 type SQL struct {
 	db  *sql.DB
 	now func() time.Time
+	// batch gathers concurrent calls into one read and one upsert; nil on
+	// SQLite, where every call goes on its own.
+	batch *coalescer
 }
 
 // NewSQL returns a Limiter over db reading the time from now, or from
@@ -69,7 +78,11 @@ func NewSQL(db *sql.DB, now func() time.Time) *SQL {
 	if now == nil {
 		now = time.Now
 	}
-	return &SQL{db: db, now: now}
+	s := &SQL{db: db, now: now}
+	if isPostgres(db) {
+		s.batch = &coalescer{run: s.decideBatch}
+	}
+	return s
 }
 
 // Allow implements Limiter.
@@ -79,6 +92,13 @@ func (s *SQL) Allow(ctx context.Context, key string, r Rule) (Decision, error) {
 	}
 	if r.Window <= 0 || r.Window > maxSQLWindow {
 		return Decision{}, fmt.Errorf("ratelimit: sql allow %q with window %v: %w", key, r.Window, ErrInvalidRule)
+	}
+	if s.batch != nil {
+		d, _, err := s.batch.do(ctx, []Check{{Key: key, Rule: r}})
+		if err != nil {
+			return Decision{}, fmt.Errorf("ratelimit: sql allow %q: %w", key, err)
+		}
+		return d, nil
 	}
 	secs := int64(r.Window / time.Second)
 	if r.Window%time.Second != 0 {
@@ -99,6 +119,12 @@ func (s *SQL) Allow(ctx context.Context, key string, r Rule) (Decision, error) {
 		return Decision{RetryAfter: retryAfter(w.wait())}, nil
 	}
 
+	return s.countOne(ctx, key, start, eff, w)
+}
+
+// countOne counts one event in key's window start unless it holds eff events
+// already, and returns the decision; w is the window as read, for RetryAfter.
+func (s *SQL) countOne(ctx context.Context, key string, start, eff int64, w window) (Decision, error) {
 	var n int64
 	err := s.db.QueryRowContext(ctx, sqlIncrement, key, start, eff).Scan(&n)
 	switch {

@@ -35,6 +35,39 @@ func (s *Store) EnqueueJob(ctx context.Context, j Job, now time.Time) error {
 	return s.InTx(ctx, func(tx *Tx) error { return tx.EnqueueJob(ctx, j, now) })
 }
 
+// EnqueueJobs writes jobs, jobs[i] due at[i], in one statement on
+// PostgreSQL (one commit for all of them) and in one transaction on SQLite.
+// Either all are written or none.
+func (s *Store) EnqueueJobs(ctx context.Context, jobs []Job, at []time.Time) error {
+	if len(jobs) != len(at) {
+		return fmt.Errorf("enqueue jobs: %d jobs and %d times", len(jobs), len(at))
+	}
+	if s.engine != Postgres {
+		return s.InTx(ctx, func(tx *Tx) error {
+			for i, j := range jobs {
+				if err := tx.EnqueueJob(ctx, j, at[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	n := len(jobs)
+	ids, orgs, kinds, emails, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	times := make([]time.Time, n)
+	for i, j := range jobs {
+		ids[i], orgs[i], kinds[i], emails[i], payloads[i], times[i] = j.ID, j.OrgID, j.Kind, j.EmailLower, j.Payload, Timestamp(at[i])
+	}
+	_, err := s.Queries.q.ExecContext(ctx, `INSERT INTO jobs (id, org_id, kind, email_lower, payload, state, attempts, next_attempt_at, created_at)
+		SELECT id, org_id, kind, email_lower, payload, $7, 0, at, at
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS j(id, org_id, kind, email_lower, payload, at)`,
+		ids, orgs, kinds, emails, payloads, times, JobQueued)
+	if err != nil {
+		return fmt.Errorf("enqueue %d jobs: %w", n, mapErr(err))
+	}
+	return nil
+}
+
 // EnqueueJob writes a job, due now.
 func (q Queries) EnqueueJob(ctx context.Context, j Job, now time.Time) error {
 	_, err := q.q.ExecContext(ctx, `INSERT INTO jobs (id, org_id, kind, email_lower, payload, state, attempts, next_attempt_at, created_at)

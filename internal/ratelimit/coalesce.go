@@ -1,0 +1,468 @@
+package ratelimit
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// Group commit on PostgreSQL: the calls of Allow and AllowAll that arrive
+// while an earlier one is being decided wait for it and are then decided
+// together. The first caller when nothing is in flight goes at once, alone;
+// under concurrency the statements per decision fall with the number of
+// callers sharing them.
+//
+// A batch (one call or many) is one statement when every key it names has
+// room for all the events its calls ask for, the usual case: it reads the
+// windows, computes the effective limits and counts the events at once
+// (pgReadAndCount). Otherwise that statement writes nothing, the calls are
+// decided on the windows it read, as if they came one after another in
+// arrival order, each up to its first refusal, and a second statement counts
+// the shares handed out (pgCountBatch).
+//
+// The database stays the arbiter, as with a call on its own: each key's
+// share is added only if the window then still has room for all of it
+// (count + n <= effective limit). When another node took slots meanwhile,
+// the events of the keys without room are counted again one at a time, in
+// arrival order, with the single-event conditional upsert (sqlIncrement); so
+// a window never holds more than its effective limit, whatever the nodes
+// do, and a call refused that way may have had its later checks counted, as
+// with AllowAll.
+
+// maxBatch is the most calls decided together.
+const maxBatch = 128
+
+// isPostgres reports whether db reaches PostgreSQL through pgx.
+func isPostgres(db *sql.DB) bool {
+	if db == nil {
+		return false
+	}
+	_, ok := db.Driver().(*stdlib.Driver)
+	return ok
+}
+
+// limitCall is one AllowAll (or Allow) waiting for its decision.
+type limitCall struct {
+	ctx    context.Context
+	checks []Check
+	done   chan struct{} // closed once d, idx and err are set; nil when run at once
+
+	d   Decision
+	idx int
+	err error
+}
+
+// coalescer runs calls one batch at a time: a call arriving while none is in
+// flight runs at once on its own; the calls arriving meanwhile are queued and
+// run together, by one goroutine, when it is done.
+type coalescer struct {
+	run func(ctx context.Context, calls []*limitCall)
+
+	mu    sync.Mutex
+	busy  bool
+	queue []*limitCall
+}
+
+// do decides checks, alone or with the calls concurrent with it.
+func (c *coalescer) do(ctx context.Context, checks []Check) (Decision, int, error) {
+	if err := ctx.Err(); err != nil {
+		return Decision{}, 0, err
+	}
+	call := &limitCall{ctx: ctx, checks: checks}
+	c.mu.Lock()
+	if !c.busy {
+		c.busy = true
+		c.mu.Unlock()
+		c.run(ctx, []*limitCall{call})
+		c.handOff()
+		return call.d, call.idx, call.err
+	}
+	call.done = make(chan struct{})
+	c.queue = append(c.queue, call)
+	c.mu.Unlock()
+	select {
+	case <-call.done:
+		return call.d, call.idx, call.err
+	case <-ctx.Done():
+		// The batch may still count the event: as with a statement
+		// cancelled in flight, a cancelled call can be counted.
+		return Decision{}, 0, ctx.Err()
+	}
+}
+
+// handOff ends the caller's turn: the calls queued meanwhile go to a
+// goroutine that runs them, so that the caller can answer.
+func (c *coalescer) handOff() {
+	c.mu.Lock()
+	if len(c.queue) == 0 {
+		c.busy = false
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	go c.drain()
+}
+
+// drain runs the queued calls in batches until the queue is empty.
+func (c *coalescer) drain() {
+	for {
+		c.mu.Lock()
+		n := min(len(c.queue), maxBatch)
+		if n == 0 {
+			c.busy = false
+			c.mu.Unlock()
+			return
+		}
+		batch := slices.Clone(c.queue[:n])
+		c.queue = slices.Delete(c.queue, 0, n)
+		if len(c.queue) == 0 {
+			c.queue = nil
+		}
+		c.mu.Unlock()
+
+		live := batch[:0]
+		for _, call := range batch {
+			if err := call.ctx.Err(); err != nil {
+				call.err = err
+				close(call.done)
+				continue
+			}
+			live = append(live, call)
+		}
+		if len(live) == 0 {
+			continue
+		}
+		ctx, stop := batchContext(live)
+		c.run(ctx, live)
+		stop()
+		for _, call := range live {
+			close(call.done)
+		}
+	}
+}
+
+// batchContext is the context of a batch's statements: it holds the first
+// call's values and is cancelled once every call's context is done.
+func batchContext(calls []*limitCall) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(calls[0].ctx))
+	var left atomic.Int64
+	left.Store(int64(len(calls)))
+	stops := make([]func() bool, len(calls))
+	for i, call := range calls {
+		stops[i] = context.AfterFunc(call.ctx, func() {
+			if left.Add(-1) == 0 {
+				cancel()
+			}
+		})
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel()
+	}
+}
+
+// PostgreSQL statements of a batch; the keys come as arrays, so each
+// statement has one text whatever the batch's size.
+const (
+	// pgReadAndCount reads the current ($2[i]) and previous ($3[i])
+	// windows of each key $1[i], and its effective limit (limit $5[i],
+	// window $7[i] ns of which $6[i] ns still lie in the previous one); if
+	// every key has room for its share $4[i], it adds the shares, each only
+	// if its window then still has room (the count in the answer is null
+	// for a key not counted). fits tells whether the shares were tried.
+	pgReadAndCount = `WITH v AS (
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::integer[], $5::bigint[], $6::bigint[], $7::bigint[])
+    AS v(key, ws, pws, n, lim, lft, size)
+), s AS (
+  SELECT v.key, v.ws, v.n, COALESCE(c.count, 0) AS cur, COALESCE(p.count, 0) AS prev,
+    LEAST(v.lim - div(COALESCE(p.count, 0)::numeric * v.lft, v.size), 2147483647)::bigint AS eff
+  FROM v
+  LEFT JOIN rate_limits c ON c.key = v.key AND c.window_start = v.ws
+  LEFT JOIN rate_limits p ON p.key = v.key AND p.window_start = v.pws
+), f AS (
+  SELECT NOT EXISTS (SELECT 1 FROM s WHERE s.cur + s.n > s.eff) AS fits
+), up AS (
+  INSERT INTO rate_limits AS r (key, window_start, count)
+  SELECT s.key, s.ws, s.n FROM s, f WHERE f.fits ORDER BY s.key
+  ON CONFLICT (key, window_start) DO UPDATE SET count = r.count + excluded.count
+  WHERE r.count::bigint + excluded.count <= (SELECT s.eff FROM s WHERE s.key = r.key)
+  RETURNING r.key, r.count
+)
+SELECT s.key, s.cur, s.prev, s.eff, up.count, f.fits FROM s CROSS JOIN f LEFT JOIN up ON up.key = s.key`
+	// pgCountBatch adds $3[i] events to the window ($1[i], $2[i]) if it
+	// then holds at most $4[i], and returns the new counts; a key missing
+	// from the answer had no room for its share. The keys come sorted, so
+	// concurrent batches lock their rows in the same order.
+	pgCountBatch = `INSERT INTO rate_limits AS r (key, window_start, count)
+SELECT v.key, v.ws, v.n FROM unnest($1::text[], $2::bigint[], $3::integer[]) AS v(key, ws, n) ORDER BY v.key
+ON CONFLICT (key, window_start) DO UPDATE SET count = r.count + excluded.count
+WHERE r.count::bigint + excluded.count <= (SELECT c.cap FROM unnest($1::text[], $4::integer[]) AS c(key, cap) WHERE c.key = r.key LIMIT 1)
+RETURNING r.key, r.count`
+)
+
+// batchKey is one key of a batch: its rule, windows and share.
+type batchKey struct {
+	rule      Rule
+	start     int64 // current fixed window, unix seconds
+	prevStart int64
+	w         window
+	eff       int64
+	want      int64 // events the batch's calls ask for
+	local     int64 // count after the shares handed out so far
+	base      int64 // count the shares are added to: as read, then as counted
+	counted   bool  // the upsert counted the whole share
+}
+
+// grant is one event of a call handed a share of a key.
+type grant struct {
+	key     string
+	check   int   // index in the call's checks
+	ordinal int64 // place in the key's share, from 0
+}
+
+// decideBatch decides calls as if each called AllowAll on its own, one
+// after another in the order given, at one instant.
+func (s *SQL) decideBatch(ctx context.Context, calls []*limitCall) {
+	now := s.now().UnixNano()
+	keys := map[string]*batchKey{}
+	var solo []*limitCall
+	for _, call := range calls {
+		if !s.addKeys(keys, call, now) {
+			solo = append(solo, call)
+		}
+	}
+	for _, call := range calls {
+		if slices.Contains(solo, call) {
+			continue
+		}
+		for _, c := range call.checks {
+			if c.Rule.Limit > 0 {
+				keys[c.Key].want++
+			}
+		}
+	}
+	fits := true
+	if len(keys) > 0 {
+		var err error
+		if fits, err = s.readAndCount(ctx, keys); err != nil {
+			for _, call := range calls {
+				call.err = err
+			}
+			return
+		}
+	}
+	grants := make(map[*limitCall][]grant, len(calls))
+	for _, call := range calls {
+		if slices.Contains(solo, call) {
+			continue
+		}
+		grants[call] = handOut(keys, call)
+	}
+	// When a key had no room for every call's event, the shares handed out
+	// above (in arrival order, up to each call's first refusal) are counted
+	// by a second statement.
+	var err error
+	if !fits {
+		err = s.countBatch(ctx, keys)
+	}
+	if err != nil {
+		for _, call := range calls {
+			if !slices.Contains(solo, call) {
+				call.err = err
+			}
+		}
+	} else {
+		for _, call := range calls {
+			if !slices.Contains(solo, call) {
+				s.settle(ctx, keys, call, grants[call])
+			}
+		}
+	}
+	// A call naming a key of the batch under another rule (which callers
+	// should not do) is decided on its own.
+	for _, call := range solo {
+		call.d, call.idx, call.err = s.allowAllDirect(ctx, call.checks)
+	}
+}
+
+// addKeys adds the limited keys of call to keys; it reports false, adding
+// nothing, when one of them is in keys under another rule.
+func (s *SQL) addKeys(keys map[string]*batchKey, call *limitCall, now int64) bool {
+	for _, c := range call.checks {
+		if k, ok := keys[c.Key]; ok && c.Rule.Limit > 0 && k.rule != c.Rule {
+			return false
+		}
+	}
+	for _, c := range call.checks {
+		if c.Rule.Limit <= 0 || keys[c.Key] != nil {
+			continue
+		}
+		secs := int64(c.Rule.Window / time.Second)
+		if c.Rule.Window%time.Second != 0 {
+			secs++
+		}
+		size := secs * int64(time.Second)
+		startNs := floorDiv(now, size) * size
+		start := startNs / int64(time.Second)
+		keys[c.Key] = &batchKey{rule: c.Rule, start: start, prevStart: start - secs,
+			w: window{limit: int64(c.Rule.Limit), elapsed: now - startNs, size: size}}
+	}
+	return true
+}
+
+// readAndCount loads the current and previous windows of every key and
+// their effective limits, and, if every key has room for all the events
+// its calls ask for, counts them, all in one statement: it reports whether
+// they were tried. Then a key is marked counted unless another node took
+// slots of its window meanwhile.
+func (s *SQL) readAndCount(ctx context.Context, keys map[string]*batchKey) (bool, error) {
+	n := len(keys)
+	names := make([]string, 0, n)
+	starts, prevStarts, limits, lefts, sizes := make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+	wants := make([]int32, 0, n)
+	for key, k := range keys {
+		names = append(names, key)
+		starts, prevStarts = append(starts, k.start), append(prevStarts, k.prevStart)
+		wants = append(wants, int32(min(k.want, maxSQLCount)))
+		limits = append(limits, k.w.limit)
+		lefts, sizes = append(lefts, k.w.size-1-k.w.elapsed), append(sizes, k.w.size)
+	}
+	rows, err := s.db.QueryContext(ctx, pgReadAndCount, names, starts, prevStarts, wants, limits, lefts, sizes)
+	if err != nil {
+		return false, fmt.Errorf("read and count windows: %w", err)
+	}
+	defer rows.Close()
+	fits := false
+	for rows.Next() {
+		var key string
+		var cur, prev, eff int64
+		var counted sql.NullInt64
+		if err := rows.Scan(&key, &cur, &prev, &eff, &counted, &fits); err != nil {
+			return false, fmt.Errorf("read and count windows: %w", err)
+		}
+		k := keys[key]
+		if k == nil {
+			continue
+		}
+		k.w.cur, k.w.prev, k.eff = cur, prev, eff
+		k.local, k.base = cur, cur
+		if counted.Valid {
+			k.counted = true
+			k.base = counted.Int64 - k.want
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("read and count windows: %w", err)
+	}
+	return fits, nil
+}
+
+// handOut decides call's checks in order on the windows as read and the
+// shares handed out before it, up to the first one without room: it sets
+// call's decision when refused and returns the events granted.
+func handOut(keys map[string]*batchKey, call *limitCall) []grant {
+	var out []grant
+	call.d, call.idx = unlimited(), -1
+	for i, c := range call.checks {
+		if c.Rule.Limit <= 0 {
+			continue
+		}
+		k := keys[c.Key]
+		if k.local >= k.eff {
+			w := k.w
+			w.cur = k.local
+			call.d, call.idx = Decision{RetryAfter: retryAfter(w.wait())}, i
+			return out
+		}
+		out = append(out, grant{key: c.Key, check: i, ordinal: k.local - k.w.cur})
+		k.local++
+	}
+	return out
+}
+
+// countBatch counts every key's share in one statement, each only if its
+// window has room for all of it; the keys counted are marked so.
+func (s *SQL) countBatch(ctx context.Context, keys map[string]*batchKey) error {
+	var names []string
+	for key, k := range keys {
+		if k.local > k.w.cur {
+			names = append(names, key)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.SortFunc(names, strings.Compare)
+	starts := make([]int64, len(names))
+	shares := make([]int32, len(names))
+	caps := make([]int32, len(names))
+	for i, key := range names {
+		k := keys[key]
+		starts[i], shares[i], caps[i] = k.start, int32(k.local-k.w.cur), int32(k.eff)
+	}
+	rows, err := s.db.QueryContext(ctx, pgCountBatch, names, starts, shares, caps)
+	if err != nil {
+		return fmt.Errorf("count events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		var n int64
+		if err := rows.Scan(&key, &n); err != nil {
+			return fmt.Errorf("count events: %w", err)
+		}
+		if k := keys[key]; k != nil {
+			k.counted = true
+			k.base = n - (k.local - k.w.cur)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("count events: %w", err)
+	}
+	return nil
+}
+
+// settle completes call's decision from its grants: an event of a key
+// counted by the batch is allowed; one of a key that had no room for the
+// whole share (another node took slots meanwhile) is counted on its own, and
+// the call stops at the first one refused.
+func (s *SQL) settle(ctx context.Context, keys map[string]*batchKey, call *limitCall, grants []grant) {
+	remaining := call.d.Remaining
+	if !call.d.Allowed {
+		remaining = 0
+	}
+	for _, g := range grants {
+		k := keys[g.key]
+		if k.counted {
+			remaining = min(remaining, clampInt(max(k.eff-(k.base+g.ordinal+1), 0)))
+			continue
+		}
+		d, err := s.countOne(ctx, g.key, k.start, k.eff, k.w)
+		if err != nil {
+			call.d, call.idx, call.err = Decision{}, g.check, err
+			return
+		}
+		if !d.Allowed {
+			call.d, call.idx = d, g.check
+			return
+		}
+		remaining = min(remaining, d.Remaining)
+	}
+	if call.d.Allowed {
+		call.d.Remaining = remaining
+	}
+}
+
+// allowAllDirect is AllowAll without the batch.
+func (s *SQL) allowAllDirect(ctx context.Context, checks []Check) (Decision, int, error) {
+	return (&SQL{db: s.db, now: s.now}).AllowAll(ctx, checks)
+}

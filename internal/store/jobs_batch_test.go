@@ -1,0 +1,61 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/store"
+	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
+)
+
+// TestEnqueueJobs writes jobs in one call: each is stored whole and due at
+// its own time, and a batch with a failing job writes none.
+func TestEnqueueJobs(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		st := open(t, dsn)
+		ctx := context.Background()
+		now := store.Now()
+		jobs := []store.Job{
+			{ID: store.NewID(), OrgID: "org-1", Kind: "second", EmailLower: "b@example.com", Payload: `{"n":2}`},
+			{ID: store.NewID(), OrgID: "org-2", Kind: "first", EmailLower: "a@example.com", Payload: `{"n":1}`},
+		}
+		at := []time.Time{now.Add(2 * time.Millisecond), now.Add(time.Millisecond)}
+		if err := st.EnqueueJobs(ctx, jobs, at); err != nil {
+			t.Fatal(err)
+		}
+		var got []store.Job
+		err := st.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			got, err = tx.NextJobs(ctx, now.Add(time.Second), 10)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 {
+			t.Fatalf("NextJobs = %d jobs, want 2", len(got))
+		}
+		for i, want := range []store.Job{jobs[1], jobs[0]} {
+			g := got[i]
+			if g.ID != want.ID || g.OrgID != want.OrgID || g.Kind != want.Kind || g.EmailLower != want.EmailLower || g.Payload != want.Payload {
+				t.Fatalf("job %d = %+v, want %+v (due first first)", i, g, want)
+			}
+		}
+		if !got[0].CreatedAt.Equal(store.Timestamp(at[1])) {
+			t.Fatalf("created_at %v, want %v", got[0].CreatedAt, store.Timestamp(at[1]))
+		}
+
+		dup := []store.Job{{ID: store.NewID(), Kind: "x", Payload: `{}`}, jobs[0]}
+		if err := st.EnqueueJobs(ctx, dup, []time.Time{now, now}); err == nil {
+			t.Fatal("a batch repeating a stored job's id succeeded")
+		}
+		n, err := st.CountJobs(ctx, store.JobQueued)
+		if err != nil || n != 2 {
+			t.Fatalf("CountJobs = %d, %v; want 2 (the failed batch wrote none)", n, err)
+		}
+		if err := st.EnqueueJobs(ctx, jobs, at[:1]); err == nil {
+			t.Fatal("EnqueueJobs with fewer times than jobs succeeded")
+		}
+	})
+}
