@@ -569,8 +569,8 @@ func (q outboxQueue) Claim(ctx context.Context, now time.Time, limit int, lease 
 // The worker's bookkeeping runs as transactions so that, on SQLite, it
 // queues with the other writers instead of contending for the lock.
 
-func (q outboxQueue) MarkSent(ctx context.Context, id string, at time.Time) error {
-	return q.st.MarkMailSent(ctx, id, at)
+func (q outboxQueue) MarkSent(ctx context.Context, ids []string, at time.Time) error {
+	return q.st.MarkMailsSent(ctx, ids, at)
 }
 
 func (q outboxQueue) Release(ctx context.Context, ids []string) error {

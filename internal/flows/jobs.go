@@ -174,13 +174,41 @@ func (s *Service) runJobBatch(ctx context.Context, limit int) (int, bool, error)
 			return err
 		}
 		ids := make([]string, 0, len(jobs))
+		// Signup jobs, most of a batch, run together (runSignupJobs); a
+		// job of another kind runs after the signup jobs before it.
+		var signups []queuedSignup
+		flush := func() error {
+			if len(signups) == 0 {
+				return nil
+			}
+			m, err := s.runSignupJobs(ctx, tx, signups, now)
+			if err != nil {
+				return errJobRun{fmt.Errorf("%d signup jobs: %w", len(signups), err)}
+			}
+			mailed, signups = mailed || m, signups[:0]
+			return nil
+		}
 		for _, j := range jobs {
+			ids = append(ids, j.ID)
+			if j.Kind == jobSignup {
+				var p signupJob
+				if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
+					return errJobRun{fmt.Errorf("job %s: signup job: %w", j.ID, err)}
+				}
+				signups = append(signups, queuedSignup{orgID: j.OrgID, job: p})
+				continue
+			}
+			if err := flush(); err != nil {
+				return err
+			}
 			m, err := s.runJob(ctx, tx, j, now)
 			if err != nil {
 				return errJobRun{fmt.Errorf("job %s: %w", j.ID, err)}
 			}
 			mailed = mailed || m
-			ids = append(ids, j.ID)
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 		got = len(jobs)
 		return tx.DeleteJobs(ctx, ids)

@@ -85,53 +85,123 @@ type signupJob struct {
 // earlier pending links are superseded) or the "you already have an account"
 // notice for a registered one.
 func (s *Service) runSignupJob(ctx context.Context, tx *store.Tx, orgID string, p signupJob, now time.Time) (bool, error) {
-	org, err := s.orgByID(ctx, orgID)
-	if store.IsNotFound(err) {
-		return false, nil
+	return s.runSignupJobs(ctx, tx, []queuedSignup{{orgID: orgID, job: p}}, now)
+}
+
+// queuedSignup is a signup job of a batch.
+type queuedSignup struct {
+	orgID string
+	job   signupJob
+}
+
+// runSignupJobs runs signup jobs as runSignupJob does, in tx, with a few
+// statements for all of them: one to find the registered addresses and one
+// to supersede earlier pending links (each per organization), one each for
+// the signups, the funnel's subjects and its counters, and the mails. A job
+// later in jobs supersedes the link of an earlier one for the same address,
+// as when they run one after the other. It reports whether it queued mail.
+func (s *Service) runSignupJobs(ctx context.Context, tx *store.Tx, jobs []queuedSignup, now time.Time) (bool, error) {
+	type orgJobs struct {
+		org    domain.Organization
+		emails []string
 	}
-	if err != nil {
-		return false, err
+	var orgs []*orgJobs
+	byOrg := map[string]*orgJobs{}
+	for _, j := range jobs {
+		if o := byOrg[j.orgID]; o != nil {
+			o.emails = append(o.emails, j.job.Email)
+			continue
+		}
+		org, err := s.orgByID(ctx, j.orgID)
+		if store.IsNotFound(err) {
+			byOrg[j.orgID] = &orgJobs{} // gone: its jobs are done without effect
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		o := &orgJobs{org: org, emails: []string{j.job.Email}}
+		byOrg[j.orgID], orgs = o, append(orgs, o)
 	}
-	registered, err := tx.EmailRegistered(ctx, org.ID, p.Email)
-	if err != nil {
-		return false, err
+	registered := map[string]map[string]bool{}
+	for _, o := range orgs {
+		r, err := tx.EmailsRegistered(ctx, o.org.ID, o.emails)
+		if err != nil {
+			return false, err
+		}
+		registered[o.org.ID] = r
 	}
-	if registered {
-		m, err := s.QueueMail(org, p.Language, "already_registered", p.Email, obmail.AlreadyRegisteredData{
-			Organization: displayName(org), SignInURL: s.pageURL(org, "/login"), ResetURL: s.pageURL(org, "/reset-password"),
+
+	type address struct{ org, email string }
+	var (
+		mails     []domain.OutboxMail
+		signups   []domain.Signup
+		starts    []store.FunnelStart
+		newest    = map[address]int{} // index in signups of an address's newest link
+		supersede = map[string][]string{}
+	)
+	for _, j := range jobs {
+		o := byOrg[j.orgID]
+		if o.org.ID == "" {
+			continue
+		}
+		org, p := o.org, j.job
+		lower := domain.NormalizeEmail(p.Email)
+		if registered[org.ID][lower] {
+			m, err := s.QueueMail(org, p.Language, "already_registered", p.Email, obmail.AlreadyRegisteredData{
+				Organization: displayName(org), SignInURL: s.pageURL(org, "/login"), ResetURL: s.pageURL(org, "/reset-password"),
+			})
+			if err != nil {
+				return false, err
+			}
+			mails = append(mails, m)
+			continue
+		}
+		token, hash, err := auth.NewToken()
+		if err != nil {
+			return false, fmt.Errorf("start signup: %w", err)
+		}
+		ttl := s.cfg.SignupTTL
+		if t := org.Onboarding.SignupLinkTTL; t > 0 {
+			ttl = time.Duration(t)
+		}
+		m, err := s.QueueMail(org, p.Language, "signup", p.Email, obmail.SignupData{
+			Organization: displayName(org), Link: s.pageLink(org, "/register", token), ExpiresIn: HumanDuration(ttl),
 		})
 		if err != nil {
 			return false, err
 		}
-		return true, tx.EnqueueMail(ctx, m, now)
+		su := domain.Signup{
+			ID: store.NewID(), OrgID: org.ID, Email: p.Email, AccountType: p.AccountType, TokenHash: hash,
+			State: domain.SignupPending, CreatedAt: now, ExpiresAt: now.Add(ttl), Language: knownLanguage(p.Language),
+			Purpose: p.Purpose,
+		}
+		addr := address{org.ID, lower}
+		if k, ok := newest[addr]; ok {
+			signups[k].State = domain.SignupSuperseded
+		} else {
+			supersede[org.ID] = append(supersede[org.ID], lower)
+		}
+		newest[addr] = len(signups)
+		signups = append(signups, su)
+		starts = append(starts, store.FunnelStart{SignupID: su.ID, OrgID: org.ID, AccountType: su.AccountType, At: now})
+		mails = append(mails, m)
 	}
-	token, hash, err := auth.NewToken()
-	if err != nil {
-		return false, fmt.Errorf("start signup: %w", err)
+	for _, o := range orgs {
+		if emails := supersede[o.org.ID]; len(emails) > 0 {
+			if err := tx.SupersedePendingSignupsOf(ctx, o.org.ID, emails); err != nil {
+				return false, err
+			}
+		}
 	}
-	ttl := s.cfg.SignupTTL
-	if t := org.Onboarding.SignupLinkTTL; t > 0 {
-		ttl = time.Duration(t)
-	}
-	m, err := s.QueueMail(org, p.Language, "signup", p.Email, obmail.SignupData{
-		Organization: displayName(org), Link: s.pageLink(org, "/register", token), ExpiresIn: HumanDuration(ttl),
-	})
-	if err != nil {
+	if err := tx.CreateSignups(ctx, signups); err != nil {
 		return false, err
 	}
-	su := domain.Signup{
-		ID: store.NewID(), OrgID: org.ID, Email: p.Email, AccountType: p.AccountType, TokenHash: hash,
-		State: domain.SignupPending, CreatedAt: now, ExpiresAt: now.Add(ttl), Language: knownLanguage(p.Language),
-		Purpose: p.Purpose,
-	}
-	if err := tx.SupersedePendingSignups(ctx, org.ID, p.Email); err != nil {
+	if err := tx.FunnelSignupsStarted(ctx, starts); err != nil {
 		return false, err
 	}
-	if err := tx.CreateSignup(ctx, su); err != nil {
+	if err := tx.EnqueueMails(ctx, mails, now); err != nil {
 		return false, err
 	}
-	if err := tx.FunnelSignupStarted(ctx, su.ID, org.ID, su.AccountType, now); err != nil {
-		return false, err
-	}
-	return true, tx.EnqueueMail(ctx, m, now)
+	return len(mails) > 0, nil
 }

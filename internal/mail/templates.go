@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 
 	"github.com/onboard-dev/onboard/internal/brand"
@@ -85,11 +86,66 @@ const (
 	htmlSuffix    = ".html"
 )
 
-// Templates holds every message template in every language, parsed. It is
-// immutable after LoadTemplates and safe for concurrent use.
+// Templates holds every message template in every language, parsed. Its
+// templates are immutable after LoadTemplates; it is safe for concurrent use.
 type Templates struct {
 	sets    map[string]templateSet // by language and name: "it/signup"; English has no prefix
 	missing []string               // translations that do not exist ("it/signup")
+	branded brandedCache
+}
+
+// maxBranded bounds the HTML templates kept bound to an organization's
+// colours: one per template, language and colour set in use. Past it, a
+// render binds (and escapes) a template of its own, as if uncached.
+const maxBranded = 512
+
+// brandedKey names an HTML template bound to a set of colours.
+type brandedKey struct {
+	set     string // the key in Templates.sets
+	colours brand.Colours
+}
+
+// brandedCache keeps HTML templates bound to colours. html/template escapes
+// a template the first time it runs, and a clone with other functions is a
+// new template to escape: doing that on every render cost more than the
+// render itself, so each (template, colours) pair is bound and escaped once.
+type brandedCache struct {
+	mu sync.RWMutex
+	m  map[brandedKey]*htmltemplate.Template
+}
+
+// get returns the template of set bound to colours, binding it on first use.
+func (c *brandedCache) get(key brandedKey, set templateSet) (*htmltemplate.Template, error) {
+	c.mu.RLock()
+	html, ok := c.m[key]
+	c.mu.RUnlock()
+	if ok {
+		return html, nil
+	}
+	html, err := set.html.Clone()
+	if err != nil {
+		return nil, err
+	}
+	html = html.Funcs(brandFuncs(key.colours))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cached, ok := c.m[key]; ok {
+		return cached, nil
+	}
+	if len(c.m) < maxBranded {
+		if c.m == nil {
+			c.m = make(map[brandedKey]*htmltemplate.Template)
+		}
+		c.m[key] = html
+	}
+	return html, nil
+}
+
+// len returns how many bound templates the cache holds.
+func (c *brandedCache) len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.m)
 }
 
 // Missing lists the templates that have no translation into a language, as
@@ -219,19 +275,20 @@ func (t *Templates) Render(name string, data any) (Rendered, error) {
 // RenderIn renders the named message in lang (an unknown language is
 // English) with an organization's colours.
 func (t *Templates) RenderIn(lang string, colours brand.Colours, name string, data any) (Rendered, error) {
-	set, ok := t.sets[setKey(lang, name)]
+	key := setKey(lang, name)
+	set, ok := t.sets[key]
 	if !ok {
-		set, ok = t.sets[name]
+		key = name
+		set, ok = t.sets[key]
 	}
 	if !ok {
 		return Rendered{}, fmt.Errorf("render mail: unknown template %q", name)
 	}
 	data = asData(data)
-	html, err := set.html.Clone()
+	html, err := t.branded.get(brandedKey{set: key, colours: colours}, set)
 	if err != nil {
 		return Rendered{}, fmt.Errorf("render %s html: %w", name, err)
 	}
-	html = html.Funcs(brandFuncs(colours))
 	var subject, text, body bytes.Buffer
 	if err := set.subject.Execute(&subject, data); err != nil {
 		return Rendered{}, fmt.Errorf("render %s subject: %w", name, err)

@@ -28,8 +28,9 @@ type Queue interface {
 	// Claim leases up to limit due messages (state queued, next_attempt_at <= now) for lease; a crashed
 	// worker's lease expires and the message becomes claimable again.
 	Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Queued, error)
-	// MarkSent records a successful delivery at time at.
-	MarkSent(ctx context.Context, id string, at time.Time) error
+	// MarkSent records the successful delivery of the messages ids at time
+	// at (the worker marks those of a claimed batch together).
+	MarkSent(ctx context.Context, ids []string, at time.Time) error
 	// MarkFailed records a failed attempt; the message is retried at next unless abandon is true.
 	MarkFailed(ctx context.Context, id string, at time.Time, next time.Time, lastErr string, abandon bool) error
 	// Release gives claimed messages that were not sent back to the queue
@@ -136,8 +137,10 @@ func (c WorkerConfig) withDefaults() WorkerConfig {
 // than MaxAge.
 //
 // Delivery is at-least-once: a message whose send succeeded but whose
-// MarkSent failed, or whose worker died mid-send, is sent again after its
-// lease expires. The Message-ID stays the same so receivers can de-duplicate.
+// MarkSent failed, or whose worker died before marking it, is sent again
+// after its lease expires. The messages of a claimed batch that were sent
+// are marked together, in one MarkSent once the batch's sends are done. The
+// Message-ID stays the same so receivers can de-duplicate.
 type Worker struct {
 	q      Queue
 	s      Sender
@@ -238,6 +241,8 @@ func (w *Worker) drain(ctx context.Context) bool {
 	sem := make(chan struct{}, w.cfg.Concurrency)
 	var wg sync.WaitGroup
 	var unsent []string
+	var sentMu sync.Mutex
+	var sent []Queued
 	for i, it := range items {
 		select {
 		case sem <- struct{}{}:
@@ -262,7 +267,11 @@ func (w *Worker) drain(ctx context.Context) bool {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			w.deliver(detached, it)
+			if w.deliver(detached, it) {
+				sentMu.Lock()
+				sent = append(sent, it)
+				sentMu.Unlock()
+			}
 		}()
 	}
 	if len(unsent) > 0 {
@@ -272,11 +281,37 @@ func (w *Worker) drain(ctx context.Context) bool {
 		}
 	}
 	wg.Wait()
+	w.markSent(detached, sent)
 	return len(items) >= w.cfg.Batch
 }
 
-// deliver makes one attempt at it and records the outcome.
-func (w *Worker) deliver(ctx context.Context, it Queued) {
+// markSent records the delivery of the messages sent, in one MarkSent.
+func (w *Worker) markSent(ctx context.Context, sent []Queued) {
+	if len(sent) == 0 {
+		return
+	}
+	ids := make([]string, len(sent))
+	for i, it := range sent {
+		ids[i] = it.ID
+	}
+	storeCtx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	if err := w.q.MarkSent(storeCtx, ids, w.cfg.Now()); err != nil {
+		for _, it := range sent {
+			w.log.LogAttrs(ctx, slog.LevelError, "mail sent but not marked sent; it will be sent again after its lease expires",
+				slog.String("id", it.ID), slog.String("message_id", it.MessageID), slog.String("error", err.Error()))
+		}
+		return
+	}
+	for _, it := range sent {
+		w.log.LogAttrs(ctx, slog.LevelInfo, "mail sent",
+			slog.String("id", it.ID), slog.String("message_id", it.MessageID), slog.Int("attempt", it.Attempts+1))
+	}
+}
+
+// deliver makes one attempt at it. It reports whether the message was sent,
+// for the caller to mark it; a failure it records itself.
+func (w *Worker) deliver(ctx context.Context, it Queued) bool {
 	attempt := it.Attempts + 1
 	sendCtx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
 	var endSpan func(error)
@@ -299,20 +334,12 @@ func (w *Worker) deliver(ctx context.Context, it Queued) {
 	took := time.Since(started)
 	now := w.cfg.Now()
 
-	storeCtx, cancelStore := context.WithTimeout(ctx, storeTimeout)
-	defer cancelStore()
-
 	if err == nil {
 		w.observe(Attempt{Number: attempt, Duration: took, Outcome: OutcomeSent})
-		if mErr := w.q.MarkSent(storeCtx, it.ID, now); mErr != nil {
-			w.log.LogAttrs(ctx, slog.LevelError, "mail sent but not marked sent; it will be sent again after its lease expires",
-				slog.String("id", it.ID), slog.String("message_id", it.MessageID), slog.String("error", mErr.Error()))
-			return
-		}
-		w.log.LogAttrs(ctx, slog.LevelInfo, "mail sent",
-			slog.String("id", it.ID), slog.String("message_id", it.MessageID), slog.Int("attempt", attempt))
-		return
+		return true
 	}
+	storeCtx, cancelStore := context.WithTimeout(ctx, storeTimeout)
+	defer cancelStore()
 
 	permanent := errors.Is(err, ErrPermanent)
 	expired := now.Sub(it.CreatedAt) >= w.cfg.MaxAge
@@ -345,6 +372,7 @@ func (w *Worker) deliver(ctx context.Context, it Queued) {
 		w.log.LogAttrs(ctx, slog.LevelError, "mail failure not recorded; it will be retried after its lease expires",
 			slog.String("id", it.ID), slog.String("error", mErr.Error()))
 	}
+	return false
 }
 
 func (w *Worker) observe(a Attempt) {

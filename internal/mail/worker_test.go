@@ -23,7 +23,8 @@ type memQueue struct {
 	claimErr []error // returned by the first len(claimErr) Claim calls
 	failures []failure
 	limits   []int
-	released int // messages given back by Release
+	released int   // messages given back by Release
+	marks    []int // messages marked sent by each MarkSent
 }
 
 type memItem struct {
@@ -83,15 +84,18 @@ func (m *memQueue) find(id string) (*memItem, error) {
 	return nil, fmt.Errorf("no message %q", id)
 }
 
-func (m *memQueue) MarkSent(_ context.Context, id string, at time.Time) error {
+func (m *memQueue) MarkSent(_ context.Context, ids []string, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	it, err := m.find(id)
-	if err != nil {
-		return err
+	m.marks = append(m.marks, len(ids))
+	for _, id := range ids {
+		it, err := m.find(id)
+		if err != nil {
+			return err
+		}
+		it.state, it.sentAt, it.leaseUntil = "sent", at, time.Time{}
+		it.sentCount++
 	}
-	it.state, it.sentAt, it.leaseUntil = "sent", at, time.Time{}
-	it.sentCount++
 	return nil
 }
 
@@ -281,11 +285,16 @@ func TestWorkerDelivers(t *testing.T) {
 	}
 	h.q.mu.Lock()
 	limits := append([]int(nil), h.q.limits...)
+	marks := append([]int(nil), h.q.marks...)
 	h.q.mu.Unlock()
 	for _, l := range limits {
 		if l != 3 {
 			t.Fatalf("Claim limits = %v, want all 3 (Batch)", limits)
 		}
+	}
+	// The sent messages of a claimed batch are marked together: 3, 3, 1.
+	if !reflect.DeepEqual(marks, []int{3, 3, 1}) {
+		t.Errorf("MarkSent calls marked %v messages, want [3 3 1] (one call per claimed batch)", marks)
 	}
 }
 

@@ -123,18 +123,38 @@ func (s *Store) claimMail(ctx context.Context, q Queries, now time.Time, limit i
 // own on PostgreSQL, in a transaction that queues for the writer slot on
 // SQLite.
 func (s *Store) MarkMailSent(ctx context.Context, id string, at time.Time) error {
+	return s.MarkMailsSent(ctx, []string{id}, at)
+}
+
+// MarkMailsSent is Queries.MarkMailsSent, committed on its own on
+// PostgreSQL, in a transaction that queues for the writer slot on SQLite.
+func (s *Store) MarkMailsSent(ctx context.Context, ids []string, at time.Time) error {
 	if s.engine == Postgres {
-		return s.Queries.MarkMailSent(ctx, id, at)
+		return s.Queries.MarkMailsSent(ctx, ids, at)
 	}
-	return s.InTx(ctx, func(tx *Tx) error { return tx.MarkMailSent(ctx, id, at) })
+	return s.InTx(ctx, func(tx *Tx) error { return tx.MarkMailsSent(ctx, ids, at) })
 }
 
 // MarkMailSent records a delivered message and erases its bodies; the
 // recipient, template, Message-ID, state and times stay.
 func (q Queries) MarkMailSent(ctx context.Context, id string, at time.Time) error {
-	_, err := q.q.ExecContext(ctx, `UPDATE outbox SET state = $1, sent_at = $2, attempts = attempts + 1, locked_until = NULL, last_error = '',
-		text_body = '', html_body = ''
-		WHERE id = $3`, OutboxSent, Timestamp(at), id)
+	return q.MarkMailsSent(ctx, []string{id}, at)
+}
+
+// MarkMailsSent is MarkMailSent for several messages, in one statement (on
+// SQLite, one per sqliteBatchRows messages).
+func (q Queries) MarkMailsSent(ctx context.Context, ids []string, at time.Time) error {
+	const set = `UPDATE outbox SET state = $1, sent_at = $2, attempts = attempts + 1, locked_until = NULL, last_error = '',
+		text_body = '', html_body = ''`
+	err := chunks(ids, sqliteBatchRows, func(part []string) error {
+		query, args := set+` WHERE id = ANY($3)`, []any{OutboxSent, Timestamp(at), part}
+		if q.engine != Postgres {
+			ph, in := placeholders(part, 3)
+			query, args = set+` WHERE id IN (`+ph+`)`, append([]any{OutboxSent, Timestamp(at)}, in...)
+		}
+		_, err := q.q.ExecContext(ctx, query, args...)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("mark mail sent: %w", err)
 	}

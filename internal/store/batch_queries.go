@@ -1,0 +1,298 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/onboard-dev/onboard/internal/domain"
+	"github.com/onboard-dev/onboard/internal/funnel"
+)
+
+// Statements for many rows at once, for the job worker's batches: each is
+// one round trip whatever the number of rows. On PostgreSQL the rows travel
+// as arrays (unnest), so each statement has one text and one prepared plan;
+// on SQLite as a VALUES list of up to sqliteBatchRows rows, the statement
+// cache then holding one text per row count.
+
+// sqliteBatchRows is the most rows one multi-row statement carries on
+// SQLite; more are written in several statements.
+const sqliteBatchRows = 64
+
+// valuesList writes rows groups of cols placeholders, "($1, $2), ($3, $4)".
+func valuesList(b *strings.Builder, rows, cols int) {
+	n := 1
+	for r := range rows {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(b, "$%d", n)
+			n++
+		}
+		b.WriteByte(')')
+	}
+}
+
+// chunks calls f with consecutive slices of s of at most size elements.
+func chunks[T any](s []T, size int, f func([]T) error) error {
+	for len(s) > 0 {
+		n := min(len(s), size)
+		if err := f(s[:n]); err != nil {
+			return err
+		}
+		s = s[n:]
+	}
+	return nil
+}
+
+// normalizedEmails returns the distinct normalized addresses of emails.
+func normalizedEmails(emails []string) []string {
+	out := make([]string, 0, len(emails))
+	for _, e := range emails {
+		out = append(out, domain.NormalizeEmail(e))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// EmailsRegistered returns which of the addresses a user of the
+// organization has, by normalized address (domain.NormalizeEmail).
+func (q Queries) EmailsRegistered(ctx context.Context, orgID string, emails []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := chunks(normalizedEmails(emails), sqliteBatchRows, func(part []string) error {
+		query, args := `SELECT email_lower FROM users WHERE org_id = $1 AND email_lower = ANY($2)`, []any{orgID, part}
+		if q.engine != Postgres {
+			ph, in := placeholders(part, 2)
+			query, args = `SELECT email_lower FROM users WHERE org_id = $1 AND email_lower IN (`+ph+`)`, append([]any{orgID}, in...)
+		}
+		rows, err := q.q.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e string
+			if err := rows.Scan(&e); err != nil {
+				return err
+			}
+			out[e] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("emails registered: %w", err)
+	}
+	return out, nil
+}
+
+// SupersedePendingSignupsOf is SupersedePendingSignups for several
+// addresses of an organization.
+func (q Queries) SupersedePendingSignupsOf(ctx context.Context, orgID string, emails []string) error {
+	err := chunks(normalizedEmails(emails), sqliteBatchRows, func(part []string) error {
+		query, args := `UPDATE signups SET state = $1 WHERE org_id = $2 AND email_lower = ANY($3) AND state = $4`,
+			[]any{domain.SignupSuperseded, orgID, part, domain.SignupPending}
+		if q.engine != Postgres {
+			ph, in := placeholders(part, 4)
+			query = `UPDATE signups SET state = $1 WHERE org_id = $2 AND state = $3 AND email_lower IN (` + ph + `)`
+			args = append([]any{domain.SignupSuperseded, orgID, domain.SignupPending}, in...)
+		}
+		_, err := q.q.ExecContext(ctx, query, args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("supersede signups: %w", err)
+	}
+	return nil
+}
+
+const signupColumns = `id, org_id, email, email_lower, account_type, token_hash, state, created_at, expires_at, language, purpose`
+
+// CreateSignups inserts signups, in one statement on PostgreSQL.
+func (q Queries) CreateSignups(ctx context.Context, ss []domain.Signup) error {
+	if len(ss) == 0 {
+		return nil
+	}
+	var err error
+	if q.engine == Postgres {
+		var id, org, email, lower, typ, state, lang, purpose []string
+		var hash [][]byte
+		var created, expires []time.Time
+		for _, s := range ss {
+			id, org, email, lower = append(id, s.ID), append(org, s.OrgID), append(email, s.Email), append(lower, domain.NormalizeEmail(s.Email))
+			typ, hash, state = append(typ, s.AccountType), append(hash, s.TokenHash), append(state, s.State)
+			created, expires = append(created, Timestamp(s.CreatedAt)), append(expires, Timestamp(s.ExpiresAt))
+			lang, purpose = append(lang, s.Language), append(purpose, s.Purpose)
+		}
+		_, err = q.q.ExecContext(ctx, `INSERT INTO signups (`+signupColumns+`)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[],
+				$8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[])`,
+			id, org, email, lower, typ, hash, state, created, expires, lang, purpose)
+	} else {
+		err = chunks(ss, sqliteBatchRows, func(part []domain.Signup) error {
+			var b strings.Builder
+			b.WriteString(`INSERT INTO signups (` + signupColumns + `) VALUES `)
+			valuesList(&b, len(part), 11)
+			args := make([]any, 0, 11*len(part))
+			for _, s := range part {
+				args = append(args, s.ID, s.OrgID, s.Email, domain.NormalizeEmail(s.Email), s.AccountType, s.TokenHash, s.State,
+					Timestamp(s.CreatedAt), Timestamp(s.ExpiresAt), s.Language, s.Purpose)
+			}
+			_, err := q.q.ExecContext(ctx, b.String(), args...)
+			return err
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("create signups: %w", mapErr(err))
+	}
+	return nil
+}
+
+// FunnelStart is a registration link made, for FunnelSignupsStarted.
+type FunnelStart struct {
+	SignupID    string
+	OrgID       string
+	AccountType string
+	At          time.Time
+}
+
+// FunnelSignupsStarted is FunnelSignupStarted for several links: one
+// statement for their subjects and one for the day counters (on SQLite,
+// one per sqliteBatchRows links).
+func (q Queries) FunnelSignupsStarted(ctx context.Context, starts []FunnelStart) error {
+	if len(starts) == 0 {
+		return nil
+	}
+	type dayKey struct{ org, day, accountType string }
+	counts := map[dayKey]int64{}
+	for _, s := range starts {
+		counts[dayKey{s.OrgID, funnelDay(s.At), s.AccountType}]++
+	}
+	keys := make([]dayKey, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	// One order for every writer, so that two batches never wait for each
+	// other's rows in opposite orders.
+	slices.SortFunc(keys, func(a, b dayKey) int {
+		return cmp.Or(cmp.Compare(a.org, b.org), cmp.Compare(a.day, b.day), cmp.Compare(a.accountType, b.accountType))
+	})
+	const upsert = ` ON CONFLICT (org_id, day, account_type, step) DO UPDATE SET count = funnel_daily.count + excluded.count`
+	if q.engine == Postgres {
+		var id, org, typ []string
+		var at []time.Time
+		for _, s := range starts {
+			id, org, typ, at = append(id, s.SignupID), append(org, s.OrgID), append(typ, s.AccountType), append(at, Timestamp(s.At))
+		}
+		if _, err := q.q.ExecContext(ctx, `INSERT INTO funnel_subjects (signup_id, org_id, account_type, started_at)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])`, id, org, typ, at); err != nil {
+			return fmt.Errorf("funnel start: %w", mapErr(err))
+		}
+		var korg, kday, ktyp []string
+		var n []int64
+		for _, k := range keys {
+			korg, kday, ktyp, n = append(korg, k.org), append(kday, k.day), append(ktyp, k.accountType), append(n, counts[k])
+		}
+		if _, err := q.q.ExecContext(ctx, `INSERT INTO funnel_daily (org_id, day, account_type, step, count, durations)
+			SELECT o, d, t, $4, c, '' FROM unnest($1::text[], $2::text[], $3::text[], $5::bigint[]) AS u(o, d, t, c)`+upsert,
+			korg, kday, ktyp, funnel.StepSignupStarted, n); err != nil {
+			return fmt.Errorf("funnel %s: %w", funnel.StepSignupStarted, err)
+		}
+		return nil
+	}
+	err := chunks(starts, sqliteBatchRows, func(part []FunnelStart) error {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO funnel_subjects (signup_id, org_id, account_type, started_at) VALUES `)
+		valuesList(&b, len(part), 4)
+		args := make([]any, 0, 4*len(part))
+		for _, s := range part {
+			args = append(args, s.SignupID, s.OrgID, s.AccountType, Timestamp(s.At))
+		}
+		_, err := q.q.ExecContext(ctx, b.String(), args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("funnel start: %w", mapErr(err))
+	}
+	err = chunks(keys, sqliteBatchRows, func(part []dayKey) error {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO funnel_daily (org_id, day, account_type, step, count, durations) VALUES `)
+		valuesList(&b, len(part), 6)
+		b.WriteString(upsert)
+		args := make([]any, 0, 6*len(part))
+		for _, k := range part {
+			args = append(args, k.org, k.day, k.accountType, funnel.StepSignupStarted, counts[k], "")
+		}
+		_, err := q.q.ExecContext(ctx, b.String(), args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("funnel %s: %w", funnel.StepSignupStarted, err)
+	}
+	return nil
+}
+
+const outboxInsertColumns = `id, org_id, message_id, template, to_addr, subject, text_body, html_body,
+		state, attempts, next_attempt_at, created_at, to_lower`
+
+// EnqueueMails is EnqueueMail for several mails, in one statement on
+// PostgreSQL.
+func (q Queries) EnqueueMails(ctx context.Context, ms []domain.OutboxMail, now time.Time) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	texts := make([]string, len(ms))
+	htmls := make([]string, len(ms))
+	for i, m := range ms {
+		var err error
+		if texts[i], err = q.seal(m.Text, outboxAD("text_body", m.ID)); err != nil {
+			return fmt.Errorf("enqueue mail: %w", err)
+		}
+		if htmls[i], err = q.seal(m.HTML, outboxAD("html_body", m.ID)); err != nil {
+			return fmt.Errorf("enqueue mail: %w", err)
+		}
+	}
+	now = Timestamp(now)
+	var err error
+	if q.engine == Postgres {
+		var id, org, msgID, tmpl, to, subject, lower []string
+		for _, m := range ms {
+			id, org, msgID, tmpl = append(id, m.ID), append(org, m.OrgID), append(msgID, m.MessageID), append(tmpl, m.Template)
+			to, subject, lower = append(to, m.To), append(subject, m.Subject), append(lower, domain.NormalizeEmail(m.To))
+		}
+		_, err = q.q.ExecContext(ctx, `INSERT INTO outbox (`+outboxInsertColumns+`)
+			SELECT i, o, mi, t, ta, s, tb, hb, $9, 0, $10, $10, tl
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $11::text[])
+				AS u(i, o, mi, t, ta, s, tb, hb, tl)`,
+			id, org, msgID, tmpl, to, subject, texts, htmls, OutboxQueued, now, lower)
+	} else {
+		idx := make([]int, len(ms))
+		for i := range idx {
+			idx[i] = i
+		}
+		err = chunks(idx, sqliteBatchRows, func(part []int) error {
+			var b strings.Builder
+			b.WriteString(`INSERT INTO outbox (` + outboxInsertColumns + `) VALUES `)
+			valuesList(&b, len(part), 13)
+			args := make([]any, 0, 13*len(part))
+			for _, i := range part {
+				m := ms[i]
+				args = append(args, m.ID, m.OrgID, m.MessageID, m.Template, m.To, m.Subject, texts[i], htmls[i],
+					OutboxQueued, 0, now, now, domain.NormalizeEmail(m.To))
+			}
+			_, err := q.q.ExecContext(ctx, b.String(), args...)
+			return err
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("enqueue mail: %w", mapErr(err))
+	}
+	return nil
+}
