@@ -82,7 +82,7 @@ func waitImportDone(t *testing.T, tab context.Context) {
 
 // TestBrowserConsoleB2B: an org_admin creates a labelpartner (its API key
 // shown once) and an API client (its secret shown once), imports a small
-// file, then a file of 20,000 rows with bad lines in the background: the
+// file, then a file of 6,000 rows with bad lines in the background: the
 // page is left and opened again from the list of imports, its progress bar
 // reaches 100 % with the right counts, and the report of the rejected
 // lines is downloaded. End users are searched and shown with their history.
@@ -140,11 +140,14 @@ func TestBrowserConsoleB2B(t *testing.T) {
 		}
 		waitImportDone(t, tab)
 
-		// 20,000 rows, 25 of them bad, 100 known.
-		const rows = 20000
+		// 6,000 rows, 25 of them bad, 100 known: more than one batch on
+		// either engine (1,000 rows on SQLite, 5,000 on PostgreSQL). The
+		// throughput of big files is the import's own tests' and the
+		// benchmarks' business; this test is about the pages.
+		const rows = 6000
 		bad := map[int]bool{}
 		for i := range 25 {
-			bad[150+i*700] = true
+			bad[150+i*240] = true
 		}
 		if st := uploadImport(t, tab, e.base, importFile(t, "end-users.ndjson", 1, rows, bad)); st != http.StatusOK {
 			t.Fatalf("upload: %d", st)

@@ -2,10 +2,12 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,11 +36,27 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// browser starts headless Chromium with a fresh profile and returns a tab.
-func browser(t *testing.T) context.Context {
-	t.Helper()
+// sharedBrowser is the one headless Chromium of the package's tests,
+// started by the first test that asks for a tab and closed by TestMain.
+// Starting a browser costs seconds of CPU, more than many of the tests;
+// each test still gets a fresh profile of its own (see browser).
+var sharedBrowser struct {
+	once   sync.Once
+	ctx    context.Context // the first tab, which owns the browser
+	cancel context.CancelFunc
+	dir    string // its profile directory
+	err    error
+}
+
+// startSharedBrowser starts the shared Chromium at path.
+func startSharedBrowser(path string) {
+	b := &sharedBrowser
+	b.dir, b.err = os.MkdirTemp("", "onboard-chromium-")
+	if b.err != nil {
+		return
+	}
 	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium(t)),
+		chromedp.ExecPath(path),
 		chromedp.Headless,
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
@@ -46,15 +64,60 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(b.dir),
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	tab, cancelTab := chromedp.NewContext(alloc)
+	b.ctx = tab
+	b.cancel = func() {
+		if err := chromedp.Cancel(tab); err != nil {
+			cancelTab()
+		}
+		cancelAlloc()
+		os.RemoveAll(b.dir)
+	}
+	// The first run starts the browser; later contexts open tabs in it.
+	if err := chromedp.Do(tab); err != nil {
+		b.err = fmt.Errorf("start Chromium: %w", err)
+	}
+}
+
+// closeSharedBrowser stops the shared Chromium, if a test started it.
+func closeSharedBrowser() {
+	if sharedBrowser.cancel != nil {
+		sharedBrowser.cancel()
+	}
+}
+
+// TestMain closes the shared Chromium after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	closeSharedBrowser()
+	os.Exit(code)
+}
+
+// browser returns a tab of the shared headless Chromium in a browser context
+// of its own: like a fresh profile, it shares no cookies, storage or cache
+// with the tabs of the other tests (which all talk to 127.0.0.1, whose
+// cookies do not tell ports apart). The tab closes, and its browser context
+// is disposed of, when the test ends; its actions time out after 3 minutes.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := chromium(t)
+	sharedBrowser.once.Do(func() { startSharedBrowser(path) })
+	if sharedBrowser.err != nil {
+		t.Fatal(sharedBrowser.err)
+	}
+	tab, cancelTab := chromedp.NewContext(sharedBrowser.ctx, chromedp.WithNewBrowserContext())
+	t.Cleanup(func() {
+		if err := chromedp.Cancel(tab); err != nil {
+			t.Logf("close tab: %v", err)
+		}
+		cancelTab()
+	})
+	ctx, cancel := context.WithTimeout(tab, 3*time.Minute)
 	t.Cleanup(cancel)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc)
-	tab, cancelTab := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
-	t.Cleanup(cancelTab)
-	return tab
+	return ctx
 }
 
 // TestBrowserRegistration registers through the real page in Chromium: the
