@@ -59,6 +59,22 @@ func (t *Tx) flushEvents(ctx context.Context) error {
 	if t.discardEvents {
 		return nil
 	}
+	if t.engine == Postgres && len(evs) > 1 {
+		// One statement of a constant text, whatever the number of events.
+		cols := [5][]string{}
+		ats := make([]time.Time, len(evs))
+		for i, e := range evs {
+			cols[0], cols[1], cols[2] = append(cols[0], e.ID), append(cols[1], e.OrgID), append(cols[2], e.Type)
+			cols[3], cols[4] = append(cols[3], e.Subject), append(cols[4], e.Body)
+			ats[i] = Timestamp(e.OccurredAt)
+		}
+		if _, err := t.q.ExecContext(ctx, `INSERT INTO events (id, org_id, type, subject, body, occurred_at)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])`,
+			cols[0], cols[1], cols[2], cols[3], cols[4], ats); err != nil {
+			return fmt.Errorf("insert events: %w", mapErr(err))
+		}
+		return nil
+	}
 	for len(evs) > 0 {
 		part := evs[:min(len(evs), eventsPerInsert)]
 		evs = evs[len(part):]
@@ -99,9 +115,13 @@ func (q Queries) LockEventSequence(ctx context.Context) (int64, error) {
 }
 
 // UnsequencedEvents returns up to limit committed events without a position,
-// oldest id first, without their bodies (Body is "").
-func (q Queries) UnsequencedEvents(ctx context.Context, limit int) ([]StoredEvent, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, type, subject, occurred_at FROM events WHERE seq IS NULL ORDER BY id LIMIT $1`, limit)
+// oldest id first, with their bodies when bodies is set (else Body is "").
+func (q Queries) UnsequencedEvents(ctx context.Context, limit int, bodies bool) ([]StoredEvent, error) {
+	body := `''`
+	if bodies {
+		body = `body`
+	}
+	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, type, subject, `+body+`, occurred_at FROM events WHERE seq IS NULL ORDER BY id LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("unsequenced events: %w", err)
 	}
@@ -109,7 +129,7 @@ func (q Queries) UnsequencedEvents(ctx context.Context, limit int) ([]StoredEven
 	var out []StoredEvent
 	for rows.Next() {
 		var e StoredEvent
-		if err := rows.Scan(&e.ID, &e.OrgID, &e.Type, &e.Subject, &e.OccurredAt); err != nil {
+		if err := rows.Scan(&e.ID, &e.OrgID, &e.Type, &e.Subject, &e.Body, &e.OccurredAt); err != nil {
 			return nil, fmt.Errorf("unsequenced events: %w", err)
 		}
 		e.OccurredAt = e.OccurredAt.UTC()
@@ -129,17 +149,23 @@ func (q Queries) SequenceEvents(ctx context.Context, ids []string, first int64, 
 	if natsPending {
 		pending = 1
 	}
-	list, err := json.Marshal(ids)
-	if err != nil {
-		return fmt.Errorf("sequence events: %w", err)
-	}
 	query := `UPDATE events SET seq = $1 + v.key, nats_pending = $2
 		FROM (SELECT key, value AS id FROM json_each($3)) AS v WHERE events.id = v.id`
+	var list any
 	if q.engine == Postgres {
+		// An array parameter: the planner expects few rows and joins by
+		// the primary key (a json parameter made it scan the table).
 		query = `UPDATE events SET seq = $1 + v.ord - 1, nats_pending = $2
-		FROM json_array_elements_text($3::json) WITH ORDINALITY AS v(id, ord) WHERE events.id = v.id`
+		FROM unnest($3::text[]) WITH ORDINALITY AS v(id, ord) WHERE events.id = v.id`
+		list = ids
+	} else {
+		raw, err := json.Marshal(ids)
+		if err != nil {
+			return fmt.Errorf("sequence events: %w", err)
+		}
+		list = string(raw)
 	}
-	res, err := q.q.ExecContext(ctx, query, first, pending, string(list))
+	res, err := q.q.ExecContext(ctx, query, first, pending, list)
 	if err != nil {
 		return fmt.Errorf("sequence events: %w", err)
 	}
