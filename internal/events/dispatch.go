@@ -164,14 +164,12 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		// One statement numbers the whole batch, in id order.
+		// The batch, in id order.
 		ids := make([]string, len(evs))
 		for i, e := range evs {
 			ids[i] = e.ID
 		}
-		if err := tx.SequenceEvents(ctx, ids, last+1, d.nats); err != nil {
-			return err
-		}
+		first := last + 1
 		var ds []store.WebhookDelivery
 		var bodies []string
 		var endpoints []int
@@ -186,29 +184,27 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 				bodies, endpoints = append(bodies, e.Body), append(endpoints, j)
 			}
 		}
-		if !handoff || len(ds) == 0 {
-			// One statement whatever the fan-out.
-			if err := tx.InsertWebhookDeliveries(ctx, ds); err != nil {
-				return err
+		var until time.Time
+		if handoff {
+			until = now.Add(lease)
+		}
+		// One statement on PostgreSQL numbers the batch, writes its
+		// deliveries and records the last position.
+		leased, err := tx.NumberEvents(ctx, ids, first, d.nats, ds, until)
+		if err != nil {
+			return err
+		}
+		for i, ok := range leased {
+			if !ok {
+				pending = true
+				continue
 			}
-			pending = len(ds) > 0
-		} else {
-			leased, err := tx.InsertLeasedWebhookDeliveries(ctx, ds, now.Add(lease))
-			if err != nil {
-				return err
-			}
-			for i, ok := range leased {
-				if !ok {
-					pending = true
-					continue
-				}
-				dl := ds[i]
-				dl.State = store.DeliveryProcessing
-				handed = append(handed, store.ClaimedDelivery{WebhookDelivery: dl, Body: bodies[i], Endpoint: eps[endpoints[i]]})
-			}
+			dl := ds[i]
+			dl.State = store.DeliveryProcessing
+			handed = append(handed, store.ClaimedDelivery{WebhookDelivery: dl, Body: bodies[i], Endpoint: eps[endpoints[i]]})
 		}
 		n = len(evs)
-		return tx.SetEventSequence(ctx, last)
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("dispatch events: %w", err)

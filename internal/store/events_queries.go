@@ -338,3 +338,82 @@ func (q Queries) HasUnsequencedEvents(ctx context.Context) (bool, error) {
 	}
 	return n > 0, nil
 }
+
+// NumberEvents is what a dispatch writes: it gives the events ids, in
+// order, the positions first, first+1, … (marking them for NATS when
+// natsPending is set), writes their webhook deliveries ds, leased as
+// InsertLeasedWebhookDeliveries does when until is not zero (else
+// pending), and records the last position given. On PostgreSQL it is one
+// statement, on SQLite three. It reports, in the order of ds, which
+// deliveries were written claimed.
+func (q Queries) NumberEvents(ctx context.Context, ids []string, first int64, natsPending bool, ds []WebhookDelivery, until time.Time) ([]bool, error) {
+	if len(ids) == 0 {
+		return make([]bool, len(ds)), nil
+	}
+	last := first + int64(len(ids)) - 1
+	if q.engine != Postgres {
+		if err := q.SequenceEvents(ctx, ids, first, natsPending); err != nil {
+			return nil, err
+		}
+		leased, err := q.insertDeliveries(ctx, ds, until)
+		if err != nil {
+			return nil, err
+		}
+		return leased, q.SetEventSequence(ctx, last)
+	}
+	pending := 0
+	if natsPending {
+		pending = 1
+	}
+	cols := [5][]string{}
+	seqs := make([]int64, len(ds))
+	nexts, created := make([]time.Time, len(ds)), make([]time.Time, len(ds))
+	for i, d := range ds {
+		cols[0], cols[1], cols[2] = append(cols[0], d.ID), append(cols[1], d.EndpointID), append(cols[2], d.OrgID)
+		cols[3], cols[4] = append(cols[3], d.EventID), append(cols[4], d.Subject)
+		seqs[i], nexts[i], created[i] = d.Seq, Timestamp(d.NextAttemptAt), Timestamp(d.CreatedAt)
+	}
+	var lease any // NULL: every delivery is written pending
+	if !until.IsZero() {
+		lease = Timestamp(until)
+	}
+	// A delivery is written claimed when leasing and its endpoint has
+	// nothing pending or in flight for its subject.
+	const blocked = `($9::timestamptz IS NULL OR EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = v.endpoint_id
+		AND p.subject = v.subject AND p.state IN ('pending', 'processing')))`
+	var n int64
+	var claimed sql.NullString
+	err := q.q.QueryRowContext(ctx, `WITH s AS (
+			UPDATE events SET seq = $10 + v.ord - 1, nats_pending = $11
+			FROM unnest($12::text[]) WITH ORDINALITY AS v(id, ord) WHERE events.id = v.id RETURNING 1),
+		l AS (UPDATE event_sequence SET last = $13 WHERE id = 1),
+		d AS (
+			INSERT INTO webhook_deliveries (id, endpoint_id, org_id, event_id, seq, subject, state, attempts, next_attempt_at, locked_until, created_at)
+			SELECT v.id, v.endpoint_id, v.org_id, v.event_id, v.seq, v.subject,
+				CASE WHEN `+blocked+` THEN 'pending' ELSE 'processing' END, 0, v.next_attempt_at,
+				CASE WHEN `+blocked+` THEN NULL ELSE $9::timestamptz END, v.created_at
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::timestamptz[], $8::timestamptz[])
+				AS v(id, endpoint_id, org_id, event_id, seq, subject, next_attempt_at, created_at)
+			RETURNING id, state)
+		SELECT (SELECT COUNT(*) FROM s), (SELECT string_agg(id, ',') FROM d WHERE state = 'processing')`,
+		cols[0], cols[1], cols[2], cols[3], seqs, cols[4], nexts, created, lease, first, pending, ids, last).Scan(&n, &claimed)
+	if err != nil {
+		return nil, fmt.Errorf("number events: %w", mapErr(err))
+	}
+	if n != int64(len(ids)) {
+		return nil, fmt.Errorf("number events: %d of %d rows numbered", n, len(ids))
+	}
+	leased := make([]bool, len(ds))
+	if claimed.Valid && claimed.String != "" {
+		index := make(map[string]int, len(ds))
+		for i, d := range ds {
+			index[d.ID] = i
+		}
+		for _, id := range strings.Split(claimed.String, ",") {
+			if i, ok := index[id]; ok {
+				leased[i] = true
+			}
+		}
+	}
+	return leased, nil
+}
