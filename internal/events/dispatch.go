@@ -146,6 +146,9 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 	pending := false
 	err := d.st.InTx(ctx, func(tx *store.Tx) error {
 		handed, pending = nil, false
+		if err := tx.PreferGenericPlans(ctx); err != nil {
+			return err
+		}
 		last, err := tx.LockEventSequence(ctx)
 		if err != nil {
 			return err

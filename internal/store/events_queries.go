@@ -417,3 +417,18 @@ func (q Queries) NumberEvents(ctx context.Context, ids []string, first int64, na
 	}
 	return leased, nil
 }
+
+// PreferGenericPlans makes PostgreSQL reuse one plan for each prepared
+// statement of the transaction instead of planning every execution anew
+// (the dispatcher's statements take arrays of varying length, for which
+// PostgreSQL keeps replanning, and planning them costs more than running
+// them). Nothing on SQLite.
+func (q Queries) PreferGenericPlans(ctx context.Context) error {
+	if q.engine != Postgres {
+		return nil
+	}
+	if _, err := q.q.ExecContext(ctx, `SET LOCAL plan_cache_mode = force_generic_plan`); err != nil {
+		return fmt.Errorf("prefer generic plans: %w", err)
+	}
+	return nil
+}
