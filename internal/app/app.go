@@ -207,8 +207,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		a.publisher = events.NewPublisher(st, events.NATSConfig{URL: cfg.NATSURL, CredsFile: cfg.NATSCredsFile,
 			Stream: cfg.NATSEventsStream, Prefix: cfg.NATSEventsPrefix}, logger.With("component", "events-nats"), events.WithClock(o.now))
 	}
+	// The dispatcher hands the worker the deliveries it can send at once
+	// (and wakes it for the others).
+	a.dispatcher.Sender = a.hooks
 	a.dispatcher.OnDispatched = func() {
-		a.hooks.Wake()
 		if a.publisher != nil {
 			a.publisher.Wake()
 		}

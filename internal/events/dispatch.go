@@ -61,9 +61,29 @@ type Dispatcher struct {
 	// OnDispatched, when set, is called after events were dispatched (to
 	// wake the webhook worker and the NATS publisher).
 	OnDispatched func()
+	// Sender, when set, is handed the webhook deliveries of each dispatch
+	// to send at once (see Sender). Set it before Run.
+	Sender Sender
 	// Linger is how long Run waits after a wake before it dispatches;
 	// NewDispatcher sets DefaultLinger. Set it before Run.
 	Linger time.Duration
+}
+
+// Sender sends webhook deliveries handed over by the dispatcher (the
+// webhook worker of this process). A delivery is handed over when its
+// endpoint has nothing pending or in flight for the same subject: it is
+// written already claimed, leased to this process, in the transaction that
+// numbers its event, so that sending it needs no claim; if the process
+// dies before it is recorded, the lease runs out and any worker claims it
+// again (at least once). The others are written pending, for the claim.
+type Sender interface {
+	// Lease reports whether the sender takes deliveries now, and how long
+	// they are then leased for.
+	Lease() (time.Duration, bool)
+	// Send takes the deliveries written claimed (each chain of an endpoint
+	// and a subject contiguous, in order), after the commit; claim is set
+	// when deliveries were written pending, for the claim.
+	Send(ds []store.ClaimedDelivery, claim bool)
 }
 
 // NewDispatcher returns a dispatcher; nats marks events for the NATS
@@ -117,12 +137,23 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 	}
 	var n int
 	now := store.Timestamp(d.now())
+	var lease time.Duration
+	handoff := false
+	if d.Sender != nil {
+		lease, handoff = d.Sender.Lease()
+	}
+	var handed []store.ClaimedDelivery
+	pending := false
 	err := d.st.InTx(ctx, func(tx *store.Tx) error {
+		handed, pending = nil, false
+		if err := tx.PreferGenericPlans(ctx); err != nil {
+			return err
+		}
 		last, err := tx.LockEventSequence(ctx)
 		if err != nil {
 			return err
 		}
-		evs, err := tx.UnsequencedEvents(ctx, DispatchBatch)
+		evs, err := tx.UnsequencedEvents(ctx, DispatchBatch, handoff)
 		if err != nil || len(evs) == 0 {
 			return err
 		}
@@ -136,34 +167,53 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		// One statement numbers the whole batch, in id order.
+		// The batch, in id order.
 		ids := make([]string, len(evs))
 		for i, e := range evs {
 			ids[i] = e.ID
 		}
-		if err := tx.SequenceEvents(ctx, ids, last+1, d.nats); err != nil {
-			return err
-		}
+		first := last + 1
 		var ds []store.WebhookDelivery
+		var bodies []string
+		var endpoints []int
 		for _, e := range evs {
 			last++
-			for _, ep := range eps {
+			for j, ep := range eps {
 				if ep.OrgID != e.OrgID || !Matches(ep.EventTypes, e.Type) {
 					continue
 				}
 				ds = append(ds, store.WebhookDelivery{ID: store.NewID(), EndpointID: ep.ID, OrgID: e.OrgID,
 					EventID: e.ID, Seq: last, Subject: e.Subject, NextAttemptAt: now, CreatedAt: now})
+				bodies, endpoints = append(bodies, e.Body), append(endpoints, j)
 			}
 		}
-		// One statement per 100 deliveries, whatever the fan-out.
-		if err := tx.InsertWebhookDeliveries(ctx, ds); err != nil {
+		var until time.Time
+		if handoff {
+			until = now.Add(lease)
+		}
+		// One statement on PostgreSQL numbers the batch, writes its
+		// deliveries and records the last position.
+		leased, err := tx.NumberEvents(ctx, ids, first, d.nats, ds, until)
+		if err != nil {
 			return err
 		}
+		for i, ok := range leased {
+			if !ok {
+				pending = true
+				continue
+			}
+			dl := ds[i]
+			dl.State = store.DeliveryProcessing
+			handed = append(handed, store.ClaimedDelivery{WebhookDelivery: dl, Body: bodies[i], Endpoint: eps[endpoints[i]]})
+		}
 		n = len(evs)
-		return tx.SetEventSequence(ctx, last)
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("dispatch events: %w", err)
+	}
+	if d.Sender != nil && (len(handed) > 0 || pending) {
+		d.Sender.Send(handed, pending)
 	}
 	if n > 0 && d.OnDispatched != nil {
 		d.OnDispatched()

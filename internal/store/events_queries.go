@@ -59,6 +59,22 @@ func (t *Tx) flushEvents(ctx context.Context) error {
 	if t.discardEvents {
 		return nil
 	}
+	if t.engine == Postgres && len(evs) > 1 {
+		// One statement of a constant text, whatever the number of events.
+		cols := [5][]string{}
+		ats := make([]time.Time, len(evs))
+		for i, e := range evs {
+			cols[0], cols[1], cols[2] = append(cols[0], e.ID), append(cols[1], e.OrgID), append(cols[2], e.Type)
+			cols[3], cols[4] = append(cols[3], e.Subject), append(cols[4], e.Body)
+			ats[i] = Timestamp(e.OccurredAt)
+		}
+		if _, err := t.q.ExecContext(ctx, `INSERT INTO events (id, org_id, type, subject, body, occurred_at)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])`,
+			cols[0], cols[1], cols[2], cols[3], cols[4], ats); err != nil {
+			return fmt.Errorf("insert events: %w", mapErr(err))
+		}
+		return nil
+	}
 	for len(evs) > 0 {
 		part := evs[:min(len(evs), eventsPerInsert)]
 		evs = evs[len(part):]
@@ -99,9 +115,13 @@ func (q Queries) LockEventSequence(ctx context.Context) (int64, error) {
 }
 
 // UnsequencedEvents returns up to limit committed events without a position,
-// oldest id first, without their bodies (Body is "").
-func (q Queries) UnsequencedEvents(ctx context.Context, limit int) ([]StoredEvent, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, type, subject, occurred_at FROM events WHERE seq IS NULL ORDER BY id LIMIT $1`, limit)
+// oldest id first, with their bodies when bodies is set (else Body is "").
+func (q Queries) UnsequencedEvents(ctx context.Context, limit int, bodies bool) ([]StoredEvent, error) {
+	body := `''`
+	if bodies {
+		body = `body`
+	}
+	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, type, subject, `+body+`, occurred_at FROM events WHERE seq IS NULL ORDER BY id LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("unsequenced events: %w", err)
 	}
@@ -109,7 +129,7 @@ func (q Queries) UnsequencedEvents(ctx context.Context, limit int) ([]StoredEven
 	var out []StoredEvent
 	for rows.Next() {
 		var e StoredEvent
-		if err := rows.Scan(&e.ID, &e.OrgID, &e.Type, &e.Subject, &e.OccurredAt); err != nil {
+		if err := rows.Scan(&e.ID, &e.OrgID, &e.Type, &e.Subject, &e.Body, &e.OccurredAt); err != nil {
 			return nil, fmt.Errorf("unsequenced events: %w", err)
 		}
 		e.OccurredAt = e.OccurredAt.UTC()
@@ -129,17 +149,23 @@ func (q Queries) SequenceEvents(ctx context.Context, ids []string, first int64, 
 	if natsPending {
 		pending = 1
 	}
-	list, err := json.Marshal(ids)
-	if err != nil {
-		return fmt.Errorf("sequence events: %w", err)
-	}
 	query := `UPDATE events SET seq = $1 + v.key, nats_pending = $2
 		FROM (SELECT key, value AS id FROM json_each($3)) AS v WHERE events.id = v.id`
+	var list any
 	if q.engine == Postgres {
+		// An array parameter: the planner expects few rows and joins by
+		// the primary key (a json parameter made it scan the table).
 		query = `UPDATE events SET seq = $1 + v.ord - 1, nats_pending = $2
-		FROM json_array_elements_text($3::json) WITH ORDINALITY AS v(id, ord) WHERE events.id = v.id`
+		FROM unnest($3::text[]) WITH ORDINALITY AS v(id, ord) WHERE events.id = v.id`
+		list = ids
+	} else {
+		raw, err := json.Marshal(ids)
+		if err != nil {
+			return fmt.Errorf("sequence events: %w", err)
+		}
+		list = string(raw)
 	}
-	res, err := q.q.ExecContext(ctx, query, first, pending, string(list))
+	res, err := q.q.ExecContext(ctx, query, first, pending, list)
 	if err != nil {
 		return fmt.Errorf("sequence events: %w", err)
 	}
@@ -311,4 +337,98 @@ func (q Queries) HasUnsequencedEvents(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("unsequenced events: %w", err)
 	}
 	return n > 0, nil
+}
+
+// NumberEvents is what a dispatch writes: it gives the events ids, in
+// order, the positions first, first+1, … (marking them for NATS when
+// natsPending is set), writes their webhook deliveries ds, leased as
+// InsertLeasedWebhookDeliveries does when until is not zero (else
+// pending), and records the last position given. On PostgreSQL it is one
+// statement, on SQLite three. It reports, in the order of ds, which
+// deliveries were written claimed.
+func (q Queries) NumberEvents(ctx context.Context, ids []string, first int64, natsPending bool, ds []WebhookDelivery, until time.Time) ([]bool, error) {
+	if len(ids) == 0 {
+		return make([]bool, len(ds)), nil
+	}
+	last := first + int64(len(ids)) - 1
+	if q.engine != Postgres {
+		if err := q.SequenceEvents(ctx, ids, first, natsPending); err != nil {
+			return nil, err
+		}
+		leased, err := q.insertDeliveries(ctx, ds, until)
+		if err != nil {
+			return nil, err
+		}
+		return leased, q.SetEventSequence(ctx, last)
+	}
+	pending := 0
+	if natsPending {
+		pending = 1
+	}
+	cols := [5][]string{}
+	seqs := make([]int64, len(ds))
+	nexts, created := make([]time.Time, len(ds)), make([]time.Time, len(ds))
+	for i, d := range ds {
+		cols[0], cols[1], cols[2] = append(cols[0], d.ID), append(cols[1], d.EndpointID), append(cols[2], d.OrgID)
+		cols[3], cols[4] = append(cols[3], d.EventID), append(cols[4], d.Subject)
+		seqs[i], nexts[i], created[i] = d.Seq, Timestamp(d.NextAttemptAt), Timestamp(d.CreatedAt)
+	}
+	var lease any // NULL: every delivery is written pending
+	if !until.IsZero() {
+		lease = Timestamp(until)
+	}
+	// A delivery is written claimed when leasing and its endpoint has
+	// nothing pending or in flight for its subject.
+	const blocked = `($9::timestamptz IS NULL OR EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = v.endpoint_id
+		AND p.subject = v.subject AND p.state IN ('pending', 'processing')))`
+	var n int64
+	var claimed sql.NullString
+	err := q.q.QueryRowContext(ctx, `WITH s AS (
+			UPDATE events SET seq = $10 + v.ord - 1, nats_pending = $11
+			FROM unnest($12::text[]) WITH ORDINALITY AS v(id, ord) WHERE events.id = v.id RETURNING 1),
+		l AS (UPDATE event_sequence SET last = $13 WHERE id = 1),
+		d AS (
+			INSERT INTO webhook_deliveries (id, endpoint_id, org_id, event_id, seq, subject, state, attempts, next_attempt_at, locked_until, created_at)
+			SELECT v.id, v.endpoint_id, v.org_id, v.event_id, v.seq, v.subject,
+				CASE WHEN `+blocked+` THEN 'pending' ELSE 'processing' END, 0, v.next_attempt_at,
+				CASE WHEN `+blocked+` THEN NULL ELSE $9::timestamptz END, v.created_at
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::timestamptz[], $8::timestamptz[])
+				AS v(id, endpoint_id, org_id, event_id, seq, subject, next_attempt_at, created_at)
+			RETURNING id, state)
+		SELECT (SELECT COUNT(*) FROM s), (SELECT string_agg(id, ',') FROM d WHERE state = 'processing')`,
+		cols[0], cols[1], cols[2], cols[3], seqs, cols[4], nexts, created, lease, first, pending, ids, last).Scan(&n, &claimed)
+	if err != nil {
+		return nil, fmt.Errorf("number events: %w", mapErr(err))
+	}
+	if n != int64(len(ids)) {
+		return nil, fmt.Errorf("number events: %d of %d rows numbered", n, len(ids))
+	}
+	leased := make([]bool, len(ds))
+	if claimed.Valid && claimed.String != "" {
+		index := make(map[string]int, len(ds))
+		for i, d := range ds {
+			index[d.ID] = i
+		}
+		for _, id := range strings.Split(claimed.String, ",") {
+			if i, ok := index[id]; ok {
+				leased[i] = true
+			}
+		}
+	}
+	return leased, nil
+}
+
+// PreferGenericPlans makes PostgreSQL reuse one plan for each prepared
+// statement of the transaction instead of planning every execution anew
+// (the dispatcher's statements take arrays of varying length, for which
+// PostgreSQL keeps replanning, and planning them costs more than running
+// them). Nothing on SQLite.
+func (q Queries) PreferGenericPlans(ctx context.Context) error {
+	if q.engine != Postgres {
+		return nil
+	}
+	if _, err := q.q.ExecContext(ctx, `SET LOCAL plan_cache_mode = force_generic_plan`); err != nil {
+		return fmt.Errorf("prefer generic plans: %w", err)
+	}
+	return nil
 }

@@ -131,8 +131,8 @@ func (q Queries) WebhookEndpointsByID(ctx context.Context, ids []string) (map[st
 	if len(ids) == 0 {
 		return out, nil
 	}
-	ph, args := placeholders(ids, 1)
-	eps, err := q.webhookEndpoints(ctx, `WHERE id IN (`+ph+`)`, args...)
+	cond, args := q.inList("id", ids, 1)
+	eps, err := q.webhookEndpoints(ctx, `WHERE `+cond, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -148,8 +148,8 @@ func (q Queries) EnabledWebhookEndpoints(ctx context.Context, orgIDs []string) (
 	if len(orgIDs) == 0 {
 		return nil, nil
 	}
-	ph, args := placeholders(orgIDs, 1)
-	return q.webhookEndpoints(ctx, `WHERE org_id IN (`+ph+`) AND disabled_at IS NULL ORDER BY created_at, id`, args...)
+	cond, args := q.inList("org_id", orgIDs, 1)
+	return q.webhookEndpoints(ctx, `WHERE `+cond+` AND disabled_at IS NULL ORDER BY created_at, id`, args...)
 }
 
 func placeholders(vals []string, first int) (string, []any) {
@@ -160,6 +160,18 @@ func placeholders(vals []string, first int) (string, []any) {
 		args[i] = v
 	}
 	return strings.Join(ph, ", "), args
+}
+
+// inList is the condition "col is one of vals" with its arguments, the
+// first numbered first: on PostgreSQL one array parameter (col = ANY($n)),
+// so that the statement's text, and so its prepared plan, does not change
+// with the number of values; on SQLite a list of placeholders.
+func (q Queries) inList(col string, vals []string, first int) (string, []any) {
+	if q.engine == Postgres {
+		return fmt.Sprintf("%s = ANY($%d)", col, first), []any{vals}
+	}
+	ph, args := placeholders(vals, first)
+	return col + " IN (" + ph + ")", args
 }
 
 func (q Queries) webhookEndpoints(ctx context.Context, where string, args ...any) ([]WebhookEndpoint, error) {
@@ -237,28 +249,122 @@ func (q Queries) InsertWebhookDelivery(ctx context.Context, d WebhookDelivery) e
 }
 
 // InsertWebhookDeliveries writes many deliveries, due at their
-// NextAttemptAt, in multi-row INSERTs.
+// NextAttemptAt: on PostgreSQL in one statement (arrays), on SQLite in
+// multi-row INSERTs.
 func (q Queries) InsertWebhookDeliveries(ctx context.Context, ds []WebhookDelivery) error {
+	_, err := q.insertDeliveries(ctx, ds, time.Time{})
+	return err
+}
+
+// InsertLeasedWebhookDeliveries writes deliveries as InsertWebhookDeliveries
+// does, but each one whose endpoint has no delivery of the same subject
+// still pending or processing is written already claimed (processing,
+// leased until until) for the caller to send at once, in the order given;
+// the others (they must wait for the ones before them) are written
+// pending. It reports, in the order of ds, which were written claimed.
+func (q Queries) InsertLeasedWebhookDeliveries(ctx context.Context, ds []WebhookDelivery, until time.Time) ([]bool, error) {
+	return q.insertDeliveries(ctx, ds, Timestamp(until))
+}
+
+// insertDeliveries writes ds; with a non-zero until, as
+// InsertLeasedWebhookDeliveries.
+func (q Queries) insertDeliveries(ctx context.Context, ds []WebhookDelivery, until time.Time) ([]bool, error) {
+	leased := make([]bool, len(ds))
+	if len(ds) == 0 {
+		return leased, nil
+	}
+	lease := !until.IsZero()
+	// state and locked_until of one row of the select v.
+	state, locked := `'pending'`, `NULL::timestamptz`
+	if q.engine == SQLite {
+		locked = `NULL`
+	}
+	if lease {
+		state = `CASE WHEN EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = v.endpoint_id AND p.subject = v.subject
+			AND p.state IN ('pending', 'processing')) THEN 'pending' ELSE 'processing' END`
+		locked = `CASE WHEN EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = v.endpoint_id AND p.subject = v.subject
+			AND p.state IN ('pending', 'processing')) THEN NULL ELSE $U END`
+	}
+	const insert = `INSERT INTO webhook_deliveries (id, endpoint_id, org_id, event_id, seq, subject, state, attempts, next_attempt_at, locked_until, created_at) `
+	index := make(map[string]int, len(ds))
+	for i, d := range ds {
+		index[d.ID] = i
+	}
+	run := func(query string, args []any) error {
+		if !lease {
+			if _, err := q.q.ExecContext(ctx, query, args...); err != nil {
+				return fmt.Errorf("insert webhook deliveries: %w", mapErr(err))
+			}
+			return nil
+		}
+		rows, err := q.q.QueryContext(ctx, query+` RETURNING id, state`, args...)
+		if err != nil {
+			return fmt.Errorf("insert webhook deliveries: %w", mapErr(err))
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, st string
+			if err := rows.Scan(&id, &st); err != nil {
+				return fmt.Errorf("insert webhook deliveries: %w", err)
+			}
+			if i, ok := index[id]; ok {
+				leased[i] = st == DeliveryProcessing
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("insert webhook deliveries: %w", mapErr(err))
+		}
+		return nil
+	}
+	if q.engine == Postgres {
+		// One statement of a constant text, whatever the number of rows.
+		cols := [6][]string{}
+		seqs := make([]int64, len(ds))
+		nexts, created := make([]time.Time, len(ds)), make([]time.Time, len(ds))
+		for i, d := range ds {
+			cols[0] = append(cols[0], d.ID)
+			cols[1] = append(cols[1], d.EndpointID)
+			cols[2] = append(cols[2], d.OrgID)
+			cols[3] = append(cols[3], d.EventID)
+			cols[4] = append(cols[4], d.Subject)
+			seqs[i], nexts[i], created[i] = d.Seq, Timestamp(d.NextAttemptAt), Timestamp(d.CreatedAt)
+		}
+		args := []any{cols[0], cols[1], cols[2], cols[3], seqs, cols[4], nexts, created}
+		if lease {
+			args = append(args, until)
+		}
+		return leased, run(insert+`SELECT v.id, v.endpoint_id, v.org_id, v.event_id, v.seq, v.subject, `+state+`, 0, v.next_attempt_at, `+
+			strings.Replace(locked, "$U", "$9::timestamptz", 1)+`, v.created_at
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::timestamptz[], $8::timestamptz[])
+				AS v(id, endpoint_id, org_id, event_id, seq, subject, next_attempt_at, created_at)`, args)
+	}
 	const chunk = 100
 	for len(ds) > 0 {
 		part := ds[:min(len(ds), chunk)]
 		ds = ds[len(part):]
 		var sb strings.Builder
-		sb.WriteString(`INSERT INTO webhook_deliveries (id, endpoint_id, org_id, event_id, seq, subject, state, attempts, next_attempt_at, created_at) VALUES `)
-		args := make([]any, 0, 9*len(part))
+		args := make([]any, 0, 1+8*len(part))
+		if lease {
+			args = append(args, until)
+		}
+		sb.WriteString(insert)
+		sb.WriteString(`SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, `)
+		sb.WriteString(strings.NewReplacer("v.endpoint_id", "v.column2", "v.subject", "v.column6", "$U", "$1").Replace(state + `, 0, v.column7, ` + locked + `, v.column8`))
+		sb.WriteString(` FROM (VALUES `)
 		for i, d := range part {
 			if i > 0 {
 				sb.WriteString(", ")
 			}
 			n := len(args)
-			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, 0, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
-			args = append(args, d.ID, d.EndpointID, d.OrgID, d.EventID, d.Seq, d.Subject, DeliveryPending, Timestamp(d.NextAttemptAt), Timestamp(d.CreatedAt))
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
+			args = append(args, d.ID, d.EndpointID, d.OrgID, d.EventID, d.Seq, d.Subject, Timestamp(d.NextAttemptAt), Timestamp(d.CreatedAt))
 		}
-		if _, err := q.q.ExecContext(ctx, sb.String(), args...); err != nil {
-			return fmt.Errorf("insert webhook deliveries: %w", mapErr(err))
+		sb.WriteString(`) AS v`)
+		if err := run(sb.String(), args); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return leased, nil
 }
 
 // ClaimedDelivery is a delivery leased for an attempt, with what it needs.
@@ -341,8 +447,8 @@ func (q Queries) ClaimWebhookDeliveries(ctx context.Context, now time.Time, limi
 	}
 	bodies := map[string]string{}
 	for i := 0; i < len(eventIDs); i += 500 {
-		ph, args := placeholders(eventIDs[i:min(len(eventIDs), i+500)], 1)
-		brows, err := q.q.QueryContext(ctx, `SELECT id, body FROM events WHERE id IN (`+ph+`)`, args...)
+		cond, args := q.inList("id", eventIDs[i:min(len(eventIDs), i+500)], 1)
+		brows, err := q.q.QueryContext(ctx, `SELECT id, body FROM events WHERE `+cond, args...)
 		if err != nil {
 			return nil, fmt.Errorf("claim webhook deliveries: %w", err)
 		}
@@ -401,10 +507,10 @@ func (q Queries) claimChains(ctx context.Context, heads []ClaimedDelivery, now, 
 	}
 	byKey := map[chainKey][]candidate{}
 	for i := 0; i < len(subjects); i += 500 {
-		phE, args := placeholders(endpoints, 1)
-		phS, argsS := placeholders(subjects[i:min(len(subjects), i+500)], len(args)+1)
+		condE, args := q.inList("endpoint_id", endpoints, 1)
+		condS, argsS := q.inList("subject", subjects[i:min(len(subjects), i+500)], len(args)+1)
 		rows, err := q.q.QueryContext(ctx, `SELECT id, endpoint_id, org_id, event_id, seq, subject, state, attempts, created_at, next_attempt_at, locked_until
-			FROM webhook_deliveries WHERE endpoint_id IN (`+phE+`) AND subject IN (`+phS+`) AND state IN ('pending', 'processing')
+			FROM webhook_deliveries WHERE `+condE+` AND `+condS+` AND state IN ('pending', 'processing')
 			ORDER BY endpoint_id, subject, seq, id`, append(args, argsS...)...)
 		if err != nil {
 			return nil, fmt.Errorf("chains: %w", err)
@@ -462,8 +568,8 @@ func (q Queries) claimChains(ctx context.Context, heads []ClaimedDelivery, now, 
 		}
 	}
 	for i := 0; i < len(extra); i += 500 {
-		ph, args := placeholders(extra[i:min(len(extra), i+500)], 2)
-		if _, err := q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'processing', locked_until = $1 WHERE id IN (`+ph+`)`,
+		cond, args := q.inList("id", extra[i:min(len(extra), i+500)], 2)
+		if _, err := q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'processing', locked_until = $1 WHERE `+cond,
 			append([]any{until}, args...)...); err != nil {
 			return nil, fmt.Errorf("chains: %w", err)
 		}
@@ -522,9 +628,9 @@ func (q Queries) RecordWebhookAttempt(ctx context.Context, o DeliveryOutcome) er
 // counting an attempt.
 func (q Queries) ReleaseWebhookDeliveries(ctx context.Context, ids []string) error {
 	for i := 0; i < len(ids); i += 500 {
-		ph, args := placeholders(ids[i:min(len(ids), i+500)], 1)
+		cond, args := q.inList("id", ids[i:min(len(ids), i+500)], 1)
 		if _, err := q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'pending', locked_until = NULL
-			WHERE state = 'processing' AND id IN (`+ph+`)`, args...); err != nil {
+			WHERE state = 'processing' AND `+cond, args...); err != nil {
 			return fmt.Errorf("release webhook deliveries: %w", err)
 		}
 	}
@@ -591,9 +697,9 @@ func (q Queries) WebhookDeliveries(ctx context.Context, orgID, endpointID string
 	for i, d := range out {
 		ids[i] = d.ID
 	}
-	ph, args := placeholders(ids, 1)
+	cond, args := q.inList("delivery_id", ids, 1)
 	arows, err := q.q.QueryContext(ctx, `SELECT id, delivery_id, endpoint_id, event_id, status, latency_ms, response, error, attempted_at
-		FROM webhook_attempts WHERE delivery_id IN (`+ph+`) ORDER BY attempted_at, id`, args...)
+		FROM webhook_attempts WHERE `+cond+` ORDER BY attempted_at, id`, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("webhook attempts: %w", err)
 	}
@@ -653,8 +759,25 @@ func (q Queries) OrganizationAdminEmails(ctx context.Context, orgID string) ([]s
 // the attempts in multi-row inserts, the delivered ones in one update per
 // status; failures one by one.
 func (q Queries) RecordWebhookAttempts(ctx context.Context, outs []DeliveryOutcome) error {
+	if q.engine == Postgres && len(outs) > 0 {
+		// One statement of a constant text, whatever the number of rows.
+		var ids, deliveries, endpoints, evs, responses, errs []string
+		statuses, latencies := make([]int64, len(outs)), make([]int64, len(outs))
+		ats := make([]time.Time, len(outs))
+		for i, o := range outs {
+			a := o.Attempt
+			ids, deliveries, endpoints, evs = append(ids, a.ID), append(deliveries, a.DeliveryID), append(endpoints, a.EndpointID), append(evs, a.EventID)
+			responses, errs = append(responses, clipError(a.Response)), append(errs, clipError(a.Error))
+			statuses[i], latencies[i], ats[i] = int64(a.Status), a.Latency.Milliseconds(), Timestamp(a.AttemptedAt)
+		}
+		if _, err := q.q.ExecContext(ctx, `INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, status, latency_ms, response, error, attempted_at)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::text[], $8::text[], $9::timestamptz[])`,
+			ids, deliveries, endpoints, evs, statuses, latencies, responses, errs, ats); err != nil {
+			return fmt.Errorf("record webhook attempts: %w", err)
+		}
+	}
 	const chunk = 200
-	for i := 0; i < len(outs); i += chunk {
+	for i := 0; i < len(outs) && q.engine != Postgres; i += chunk {
 		part := outs[i:min(len(outs), i+chunk)]
 		var sb strings.Builder
 		sb.WriteString(`INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, status, latency_ms, response, error, attempted_at) VALUES `)
@@ -691,13 +814,51 @@ func (q Queries) RecordWebhookAttempts(ctx context.Context, outs []DeliveryOutco
 	for status, ids := range delivered {
 		for i := 0; i < len(ids); i += 500 {
 			part := ids[i:min(len(ids), i+500)]
-			ph, args := placeholders(part, 3)
+			cond, args := q.inList("id", part, 3)
 			args = append([]any{status, Timestamp(at)}, args...)
 			if _, err := q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, locked_until = NULL,
-				last_status = $1, last_error = '', delivered_at = $2 WHERE id IN (`+ph+`)`, args...); err != nil {
+				last_status = $1, last_error = '', delivered_at = $2 WHERE `+cond, args...); err != nil {
 				return fmt.Errorf("record webhook attempts: %w", err)
 			}
 		}
+	}
+	return nil
+}
+
+// RecordDeliveredWebhookAttempts records attempts that all delivered, and
+// their deliveries as delivered, atomically: on PostgreSQL in one statement
+// (no transaction of its own to begin and commit), on SQLite in a
+// transaction.
+func (s *Store) RecordDeliveredWebhookAttempts(ctx context.Context, outs []DeliveryOutcome) error {
+	if len(outs) == 0 {
+		return nil
+	}
+	for _, o := range outs {
+		if !o.Delivered {
+			return fmt.Errorf("record delivered webhook attempts: attempt %s did not deliver", o.Attempt.ID)
+		}
+	}
+	if s.engine != Postgres {
+		return s.InTx(ctx, func(tx *Tx) error { return tx.RecordWebhookAttempts(ctx, outs) })
+	}
+	var ids, deliveries, endpoints, evs, responses, errs []string
+	statuses, latencies := make([]int64, len(outs)), make([]int64, len(outs))
+	ats := make([]time.Time, len(outs))
+	for i, o := range outs {
+		a := o.Attempt
+		ids, deliveries, endpoints, evs = append(ids, a.ID), append(deliveries, a.DeliveryID), append(endpoints, a.EndpointID), append(evs, a.EventID)
+		responses, errs = append(responses, clipError(a.Response)), append(errs, clipError(a.Error))
+		statuses[i], latencies[i], ats[i] = int64(a.Status), a.Latency.Milliseconds(), Timestamp(a.AttemptedAt)
+	}
+	_, err := s.db.ExecContext(ctx, `WITH a AS (
+			INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, status, latency_ms, response, error, attempted_at)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::text[], $8::text[], $9::timestamptz[]))
+		UPDATE webhook_deliveries d SET state = 'delivered', attempts = d.attempts + 1, locked_until = NULL, last_status = v.status,
+			last_error = '', delivered_at = v.at
+		FROM unnest($2::text[], $5::int[], $9::timestamptz[]) AS v(id, status, at) WHERE d.id = v.id`,
+		ids, deliveries, endpoints, evs, statuses, latencies, responses, errs, ats)
+	if err != nil {
+		return fmt.Errorf("record delivered webhook attempts: %w", err)
 	}
 	return nil
 }

@@ -514,3 +514,122 @@ func TestChainSentInOneBatch(t *testing.T) {
 		}
 	})
 }
+
+// recordingSender is an events.Sender that keeps what it is handed.
+type recordingSender struct {
+	mu     sync.Mutex
+	handed []store.ClaimedDelivery
+	claims int
+}
+
+func (s *recordingSender) Lease() (time.Duration, bool) { return time.Minute, true }
+
+func (s *recordingSender) Send(ds []store.ClaimedDelivery, claim bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.handed = append(s.handed, ds...)
+	if claim {
+		s.claims++
+	}
+}
+
+// The dispatcher hands over, written claimed, the deliveries whose
+// subject has nothing pending or in flight at their endpoint, with the
+// event's body and the endpoint; a later event of a subject still in
+// flight is written pending (for the claim, after the one before it), and
+// a claim cannot take the handed-over ones.
+func TestDispatcherHandsOverDeliveries(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		h := newHarness(t, dsn, true)
+		ctx := context.Background()
+		ep, err := h.svc.Create(ctx, h.org, webhooks.EndpointInput{URL: "https://hooks.example.com/x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		snd := &recordingSender{}
+		h.disp.Sender = snd
+		first := append(h.emit(t, "s1", 2), h.emit(t, "s2", 1)...)
+		if _, err := h.disp.DispatchOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(snd.handed) != 3 || snd.claims != 0 {
+			t.Fatalf("handed %d (claim asked %d times), want 3 and none", len(snd.handed), snd.claims)
+		}
+		for i, d := range snd.handed {
+			if d.EventID != first[i] || d.Endpoint.ID != ep.ID || d.Endpoint.Secret != ep.Secret || !strings.Contains(d.Body, first[i]) ||
+				d.State != store.DeliveryProcessing {
+				t.Errorf("handed %d: %+v, want event %s of endpoint %s with body", i, d, first[i], ep.ID)
+			}
+		}
+		later := h.emit(t, "s1", 1)
+		h.emit(t, "s3", 1)
+		if _, err := h.disp.DispatchOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(snd.handed) != 4 || snd.handed[3].Subject != "s3" || snd.claims != 1 {
+			t.Fatalf("handed %d (last %+v), claim asked %d times; want s3 handed over and one claim", len(snd.handed), snd.handed[len(snd.handed)-1], snd.claims)
+		}
+		dels, _, err := h.svc.Deliveries(ctx, h.org, ep.ID, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range dels {
+			want := store.DeliveryProcessing
+			if d.EventID == later[0] {
+				want = store.DeliveryPending
+			}
+			if d.State != want {
+				t.Errorf("delivery of %s (%s): %s, want %s", d.EventID, d.Subject, d.State, want)
+			}
+		}
+		if claimed, err := h.st.ClaimWebhookDeliveries(ctx, time.Now(), 100, time.Minute); err != nil || len(claimed) != 0 {
+			t.Errorf("claimed %d (%v), want none while s1's are in flight", len(claimed), err)
+		}
+	})
+}
+
+// With the worker running, handed-over deliveries are sent without a claim
+// (the worker polls once an hour here), in order per subject.
+func TestRunSendsHandedOverDeliveries(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		h := newHarness(t, dsn, true)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		h.worker = webhooks.NewWorker(h.st, outbound.New(outbound.Options{AllowPrivate: true}),
+			webhooks.WorkerConfig{Timeout: 2 * time.Second, Poll: time.Hour}, nil)
+		rcv := newReceiver(t)
+		ep, err := h.svc.Create(ctx, h.org, webhooks.EndpointInput{URL: rcv.srv.URL + "/hook"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rcv.secret = ep.Secret
+		h.disp.Sender = h.worker
+		var wg sync.WaitGroup
+		wg.Go(func() { h.worker.Run(ctx) })
+		time.Sleep(50 * time.Millisecond) // past the first claim of Run
+		want := map[string][]string{}
+		for range 3 {
+			for _, subj := range []string{"s1", "s2"} {
+				want[subj] = append(want[subj], h.emit(t, subj, 1)...)
+				if _, err := h.disp.DispatchOnce(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for len(rcv.events()) < 6 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		wg.Wait()
+		got := map[string][]string{}
+		for _, e := range rcv.events() {
+			got[e.Subject] = append(got[e.Subject], e.ID)
+		}
+		for subj, ids := range want {
+			if strings.Join(got[subj], ",") != strings.Join(ids, ",") {
+				t.Errorf("subject %s: got %v, want %v in order", subj, got[subj], ids)
+			}
+		}
+	})
+}

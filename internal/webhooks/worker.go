@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -83,6 +84,12 @@ type Worker struct {
 	log  *slog.Logger
 	now  func() time.Time
 	wake chan struct{}
+	// claimWanted asks Run to claim due deliveries (a wake, or deliveries
+	// written pending by the dispatcher) besides those handed over.
+	claimWanted atomic.Bool
+	mu          sync.Mutex
+	running     bool                    // Run is on: deliveries may be handed over
+	handed      []store.ClaimedDelivery // handed over by the dispatcher, not yet taken
 	// OnDisabled, when set, runs in the transaction that disables an
 	// endpoint (410 Gone, or failing for DisableAfter): to tell the
 	// organization.
@@ -100,44 +107,132 @@ func NewWorker(st *store.Store, hc *outbound.Client, cfg WorkerConfig, logger *s
 
 // Wake asks the worker to look for due deliveries now.
 func (w *Worker) Wake() {
+	w.claimWanted.Store(true)
+	w.signal()
+}
+
+func (w *Worker) signal() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
 }
 
-// Run delivers until ctx is done; deliveries in flight finish. The
-// outcomes of a batch are recorded in the transaction that claims the next
-// one.
+// Lease implements events.Sender: while Run runs and has less than a batch
+// waiting, the dispatcher hands deliveries over, leased for Lease.
+func (w *Worker) Lease() (time.Duration, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.cfg.Lease, w.running && len(w.handed) < w.cfg.Batch
+}
+
+// Send implements events.Sender: Run sends ds next, without claiming them;
+// with claim, it also claims the deliveries written pending.
+func (w *Worker) Send(ds []store.ClaimedDelivery, claim bool) {
+	w.mu.Lock()
+	running := w.running
+	if running {
+		w.handed = append(w.handed, ds...)
+	}
+	w.mu.Unlock()
+	if !running && len(ds) > 0 {
+		// Run stopped meanwhile: give them back rather than wait for the lease.
+		w.release(context.Background(), ds)
+	}
+	if claim {
+		w.claimWanted.Store(true)
+	}
+	w.signal()
+}
+
+// take returns the deliveries handed over and not yet taken.
+func (w *Worker) take() []store.ClaimedDelivery {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ds := w.handed
+	w.handed = nil
+	return ds
+}
+
+func (w *Worker) release(ctx context.Context, ds []store.ClaimedDelivery) {
+	if len(ds) == 0 {
+		return
+	}
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	if err := w.st.ReleaseWebhookDeliveries(ctx, ids); err != nil {
+		w.log.WarnContext(ctx, "webhook deliveries", "err", err)
+	}
+}
+
+// Run delivers until ctx is done; deliveries in flight finish. It sends the
+// deliveries the dispatcher hands over (Send) as they come, and claims due
+// ones when woken, every Poll, and in the transaction that records the
+// outcomes of a batch while claims find some.
 func (w *Worker) Run(ctx context.Context) error {
+	w.mu.Lock()
+	w.running = true
+	w.mu.Unlock()
+	work := context.WithoutCancel(ctx)
+	defer func() {
+		w.mu.Lock()
+		w.running = false
+		w.mu.Unlock()
+		w.release(work, w.take())
+	}()
 	t := time.NewTicker(w.cfg.Poll)
 	defer t.Stop()
-	work := context.WithoutCancel(ctx)
+	claim := true
 	for {
-		claimed, err := w.st.ClaimWebhookDeliveries(ctx, w.now(), w.cfg.Batch, w.cfg.Lease)
-		for err == nil && len(claimed) > 0 {
-			if ctx.Err() != nil {
-				// Claimed by the last recording: give them back.
-				ids := make([]string, len(claimed))
-				for i, d := range claimed {
-					ids[i] = d.ID
-				}
-				err = w.st.ReleaseWebhookDeliveries(work, ids)
-				break
-			}
-			_, claimed, err = w.deliver(ctx, claimed, true)
+		if w.claimWanted.Swap(false) {
+			claim = true
 		}
-		if err != nil && ctx.Err() == nil {
-			w.log.WarnContext(ctx, "webhook deliveries", "err", err)
+		batch := w.take()
+		var err error
+		for err == nil && ctx.Err() == nil {
+			if len(batch) == 0 {
+				if !claim {
+					break
+				}
+				batch, err = w.st.ClaimWebhookDeliveries(ctx, w.now(), w.cfg.Batch, w.cfg.Lease)
+				if claim = len(batch) > 0; !claim {
+					break
+				}
+			}
+			var next []store.ClaimedDelivery
+			_, next, err = w.deliver(ctx, batch, claim)
+			batch = nil
+			// The recording claimed the next batch: claim again while
+			// claims find some, or when asked meanwhile.
+			claim = claim && len(next) > 0
+			if w.claimWanted.Swap(false) {
+				claim = true
+			}
+			batch = append(next, w.take()...)
+		}
+		// Left over when stopping or after an error (claimed by the last
+		// recording, or handed over): give them back.
+		w.release(work, batch)
+		if err != nil {
+			claim = false // the next poll tries again
+			if ctx.Err() == nil {
+				w.log.WarnContext(ctx, "webhook deliveries", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-w.wake:
-			if !events.Linger(ctx, w.cfg.Linger, w.wake) {
+			// A wake to claim waits a little so that the deliveries of
+			// several transactions share one claim; a hand-over is sent
+			// at once (the dispatcher waited already).
+			if w.claimWanted.Load() && !events.Linger(ctx, w.cfg.Linger, w.wake) {
 				return nil
 			}
 		case <-t.C:
+			claim = true
 		}
 	}
 }
@@ -320,6 +415,20 @@ func (w *Worker) record(ctx context.Context, claimed []store.ClaimedDelivery, ou
 			if !h.anyFailed {
 				h.failedAt, h.anyFailed = o.Attempt.AttemptedAt, true
 			}
+		}
+	}
+	if !next && len(released) == 0 {
+		// Only deliveries, to endpoints that were not failing: nothing but
+		// the attempts and their deliveries to write (the common case).
+		simple := true
+		for _, h := range eps {
+			simple = simple && h.ok && !h.gone && !h.anyFailed && h.ep.FailingSince == nil
+		}
+		if simple {
+			if err := w.st.RecordDeliveredWebhookAttempts(ctx, outcomes); err != nil {
+				return nil, fmt.Errorf("record webhook attempts: %w", err)
+			}
+			return nil, nil
 		}
 	}
 	var disabled []string
