@@ -20,15 +20,12 @@ func TestJanitorPurgesOldImportRuns(t *testing.T) {
 		e := start(t, dsn)
 		ctx := context.Background()
 		st := e.app.Store()
-		org, err := st.OrganizationByName(ctx, "default")
-		if err != nil {
-			t.Fatal(err)
-		}
+		orgID := e.orgID("default")
 		// run adds a run with two rejected lines, finished now unless live.
 		run := func(live bool) string {
 			t.Helper()
 			now := e.clock.Now()
-			r := domain.ImportRun{ID: store.NewID(), OrgID: org.ID, Actor: "backoffice:x", File: "users.csv", Format: "csv", State: domain.ImportQueued,
+			r := domain.ImportRun{ID: store.NewID(), OrgID: orgID, Actor: "backoffice:x", File: "users.csv", Format: "csv", State: domain.ImportQueued,
 				CreatedAt: now, UpdatedAt: now, LeaseUntil: now.Add(time.Hour)}
 			if err := st.CreateImportRun(ctx, r); err != nil {
 				t.Fatal(err)
