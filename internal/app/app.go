@@ -466,8 +466,8 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 }
 
 // janitor deletes expired sessions, long-expired signups and links, spent
-// B2B tokens, and delivered or abandoned mail past its retention now and
-// then.
+// B2B tokens, delivered or abandoned mail, old events and finished import
+// runs (with their rejected lines) past their retention now and then.
 func (a *App) janitor(ctx context.Context) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -504,6 +504,11 @@ func (a *App) janitor(ctx context.Context) {
 			a.log.Warn("cleanup of old events failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("cleanup of old events", "deleted", n)
+		}
+		if n, err := a.imports.Purge(ctx, a.cfg.ImportRetention); err != nil && ctx.Err() == nil {
+			a.log.Warn("cleanup of old import runs failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("cleanup of old import runs", "deleted", n)
 		}
 		// Imports of nodes that stopped mid-way (their lease ran out) fail.
 		if _, err := a.imports.Sweep(ctx); err != nil && ctx.Err() == nil {

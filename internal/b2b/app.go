@@ -81,6 +81,9 @@ func (s *Service) runProvisionJob(ctx context.Context, tx *store.Tx, p provision
 	if err != nil {
 		return false, err
 	}
+	if ok, err := s.orgEnabled(ctx, lp.OrgID); !ok {
+		return false, err // a disabled organization's labelpartner is an unknown one
+	}
 	u, err := tx.EndUserByOrgEmail(ctx, lp.OrgID, p.Email)
 	if store.IsNotFound(err) {
 		return false, nil
@@ -124,6 +127,11 @@ func (s *Service) verifyLink(ctx context.Context, token string) (domain.B2BLink,
 	}
 	if err != nil {
 		return l, err
+	}
+	if ok, err := s.orgEnabled(ctx, l.OrgID); err != nil {
+		return l, err
+	} else if !ok {
+		return l, linkNotFound()
 	}
 	if !l.ExpiresAt.After(s.now()) {
 		return l, domain.Errorf(domain.EGone, "link-expired", "This link has expired. Ask for a new one in the app.")
@@ -208,6 +216,11 @@ func (s *Service) RegisterNoGateway(ctx context.Context, in NoGatewayInput) erro
 	}
 	var cands []domain.EndUser
 	for _, u := range all {
+		if ok, err := s.orgEnabled(ctx, u.OrgID); err != nil {
+			return err
+		} else if !ok {
+			continue // as if it did not exist
+		}
 		switch u.State {
 		case domain.EndUserProvisioned:
 			cands = append(cands, u)
@@ -297,6 +310,11 @@ func (s *Service) runB2BResetJob(ctx context.Context, tx *store.Tx, p b2bResetJo
 		if u.PasswordHash == "" || (u.State != domain.EndUserRegistered && u.State != domain.EndUserActive) {
 			continue
 		}
+		if ok, err := s.orgEnabled(ctx, u.OrgID); err != nil {
+			return false, err
+		} else if !ok {
+			continue
+		}
 		lp, err := tx.LabelpartnerByID(ctx, u.LabelpartnerID)
 		if err != nil {
 			return false, err
@@ -334,6 +352,11 @@ func (s *Service) ConfirmEndUserReset(ctx context.Context, token, pincode string
 	}
 	if err != nil {
 		return err
+	}
+	if ok, err := s.orgEnabled(ctx, l.OrgID); err != nil {
+		return err
+	} else if !ok {
+		return linkNotFound()
 	}
 	now := s.now()
 	gone := domain.Errorf(domain.EGone, "link-used", "This link has expired or was used. Ask for a new one in the app.")
@@ -474,6 +497,12 @@ func (s *Service) RegisterSSO(ctx context.Context, providerToken, labelpartner, 
 		return TokenPair{}, err
 	}
 	lp, err := s.store.LabelpartnerByName(ctx, strings.TrimSpace(labelpartner))
+	if err == nil {
+		var ok bool
+		if ok, err = s.orgEnabled(ctx, lp.OrgID); err == nil && !ok {
+			err = domain.ErrNotFound // a disabled organization's labelpartner is an unknown one
+		}
+	}
 	if store.IsNotFound(err) || (err == nil && lp.IntrospectionURL == "") {
 		return TokenPair{}, domain.Invalid(domain.FieldError{Field: "labelpartner", Message: "is not a labelpartner with single sign-on"})
 	}
@@ -522,6 +551,17 @@ func (s *Service) ssoSignIn(ctx context.Context, lp domain.Labelpartner, provide
 		return err
 	})
 	return pair, err
+}
+
+// orgEnabled reports whether the organization exists and is not disabled:
+// every /v2 endpoint answers for a disabled organization's labelpartners,
+// end users and links as for unknown ones.
+func (s *Service) orgEnabled(ctx context.Context, orgID string) (bool, error) {
+	err := s.core.EnabledOrganization(ctx, orgID)
+	if store.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // AuthenticateLabelpartner checks a labelpartner API key.

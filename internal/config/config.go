@@ -91,6 +91,9 @@ type Config struct {
 	// MailRetention is how long delivered and abandoned mail (bodies
 	// already erased) stays in the outbox before the janitor deletes it.
 	MailRetention time.Duration
+	// ImportRetention is how long a finished B2B import run and its
+	// rejected lines are kept before the janitor deletes them.
+	ImportRetention time.Duration
 
 	// OutboundAllowPrivate lets onboard call configured URLs (Partner
 	// Provider, token introspection) on loopback, private and other
@@ -287,6 +290,7 @@ func Default() Config {
 		NATSWorkers:         4,
 
 		EventsRetention:     30 * 24 * time.Hour,
+		ImportRetention:     30 * 24 * time.Hour,
 		WebhookRetryBase:    5 * time.Second,
 		WebhookRetryMax:     time.Hour,
 		WebhookMaxAge:       72 * time.Hour,
@@ -384,6 +388,7 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	intv(&c.SMTPIdleConns, "smtp-idle-conns", "ONBOARD_SMTP_IDLE_CONNS", "SMTP connections kept open between mails and reused; 0: a connection per mail")
 	dur(&c.MailLease, "mail-lease", "ONBOARD_MAIL_LEASE", "how long a node's claim on a mail lasts; a mail claimed by a node that died is sent by another after it")
 	dur(&c.EventsRetention, "events-retention", "ONBOARD_EVENTS_RETENTION", "how long events are kept for the feed and replays")
+	dur(&c.ImportRetention, "import-retention", "ONBOARD_IMPORT_RETENTION", "how long a finished B2B import and its rejected lines are kept before they are deleted")
 	dur(&c.WebhookRetryBase, "webhook-retry-base", "ONBOARD_WEBHOOK_RETRY_BASE", "first retry delay of a failed webhook delivery; doubles each time, with jitter")
 	dur(&c.WebhookRetryMax, "webhook-retry-max", "ONBOARD_WEBHOOK_RETRY_MAX", "longest delay between webhook retries")
 	dur(&c.WebhookMaxAge, "webhook-max-age", "ONBOARD_WEBHOOK_MAX_AGE", "give up on a webhook delivery still failing after this long")
@@ -506,6 +511,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MailRetention <= 0 {
 		errs = append(errs, errors.New("mail-retention: must be positive"))
+	}
+	if c.ImportRetention <= 0 {
+		errs = append(errs, errors.New("import-retention: must be positive"))
 	}
 	if c.EventsRetention <= 0 || c.WebhookRetryBase <= 0 || c.WebhookRetryMax < c.WebhookRetryBase || c.WebhookMaxAge <= 0 || c.WebhookDisableAfter <= 0 {
 		errs = append(errs, errors.New("events-retention, webhook-retry-base, webhook-max-age, webhook-disable-after: must be positive (webhook-retry-max at least webhook-retry-base)"))

@@ -65,6 +65,9 @@ func TestPrecedence(t *testing.T) {
 				return strings.HasPrefix(c.SecretKey, "k2:") && c.MailRetention == 48*time.Hour && c.RateInviteNewAccount.Limit == 5 &&
 					c.RateInviteAccount.Limit == 50 && c.InviteNewAccountAge == 72*time.Hour
 			}},
+		{"import retention: 30 days, or as set", nil, nil, func(c Config) bool { return c.ImportRetention == 30*24*time.Hour }},
+		{"import retention from environment", nil, map[string]string{"ONBOARD_IMPORT_RETENTION": "240h"},
+			func(c Config) bool { return c.ImportRetention == 240*time.Hour }},
 		{"secret key file flag", []string{"--secret-key-file", "/etc/onboard/key"}, nil,
 			func(c Config) bool { return c.SecretKeyFile == "/etc/onboard/key" }},
 	}

@@ -135,23 +135,7 @@ type PropertyRequest struct {
 	// `^[a-z][a-z0-9_]{0,62}$`, not a built-in field (`name`, `first_name`, `last_name`, `phone`,
 	// `email`); unique within the scope (409).
 	Name string `json:"name" jsonschema:"minLength=1,maxLength=63"`
-	// Label shown in the form.
-	Label string `json:"label" jsonschema:"minLength=1,maxLength=200"`
-	// `country`: ISO 3166-1 alpha-2 code; `date`: YYYY-MM-DD; `boolean`: true or false; `enum`: one
-	// of `options`.
-	Type string `json:"type" jsonschema:"enum=string,enum=email,enum=phone,enum=country,enum=enum,enum=boolean,enum=date"`
-	// Whether self-registration requires a value.
-	Required bool `json:"required,omitempty" jsonschema:"default=false"`
-	// The account types whose form asks for it; at least one, each at most once.
-	AccountTypes []string `json:"account_types" jsonschema:"enum=customer_business,enum=customer_personal,enum=channel_partner,enum=data_recipient"`
-	// Required for, and only for, `enum`: 1 to 100 distinct choices.
-	Options []string `json:"options,omitempty" jsonschema:"minLength=1,maxLength=200"`
-	// RE2 pattern the whole value must match (only for string, email and phone). Must compile.
-	Pattern string `json:"pattern,omitempty" jsonschema:"maxLength=1000"`
-	// Greatest number of characters of a value.
-	MaxLength int `json:"max_length,omitempty" jsonschema:"minimum=1,maximum=1000,default=200"`
-	// Order in the form within the scope.
-	Position int `json:"position,omitempty" jsonschema:"minimum=0,maximum=10000,default=0"`
+	PropertyFields
 }
 
 // PropertyUpdateRequest is a property definition's new state. `scope` and `name` cannot change:
@@ -164,6 +148,12 @@ type PropertyUpdateRequest struct {
 	// `^[a-z][a-z0-9_]{0,62}$`, not a built-in field (`name`, `first_name`, `last_name`, `phone`,
 	// `email`); unique within the scope (409).
 	Name string `json:"name,omitempty" jsonschema:"minLength=1,maxLength=63"`
+	PropertyFields
+}
+
+// PropertyFields are the fields of a property definition that both its
+// creation and its update send (inlined in their schemas).
+type PropertyFields struct {
 	// Label shown in the form.
 	Label string `json:"label" jsonschema:"minLength=1,maxLength=200"`
 	// `country`: ISO 3166-1 alpha-2 code; `date`: YYYY-MM-DD; `boolean`: true or false; `enum`: one

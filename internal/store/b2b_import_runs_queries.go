@@ -149,6 +149,17 @@ func (q Queries) FailExpiredImportRuns(ctx context.Context, now time.Time, errTe
 	return res.RowsAffected()
 }
 
+// DeleteFinishedImportRuns deletes the runs done or failed before cutoff
+// with their rejected lines (b2b_import_rejections cascades), and returns
+// how many runs it deleted. Live runs are never deleted.
+func (q Queries) DeleteFinishedImportRuns(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM b2b_import_runs WHERE state IN ('done', 'failed') AND finished_at < $1`, Timestamp(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("delete finished import runs: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 // ImportRejections lists a run's rejected lines after the line after, in
 // order, at most limit.
 func (q Queries) ImportRejections(ctx context.Context, runID string, after int64, limit int) ([]domain.ImportRejection, error) {

@@ -115,6 +115,12 @@ func (r *Runner) Sweep(ctx context.Context) (int64, error) {
 	return n, err
 }
 
+// Purge deletes the runs that finished more than retention ago, with
+// their rejected lines; it returns how many runs it deleted.
+func (r *Runner) Purge(ctx context.Context, retention time.Duration) (int64, error) {
+	return r.store.DeleteFinishedImportRuns(ctx, r.now().Add(-retention))
+}
+
 // sweep is Sweep before a read: its failure is logged, not the reader's.
 func (r *Runner) sweep(ctx context.Context) {
 	if _, err := r.Sweep(ctx); err != nil && ctx.Err() == nil {

@@ -102,39 +102,6 @@ func (c *Console) b2bRender(w http.ResponseWriter, r *http.Request, status int, 
 	c.render(w, r, status, page, v)
 }
 
-// formError shows a page again with the errors of its form next to their
-// fields; other errors are answered as such.
-func (c *Console) formError(w http.ResponseWriter, r *http.Request, err error, fields []*field, show func(errs []string, status int)) {
-	de := domain.AsError(err)
-	if de == nil || de.Code == domain.EInternal || de.Code == domain.ENotFound || de.Code == domain.ERateLimited {
-		c.fail(w, r, err)
-		return
-	}
-	for _, f := range fields {
-		switch f.Kind {
-		case "checkbox":
-			f.Checked = r.PostForm.Get(f.Name) == "true"
-		case "checkboxes":
-			for i := range f.Options {
-				f.Options[i].Selected = contains(r.PostForm[f.Name], f.Options[i].Value)
-			}
-		case "password":
-		default:
-			f.Value = r.PostForm.Get(f.Name)
-		}
-	}
-	show(c.applyErrors(reqOf(r), fields, de), httpx.Status(de.Code))
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 func lines(s string) []string {
 	var out []string
 	for _, l := range strings.Split(s, "\n") {
@@ -202,8 +169,10 @@ func (c *Console) postLabelpartner(w http.ResponseWriter, r *http.Request) {
 		IntrospectionClientSecret: pf.Get("introspection.client_secret")}
 	lp, key, err := c.cfg.B2B.CreateLabelpartner(r.Context(), rq.P.Admin(), rq.Org, in)
 	if err != nil {
-		f := c.newLabelpartnerForm(rq)
-		c.formError(w, r, err, f.Fields, func(errs []string, status int) { c.showLabelpartners(w, r, status, f, errs, "", "") })
+		c.refuse(w, r, err, func() ([]*field, func(int, []string), error) {
+			f := c.newLabelpartnerForm(rq)
+			return refill(r, f.Fields), func(status int, errs []string) { c.showLabelpartners(w, r, status, f, errs, "", "") }, nil
+		})
 		return
 	}
 	// The key is shown on this answer only (no redirect: it is never stored).
@@ -270,9 +239,11 @@ func (c *Console) postLabelpartnerLinks(w http.ResponseWriter, r *http.Request) 
 		links = nil
 	}
 	if _, err := c.cfg.B2B.UpdateLabelpartner(r.Context(), rq.P.Admin(), rq.Org, lp.ID, b2b.LabelpartnerPatch{SetAppLinks: true, AppLinks: links}); err != nil {
-		f := c.appLinksForm(rq, lp)
-		c.formError(w, r, err, f.Fields, func(errs []string, status int) {
-			c.b2bRender(w, r, status, "b2b-labelpartner", lp.Name, view{Errors: errs, Data: labelpartnerPage{LP: lp, Edit: f}})
+		c.refuse(w, r, err, func() ([]*field, func(int, []string), error) {
+			f := c.appLinksForm(rq, lp)
+			return refill(r, f.Fields), func(status int, errs []string) {
+				c.b2bRender(w, r, status, "b2b-labelpartner", lp.Name, view{Errors: errs, Data: labelpartnerPage{LP: lp, Edit: f}})
+			}, nil
 		})
 		return
 	}
@@ -359,13 +330,14 @@ func (c *Console) postClient(w http.ResponseWriter, r *http.Request) {
 	in := b2b.ClientInput{Name: r.PostForm.Get("name"), Kind: r.PostForm.Get("kind"), Labelpartners: r.PostForm["labelpartners"]}
 	cl, secret, err := c.cfg.B2B.CreateClient(r.Context(), rq.P.Admin(), rq.Org, in)
 	if err != nil {
-		lps, lerr := c.cfg.B2B.Labelpartners(r.Context(), rq.Org)
-		if lerr != nil {
-			c.fail(w, r, lerr)
-			return
-		}
-		f := c.newClientForm(rq, lps)
-		c.formError(w, r, err, f.Fields, func(errs []string, status int) { c.showClients(w, r, status, &f, errs, "", "", "") })
+		c.refuse(w, r, err, func() ([]*field, func(int, []string), error) {
+			lps, lerr := c.cfg.B2B.Labelpartners(r.Context(), rq.Org)
+			if lerr != nil {
+				return nil, nil, lerr
+			}
+			f := c.newClientForm(rq, lps)
+			return refill(r, f.Fields), func(status int, errs []string) { c.showClients(w, r, status, &f, errs, "", "", "") }, nil
+		})
 		return
 	}
 	c.showClients(w, r, http.StatusCreated, nil, nil, cl.ClientID, secret, rq.T("b2b.client.created", "Name", cl.Name))

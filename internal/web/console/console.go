@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -411,6 +412,48 @@ func (c *Console) forbidden(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) notFound(w http.ResponseWriter, r *http.Request) {
 	c.message(w, r, http.StatusNotFound, "page.not_found.title", "page.not_found.lead")
+}
+
+// refuse answers a form whose save was refused by err. A refusal of the
+// input (a domain error other than internal, not found or rate limited)
+// builds the page again: page returns the form's fields and show, which
+// renders the page with the messages that belong to no field and the
+// problem's status; the field errors are put next to their fields first.
+// Any other error, or one building the page, is the error page (its status
+// kept: a 404 stays a 404, never a 500 for a client's input). page is
+// called only for a refusal of the input, so a page that needs a query
+// costs nothing on the other errors.
+func (c *Console) refuse(w http.ResponseWriter, r *http.Request, err error, page func() ([]*field, func(status int, errs []string), error)) {
+	de := domain.AsError(err)
+	if de == nil || de.Code == domain.EInternal || de.Code == domain.ENotFound || de.Code == domain.ERateLimited {
+		c.fail(w, r, err)
+		return
+	}
+	fields, show, perr := page()
+	if perr != nil {
+		c.fail(w, r, perr)
+		return
+	}
+	show(httpx.Status(de.Code), c.applyErrors(reqOf(r), fields, de))
+}
+
+// refill puts the posted values back into fields built empty, so that a
+// refused form shows what was typed (never a password).
+func refill(r *http.Request, fields []*field) []*field {
+	for _, f := range fields {
+		switch f.Kind {
+		case "checkbox":
+			f.Checked = r.PostForm.Get(f.Name) == "true"
+		case "checkboxes":
+			for i := range f.Options {
+				f.Options[i].Selected = slices.Contains(r.PostForm[f.Name], f.Options[i].Value)
+			}
+		case "password":
+		default:
+			f.Value = r.PostForm.Get(f.Name)
+		}
+	}
+	return fields
 }
 
 // fail answers an error: errors of the flows with their status and text,

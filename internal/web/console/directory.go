@@ -172,9 +172,11 @@ func (c *Console) getUsers(w http.ResponseWriter, r *http.Request) {
 // fact is one term and description of a detail page.
 type fact struct{ Term, Value string }
 
-// auditRow is a row of an audit table.
+// auditRow is a row of an audit table. ActorName is the person or key
+// behind Actor in the reader's language ("" when there is none to tell);
+// Actor, the id as written in the log, stays for support and the filter.
 type auditRow struct {
-	Time, Actor, Action, Subject, SubjectLink, Data string
+	Time, Actor, ActorName, Action, Subject, SubjectLink, Data string
 }
 
 // auditTable is a captioned table of audit entries.
@@ -183,11 +185,13 @@ type auditTable struct {
 	Rows        []auditRow
 }
 
-func (c *Console) auditTable(rq *req, caption string, entries []domain.AuditEntry) auditTable {
-	return auditTable{ID: "audit-caption", Caption: caption, Rows: c.auditRows(rq, entries)}
-}
-
-func (c *Console) auditRows(rq *req, entries []domain.AuditEntry) []auditRow {
+// auditTable is the table of entries, their actors named with one query.
+func (c *Console) auditTable(r *http.Request, caption string, entries []domain.AuditEntry) (auditTable, error) {
+	rq := reqOf(r)
+	names, err := c.bo.ActorNames(r.Context(), rq.Org, entries)
+	if err != nil {
+		return auditTable{}, err
+	}
 	out := []auditRow{}
 	for _, e := range entries {
 		data := ""
@@ -199,13 +203,28 @@ func (c *Console) auditRows(rq *req, entries []domain.AuditEntry) []auditRow {
 				}
 			}
 		}
-		row := auditRow{Time: e.CreatedAt.Format("2006-01-02 15:04:05 UTC"), Actor: e.Actor, Action: e.Action, Subject: e.SubjectID, Data: data}
+		row := auditRow{Time: e.CreatedAt.Format("2006-01-02 15:04:05 UTC"), Actor: e.Actor, ActorName: c.actorName(rq, e.Actor, names),
+			Action: e.Action, Subject: e.SubjectID, Data: data}
 		if e.SubjectID != "" {
 			row.SubjectLink = rq.OrgPath("/audit?" + url.Values{"subject": {e.SubjectID}}.Encode())
 		}
 		out = append(out, row)
 	}
-	return out
+	return auditTable{ID: "audit-caption", Caption: caption, Rows: out}, nil
+}
+
+// actorName tells who an actor is: a resolved back-office user, admin key
+// or B2B client by kind and name ("console.audit.by.<kind>"), an actor of
+// its own ("system", "admin:environment", …) by its catalogue text
+// ("console.audit.by.<actor>"), else "" (the id alone is shown).
+func (c *Console) actorName(rq *req, actor string, names map[string]store.ActorName) string {
+	if n, ok := names[actor]; ok {
+		return rq.T("console.audit.by."+string(n.Kind), "Name", n.Name)
+	}
+	if id := "console.audit.by." + actor; c.tr.Has(rq.Lang, id) {
+		return rq.T(id)
+	}
+	return ""
 }
 
 // accountData is the detail page of an account.
@@ -245,7 +264,12 @@ func (c *Console) getAccount(w http.ResponseWriter, r *http.Request) {
 		facts = append(facts, fact{k, a.Properties[k]})
 	}
 	facts = append(facts, fact{rq.T("console.dir.col.things"), itoa(d.Counts.Things)}, fact{rq.T("console.dir.col.devices"), itoa(d.Counts.Devices)})
-	ad := accountData{Facts: facts, Locations: d.Locations, Audit: c.auditTable(rq, rq.T("console.dir.audit_caption"), d.Audit), Users: []userRow{},
+	audit, err := c.auditTable(r, rq.T("console.dir.audit_caption"), d.Audit)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	ad := accountData{Facts: facts, Locations: d.Locations, Audit: audit, Users: []userRow{},
 		AuditLink: rq.OrgPath("/audit?" + url.Values{"subject": {a.ID}}.Encode())}
 	for _, u := range d.Users {
 		ad.Users = append(ad.Users, c.userRow(rq, u))
@@ -284,7 +308,12 @@ func (c *Console) getUser(w http.ResponseWriter, r *http.Request) {
 	if u.Phone != "" {
 		facts = append(facts, fact{rq.T("field.label.phone"), u.Phone})
 	}
-	ud := userData{Facts: facts, AccountLink: rq.OrgPath("/accounts/" + url.PathEscape(u.AccountID)), Audit: c.auditTable(rq, rq.T("console.dir.audit_caption"), d.Audit),
+	audit, err := c.auditTable(r, rq.T("console.dir.audit_caption"), d.Audit)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	ud := userData{Facts: facts, AccountLink: rq.OrgPath("/accounts/" + url.PathEscape(u.AccountID)), Audit: audit,
 		AuditLink: rq.OrgPath("/audit?" + url.Values{"subject": {u.ID}}.Encode())}
 	c.render(w, r, http.StatusOK, "user", view{Title: u.Email, Data: ud})
 }
@@ -422,7 +451,11 @@ func (c *Console) getAudit(w http.ResponseWriter, r *http.Request) {
 		c.listError(w, r, err)
 		return
 	}
-	d.Table, d.Paging = c.auditTable(rq, rq.T("console.audit.caption"), p.Items), pageLinks(r, p.Prev, p.Next)
+	if d.Table, err = c.auditTable(r, rq.T("console.audit.caption"), p.Items); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	d.Paging = pageLinks(r, p.Prev, p.Next)
 	v := view{Title: rq.T("console.audit.title"), Data: d}
 	if len(p.Items) == 0 {
 		v.Lead = rq.T("console.audit.none")

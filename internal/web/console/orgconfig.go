@@ -17,17 +17,6 @@ import (
 // and their codes. Each saves through the admin flows (the API's
 // validation, audited with the back-office user as actor).
 
-// saveError answers a failed save: errors of the input are shown next to
-// the fields of f by show; others are the error page.
-func (c *Console) saveError(w http.ResponseWriter, r *http.Request, err error, fields []*field, show func(status int, errs []string)) {
-	de := domain.AsError(err)
-	if de == nil || de.Code == domain.EInternal || de.Code == domain.ENotFound {
-		c.fail(w, r, err)
-		return
-	}
-	show(httpx.Status(de.Code), c.applyErrors(reqOf(r), fields, de))
-}
-
 // ---- properties ----
 
 // propertyRow is a property definition in the list with its edit link.
@@ -180,9 +169,11 @@ func (c *Console) postProperty(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, rq.OrgPath("/properties?done=created"), http.StatusSeeOther)
 		return
 	}
-	f := c.newPropertyForm(rq, in)
-	c.saveError(w, r, err, f.Fields, func(status int, errs []string) {
-		c.renderProperties(w, r, status, view{Errors: errs}, f)
+	c.refuse(w, r, err, func() ([]*field, func(int, []string), error) {
+		f := c.newPropertyForm(rq, in)
+		return f.Fields, func(status int, errs []string) {
+			c.renderProperties(w, r, status, view{Errors: errs}, f)
+		}, nil
 	})
 }
 
@@ -247,9 +238,11 @@ func (c *Console) postPropertyUpdate(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, rq.OrgPath("/properties/"+p.ID+"?saved=1"), http.StatusSeeOther)
 		return
 	}
-	d := c.propertyEdit(rq, p.ID, in)
-	c.saveError(w, r, err, d.Form.Fields, func(status int, errs []string) {
-		c.renderProperty(w, r, status, view{Errors: errs}, p.Name, d)
+	c.refuse(w, r, err, func() ([]*field, func(int, []string), error) {
+		d := c.propertyEdit(rq, p.ID, in)
+		return d.Form.Fields, func(status int, errs []string) {
+			c.renderProperty(w, r, status, view{Errors: errs}, p.Name, d)
+		}, nil
 	})
 }
 
@@ -332,9 +325,11 @@ func (c *Console) postUserType(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, rq.OrgPath("/user-types?done=created"), http.StatusSeeOther)
 		return
 	}
-	f := c.newUserTypeForm(rq, in)
-	c.saveError(w, r, err, f.Fields, func(status int, errs []string) {
-		c.renderUserTypes(w, r, status, view{Errors: errs}, f)
+	c.refuse(w, r, err, func() ([]*field, func(int, []string), error) {
+		f := c.newUserTypeForm(rq, in)
+		return f.Fields, func(status int, errs []string) {
+			c.renderUserTypes(w, r, status, view{Errors: errs}, f)
+		}, nil
 	})
 }
 
@@ -379,9 +374,11 @@ func (c *Console) postUserTypeUpdate(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, rq.OrgPath("/user-types/"+url.PathEscape(name)+"?saved=1"), http.StatusSeeOther)
 		return
 	}
-	f := c.userTypeForm(rq, name, label, perms)
-	c.saveError(w, r, err, f.Fields, func(status int, errs []string) {
-		c.render(w, r, status, "form", view{Title: rq.T("console.ut.edit_title", "Name", name), Errors: errs, Data: f})
+	c.refuse(w, r, err, func() ([]*field, func(int, []string), error) {
+		f := c.userTypeForm(rq, name, label, perms)
+		return f.Fields, func(status int, errs []string) {
+			c.render(w, r, status, "form", view{Title: rq.T("console.ut.edit_title", "Name", name), Errors: errs, Data: f})
+		}, nil
 	})
 }
 

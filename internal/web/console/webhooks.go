@@ -289,7 +289,7 @@ func (c *Console) postWebhookEdit(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, rq.OrgPath("/webhooks/"+ep.ID+"?done=saved"), http.StatusSeeOther)
 		return
 	}
-	c.endpointFormError(w, r, ep, err, true)
+	c.refuse(w, r, err, c.endpointPage(w, r, ep, true))
 }
 
 func (c *Console) postWebhookSecret(w http.ResponseWriter, r *http.Request) {
@@ -364,28 +364,23 @@ func (c *Console) postWebhookReplay(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, rq.OrgPath("/webhooks/"+ep.ID+"?done=replayed&n="+strconv.Itoa(n)), http.StatusSeeOther)
 		return
 	}
-	c.endpointFormError(w, r, ep, err, false)
+	c.refuse(w, r, err, c.endpointPage(w, r, ep, false))
 }
 
-// endpointFormError shows an endpoint's page again with the errors of its
-// edit form (edit) or of its replay form next to their fields; errors that
-// are not the input's are the error page.
-func (c *Console) endpointFormError(w http.ResponseWriter, r *http.Request, ep store.WebhookEndpoint, err error, edit bool) {
-	de := domain.AsError(err)
-	if de == nil || de.Code != domain.EInvalid {
-		c.fail(w, r, err)
-		return
+// endpointPage builds an endpoint's page again for a refused form: the
+// fields of its edit form (edit) or of its replay form, and how to show it.
+func (c *Console) endpointPage(w http.ResponseWriter, r *http.Request, ep store.WebhookEndpoint, edit bool) func() ([]*field, func(int, []string), error) {
+	return func() ([]*field, func(int, []string), error) {
+		d, err := c.webhookData(r, ep, edit)
+		if err != nil {
+			return nil, nil, err
+		}
+		fields := d.Replay.Fields
+		if edit {
+			fields = d.Edit.Fields
+		}
+		return fields, func(status int, errs []string) {
+			c.render(w, r, status, "webhook", view{Title: reqOf(r).T("console.webhooks.endpoint_title"), Errors: errs, Data: d})
+		}, nil
 	}
-	d, derr := c.webhookData(r, ep, edit)
-	if derr != nil {
-		c.fail(w, r, derr)
-		return
-	}
-	fields := d.Replay.Fields
-	if edit {
-		fields = d.Edit.Fields
-	}
-	rq := reqOf(r)
-	errs := c.applyErrors(rq, fields, de)
-	c.render(w, r, httpx.Status(de.Code), "webhook", view{Title: rq.T("console.webhooks.endpoint_title"), Errors: errs, Data: d})
 }
