@@ -14,14 +14,7 @@ import (
 func TestWriteJobsOwnErrors(t *testing.T) {
 	dsn := dbtest.Postgres(t)
 	ctx := context.Background()
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, dsn)
 	now := store.Now()
 	taken := store.Job{ID: store.NewID(), Kind: "k", Payload: `{}`}
 	if err := st.EnqueueJob(ctx, taken, now); err != nil {

@@ -15,14 +15,7 @@ import (
 func TestJobsRetryAndGiveUp(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		st, err := store.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		if _, err := st.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		st := openStore(t, dsn)
 		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 		s := New(Deps{Store: st, Now: func() time.Time { return now }}, Config{})
 		if err := st.EnqueueJob(ctx, store.Job{ID: store.NewID(), Kind: "no-such-kind", Payload: `{}`}, now); err != nil {
@@ -73,14 +66,7 @@ func TestJobsRetryAndGiveUp(t *testing.T) {
 func TestJobsBatchWithAFailingJob(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		st, err := store.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		if _, err := st.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		st := openStore(t, dsn)
 		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 		s := New(Deps{Store: st, Now: func() time.Time { return now }}, Config{})
 		// Each "ok" job writes a marker (a job due in a day) in its

@@ -21,14 +21,7 @@ import (
 func TestSignupJobsInOneBatch(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		st, err := store.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		if _, err := st.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		st := openStore(t, dsn)
 		org, err := EnsureOrganization(ctx, st, DefaultOrganization, "Example")
 		if err != nil {
 			t.Fatal(err)

@@ -29,24 +29,15 @@ func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ p
 
 func (c *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
-// TestStatementsPerSignupStart counts the round trips to PostgreSQL of a
-// signup start with shared rate limits (both limits counted in the
-// database) and of the job that creates its signup and mail: every
-// statement is a round trip, and on PostgreSQL their number, not the Go
-// code, is most of what a start costs.
-func TestStatementsPerSignupStart(t *testing.T) {
-	dsn := dbtest.Postgres(t)
-	ctx := context.Background()
-	var count statementCounter
-	st, err := store.Open(ctx, dsn, store.WithQueryTracer(&count))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := EnsureOrganization(ctx, st, DefaultOrganization, "Example"); err != nil {
+// countedService is a Service on a new PostgreSQL database whose
+// statements count counts, with the default organization, the signup limits
+// counted in the database (perIP per address, 5 an hour per email) and a
+// cheap hash.
+func countedService(t *testing.T, perIP ratelimit.Rule) (*Service, *store.Store, *statementCounter) {
+	t.Helper()
+	count := new(statementCounter)
+	st := openStore(t, dbtest.Postgres(t), store.WithQueryTracer(count))
+	if _, err := EnsureOrganization(context.Background(), st, DefaultOrganization, "Example"); err != nil {
 		t.Fatal(err)
 	}
 	templates, err := obmail.LoadTemplates("")
@@ -54,10 +45,21 @@ func TestStatementsPerSignupStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := Config{PublicURL: "http://127.0.0.1:8080", MailFrom: "Example <no-reply@example.com>"}
-	cfg.Limits.SignupPerIP = ratelimit.Rule{Limit: 1_000_000, Window: time.Minute}
+	cfg.Limits.SignupPerIP = perIP
 	cfg.Limits.SignupPerEmail = ratelimit.Rule{Limit: 5, Window: time.Hour}
 	svc := New(Deps{Store: st, Hasher: auth.NewHasher(auth.Params{Memory: 8, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1),
 		Policy: auth.DefaultPolicy(), Mail: templates, Limiter: ratelimit.NewSQL(st.DB(), nil)}, cfg)
+	return svc, st, count
+}
+
+// TestStatementsPerSignupStart counts the round trips to PostgreSQL of a
+// signup start with shared rate limits (both limits counted in the
+// database) and of the job that creates its signup and mail: every
+// statement is a round trip, and on PostgreSQL their number, not the Go
+// code, is most of what a start costs.
+func TestStatementsPerSignupStart(t *testing.T) {
+	ctx := context.Background()
+	svc, _, count := countedService(t, ratelimit.Rule{Limit: 1_000_000, Window: time.Minute})
 	start := func(i int) {
 		t.Helper()
 		err := svc.StartSignup(ctx, StartSignup{Organization: DefaultOrganization, Email: fmt.Sprintf("start-%d@example.com", i),
@@ -108,30 +110,9 @@ func TestStatementsPerSignupStart(t *testing.T) {
 // alone. Every limit still holds: the per-address limit lets exactly its
 // number of starts through.
 func TestStatementsPerSignupStartConcurrent(t *testing.T) {
-	dsn := dbtest.Postgres(t)
 	ctx := context.Background()
-	var count statementCounter
-	st, err := store.Open(ctx, dsn, store.WithQueryTracer(&count))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := EnsureOrganization(ctx, st, DefaultOrganization, "Example"); err != nil {
-		t.Fatal(err)
-	}
-	templates, err := obmail.LoadTemplates("")
-	if err != nil {
-		t.Fatal(err)
-	}
 	const clients, perClient, limit = 16, 40, 600
-	cfg := Config{PublicURL: "http://127.0.0.1:8080", MailFrom: "Example <no-reply@example.com>"}
-	cfg.Limits.SignupPerIP = ratelimit.Rule{Limit: limit, Window: time.Hour}
-	cfg.Limits.SignupPerEmail = ratelimit.Rule{Limit: 5, Window: time.Hour}
-	svc := New(Deps{Store: st, Hasher: auth.NewHasher(auth.Params{Memory: 8, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1),
-		Policy: auth.DefaultPolicy(), Mail: templates, Limiter: ratelimit.NewSQL(st.DB(), nil)}, cfg)
+	svc, st, count := countedService(t, ratelimit.Rule{Limit: limit, Window: time.Hour})
 	start := func(i int) error {
 		return svc.StartSignup(ctx, StartSignup{Organization: DefaultOrganization, Email: fmt.Sprintf("conc-%d@example.com", i),
 			AccountType: "customer_personal", ClientIP: "203.0.113.9"})
