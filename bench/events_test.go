@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/onboard-dev/onboard/internal/config"
 	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/events"
@@ -289,4 +291,165 @@ func BenchmarkRegistrationEvents(b *testing.B) {
 		}
 		reportNoise(b, with, without)
 	})
+}
+
+// statementCount counts the statements (BEGIN and COMMIT included) sent to
+// PostgreSQL.
+type statementCount struct{ n atomic.Int64 }
+
+func (c *statementCount) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *statementCount) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// rowsWritten is the number of rows inserted, updated and deleted in the
+// tables of the store's schema, as PostgreSQL's statistics count them
+// (index entries are not counted); hot is how many of the updates were HOT
+// (wrote no index entry).
+func rowsWritten(b *testing.B, st *store.Store) (rows, hot int64) {
+	b.Helper()
+	// A backend reports its counts at most every second, and one that went
+	// idle with counts it could not report tries again 10 s later.
+	time.Sleep(11 * time.Second)
+	if err := st.DB().QueryRow(`SELECT COALESCE(SUM(n_tup_ins + n_tup_upd + n_tup_del), 0), COALESCE(SUM(n_tup_hot_upd), 0)
+		FROM pg_stat_user_tables WHERE schemaname = current_schema()`).Scan(&rows, &hot); err != nil {
+		b.Fatal(err)
+	}
+	return rows, hot
+}
+
+// BenchmarkWebhookHandover measures webhook deliveries on the path the
+// service uses: registrations' events (four per registration, one
+// transaction each) committed by 8 writers, numbered by the running
+// dispatcher, which hands their deliveries to the running worker (written
+// already leased: sent without a claim), which records them. One operation
+// is one delivery.
+//
+// BenchmarkWebhookHandover: the writers write as fast as they can;
+// deliveries/s is the sustained rate (target ≥ 2,000/s on PostgreSQL, as
+// for BenchmarkWebhookDeliveries, which measures the claim path: that of
+// retries and of other nodes). BenchmarkWebhookHandoverPaced: the writers
+// write 40 registrations a second in all, about the rate of
+// BenchmarkRegistration on 2 cores, so that dispatches and recordings are
+// about as batched as in BenchmarkRegistrationEvents.
+//
+// On postgres both report what the events of one registration cost the
+// database: stmts/reg, the statements of the dispatcher and the worker
+// plus the events' INSERT (the writers' BEGIN and COMMIT are left out: a
+// registration's transaction has them anyway), and rows/reg, the rows
+// written (inserted, updated, deleted; hot_upd/reg of them updates that
+// wrote no index entry), from PostgreSQL's statistics.
+func BenchmarkWebhookHandover(b *testing.B) {
+	forEachEngine(b, func(b *testing.B, dsn string) { benchHandover(b, dsn, 0) })
+}
+
+// BenchmarkWebhookHandoverPaced is BenchmarkWebhookHandover paced.
+func BenchmarkWebhookHandoverPaced(b *testing.B) {
+	forEachEngine(b, func(b *testing.B, dsn string) { benchHandover(b, dsn, 200*time.Millisecond) })
+}
+
+// benchHandover runs BenchmarkWebhookHandover; each writer waits pause
+// between its registrations.
+func benchHandover(b *testing.B, dsn string, pause time.Duration) {
+	withPG := strings.HasPrefix(dsn, "postgres")
+	ctx := context.Background()
+	stmts := new(statementCount)
+	var opts []store.Option
+	if withPG {
+		opts = append(opts, store.WithQueryTracer(stmts))
+	}
+	st, err := store.Open(ctx, dsn, opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	org, err := flows.EnsureDefaultOrganization(ctx, st, "Bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := &eventsWorld{st: st, org: org, disp: events.NewDispatcher(st, false, nil)}
+	rcv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("webhook-signature") == "" {
+			http.Error(rw, "unsigned", http.StatusBadRequest)
+			return
+		}
+		w.received.Add(1)
+		rw.WriteHeader(http.StatusNoContent)
+	}))
+	b.Cleanup(rcv.Close)
+	if _, err := webhooks.New(st, true, nil).Create(ctx, org, webhooks.EndpointInput{URL: rcv.URL + "/hook"}); err != nil {
+		b.Fatal(err)
+	}
+	hc := outbound.New(outbound.Options{AllowPrivate: true})
+	w.worker = webhooks.NewWorker(st, hc, webhooks.WorkerConfig{}, nil)
+	w.disp.Sender = w.worker
+	runCtx, stop := context.WithCancel(ctx)
+	var running sync.WaitGroup
+	running.Go(func() { _ = w.disp.Run(runCtx, 250*time.Millisecond) })
+	running.Go(func() { _ = w.worker.Run(runCtx) })
+	defer func() { stop(); running.Wait() }()
+	// registrations writes n registrations' events from 8 writers and
+	// waits until the receiver has them all.
+	const writers = 8
+	next := 0
+	registrations := func(n int) {
+		from := next
+		next += n
+		var todo atomic.Int64
+		var wg sync.WaitGroup
+		for k := range writers {
+			wg.Go(func() {
+				time.Sleep(time.Duration(k) * pause / writers) // spread the paced writers
+				for i := todo.Add(1) - 1; i < int64(n); i = todo.Add(1) - 1 {
+					w.emitRegistrations(b, from+int(i), 1, 1)
+					w.disp.Wake()
+					time.Sleep(pause)
+				}
+			})
+		}
+		wg.Wait()
+		want := int64(4 * next)
+		for deadline := time.Now().Add(10 * time.Minute); w.received.Load() < want; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				b.Fatalf("delivered %d of %d", w.received.Load(), want)
+			}
+		}
+	}
+	registrations(40) // warm-up: prepared statements, connections
+	var rows0, hot0 int64
+	if withPG {
+		rows0, hot0 = rowsWritten(b, st)
+	}
+	regs := (b.N + 3) / 4
+	stmts.n.Store(0)
+	before := sampleCPU()
+	b.ResetTimer()
+	registrations(regs)
+	b.StopTimer()
+	use := cpuBetween(before, sampleCPU(), withPG)
+	statements := stmts.n.Load()
+	if pause == 0 {
+		b.ReportMetric(float64(4*regs)/b.Elapsed().Seconds(), "deliveries/s")
+	}
+	if use.ok {
+		b.ReportMetric(use.msPer(regs), "cpu_ms/reg")
+	}
+	reportNoise(b, use)
+	if withPG {
+		rows, hot := rowsWritten(b, st)
+		// Less each writer transaction's BEGIN and COMMIT, which the
+		// registration's transaction has anyway.
+		b.ReportMetric(float64(statements-2*int64(regs))/float64(regs), "stmts/reg")
+		b.ReportMetric(float64(rows-rows0)/float64(regs), "rows/reg")
+		b.ReportMetric(float64(hot-hot0)/float64(regs), "hot_upd/reg")
+	}
+	counts, err := st.CountWebhookDeliveries(ctx)
+	if err != nil || int64(counts[store.DeliveryDelivered]) != int64(4*next) {
+		b.Fatalf("deliveries %v %v, want %d delivered", counts, err, 4*next)
+	}
 }

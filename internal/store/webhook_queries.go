@@ -598,30 +598,10 @@ type DeliveryOutcome struct {
 	Next      time.Time // the next attempt, when neither delivered nor given up
 }
 
-// RecordWebhookAttempt records an attempt and its outcome.
+// RecordWebhookAttempt records an attempt and its outcome: a delivering
+// attempt in its delivery's row, another in a row of its own.
 func (q Queries) RecordWebhookAttempt(ctx context.Context, o DeliveryOutcome) error {
-	a := o.Attempt
-	_, err := q.q.ExecContext(ctx, `INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, status, latency_ms, response, error, attempted_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, a.ID, a.DeliveryID, a.EndpointID, a.EventID, a.Status, a.Latency.Milliseconds(),
-		clipError(a.Response), clipError(a.Error), Timestamp(a.AttemptedAt))
-	if err != nil {
-		return fmt.Errorf("record webhook attempt: %w", err)
-	}
-	switch {
-	case o.Delivered:
-		_, err = q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, locked_until = NULL,
-			last_status = $1, last_error = '', delivered_at = $2 WHERE id = $3`, a.Status, Timestamp(a.AttemptedAt), a.DeliveryID)
-	case o.GiveUp:
-		_, err = q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'failed', attempts = attempts + 1, locked_until = NULL,
-			last_status = $1, last_error = $2 WHERE id = $3`, a.Status, clipError(a.Error), a.DeliveryID)
-	default:
-		_, err = q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'pending', attempts = attempts + 1, locked_until = NULL,
-			last_status = $1, last_error = $2, next_attempt_at = $3 WHERE id = $4`, a.Status, clipError(a.Error), Timestamp(o.Next), a.DeliveryID)
-	}
-	if err != nil {
-		return fmt.Errorf("record webhook attempt: %w", err)
-	}
-	return nil
+	return q.RecordWebhookAttempts(ctx, []DeliveryOutcome{o})
 }
 
 // ReleaseWebhookDeliveries returns claimed deliveries to the queue without
@@ -665,25 +645,34 @@ func (q Queries) DisableWebhookEndpoint(ctx context.Context, id, reason string, 
 }
 
 // WebhookDeliveries lists an endpoint's newest deliveries, newest first,
-// with their attempts (oldest first).
+// with their attempts (oldest first): those with rows of their own and the
+// one that delivered, kept in the delivery's row.
 func (q Queries) WebhookDeliveries(ctx context.Context, orgID, endpointID string, limit int) ([]WebhookDelivery, map[string][]WebhookAttempt, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT id, endpoint_id, org_id, event_id, seq, subject, state, attempts, next_attempt_at,
-		last_status, last_error, created_at, delivered_at FROM webhook_deliveries WHERE org_id = $1 AND endpoint_id = $2
+		last_status, last_error, created_at, delivered_at, latency_ms, response FROM webhook_deliveries WHERE org_id = $1 AND endpoint_id = $2
 		ORDER BY created_at DESC, id DESC LIMIT $3`, orgID, endpointID, limit)
 	if err != nil {
 		return nil, nil, fmt.Errorf("webhook deliveries: %w", err)
 	}
 	var out []WebhookDelivery
+	// The attempts that delivered, kept in their deliveries' rows.
+	var deliveredBy []WebhookAttempt
 	for rows.Next() {
 		var d WebhookDelivery
 		var delivered sql.NullTime
+		var latency sql.NullInt64
+		var response string
 		if err := rows.Scan(&d.ID, &d.EndpointID, &d.OrgID, &d.EventID, &d.Seq, &d.Subject, &d.State, &d.Attempts, &d.NextAttemptAt,
-			&d.LastStatus, &d.LastError, &d.CreatedAt, &delivered); err != nil {
+			&d.LastStatus, &d.LastError, &d.CreatedAt, &delivered, &latency, &response); err != nil {
 			rows.Close()
 			return nil, nil, fmt.Errorf("webhook deliveries: %w", err)
 		}
 		d.NextAttemptAt, d.CreatedAt, d.DeliveredAt = d.NextAttemptAt.UTC(), d.CreatedAt.UTC(), nullTimePtr(delivered)
 		out = append(out, d)
+		if latency.Valid && d.DeliveredAt != nil {
+			deliveredBy = append(deliveredBy, WebhookAttempt{ID: d.ID, DeliveryID: d.ID, EndpointID: d.EndpointID, EventID: d.EventID,
+				Status: d.LastStatus, Latency: time.Duration(latency.Int64) * time.Millisecond, Response: response, AttemptedAt: *d.DeliveredAt})
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -713,7 +702,14 @@ func (q Queries) WebhookDeliveries(ctx context.Context, orgID, endpointID string
 		a.Latency, a.AttemptedAt = time.Duration(ms)*time.Millisecond, a.AttemptedAt.UTC()
 		attempts[a.DeliveryID] = append(attempts[a.DeliveryID], a)
 	}
-	return out, attempts, arows.Err()
+	if err := arows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("webhook attempts: %w", err)
+	}
+	// The delivering attempt is the last one.
+	for _, a := range deliveredBy {
+		attempts[a.DeliveryID] = append(attempts[a.DeliveryID], a)
+	}
+	return out, attempts, nil
 }
 
 // CountWebhookDeliveries returns the number of deliveries in each state.
@@ -755,11 +751,38 @@ func (q Queries) OrganizationAdminEmails(ctx context.Context, orgID string) ([]s
 	return out, rows.Err()
 }
 
-// RecordWebhookAttempts records many attempts and their outcomes at once:
-// the attempts in multi-row inserts, the delivered ones in one update per
-// status; failures one by one.
+// RecordWebhookAttempts records many attempts and their outcomes at once.
+// An attempt that delivered is recorded in its delivery's row (status,
+// latency, first bytes of the answer, delivered_at as its time; see
+// WebhookDeliveries): on PostgreSQL one statement for all of them, on
+// SQLite multi-row updates. The others get rows of their own (multi-row
+// inserts) and update their deliveries one by one.
 func (q Queries) RecordWebhookAttempts(ctx context.Context, outs []DeliveryOutcome) error {
-	if q.engine == Postgres && len(outs) > 0 {
+	var failed, delivered []DeliveryOutcome
+	for _, o := range outs {
+		if o.Delivered {
+			delivered = append(delivered, o)
+		} else {
+			failed = append(failed, o)
+		}
+	}
+	if err := q.insertAttempts(ctx, failed); err != nil {
+		return err
+	}
+	for _, o := range failed {
+		if err := q.finishAttempt(ctx, o); err != nil {
+			return err
+		}
+	}
+	return q.markDelivered(ctx, delivered)
+}
+
+// insertAttempts writes attempts in rows of their own.
+func (q Queries) insertAttempts(ctx context.Context, outs []DeliveryOutcome) error {
+	if len(outs) == 0 {
+		return nil
+	}
+	if q.engine == Postgres {
 		// One statement of a constant text, whatever the number of rows.
 		var ids, deliveries, endpoints, evs, responses, errs []string
 		statuses, latencies := make([]int64, len(outs)), make([]int64, len(outs))
@@ -775,9 +798,10 @@ func (q Queries) RecordWebhookAttempts(ctx context.Context, outs []DeliveryOutco
 			ids, deliveries, endpoints, evs, statuses, latencies, responses, errs, ats); err != nil {
 			return fmt.Errorf("record webhook attempts: %w", err)
 		}
+		return nil
 	}
 	const chunk = 200
-	for i := 0; i < len(outs) && q.engine != Postgres; i += chunk {
+	for i := 0; i < len(outs); i += chunk {
 		part := outs[i:min(len(outs), i+chunk)]
 		var sb strings.Builder
 		sb.WriteString(`INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, status, latency_ms, response, error, attempted_at) VALUES `)
@@ -796,39 +820,61 @@ func (q Queries) RecordWebhookAttempts(ctx context.Context, outs []DeliveryOutco
 			return fmt.Errorf("record webhook attempts: %w", err)
 		}
 	}
-	delivered := map[int][]string{}
-	var at time.Time
-	for _, o := range outs {
-		switch {
-		case o.Delivered:
-			delivered[o.Attempt.Status] = append(delivered[o.Attempt.Status], o.Attempt.DeliveryID)
-			if o.Attempt.AttemptedAt.After(at) {
-				at = o.Attempt.AttemptedAt
-			}
-		default:
-			if err := q.finishAttempt(ctx, o); err != nil {
-				return err
-			}
-		}
+	return nil
+}
+
+// markDelivered records attempts that delivered in their deliveries' rows.
+func (q Queries) markDelivered(ctx context.Context, outs []DeliveryOutcome) error {
+	if len(outs) == 0 {
+		return nil
 	}
-	for status, ids := range delivered {
-		for i := 0; i < len(ids); i += 500 {
-			part := ids[i:min(len(ids), i+500)]
-			cond, args := q.inList("id", part, 3)
-			args = append([]any{status, Timestamp(at)}, args...)
-			if _, err := q.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, locked_until = NULL,
-				last_status = $1, last_error = '', delivered_at = $2 WHERE `+cond, args...); err != nil {
-				return fmt.Errorf("record webhook attempts: %w", err)
+	if q.engine == Postgres {
+		// One statement of a constant text, whatever the number of rows.
+		deliveries, responses := make([]string, len(outs)), make([]string, len(outs))
+		statuses, latencies := make([]int64, len(outs)), make([]int64, len(outs))
+		ats := make([]time.Time, len(outs))
+		for i, o := range outs {
+			a := o.Attempt
+			deliveries[i], responses[i] = a.DeliveryID, clipError(a.Response)
+			statuses[i], latencies[i], ats[i] = int64(a.Status), a.Latency.Milliseconds(), Timestamp(a.AttemptedAt)
+		}
+		if _, err := q.q.ExecContext(ctx, `UPDATE webhook_deliveries d SET state = 'delivered', attempts = d.attempts + 1, locked_until = NULL,
+				last_status = v.status, last_error = '', latency_ms = v.latency, response = v.response, delivered_at = v.at
+			FROM unnest($1::text[], $2::int[], $3::int[], $4::text[], $5::timestamptz[]) AS v(id, status, latency, response, at)
+			WHERE d.id = v.id`, deliveries, statuses, latencies, responses, ats); err != nil {
+			return fmt.Errorf("record webhook attempts: %w", err)
+		}
+		return nil
+	}
+	const chunk = 200
+	for i := 0; i < len(outs); i += chunk {
+		part := outs[i:min(len(outs), i+chunk)]
+		var sb strings.Builder
+		sb.WriteString(`UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, locked_until = NULL,
+			last_status = v.column2, last_error = '', latency_ms = v.column3, response = v.column4, delivered_at = v.column5
+			FROM (VALUES `)
+		args := make([]any, 0, 5*len(part))
+		for j, o := range part {
+			a := o.Attempt
+			if j > 0 {
+				sb.WriteString(", ")
 			}
+			n := len(args)
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5)
+			args = append(args, a.DeliveryID, a.Status, a.Latency.Milliseconds(), clipError(a.Response), Timestamp(a.AttemptedAt))
+		}
+		sb.WriteString(`) AS v WHERE webhook_deliveries.id = v.column1`)
+		if _, err := q.q.ExecContext(ctx, sb.String(), args...); err != nil {
+			return fmt.Errorf("record webhook attempts: %w", err)
 		}
 	}
 	return nil
 }
 
-// RecordDeliveredWebhookAttempts records attempts that all delivered, and
-// their deliveries as delivered, atomically: on PostgreSQL in one statement
-// (no transaction of its own to begin and commit), on SQLite in a
-// transaction.
+// RecordDeliveredWebhookAttempts records attempts that all delivered, in
+// their deliveries' rows (see RecordWebhookAttempts): on PostgreSQL in one
+// statement (no transaction of its own to begin and commit), on SQLite in
+// a transaction.
 func (s *Store) RecordDeliveredWebhookAttempts(ctx context.Context, outs []DeliveryOutcome) error {
 	if len(outs) == 0 {
 		return nil
@@ -841,23 +887,7 @@ func (s *Store) RecordDeliveredWebhookAttempts(ctx context.Context, outs []Deliv
 	if s.engine != Postgres {
 		return s.InTx(ctx, func(tx *Tx) error { return tx.RecordWebhookAttempts(ctx, outs) })
 	}
-	var ids, deliveries, endpoints, evs, responses, errs []string
-	statuses, latencies := make([]int64, len(outs)), make([]int64, len(outs))
-	ats := make([]time.Time, len(outs))
-	for i, o := range outs {
-		a := o.Attempt
-		ids, deliveries, endpoints, evs = append(ids, a.ID), append(deliveries, a.DeliveryID), append(endpoints, a.EndpointID), append(evs, a.EventID)
-		responses, errs = append(responses, clipError(a.Response)), append(errs, clipError(a.Error))
-		statuses[i], latencies[i], ats[i] = int64(a.Status), a.Latency.Milliseconds(), Timestamp(a.AttemptedAt)
-	}
-	_, err := s.db.ExecContext(ctx, `WITH a AS (
-			INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, status, latency_ms, response, error, attempted_at)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::text[], $8::text[], $9::timestamptz[]))
-		UPDATE webhook_deliveries d SET state = 'delivered', attempts = d.attempts + 1, locked_until = NULL, last_status = v.status,
-			last_error = '', delivered_at = v.at
-		FROM unnest($2::text[], $5::int[], $9::timestamptz[]) AS v(id, status, at) WHERE d.id = v.id`,
-		ids, deliveries, endpoints, evs, statuses, latencies, responses, errs, ats)
-	if err != nil {
+	if err := s.Queries.markDelivered(ctx, outs); err != nil {
 		return fmt.Errorf("record delivered webhook attempts: %w", err)
 	}
 	return nil

@@ -633,3 +633,70 @@ func TestRunSendsHandedOverDeliveries(t *testing.T) {
 		}
 	})
 }
+
+// Every attempt is listed with its status, latency and the first bytes of
+// the answer: failed ones from rows of their own, the delivering one from
+// its delivery's row (no attempt row is written for it), after a failure
+// (recorded with the endpoint's health) and at the first attempt (the
+// common recording).
+func TestAttemptsListed(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		h := newHarness(t, dsn, true)
+		ctx := context.Background()
+		var calls atomic.Int32
+		answer := func(flaky bool) string {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if flaky && calls.Add(1) == 1 {
+					http.Error(w, "try later", http.StatusInternalServerError)
+					return
+				}
+				time.Sleep(20 * time.Millisecond)
+				w.WriteHeader(http.StatusAccepted)
+				_, _ = io.WriteString(w, "accepted "+strings.Repeat("x", 600))
+			}))
+			t.Cleanup(srv.Close)
+			ep, err := h.svc.Create(ctx, h.org, webhooks.EndpointInput{URL: srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ep.ID
+		}
+		flaky, steady := answer(true), answer(false)
+		h.emit(t, "u1", 1)
+		done := func(id string) bool {
+			dels, _, err := h.svc.Deliveries(ctx, h.org, id, 10)
+			return err == nil && len(dels) == 1 && dels[0].State == store.DeliveryDelivered
+		}
+		h.drain(t, func() bool { return done(flaky) && done(steady) })
+		for _, c := range []struct {
+			id       string
+			statuses []int
+		}{{flaky, []int{500, 202}}, {steady, []int{202}}} {
+			dels, atts, err := h.svc.Deliveries(ctx, h.org, c.id, 10)
+			if err != nil || len(dels) != 1 {
+				t.Fatalf("deliveries %+v %v", dels, err)
+			}
+			d, as := dels[0], atts[dels[0].ID]
+			if len(as) != len(c.statuses) || d.Attempts != len(c.statuses) {
+				t.Fatalf("delivery %+v: attempts %+v, want statuses %v", d, as, c.statuses)
+			}
+			for i, a := range as {
+				if a.Status != c.statuses[i] {
+					t.Errorf("attempt %d status %d, want %d", i, a.Status, c.statuses[i])
+				}
+			}
+			if i := len(as) - 1; i > 0 && (as[0].Response != "try later\n" || as[0].Error == "" || as[0].AttemptedAt.After(as[i].AttemptedAt)) {
+				t.Errorf("failed attempt %+v before %+v", as[0], as[i])
+			}
+			last := as[len(as)-1]
+			if !strings.HasPrefix(last.Response, "accepted xxx") || len(last.Response) != 512 || last.Error != "" ||
+				last.Latency < 20*time.Millisecond || d.DeliveredAt == nil || !last.AttemptedAt.Equal(*d.DeliveredAt) {
+				t.Errorf("delivering attempt %+v (%d bytes) of %+v", last, len(last.Response), d)
+			}
+		}
+		var rows int
+		if err := h.st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_attempts`).Scan(&rows); err != nil || rows != 1 {
+			t.Errorf("%d attempt rows (%v), want 1: the failed attempt's", rows, err)
+		}
+	})
+}
