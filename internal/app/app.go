@@ -161,7 +161,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	}
 	var limiter flows.Limiter
 	if cfg.RateStore == "db" || (cfg.RateStore == "" && st.Engine() == store.Postgres) {
-		sqlLimiter := ratelimit.NewSQL(st.DB(), o.now)
+		// On SQLite the limiter's writes take their turn in the store's
+		// writer slot, with the transactions (on PostgreSQL this is a no-op).
+		sqlLimiter := ratelimit.NewSQL(st.DB(), o.now, ratelimit.WithWrites(st.InWriterSlot))
 		limiter = sqlLimiter
 		a.sweepRates = sqlLimiter.Sweep
 	} else {

@@ -119,6 +119,24 @@ func (s *SQL) AllowAll(ctx context.Context, checks []Check) (Decision, int, erro
 		}
 		return d, -1, nil
 	}
+	var (
+		d   Decision
+		idx int
+	)
+	err := s.write(ctx, func() error {
+		var err error
+		d, idx, err = s.decideAll(ctx, todo)
+		return err
+	})
+	if err != nil {
+		return Decision{}, idx, err
+	}
+	return d, idx, nil
+}
+
+// decideAll reads the windows of todo (two or more checks with distinct
+// keys) and counts their events as AllowAll says.
+func (s *SQL) decideAll(ctx context.Context, todo []sqlCheck) (Decision, int, error) {
 	if err := s.readAllWindows(ctx, todo); err != nil {
 		return Decision{}, todo[0].idx, err
 	}

@@ -70,19 +70,48 @@ type SQL struct {
 	// batch gathers concurrent calls into one read and one upsert; nil on
 	// SQLite, where every call goes on its own.
 	batch *coalescer
+	// writes runs each decision that may write, and Sweep (see WithWrites).
+	writes func(ctx context.Context, fn func() error) error
+}
+
+// SQLOption is a setting of NewSQL.
+type SQLOption func(*SQL)
+
+// WithWrites makes the limiter run each decision that may write (the read
+// of the windows and the conditional upsert that follows it) and each Sweep
+// as fn inside run. On SQLite, which has one writer at a time, run should
+// hold the slot in which the application's transactions take their turns
+// (store.Store.InWriterSlot): the limiter's writes then queue with the
+// transactions instead of waiting for SQLite's write lock in its busy
+// handler, which holds a connection meanwhile and polls with sleeps. run
+// must call fn at most once and return its error. It is not used for the
+// batched decisions on PostgreSQL.
+func WithWrites(run func(ctx context.Context, fn func() error) error) SQLOption {
+	return func(s *SQL) { s.writes = run }
 }
 
 // NewSQL returns a Limiter over db reading the time from now, or from
 // time.Now when now is nil.
-func NewSQL(db *sql.DB, now func() time.Time) *SQL {
+func NewSQL(db *sql.DB, now func() time.Time, opts ...SQLOption) *SQL {
 	if now == nil {
 		now = time.Now
 	}
 	s := &SQL{db: db, now: now}
+	for _, opt := range opts {
+		opt(s)
+	}
 	if isPostgres(db) {
 		s.batch = &coalescer{run: s.decideBatch}
 	}
 	return s
+}
+
+// write runs fn as WithWrites says: inside the configured run, or directly.
+func (s *SQL) write(ctx context.Context, fn func() error) error {
+	if s.writes == nil {
+		return fn()
+	}
+	return s.writes(ctx, fn)
 }
 
 // Allow implements Limiter.
@@ -111,15 +140,24 @@ func (s *SQL) Allow(ctx context.Context, key string, r Rule) (Decision, error) {
 	prevStart := start - secs
 
 	w := window{limit: int64(r.Limit), elapsed: now - startNs, size: size}
-	if err := s.readWindows(ctx, key, start, prevStart, &w); err != nil {
+	var d Decision
+	err := s.write(ctx, func() error {
+		if err := s.readWindows(ctx, key, start, prevStart, &w); err != nil {
+			return err
+		}
+		eff := min(w.effectiveLimit(), maxSQLCount)
+		if w.cur >= eff {
+			d = Decision{RetryAfter: retryAfter(w.wait())}
+			return nil
+		}
+		var err error
+		d, err = s.countOne(ctx, key, start, eff, w)
+		return err
+	})
+	if err != nil {
 		return Decision{}, err
 	}
-	eff := min(w.effectiveLimit(), maxSQLCount)
-	if w.cur >= eff {
-		return Decision{RetryAfter: retryAfter(w.wait())}, nil
-	}
-
-	return s.countOne(ctx, key, start, eff, w)
+	return d, nil
 }
 
 // countOne counts one event in key's window start unless it holds eff events
@@ -179,13 +217,19 @@ func (s *SQL) Sweep(ctx context.Context, olderThan time.Duration) (int64, error)
 		return 0, fmt.Errorf("ratelimit: sql sweep: olderThan must be positive, got %v", olderThan)
 	}
 	cutoff := floorDiv(s.now().Add(-olderThan).UnixNano(), int64(time.Second))
-	res, err := s.db.ExecContext(ctx, sqlSweep, cutoff)
+	var n int64
+	err := s.write(ctx, func() error {
+		res, err := s.db.ExecContext(ctx, sqlSweep, cutoff)
+		if err != nil {
+			return fmt.Errorf("ratelimit: sql sweep windows before %d: %w", cutoff, err)
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return fmt.Errorf("ratelimit: sql sweep: rows affected: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, fmt.Errorf("ratelimit: sql sweep windows before %d: %w", cutoff, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("ratelimit: sql sweep: rows affected: %w", err)
+		return 0, err
 	}
 	return n, nil
 }

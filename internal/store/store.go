@@ -293,6 +293,24 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// InWriterSlot runs fn while holding the writer slot on SQLite, and directly
+// on PostgreSQL. It is for statements that write on the pool (DB) outside a
+// transaction, such as the rate limiter's: in the slot they never wait for
+// SQLite's write lock in its busy handler, holding a connection that a
+// transaction holding the lock may need, and they queue in order behind the
+// transactions instead of polling. fn must not call InTx or InWriterSlot.
+func (s *Store) InWriterSlot(ctx context.Context, fn func() error) error {
+	if s.writer != nil {
+		select {
+		case s.writer <- struct{}{}:
+			defer func() { <-s.writer }()
+		case <-ctx.Done():
+			return fmt.Errorf("writer slot: %w", ctx.Err())
+		}
+	}
+	return fn()
+}
+
 // Tx is a transaction; it has every method of Queries.
 type Tx struct {
 	Queries
