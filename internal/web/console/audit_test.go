@@ -12,10 +12,7 @@ import (
 // each language, a bus message by its subject, an actor of its own by its
 // text, any other (one no longer stored) as its id alone.
 func TestActorName(t *testing.T) {
-	c, err := New(nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := testConsole(t)
 	names := map[string]store.ActorName{
 		"backoffice:b1":        {Kind: store.ActorBackOffice, Name: "sup@onboard.test"},
 		"admin:k1:old":         {Kind: store.ActorAdminKey, Name: "CI deploys"},
@@ -53,4 +50,15 @@ func TestActorName(t *testing.T) {
 			t.Errorf("%s %s: %q, want %q", tc.lang, tc.actor, got, tc.want)
 		}
 	}
+}
+
+// testConsole is a console without services, for what needs only its
+// templates and catalogue.
+func testConsole(t *testing.T) *Console {
+	t.Helper()
+	c, err := New(nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

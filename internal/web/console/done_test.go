@@ -2,8 +2,6 @@ package console
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"testing"
 
@@ -15,10 +13,7 @@ import (
 // arguments filled in, and a missing or unknown one leaves the view as it
 // was.
 func TestDoneLead(t *testing.T) {
-	c, err := New(nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := testConsole(t)
 	for page, texts := range doneLeads {
 		for done, id := range texts {
 			for _, lang := range flows.Languages {
