@@ -18,7 +18,8 @@ import (
 
 // TestBrowserConsoleDirectory drives the console's directory and audit log
 // in one browser session: an org_admin searches a customer and pages
-// through the customers, opens the customer's page, creates a customer
+// through the customers, opens the customer's page and her user's (whose
+// audit entries name her as their actor), creates a customer
 // whose first user gets the invitation mail, and finds the creation in the
 // audit log filtered by that action; an org_admin of another organization
 // gets 404 for all of it.
@@ -112,6 +113,10 @@ func TestBrowserConsoleDirectory(t *testing.T) {
 			t.Fatalf("user page: %d", st)
 		}
 		expectPage(t, tab, http.StatusOK, http.StatusOK, "ada@example.com")
+		// Her registration in the user's audit entries, by her name.
+		if got := pageText(t, tab, "table.audit tbody"); !strings.Contains(got, "User Ada Lovelace (ada@example.com)") {
+			t.Fatalf("the user's audit entries: %q, want her registration by her name", got)
+		}
 		checkPage(t, tab, "console-user")
 
 		// A customer created from the console; errors next to the fields first.

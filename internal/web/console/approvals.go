@@ -45,15 +45,8 @@ func (c *Console) getApprovals(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := view{Title: rq.T("console.approvals.title"), Data: c.approvalsData(rq, list, "", "")}
-	switch r.URL.Query().Get("done") {
-	case "approved":
-		v.Lead, v.Success = rq.T("console.approvals.approved"), true
-	case "rejected":
-		v.Lead, v.Success = rq.T("console.approvals.rejected"), true
-	default:
-		if len(list) == 0 {
-			v.Lead = rq.T("console.approvals.none")
-		}
+	if !v.doneLead(r, "approvals") && len(list) == 0 {
+		v.Lead = rq.T("console.approvals.none")
 	}
 	c.render(w, r, http.StatusOK, "approvals", v)
 }

@@ -147,12 +147,9 @@ func (c *Console) showLabelpartners(w http.ResponseWriter, r *http.Request, stat
 		return
 	}
 	v := view{Errors: errs, Data: labelpartnersPage{List: list, New: f, Key: key, KeyName: keyName}}
-	switch {
-	case key != "":
+	if key != "" {
 		v.Lead, v.Success = rq.T("b2b.lp.created", "Name", keyName), true
-	case r.URL.Query().Get("done") == "saved":
-		v.Lead, v.Success = rq.T("console.saved"), true
-	case len(list) == 0:
+	} else if !v.doneLead(r, "b2b-labelpartners") && len(list) == 0 {
 		v.Lead = rq.T("b2b.lp.none")
 	}
 	c.b2bRender(w, r, status, "b2b-labelpartners", rq.T("b2b.lp.title"), v)
@@ -310,9 +307,7 @@ func (c *Console) showClients(w http.ResponseWriter, r *http.Request, status int
 		p.List = append(p.List, row)
 	}
 	v := view{Errors: errs, Data: p, Lead: lead, Success: lead != ""}
-	if r.URL.Query().Get("done") == "revoked" && lead == "" {
-		v.Lead, v.Success = rq.T("b2b.client.revoked"), true
-	} else if len(list) == 0 && lead == "" {
+	if lead == "" && !v.doneLead(r, "b2b-clients") && len(list) == 0 {
 		v.Lead = rq.T("b2b.client.none")
 	}
 	c.b2bRender(w, r, status, "b2b-clients", rq.T("b2b.client.title"), v)

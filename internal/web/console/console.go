@@ -375,6 +375,37 @@ type view struct {
 	Req     *req
 }
 
+// doneLeads are the success leads of the pages a save redirects to with
+// ?done=<what>: by page (its template's name, "usertype" for the edit form
+// of a user type), what was done and the catalogue text that says so.
+var doneLeads = map[string]map[string]string{
+	"approvals":         {"approved": "console.approvals.approved", "rejected": "console.approvals.rejected"},
+	"b2b-clients":       {"revoked": "b2b.client.revoked"},
+	"b2b-labelpartners": {"saved": "console.saved"},
+	"onboarding":        {"saved": "console.saved"},
+	"partners":          {"created": "console.partner.created", "code": "console.partner.code_changed"},
+	"properties":        {"created": "console.prop.created", "deleted": "console.prop.deleted"},
+	"property":          {"saved": "console.saved"},
+	"system": {"settings": "console.saved", "org": "console.system.org_created", "user": "console.system.user_created",
+		"renamed": "console.sysorg.renamed", "disabled": "console.sysorg.disabled_done", "enabled": "console.sysorg.enabled_done"},
+	"usertype":  {"saved": "console.saved"},
+	"usertypes": {"created": "console.ut.created"},
+	"webhook":   {"saved": "console.saved", "replayed": "console.webhooks.replayed"},
+	"webhooks":  {"deleted": "console.webhooks.deleted"},
+}
+
+// doneLead makes v's lead the success text of page for the request's
+// ?done= (args are the text's template arguments) and tells whether it
+// did: not for a missing or unknown value.
+func (v *view) doneLead(r *http.Request, page string, args ...any) bool {
+	id, ok := doneLeads[page][r.URL.Query().Get("done")]
+	if !ok {
+		return false
+	}
+	v.Lead, v.Success = reqOf(r).T(id, args...), true
+	return true
+}
+
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
 	rq := reqOf(r)
 	t, ok := c.pages[page]

@@ -213,13 +213,25 @@ func (c *Console) auditTable(r *http.Request, caption string, entries []domain.A
 	return auditTable{ID: "audit-caption", Caption: caption, Rows: out}, nil
 }
 
-// actorName tells who an actor is: a resolved back-office user, admin key
-// or B2B client by kind and name ("console.audit.by.<kind>"), an actor of
-// its own ("system", "admin:environment", …) by its catalogue text
+// actorName tells who an actor is: a resolved back-office user, admin key,
+// B2B client, user, end user or installation code by kind and name
+// ("console.audit.by.<kind>", the detail in brackets after the name), a
+// message from the bus by its subject ("console.audit.by.nats"), an actor
+// of its own ("system", "admin:environment", …) by its catalogue text
 // ("console.audit.by.<actor>"), else "" (the id alone is shown).
 func (c *Console) actorName(rq *req, actor string, names map[string]store.ActorName) string {
 	if n, ok := names[actor]; ok {
-		return rq.T("console.audit.by."+string(n.Kind), "Name", n.Name)
+		name := n.Name
+		switch {
+		case name == "":
+			name = n.Detail
+		case n.Detail != "":
+			name += " (" + n.Detail + ")"
+		}
+		return rq.T("console.audit.by."+string(n.Kind), "Name", name)
+	}
+	if subject, ok := strings.CutPrefix(actor, "nats:"); ok && subject != "" {
+		return rq.T("console.audit.by.nats", "Subject", subject)
 	}
 	if id := "console.audit.by." + actor; c.tr.Has(rq.Lang, id) {
 		return rq.T(id)

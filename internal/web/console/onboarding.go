@@ -212,9 +212,7 @@ func (c *Console) getOnboarding(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := view{Lead: rq.T("console.onb.lead")}
-	if r.URL.Query().Get("saved") == "1" {
-		v.Lead, v.Success = rq.T("console.saved"), true
-	}
+	v.doneLead(r, "onboarding")
 	c.renderOnboarding(w, r, http.StatusOK, v, d)
 }
 
@@ -233,7 +231,7 @@ func (c *Console) postOnboarding(w http.ResponseWriter, r *http.Request) {
 		_, err = c.flows.PutOnboarding(r.Context(), rq.P.Admin(), rq.Org, next)
 	}
 	if err == nil {
-		http.Redirect(w, r, rq.OrgPath("/onboarding?saved=1"), http.StatusSeeOther)
+		http.Redirect(w, r, rq.OrgPath("/onboarding?done=saved"), http.StatusSeeOther)
 		return
 	}
 	de := domain.AsError(err)
@@ -253,6 +251,19 @@ func (c *Console) postOnboarding(w http.ResponseWriter, r *http.Request) {
 	c.renderOnboarding(w, r, httpx.Status(de.Code), view{Errors: errs}, d)
 }
 
+// refuseTry shows the onboarding page again with a refused try's errors
+// (an address or code the flows call invalid) next to the fields of its
+// form; any other error fails the page.
+func (c *Console) refuseTry(w http.ResponseWriter, r *http.Request, err error, d onboardingData, f form) {
+	de := domain.AsError(err)
+	if de == nil || de.Code != domain.EInvalid {
+		c.fail(w, r, err)
+		return
+	}
+	errs := c.applyErrors(reqOf(r), f.Fields, de)
+	c.renderOnboarding(w, r, http.StatusUnprocessableEntity, view{Errors: errs}, d)
+}
+
 // postTryEmail tells whether the stored email requirement accepts an
 // address.
 func (c *Console) postTryEmail(w http.ResponseWriter, r *http.Request) {
@@ -268,13 +279,7 @@ func (c *Console) postTryEmail(w http.ResponseWriter, r *http.Request) {
 	d.TryEmail.Fields[0].Value = addr
 	accepted, err := flows.TryEmailRequirement(rq.Org.Onboarding.EmailRequirement, addr)
 	if err != nil {
-		de := domain.AsError(err)
-		if de == nil || de.Code != domain.EInvalid {
-			c.fail(w, r, err)
-			return
-		}
-		errs := c.applyErrors(rq, d.TryEmail.Fields, de)
-		c.renderOnboarding(w, r, http.StatusUnprocessableEntity, view{Errors: errs}, d)
+		c.refuseTry(w, r, err, d, d.TryEmail)
 		return
 	}
 	d.TryOK = accepted
@@ -300,13 +305,7 @@ func (c *Console) postTestProvider(w http.ResponseWriter, r *http.Request) {
 	d.TestProvider.Fields[0].Value = code
 	res, err := c.flows.TestPartnerProvider(r.Context(), rq.P.Admin(), rq.Org, code)
 	if err != nil {
-		de := domain.AsError(err)
-		if de == nil || de.Code != domain.EInvalid {
-			c.fail(w, r, err)
-			return
-		}
-		errs := c.applyErrors(rq, d.TestProvider.Fields, de)
-		c.renderOnboarding(w, r, http.StatusUnprocessableEntity, view{Errors: errs}, d)
+		c.refuseTry(w, r, err, d, d.TestProvider)
 		return
 	}
 	switch {

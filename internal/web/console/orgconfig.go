@@ -147,12 +147,7 @@ func (c *Console) renderProperties(w http.ResponseWriter, r *http.Request, statu
 func (c *Console) getProperties(w http.ResponseWriter, r *http.Request) {
 	rq := reqOf(r)
 	v := view{Lead: rq.T("console.prop.lead")}
-	switch r.URL.Query().Get("done") {
-	case "created":
-		v.Lead, v.Success = rq.T("console.prop.created"), true
-	case "deleted":
-		v.Lead, v.Success = rq.T("console.prop.deleted"), true
-	}
+	v.doneLead(r, "properties")
 	c.renderProperties(w, r, http.StatusOK, v, c.newPropertyForm(rq, flows.PropertyInput{Scope: flows.PropertyScopeCustomer, Type: flows.PropertyString}))
 }
 
@@ -214,9 +209,7 @@ func (c *Console) getProperty(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := view{Lead: rq.T("console.prop.edit_lead", "Scope", rq.T("console.prop.scope."+p.Scope))}
-	if r.URL.Query().Get("saved") == "1" {
-		v.Lead, v.Success = rq.T("console.saved"), true
-	}
+	v.doneLead(r, "property")
 	c.renderProperty(w, r, http.StatusOK, v, p.Name, c.propertyEdit(rq, p.ID, propertyInput(p)))
 }
 
@@ -235,7 +228,7 @@ func (c *Console) postPropertyUpdate(w http.ResponseWriter, r *http.Request) {
 	if len(perrs) > 0 {
 		err = domain.Invalid(perrs...)
 	} else if _, err = c.flows.UpdateProperty(r.Context(), rq.P.Admin(), rq.Org, p.ID, in); err == nil {
-		http.Redirect(w, r, rq.OrgPath("/properties/"+p.ID+"?saved=1"), http.StatusSeeOther)
+		http.Redirect(w, r, rq.OrgPath("/properties/"+p.ID+"?done=saved"), http.StatusSeeOther)
 		return
 	}
 	c.refuse(w, r, err, func() ([]*field, func(int, []string), error) {
@@ -307,9 +300,7 @@ func (c *Console) renderUserTypes(w http.ResponseWriter, r *http.Request, status
 func (c *Console) getUserTypes(w http.ResponseWriter, r *http.Request) {
 	rq := reqOf(r)
 	v := view{Lead: rq.T("console.ut.lead")}
-	if r.URL.Query().Get("done") == "created" {
-		v.Lead, v.Success = rq.T("console.ut.created"), true
-	}
+	v.doneLead(r, "usertypes")
 	c.renderUserTypes(w, r, http.StatusOK, v, c.newUserTypeForm(rq, flows.UserTypeInput{}))
 }
 
@@ -354,9 +345,7 @@ func (c *Console) getUserType(w http.ResponseWriter, r *http.Request) {
 	}
 	u := uts[i]
 	v := view{Title: rq.T("console.ut.edit_title", "Name", u.Name), Lead: rq.T("console.ut.edit_lead")}
-	if r.URL.Query().Get("saved") == "1" {
-		v.Lead, v.Success = rq.T("console.saved"), true
-	}
+	v.doneLead(r, "usertype")
 	v.Data = c.userTypeForm(rq, u.Name, u.Label, u.Permissions)
 	c.render(w, r, http.StatusOK, "form", v)
 }
@@ -371,7 +360,7 @@ func (c *Console) postUserTypeUpdate(w http.ResponseWriter, r *http.Request) {
 	perms := append([]string{}, r.PostForm["permissions"]...)
 	_, err := c.flows.UpdateUserType(r.Context(), rq.P.Admin(), rq.Org, name, flows.UserTypePatch{Label: &label, Permissions: &perms})
 	if err == nil {
-		http.Redirect(w, r, rq.OrgPath("/user-types/"+url.PathEscape(name)+"?saved=1"), http.StatusSeeOther)
+		http.Redirect(w, r, rq.OrgPath("/user-types/"+url.PathEscape(name)+"?done=saved"), http.StatusSeeOther)
 		return
 	}
 	c.refuse(w, r, err, func() ([]*field, func(int, []string), error) {
@@ -456,12 +445,7 @@ func (c *Console) renderPartners(w http.ResponseWriter, r *http.Request, status 
 func (c *Console) getPartners(w http.ResponseWriter, r *http.Request) {
 	rq := reqOf(r)
 	v := view{Lead: rq.T("console.partner.lead")}
-	switch r.URL.Query().Get("done") {
-	case "created":
-		v.Lead, v.Success = rq.T("console.partner.created"), true
-	case "code":
-		v.Lead, v.Success = rq.T("console.partner.code_changed"), true
-	}
+	v.doneLead(r, "partners")
 	c.renderPartners(w, r, http.StatusOK, v, url.Values{}, nil)
 }
 

@@ -2,8 +2,6 @@ package console
 
 import (
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,10 +17,7 @@ import (
 // errors next to the fields and the problem's status; other errors, or a
 // page that cannot be built, are the error page with their own status.
 func TestRefuse(t *testing.T) {
-	c, err := New(nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := testConsole(t)
 	limited := domain.Errorf(domain.ERateLimited, "", "slow down")
 	limited.RetryAfter = 1500 * time.Millisecond
 	for _, tc := range []struct {

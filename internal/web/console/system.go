@@ -126,21 +126,7 @@ func (c *Console) getSystem(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := view{Title: rq.T("console.system.title"), Data: c.systemData(rq, st)}
-	name := r.URL.Query().Get("name")
-	switch r.URL.Query().Get("done") {
-	case "settings":
-		v.Lead, v.Success = rq.T("console.saved"), true
-	case "org":
-		v.Lead, v.Success = rq.T("console.system.org_created", "Name", name), true
-	case "user":
-		v.Lead, v.Success = rq.T("console.system.user_created"), true
-	case "renamed":
-		v.Lead, v.Success = rq.T("console.sysorg.renamed", "Name", name), true
-	case "disabled":
-		v.Lead, v.Success = rq.T("console.sysorg.disabled_done", "Name", name), true
-	case "enabled":
-		v.Lead, v.Success = rq.T("console.sysorg.enabled_done", "Name", name), true
-	}
+	v.doneLead(r, "system", "Name", r.URL.Query().Get("name"))
 	c.render(w, r, http.StatusOK, "system", v)
 }
 

@@ -140,9 +140,7 @@ func (c *Console) getWebhooks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := view{Title: rq.T("console.webhooks.title"), Lead: rq.T("console.webhooks.lead"), Data: c.webhooksData(rq, eps, "", "", nil)}
-	if r.URL.Query().Get("done") == "deleted" {
-		v.Lead, v.Success = rq.T("console.webhooks.deleted"), true
-	}
+	v.doneLead(r, "webhooks")
 	c.render(w, r, http.StatusOK, "webhooks", v)
 }
 
@@ -253,19 +251,13 @@ func (c *Console) endpoint(w http.ResponseWriter, r *http.Request) (store.Webhoo
 }
 
 func (c *Console) getWebhook(w http.ResponseWriter, r *http.Request) {
-	rq := reqOf(r)
 	ep, ok := c.endpoint(w, r)
 	if !ok {
 		return
 	}
 	v := view{}
-	switch q := r.URL.Query(); q.Get("done") {
-	case "saved":
-		v.Lead, v.Success = rq.T("console.saved"), true
-	case "replayed":
-		n, _ := strconv.Atoi(q.Get("n"))
-		v.Lead, v.Success = rq.T("console.webhooks.replayed", "N", n), true
-	}
+	n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+	v.doneLead(r, "webhook", "N", n)
 	c.showWebhook(w, r, http.StatusOK, ep, v, "")
 }
 
