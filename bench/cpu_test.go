@@ -84,6 +84,7 @@ func (w *backendWatch) pids() ([]int, bool) {
 type cpuUse struct {
 	wall    time.Duration
 	service time.Duration // this process, plus the PostgreSQL server when it serves the benchmark
+	pg      time.Duration // the PostgreSQL server's part of service
 	others  time.Duration // every other process on the machine, and steal
 	ok      bool
 }
@@ -98,12 +99,13 @@ func cpuBetween(a, b cpuSample, withPostgres bool) cpuUse {
 	}
 	u.service = b.self - a.self
 	if withPostgres {
-		u.service += b.postgres - a.postgres
+		u.pg = b.postgres - a.postgres
 		// A backend that appeared in between counts from zero; one that
 		// ended in between is lost (the pools keep theirs open).
 		for pid, d := range b.backends {
-			u.service += d - a.backends[pid]
+			u.pg += d - a.backends[pid]
 		}
+		u.service += u.pg
 	}
 	u.others = max(0, b.busy-a.busy-u.service)
 	return u
@@ -111,7 +113,7 @@ func cpuBetween(a, b cpuSample, withPostgres bool) cpuUse {
 
 // add returns the CPU spent in u and v, two disjoint intervals.
 func (u cpuUse) add(v cpuUse) cpuUse {
-	return cpuUse{wall: u.wall + v.wall, service: u.service + v.service, others: u.others + v.others, ok: u.ok && v.ok}
+	return cpuUse{wall: u.wall + v.wall, service: u.service + v.service, pg: u.pg + v.pg, others: u.others + v.others, ok: u.ok && v.ok}
 }
 
 // capacity is the CPU time the machine had in the interval.
@@ -131,4 +133,9 @@ func (u cpuUse) utilPct() float64 {
 // msPer is the service's CPU time per operation, in milliseconds.
 func (u cpuUse) msPer(n int) float64 {
 	return float64(u.service) / float64(time.Millisecond) / float64(n)
+}
+
+// pgMsPer is the PostgreSQL server's part of msPer.
+func (u cpuUse) pgMsPer(n int) float64 {
+	return float64(u.pg) / float64(time.Millisecond) / float64(n)
 }

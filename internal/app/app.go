@@ -222,7 +222,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	a.flows = flows.New(flows.Deps{
 		Store: st, Hasher: hasher, Policy: auth.DefaultPolicy(),
 		Mail: templates, Limiter: limiter, Notify: func() { a.worker.Notify(); a.dispatcher.Wake() }, Logger: logger, Now: o.now,
-		HTTP: hc,
+		HTTP: hc, HandOver: a.worker,
 	}, flows.Config{
 		AdminKeyHash: adminKeyHash(cfg.AdminKey),
 		PublicURL:    cfg.PublicURL, MailFrom: cfg.MailFrom, SignupTTL: cfg.SignupTTL, SessionTTL: cfg.SessionTTL,

@@ -105,12 +105,14 @@ type Service struct {
 	mail    Renderer
 	limiter Limiter
 	notify  func()
-	now     func() time.Time
-	log     *slog.Logger
-	cfg     Config
-	msgHost string
-	http    *outbound.Client
-	jobWake chan struct{} // RunJobs waits on it
+	// handOver, when set, takes the mails of signup jobs (MailHandOver).
+	handOver MailHandOver
+	now      func() time.Time
+	log      *slog.Logger
+	cfg      Config
+	msgHost  string
+	http     *outbound.Client
+	jobWake  chan struct{} // RunJobs waits on it
 	// jobQueue writes the jobs of concurrent requests together.
 	jobQueue jobQueue
 
@@ -148,9 +150,13 @@ type Deps struct {
 	Policy  auth.Policy
 	Mail    Renderer
 	Limiter Limiter
-	Notify  func()           // wakes the mail worker after a commit; may be nil
-	Now     func() time.Time // nil → time.Now
-	Logger  *slog.Logger
+	Notify  func() // wakes the mail worker after a commit; may be nil
+	// HandOver, when set, is this node's mail worker, handed the mails of
+	// signup jobs (see MailHandOver); nil → they are queued and Notify
+	// wakes the worker to claim them.
+	HandOver MailHandOver
+	Now      func() time.Time // nil → time.Now
+	Logger   *slog.Logger
 	// HTTP calls the URLs organizations configure (the Partner Provider,
 	// token introspection); nil → an outbound client with the default
 	// rules (no private addresses, https only).
@@ -188,7 +194,7 @@ func New(d Deps, cfg Config) *Service {
 	}
 	return &Service{
 		store: d.Store, hasher: d.Hasher, policy: d.Policy, mail: d.Mail, limiter: d.Limiter,
-		notify: d.Notify, now: d.Now, log: d.Logger, cfg: cfg, msgHost: messageHost(cfg), http: d.HTTP,
+		notify: d.Notify, handOver: d.HandOver, now: d.Now, log: d.Logger, cfg: cfg, msgHost: messageHost(cfg), http: d.HTTP,
 		reCache: map[string]*regexp.Regexp{}, jobWake: make(chan struct{}, 1), jobRuns: map[string]JobFunc{},
 	}
 }

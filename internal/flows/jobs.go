@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/onboard-dev/onboard/internal/domain"
+	obmail "github.com/onboard-dev/onboard/internal/mail"
 	"github.com/onboard-dev/onboard/internal/store"
 )
 
@@ -163,12 +164,21 @@ func (s *Service) RunDueJobs(ctx context.Context, limit int) (int, error) {
 
 // runJobBatch runs up to limit due jobs in one transaction and deletes them
 // in it. It returns how many it ran and whether they queued mail; when a
-// job's work fails (errJobRun), nothing of the batch is kept.
+// job's work fails (errJobRun), nothing of the batch is kept. The mails of
+// the signup jobs are handed to this node's mail worker once the
+// transaction commits, when it takes them (see handOverMails).
 func (s *Service) runJobBatch(ctx context.Context, limit int) (int, bool, error) {
 	now := s.now()
+	var until time.Time
+	if s.handOver != nil {
+		if lease, ok := s.handOver.HandOverLease(); ok {
+			until = now.Add(lease)
+		}
+	}
 	got, mailed := 0, false
+	var handed []domain.OutboxMail
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		got, mailed = 0, false
+		got, mailed, handed = 0, false, handed[:0]
 		jobs, err := tx.NextJobs(ctx, now, limit)
 		if err != nil {
 			return err
@@ -181,11 +191,16 @@ func (s *Service) runJobBatch(ctx context.Context, limit int) (int, bool, error)
 			if len(signups) == 0 {
 				return nil
 			}
-			m, err := s.runSignupJobs(ctx, tx, signups, now)
+			ms, err := s.runSignupJobs(ctx, tx, signups, now, until)
 			if err != nil {
 				return errJobRun{fmt.Errorf("%d signup jobs: %w", len(signups), err)}
 			}
-			mailed, signups = mailed || m, signups[:0]
+			if until.IsZero() {
+				mailed = mailed || len(ms) > 0
+			} else {
+				handed = append(handed, ms...)
+			}
+			signups = signups[:0]
 			return nil
 		}
 		for _, j := range jobs {
@@ -216,7 +231,36 @@ func (s *Service) runJobBatch(ctx context.Context, limit int) (int, bool, error)
 	if err != nil {
 		return 0, false, err
 	}
+	s.handOverMails(handed, now, until)
 	return got, mailed, nil
+}
+
+// MailHandOver is this node's mail worker (mail.Worker) as the job worker
+// sees it: the mails of signup jobs are written to the outbox already
+// leased to it and handed to it in memory once committed, so that it sends
+// them without claiming them (one statement less, and each mail row written
+// twice instead of three times). A 202 still means the mail is sent: should
+// the node die before sending, the lease runs out and any node's worker
+// claims the mail.
+type MailHandOver interface {
+	// HandOverLease tells how long to lease mails to be handed over, and
+	// false when they should be queued instead.
+	HandOverLease() (time.Duration, bool)
+	// HandOver gives the worker mails written leased until until, once
+	// committed; it does not block.
+	HandOver(items []obmail.Queued, until time.Time)
+}
+
+// handOverMails hands ms, committed leased until until, to the mail worker.
+func (s *Service) handOverMails(ms []domain.OutboxMail, now, until time.Time) {
+	if len(ms) == 0 {
+		return
+	}
+	items := make([]obmail.Queued, len(ms))
+	for i, m := range ms {
+		items[i] = obmail.Queued{ID: m.ID, MessageID: m.MessageID, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, CreatedAt: now}
+	}
+	s.handOver.HandOver(items, until)
 }
 
 // runJobsOneByOne runs up to limit due jobs, each in its own transaction,

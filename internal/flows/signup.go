@@ -85,7 +85,8 @@ type signupJob struct {
 // earlier pending links are superseded) or the "you already have an account"
 // notice for a registered one.
 func (s *Service) runSignupJob(ctx context.Context, tx *store.Tx, orgID string, p signupJob, now time.Time) (bool, error) {
-	return s.runSignupJobs(ctx, tx, []queuedSignup{{orgID: orgID, job: p}}, now)
+	mails, err := s.runSignupJobs(ctx, tx, []queuedSignup{{orgID: orgID, job: p}}, now, time.Time{})
+	return len(mails) > 0, err
 }
 
 // queuedSignup is a signup job of a batch.
@@ -99,8 +100,11 @@ type queuedSignup struct {
 // to supersede earlier pending links (each per organization), one each for
 // the signups, the funnel's subjects and its counters, and the mails. A job
 // later in jobs supersedes the link of an earlier one for the same address,
-// as when they run one after the other. It reports whether it queued mail.
-func (s *Service) runSignupJobs(ctx context.Context, tx *store.Tx, jobs []queuedSignup, now time.Time) (bool, error) {
+// as when they run one after the other. It returns the mails it wrote:
+// queued when until is zero, else leased until until for this node's mail
+// worker (EnqueueLeasedMails), which the caller hands them to once tx
+// commits.
+func (s *Service) runSignupJobs(ctx context.Context, tx *store.Tx, jobs []queuedSignup, now, until time.Time) ([]domain.OutboxMail, error) {
 	type orgJobs struct {
 		org    domain.Organization
 		emails []string
@@ -118,7 +122,7 @@ func (s *Service) runSignupJobs(ctx context.Context, tx *store.Tx, jobs []queued
 			continue
 		}
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		o := &orgJobs{org: org, emails: []string{j.job.Email}}
 		byOrg[j.orgID], orgs = o, append(orgs, o)
@@ -127,7 +131,7 @@ func (s *Service) runSignupJobs(ctx context.Context, tx *store.Tx, jobs []queued
 	for _, o := range orgs {
 		r, err := tx.EmailsRegistered(ctx, o.org.ID, o.emails)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		registered[o.org.ID] = r
 	}
@@ -152,14 +156,14 @@ func (s *Service) runSignupJobs(ctx context.Context, tx *store.Tx, jobs []queued
 				Organization: displayName(org), SignInURL: s.pageURL(org, "/login"), ResetURL: s.pageURL(org, "/reset-password"),
 			})
 			if err != nil {
-				return false, err
+				return nil, err
 			}
 			mails = append(mails, m)
 			continue
 		}
 		token, hash, err := auth.NewToken()
 		if err != nil {
-			return false, fmt.Errorf("start signup: %w", err)
+			return nil, fmt.Errorf("start signup: %w", err)
 		}
 		ttl := s.cfg.SignupTTL
 		if t := org.Onboarding.SignupLinkTTL; t > 0 {
@@ -169,7 +173,7 @@ func (s *Service) runSignupJobs(ctx context.Context, tx *store.Tx, jobs []queued
 			Organization: displayName(org), Link: s.pageLink(org, "/register", token), ExpiresIn: HumanDuration(ttl),
 		})
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		su := domain.Signup{
 			ID: store.NewID(), OrgID: org.ID, Email: p.Email, AccountType: p.AccountType, TokenHash: hash,
@@ -190,18 +194,24 @@ func (s *Service) runSignupJobs(ctx context.Context, tx *store.Tx, jobs []queued
 	for _, o := range orgs {
 		if emails := supersede[o.org.ID]; len(emails) > 0 {
 			if err := tx.SupersedePendingSignupsOf(ctx, o.org.ID, emails); err != nil {
-				return false, err
+				return nil, err
 			}
 		}
 	}
 	if err := tx.CreateSignups(ctx, signups); err != nil {
-		return false, err
+		return nil, err
 	}
 	if err := tx.FunnelSignupsStarted(ctx, starts); err != nil {
-		return false, err
+		return nil, err
 	}
-	if err := tx.EnqueueMails(ctx, mails, now); err != nil {
-		return false, err
+	enqueue := tx.EnqueueMails
+	if !until.IsZero() {
+		enqueue = func(ctx context.Context, ms []domain.OutboxMail, now time.Time) error {
+			return tx.EnqueueLeasedMails(ctx, ms, now, until)
+		}
 	}
-	return len(mails) > 0, nil
+	if err := enqueue(ctx, mails, now); err != nil {
+		return nil, err
+	}
+	return mails, nil
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	netmail "net/mail"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -148,7 +149,25 @@ type Worker struct {
 	log    *slog.Logger
 	wake   chan struct{}
 	jitter func() float64 // uniform in [0, 1)
+
+	// Messages handed over (HandOver) wait in handed until Run takes them;
+	// handedWake tells Run they are there.
+	running    atomic.Bool
+	handedMu   sync.Mutex
+	handed     []leased
+	handedWake chan struct{}
 }
+
+// leased is a message this worker holds a lease on, to be sent before
+// startBy (its lease less a margin for the send).
+type leased struct {
+	Queued
+	startBy time.Time
+}
+
+// maxHanded is the most handed-over messages waiting for Run: past it,
+// HandOverLease declines, and the messages are written queued instead.
+const maxHanded = 1024
 
 // NewWorker returns a Worker draining q through s. A nil logger means
 // slog.Default().
@@ -163,7 +182,53 @@ func NewWorker(q Queue, s Sender, cfg WorkerConfig, logger *slog.Logger) *Worker
 		log:    logger,
 		wake:   make(chan struct{}, 1),
 		jitter: rand.Float64,
+
+		handedWake: make(chan struct{}, 1),
 	}
+}
+
+// HandOverLease is for a writer of the outbox in this process that hands
+// its messages over (HandOver) instead of queueing them: it tells how long
+// to lease them for, and false when they should be queued instead (Run is
+// not running, or enough handed-over messages wait already).
+func (w *Worker) HandOverLease() (time.Duration, bool) {
+	if !w.running.Load() {
+		return 0, false
+	}
+	w.handedMu.Lock()
+	defer w.handedMu.Unlock()
+	return w.cfg.Lease, len(w.handed) < maxHanded
+}
+
+// HandOver gives Run messages written to the outbox already claimed for this
+// worker (state processing, leased until until; see HandOverLease), once
+// that write committed: they are sent as claimed ones, without a claim of
+// their own. A message not started while its lease has room for a send is
+// released, as a claimed one; should the process die, the lease runs out
+// and any worker claims it. It never blocks.
+func (w *Worker) HandOver(items []Queued, until time.Time) {
+	if len(items) == 0 {
+		return
+	}
+	startBy := until.Add(-min(w.cfg.SendTimeout, w.cfg.Lease/2))
+	w.handedMu.Lock()
+	for _, it := range items {
+		w.handed = append(w.handed, leased{Queued: it, startBy: startBy})
+	}
+	w.handedMu.Unlock()
+	select {
+	case w.handedWake <- struct{}{}:
+	default:
+	}
+}
+
+// takeHanded returns the handed-over messages waiting, and forgets them.
+func (w *Worker) takeHanded() []leased {
+	w.handedMu.Lock()
+	defer w.handedMu.Unlock()
+	items := w.handed
+	w.handed = nil
+	return items
 }
 
 // Notify wakes the worker for an immediate poll, e.g. right after a message
@@ -178,7 +243,10 @@ func (w *Worker) Notify() {
 // Run delivers mail until ctx is done, then waits for in-flight sends (each
 // bounded by SendTimeout) and their bookkeeping to finish and returns nil.
 // Messages claimed but not yet started when ctx ends are left to be claimed
-// again once their lease expires. It returns an error only for an invalid
+// again once their lease expires. Messages handed over (HandOver) are sent
+// before the next claim, without one; those still waiting when ctx ends are
+// released. It claims when woken (Notify), every PollInterval, and again at
+// once after a full batch. It returns an error only for an invalid
 // configuration.
 func (w *Worker) Run(ctx context.Context) error {
 	if w.q == nil || w.s == nil {
@@ -187,22 +255,51 @@ func (w *Worker) Run(ctx context.Context) error {
 	if _, err := netmail.ParseAddress(w.cfg.From); err != nil {
 		return fmt.Errorf("mail worker: invalid From %q: %w", w.cfg.From, err)
 	}
-	for {
-		if ctx.Err() != nil {
-			return nil
+	w.running.Store(true)
+	defer w.stop(ctx)
+	poll := time.NewTicker(w.cfg.PollInterval)
+	defer poll.Stop()
+	claim := true
+	for ctx.Err() == nil {
+		// Handed-over messages first: they are leased already.
+		if items := w.takeHanded(); len(items) > 0 {
+			w.deliverAll(ctx, items)
+			continue
 		}
-		if full := w.drain(ctx); full {
-			continue // more may be due right now
+		if claim {
+			// A full batch: more may be due right now.
+			claim = w.drain(ctx)
+			continue
 		}
-		timer := time.NewTimer(w.cfg.PollInterval)
 		select {
 		case <-ctx.Done():
-			timer.Stop()
-			return nil
 		case <-w.wake:
-		case <-timer.C:
+			claim = true
+		case <-w.handedWake:
+		case <-poll.C:
+			claim = true
 		}
-		timer.Stop()
+	}
+	return nil
+}
+
+// stop ends Run: messages handed over meanwhile are released for a later
+// claim.
+func (w *Worker) stop(ctx context.Context) {
+	w.running.Store(false)
+	items := w.takeHanded()
+	if len(items) == 0 {
+		return
+	}
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	storeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if err := w.q.Release(storeCtx, ids); err != nil {
+		w.log.LogAttrs(ctx, slog.LevelWarn, "mail release failed; the messages wait for their lease to expire",
+			slog.String("error", err.Error()))
 	}
 }
 
@@ -234,7 +331,18 @@ func (w *Worker) drain(ctx context.Context) bool {
 	// claim the message then and send it a second time.
 	margin := min(w.cfg.SendTimeout, w.cfg.Lease/2)
 	startBy := now.Add(w.cfg.Lease - margin)
+	batch := make([]leased, len(items))
+	for i, it := range items {
+		batch[i] = leased{Queued: it, startBy: startBy}
+	}
+	w.deliverAll(ctx, batch)
+	return len(items) >= w.cfg.Batch
+}
 
+// deliverAll sends leased messages, Concurrency at once, and records the
+// outcomes; the messages not started (ctx done, lease nearly over) are
+// released.
+func (w *Worker) deliverAll(ctx context.Context, items []leased) {
 	// Sends and their bookkeeping run detached from ctx so that a shutdown
 	// lets them finish instead of losing their outcome.
 	detached := context.WithoutCancel(ctx)
@@ -256,7 +364,7 @@ func (w *Worker) drain(ctx context.Context) bool {
 				slog.Int("unsent", len(items)-i))
 			break
 		}
-		if !w.cfg.Now().Before(startBy) {
+		if !w.cfg.Now().Before(it.startBy) {
 			<-sem
 			w.log.LogAttrs(ctx, slog.LevelWarn, "mail lease nearly expired; releasing message for a later claim",
 				slog.String("id", it.ID))
@@ -267,9 +375,9 @@ func (w *Worker) drain(ctx context.Context) bool {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if w.deliver(detached, it) {
+			if w.deliver(detached, it.Queued) {
 				sentMu.Lock()
-				sent = append(sent, it)
+				sent = append(sent, it.Queued)
 				sentMu.Unlock()
 			}
 		}()
@@ -282,7 +390,6 @@ func (w *Worker) drain(ctx context.Context) bool {
 	}
 	wg.Wait()
 	w.markSent(detached, sent)
-	return len(items) >= w.cfg.Batch
 }
 
 // markSent records the delivery of the messages sent, in one MarkSent.

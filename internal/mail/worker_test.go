@@ -714,3 +714,92 @@ func TestTruncate(t *testing.T) {
 		}
 	}
 }
+
+// countingSender records the Message-IDs it sends.
+type countingSender struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (c *countingSender) Send(_ context.Context, e Envelope) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sent = append(c.sent, e.MessageID)
+	return nil
+}
+
+func (c *countingSender) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.sent)
+}
+
+// TestWorkerSendsHandedOverWithoutClaim hands the running worker messages
+// written leased to it: they are sent once each and marked sent together,
+// without a claim; a worker not running declines hand-overs, as does one
+// with maxHanded messages waiting.
+func TestWorkerSendsHandedOverWithoutClaim(t *testing.T) {
+	idle := NewWorker(&memQueue{}, &countingSender{}, WorkerConfig{From: "onboard <no-reply@example.com>"}, nil)
+	if _, ok := idle.HandOverLease(); ok {
+		t.Fatal("HandOverLease of a worker not running: ok, want declined")
+	}
+
+	s := &countingSender{}
+	h := startWorker(t, s, WorkerConfig{PollInterval: time.Hour, Lease: time.Minute})
+	eventually(t, 2*time.Second, "the first claim", func() bool { return h.q.claimCount() == 1 })
+	var lease time.Duration
+	eventually(t, 2*time.Second, "hand-overs accepted", func() bool {
+		var ok bool
+		lease, ok = h.w.HandOverLease()
+		return ok
+	})
+	if lease != time.Minute {
+		t.Fatalf("HandOverLease = %v, want the worker's lease (1m)", lease)
+	}
+	now := time.Now()
+	var items []Queued
+	for i := range 5 {
+		it := queued(i, now)
+		items = append(items, it)
+		h.q.add(it)
+	}
+	h.q.mu.Lock()
+	for _, it := range h.q.items {
+		it.leaseUntil = now.Add(lease) // written leased, as EnqueueLeasedMails does
+	}
+	h.q.mu.Unlock()
+	h.w.HandOver(items, now.Add(lease))
+	for _, it := range items {
+		id := it.ID
+		eventually(t, 2*time.Second, id+" marked sent", func() bool { return h.q.state(id).state == "sent" })
+	}
+	if got := s.count(); got != len(items) {
+		t.Errorf("%d sends, want %d", got, len(items))
+	}
+	if got := h.q.claimCount(); got != 1 {
+		t.Errorf("%d claims, want 1 (the one at start; hand-overs need none)", got)
+	}
+	h.q.mu.Lock()
+	marks := append([]int(nil), h.q.marks...)
+	h.q.mu.Unlock()
+	if !reflect.DeepEqual(marks, []int{5}) {
+		t.Errorf("MarkSent calls marked %v messages, want [5]", marks)
+	}
+
+	// A backlog of maxHanded declines further hand-overs.
+	h.w.handedMu.Lock()
+	h.w.handed = make([]leased, maxHanded)
+	h.w.handedMu.Unlock()
+	if _, ok := h.w.HandOverLease(); ok {
+		t.Error("HandOverLease with maxHanded waiting: ok, want declined")
+	}
+	h.w.handedMu.Lock()
+	h.w.handed = nil
+	h.w.handedMu.Unlock()
+	h.cancel()
+	<-h.done
+	h.done <- nil // for the cleanup
+	if _, ok := h.w.HandOverLease(); ok {
+		t.Error("HandOverLease after Run returned: ok, want declined")
+	}
+}

@@ -179,15 +179,24 @@ const (
 	// every key has room for its share $4[i], it adds the shares, each only
 	// if its window then still has room (the count in the answer is null
 	// for a key not counted). fits tells whether the shares were tried.
+	//
+	// The windows are read by one primary-key lookup each (a correlated
+	// subquery; OFFSET 0 keeps each evaluated once), never by a join: the
+	// statement is prepared per connection, and the generic plan PostgreSQL
+	// settles on after five executions, made while the table was still
+	// small (a new database, a fresh node), hash-joined the keys with a
+	// sequential scan of the whole table, twice per batch, for as long as
+	// the plan was cached: every start read every counter of the hour.
 	pgReadAndCount = `WITH v AS (
   SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::integer[], $5::bigint[], $6::bigint[], $7::bigint[])
     AS v(key, ws, pws, n, lim, lft, size)
 ), s AS (
-  SELECT v.key, v.ws, v.n, COALESCE(c.count, 0) AS cur, COALESCE(p.count, 0) AS prev,
-    LEAST(v.lim - div(COALESCE(p.count, 0)::numeric * v.lft, v.size), 2147483647)::bigint AS eff
-  FROM v
-  LEFT JOIN rate_limits c ON c.key = v.key AND c.window_start = v.ws
-  LEFT JOIN rate_limits p ON p.key = v.key AND p.window_start = v.pws
+  SELECT w.key, w.ws, w.n, w.cur, w.prev,
+    LEAST(w.lim - div(w.prev::numeric * w.lft, w.size), 2147483647)::bigint AS eff
+  FROM (SELECT v.*,
+      COALESCE((SELECT c.count FROM rate_limits c WHERE c.key = v.key AND c.window_start = v.ws), 0) AS cur,
+      COALESCE((SELECT p.count FROM rate_limits p WHERE p.key = v.key AND p.window_start = v.pws), 0) AS prev
+    FROM v OFFSET 0) w
 ), f AS (
   SELECT NOT EXISTS (SELECT 1 FROM s WHERE s.cur + s.n > s.eff) AS fits
 ), up AS (

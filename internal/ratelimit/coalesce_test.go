@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -235,5 +236,45 @@ func TestBatchAnotherNodeTakesSlots(t *testing.T) {
 	}
 	if got := windowCounts(t, db, "ip"); got[baseTime().Unix()] != 5 {
 		t.Fatalf("ip windows %v, want 5 (the limit) in the current one", got)
+	}
+}
+
+// TestReadAndCountPlanUsesKeys explains pgReadAndCount as a generic plan
+// (the plan a prepared statement keeps after five executions) made while
+// rate_limits is empty: the windows must be read through the primary key,
+// not by scanning the table, whose size then grows without the plan
+// changing.
+func TestReadAndCountPlanUsesKeys(t *testing.T) {
+	db := openPostgres(t)
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), `SET plan_cache_mode = force_generic_plan`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(t.Context(), `PREPARE rc(text[], bigint[], bigint[], integer[], bigint[], bigint[], bigint[]) AS `+pgReadAndCount); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.QueryContext(t.Context(), `EXPLAIN (COSTS OFF) EXECUTE rc('{k}', '{60}', '{0}', '{1}', '{5}', '{1}', '{60000000000}')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, line)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(plan, "\n")
+	if strings.Contains(text, "Seq Scan on rate_limits") || !strings.Contains(text, "Index Scan using rate_limits_pkey") {
+		t.Fatalf("generic plan of pgReadAndCount does not read the windows by key:\n%s", text)
 	}
 }

@@ -131,7 +131,23 @@ func (k *Keyring) Seal(plaintext, ad string) string {
 	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plaintext)+aead.Overhead())
 	rand.Read(nonce) // never returns an error
 	sealed := aead.Seal(nonce, nonce, []byte(plaintext), k.adFor(k.active, ad))
-	return Prefix + k.active + ":" + base64.RawURLEncoding.EncodeToString(sealed)
+	// The text is built in one allocation of its final size (mail bodies
+	// are sealed on every registration: a base64 string and a
+	// concatenation would copy it twice more).
+	var b strings.Builder
+	b.Grow(len(Prefix) + len(k.active) + 1 + base64.RawURLEncoding.EncodedLen(len(sealed)))
+	b.WriteString(Prefix)
+	b.WriteString(k.active)
+	b.WriteByte(':')
+	var chunk [1024]byte // base64 of 768 bytes, a multiple of 3: no padding between chunks
+	for len(sealed) > 0 {
+		n := min(len(sealed), 768)
+		m := base64.RawURLEncoding.EncodedLen(n)
+		base64.RawURLEncoding.Encode(chunk[:m], sealed[:n])
+		b.Write(chunk[:m])
+		sealed = sealed[n:]
+	}
+	return b.String()
 }
 
 // Open decrypts a value that Seal returned with the same ad.

@@ -141,3 +141,32 @@ func TestLoadOrCreateFile(t *testing.T) {
 		t.Fatal("a bad key file was accepted")
 	}
 }
+
+// TestSealAllocations: sealing a value allocates its plaintext's copy, the
+// ciphertext and the text once each (and the associated data), not
+// further copies of the text.
+func TestSealAllocations(t *testing.T) {
+	k := mustParse(t, "k1:"+key('a'))
+	plain := strings.Repeat("a registration mail body ", 100)
+	var out string
+	bytes := testing.Benchmark(func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			out = k.Seal(plain, "outbox:text_body:1")
+		}
+	}).AllocedBytesPerOp()
+	if got, err := k.Open(out, "outbox:text_body:1"); err != nil || got != plain {
+		t.Fatalf("Open(Seal(x)) = %q, %v", got, err)
+	}
+	// The text is written in chunks: values around the chunk size open.
+	for _, n := range []int{1, 739, 740, 741, 767, 768, 769, 1508, 1509, 1510, 5000} {
+		v := strings.Repeat("x", n)
+		if got, err := k.Open(k.Seal(v, "ad"), "ad"); err != nil || got != v {
+			t.Fatalf("Open(Seal(%d bytes)) = %d bytes, %v", n, len(got), err)
+		}
+	}
+	// plaintext copy + ciphertext + text ≈ 1 + 1 + 4/3 of the plaintext.
+	if limit := int64(4 * len(plain)); bytes > limit {
+		t.Errorf("Seal allocates %d bytes for %d of plaintext, want at most %d", bytes, len(plain), limit)
+	}
+}

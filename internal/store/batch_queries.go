@@ -240,11 +240,25 @@ func (q Queries) FunnelSignupsStarted(ctx context.Context, starts []FunnelStart)
 }
 
 const outboxInsertColumns = `id, org_id, message_id, template, to_addr, subject, text_body, html_body,
-		state, attempts, next_attempt_at, created_at, to_lower`
+		state, attempts, next_attempt_at, created_at, to_lower, locked_until`
 
 // EnqueueMails is EnqueueMail for several mails, in one statement on
 // PostgreSQL.
 func (q Queries) EnqueueMails(ctx context.Context, ms []domain.OutboxMail, now time.Time) error {
+	return q.enqueueMails(ctx, ms, now, time.Time{})
+}
+
+// EnqueueLeasedMails is EnqueueMails for mails this node's mail worker is
+// handed in memory once the transaction commits: they are written already
+// claimed (processing, leased until until), so the worker sends them without
+// claiming them; should the node die first, the lease runs out and any
+// node's worker claims them, as a crashed worker's claim.
+func (q Queries) EnqueueLeasedMails(ctx context.Context, ms []domain.OutboxMail, now, until time.Time) error {
+	return q.enqueueMails(ctx, ms, now, until)
+}
+
+// enqueueMails writes ms, queued when until is zero, else leased until it.
+func (q Queries) enqueueMails(ctx context.Context, ms []domain.OutboxMail, now, until time.Time) error {
 	if len(ms) == 0 {
 		return nil
 	}
@@ -260,6 +274,10 @@ func (q Queries) EnqueueMails(ctx context.Context, ms []domain.OutboxMail, now t
 		}
 	}
 	now = Timestamp(now)
+	state, lockedUntil := OutboxQueued, any(nil)
+	if !until.IsZero() {
+		state, lockedUntil = OutboxProcessing, Timestamp(until)
+	}
 	var err error
 	if q.engine == Postgres {
 		var id, org, msgID, tmpl, to, subject, lower []string
@@ -268,10 +286,10 @@ func (q Queries) EnqueueMails(ctx context.Context, ms []domain.OutboxMail, now t
 			to, subject, lower = append(to, m.To), append(subject, m.Subject), append(lower, domain.NormalizeEmail(m.To))
 		}
 		_, err = q.q.ExecContext(ctx, `INSERT INTO outbox (`+outboxInsertColumns+`)
-			SELECT i, o, mi, t, ta, s, tb, hb, $9, 0, $10, $10, tl
+			SELECT i, o, mi, t, ta, s, tb, hb, $9, 0, $10, $10, tl, $12::timestamptz
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $11::text[])
 				AS u(i, o, mi, t, ta, s, tb, hb, tl)`,
-			id, org, msgID, tmpl, to, subject, texts, htmls, OutboxQueued, now, lower)
+			id, org, msgID, tmpl, to, subject, texts, htmls, state, now, lower, lockedUntil)
 	} else {
 		idx := make([]int, len(ms))
 		for i := range idx {
@@ -280,12 +298,12 @@ func (q Queries) EnqueueMails(ctx context.Context, ms []domain.OutboxMail, now t
 		err = chunks(idx, sqliteBatchRows, func(part []int) error {
 			var b strings.Builder
 			b.WriteString(`INSERT INTO outbox (` + outboxInsertColumns + `) VALUES `)
-			valuesList(&b, len(part), 13)
-			args := make([]any, 0, 13*len(part))
+			valuesList(&b, len(part), 14)
+			args := make([]any, 0, 14*len(part))
 			for _, i := range part {
 				m := ms[i]
 				args = append(args, m.ID, m.OrgID, m.MessageID, m.Template, m.To, m.Subject, texts[i], htmls[i],
-					OutboxQueued, 0, now, now, domain.NormalizeEmail(m.To))
+					state, 0, now, now, domain.NormalizeEmail(m.To), lockedUntil)
 			}
 			_, err := q.q.ExecContext(ctx, b.String(), args...)
 			return err
