@@ -325,6 +325,12 @@ func TestWebhookAdminAPI(t *testing.T) {
 		checkProblem(t, r, 404, "")
 		expect(t, admin("DELETE", "/"+id, nil), http.StatusNoContent)
 		checkProblem(t, admin("GET", "/"+id, nil), 404, "")
+		// Every change is audited with the key that made it.
+		for _, action := range []string{"webhook.created", "webhook.updated", "webhook.secret_rotated", "webhook.replayed", "webhook.deleted"} {
+			if n := e.countWhere("audit_log", "action = $1 AND subject_id = $2 AND actor = 'admin:environment'", action, id); n != 1 {
+				t.Errorf("%d %s audit entries by admin:environment, want 1", n, action)
+			}
+		}
 	})
 }
 

@@ -31,13 +31,15 @@ func (s *Server) eventRoutes() []Route {
 	}
 }
 
-// events answers 503 when the server was built without the events parts.
+// events answers 503 when the server was built without the events parts;
+// otherwise the endpoints' changes are audited with the admin key (or
+// back-office user) that made them as their actor.
 func (s *Server) events(fn adminFunc) adminFunc {
 	return func(w http.ResponseWriter, r *http.Request, adm flows.Admin, org domain.Organization) error {
 		if s.cfg.Webhooks == nil || s.cfg.Events == nil {
 			return domain.Errorf(domain.EUnavailable, "events-unavailable", "Events are not available on this server.")
 		}
-		return fn(w, r, adm, org)
+		return fn(w, r.WithContext(webhooks.WithActor(r.Context(), adm.Actor())), adm, org)
 	}
 }
 
