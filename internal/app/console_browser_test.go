@@ -266,6 +266,7 @@ func TestBrowserConsole(t *testing.T) {
 // TestConsoleSessionsApart: a customer's session never opens the console,
 // and a console session never opens the account pages.
 func TestConsoleSessionsApart(t *testing.T) {
+	t.Parallel()
 	e := start(t, dbtest.SQLite(t))
 	logOnFailure(t, e)
 	e.register("cus@example.com", "customer_personal")

@@ -103,6 +103,7 @@ func (r *recordingTB) Errorf(format string, args ...any) {
 // TestContractTransport shows that the check fails on an answer the document
 // does not allow, and lets pages and documented answers through.
 func TestContractTransport(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Query().Get("answer") {
 		case "bad":

@@ -83,6 +83,7 @@ func (g *smsGateway) snapshot() (map[string]smsRequest, map[string]int) {
 // SMS is delivered once. A refused number is abandoned, and SMS are rate
 // limited per phone number.
 func TestDeviceSetupSMS(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		gw, url := startSMSGateway(t, 2, "+15550000000")
 		e := startDevices(t, dsn, func(c *config.Config) {

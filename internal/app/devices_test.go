@@ -121,6 +121,7 @@ func problemFields(t *testing.T, r response) []string {
 // then the supervisor's stored setting), the organization's, and the
 // default organization.
 func TestDeviceSetupSwitches(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		signup := func(body map[string]any) response {
@@ -185,6 +186,7 @@ func TestDeviceSetupSwitches(t *testing.T) {
 // TestDeviceSetupServerConfiguration: ONBOARD_DEVICE_SETUP and its default
 // organization turn the setup on without the admin API.
 func TestDeviceSetupServerConfiguration(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startDevices(t, dsn)
 		r := e.admin(envAdminKey, "GET", "/api/v1/admin/device-setup", nil)
@@ -199,6 +201,7 @@ func TestDeviceSetupServerConfiguration(t *testing.T) {
 // TestDeviceSetupConfigValidation: the device_setup member is checked
 // when the onboarding configuration is saved.
 func TestDeviceSetupConfigValidation(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		for _, tc := range []struct {
@@ -250,6 +253,7 @@ func TestDeviceSetupConfigValidation(t *testing.T) {
 // TestDeviceSetupEmailRequirement: the setup's own pattern decides which
 // addresses may register through it.
 func TestDeviceSetupEmailRequirement(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startDevices(t, dsn)
 		ds := deviceSetupDoc()
@@ -269,6 +273,7 @@ func TestDeviceSetupEmailRequirement(t *testing.T) {
 // device types, gets instructions per platform and language, the device
 // provisions itself once, and only its owner sees it.
 func TestDeviceSetupOwnerFlow(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startDevices(t, dsn)
 		owner := e.setupOwner("owner@example.com")
@@ -388,6 +393,7 @@ func (e *env) createCode(org string, body map[string]any) map[string]any {
 // TestInstallationCodeUsageLimitUnderConcurrency: 50 devices race for a
 // code with a limit of 10; exactly 10 win.
 func TestInstallationCodeUsageLimitUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startDevices(t, dsn)
 		c := e.createCode("default", map[string]any{"platform": "linux", "expires_at": time.Now().Add(time.Hour).Format(time.RFC3339), "usage_limit": 10})
@@ -423,6 +429,7 @@ func TestInstallationCodeUsageLimitUnderConcurrency(t *testing.T) {
 // TestInstallationCodeRules: expiry, the delay between uses, revoking, a
 // code for an existing account, and the admin API's validation.
 func TestInstallationCodeRules(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startDevices(t, dsn)
 		owner := e.setupOwner("owner@example.com")

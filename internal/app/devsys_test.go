@@ -33,6 +33,7 @@ func (e *env) auditActions(org, prefix string) (actions, actors []string) {
 // supervisor's stored setting applies (off until saved); with it, the
 // configuration is in force and locked (409 on a change).
 func TestSystemDeviceSetupPrecedence(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		t.Run("stored", func(t *testing.T) {
 			e := startAdmin(t, dsn)
@@ -80,6 +81,7 @@ func TestSystemDeviceSetupPrecedence(t *testing.T) {
 // sign-up are refused, its sessions open nothing, its setup is unavailable;
 // the admin API still lists it; enabling it restores everything.
 func TestOrganizationRenameDisable(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startDevices(t, dsn)
 		ada := e.registerMember("ada@example.com")
@@ -147,6 +149,7 @@ func TestOrganizationRenameDisable(t *testing.T) {
 // needs the owner's email; the owner is invited, chooses a password and sees
 // the device; a second device of the same owner joins the same account.
 func TestProvisionClaimableAccount(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startDevices(t, dsn)
 		hour := time.Now().Add(time.Hour).Format(time.RFC3339)

@@ -76,6 +76,7 @@ func (e *env) eventCounts() map[string]int {
 // change, in the change's transaction; the webhook receiver gets each
 // one, signed; the feed pages through them in order.
 func TestEventsEmittedByFlows(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := start(t, dsn, withAdminKey)
 		logOnFailure(t, e)
@@ -238,6 +239,7 @@ func TestEventsEmittedByFlows(t *testing.T) {
 // The B2B end user's states are told as end_user.provisioned, .registered
 // and .active, each once, in the transaction of the change.
 func TestEventsOfEndUsers(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		logOnFailure(t, e)
@@ -273,6 +275,7 @@ func TestEventsOfEndUsers(t *testing.T) {
 // The webhook endpoints' admin API: statuses, the secret shown only when
 // made, refusals on url, and 404 for another organization's endpoint.
 func TestWebhookAdminAPI(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		logOnFailure(t, e)
@@ -337,6 +340,7 @@ func TestWebhookAdminAPI(t *testing.T) {
 // End users created by the bulk import are told as end_user.provisioned,
 // once each; unchanged and rejected lines, and a re-run, emit nothing.
 func TestEventsOfImportedEndUsers(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		logOnFailure(t, e)
@@ -416,6 +420,7 @@ func TestEventsOfImportedEndUsers(t *testing.T) {
 // server; supervisors, disabled admins and another organization's admins
 // get nothing.
 func TestWebhookDisabledMailsAdmins(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		logOnFailure(t, e)

@@ -12,6 +12,7 @@ import (
 // TestFunnel drives signups through the API and reads the funnel: its
 // figures are exactly the steps the test took, each counted once.
 func TestFunnel(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		logOnFailure(t, e)

@@ -48,6 +48,7 @@ func scrape(t *testing.T, addr string) string {
 // TestMetricsScrape runs a registration and reads the figures it left on
 // the separate metrics listener, on both engines.
 func TestMetricsScrape(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		maddr := freeAddr(t)
 		e := start(t, dsn, func(c *config.Config) {
@@ -110,6 +111,7 @@ func TestMetricsScrape(t *testing.T) {
 // TestMetricsOffByDefault: without -metrics-addr nothing listens and the
 // public port has no /metrics.
 func TestMetricsOffByDefault(t *testing.T) {
+	t.Parallel()
 	e := start(t, dbtest.SQLite(t))
 	if r := e.do("GET", "/metrics", nil); r.status != http.StatusNotFound {
 		t.Errorf("GET /metrics on the public port: %d, want 404", r.status)

@@ -17,6 +17,7 @@ import (
 // page it signs in to. Checked with axe-core; screenshots with
 // ONBOARD_SCREENSHOTS=1.
 func TestBrowserSSOFirstLogin(t *testing.T) {
+	t.Parallel()
 	hy := hydratest.Start(t)
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		tab := browser(t)

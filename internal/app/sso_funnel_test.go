@@ -14,6 +14,7 @@ import (
 // provider (no signup link): the funnel counts registration_completed and
 // then first_sign_in, with a median duration, and no signup step.
 func TestSSOFirstLoginFunnel(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		fake := oidcfake.Start(t, "onboard-fake")
 		e := startAdmin(t, dsn)

@@ -15,6 +15,7 @@ import (
 // access token of Ory Hydra, checked at Hydra's own RFC 7662 introspection
 // endpoint; a revoked-looking (unknown) token is refused.
 func TestSSOB2BIntrospectionHydra(t *testing.T) {
+	t.Parallel()
 	hy := hydratest.Start(t)
 	e := startAdmin(t, dbtest.SQLite(t))
 	client := hy.CreateClient(t, appRedirect)

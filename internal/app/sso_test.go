@@ -21,6 +21,7 @@ const appRedirect = "http://127.0.0.1:9/app/callback"
 // a partner user who is never turned into a customer, and the app
 // endpoint with a code and PKCE verifier (replayed code refused).
 func TestSSOWithHydra(t *testing.T) {
+	t.Parallel()
 	hy := hydratest.Start(t)
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
@@ -179,6 +180,7 @@ func countAccounts(t *testing.T, e *env) int {
 // expired), a provider that is too slow or down, and an unverified email;
 // each as a page and as problem+json, never a 500.
 func TestSSOTokenErrors(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		fake := oidcfake.Start(t, "onboard-fake")
 		fake.Delay = 2 * time.Second

@@ -44,6 +44,7 @@ func (e *env) createProduct(serial, token string) {
 }
 
 func TestThingsAPI(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		e := startAdmin(t, dsn)
 		logOnFailure(t, e)

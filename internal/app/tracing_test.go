@@ -87,6 +87,8 @@ func (r *otlpReceiver) names() []string {
 // sends a server span named after its route, with its transaction (and on
 // PostgreSQL its statements) in the same trace, and the mail's SMTP span.
 func TestTracingOTLP(t *testing.T) {
+	// Not parallel: it sets the process environment (t.Setenv), which the
+	// apps of parallel tests would read too.
 	recv := startOTLP(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.srv.URL)
 	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
