@@ -261,14 +261,25 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer poll.Stop()
 	claim := true
 	for ctx.Err() == nil {
-		// Handed-over messages first: they are leased already.
-		if items := w.takeHanded(); len(items) > 0 {
-			w.deliverAll(ctx, items)
-			continue
-		}
 		if claim {
 			// A full batch: more may be due right now.
 			claim = w.drain(ctx)
+		}
+		if items := w.takeHanded(); len(items) > 0 {
+			w.deliverAll(ctx, items)
+			// A steady stream of hand-overs must not hold back the
+			// claims of other mail (resets, invitations, retries): a
+			// wake or a tick seen meanwhile claims on the next turn.
+			select {
+			case <-w.wake:
+				claim = true
+			case <-poll.C:
+				claim = true
+			default:
+			}
+			continue
+		}
+		if claim {
 			continue
 		}
 		select {

@@ -803,3 +803,48 @@ func TestWorkerSendsHandedOverWithoutClaim(t *testing.T) {
 		t.Error("HandOverLease after Run returned: ok, want declined")
 	}
 }
+
+// A steady stream of handed-over messages does not hold back the claim of a
+// message queued meanwhile (a password reset during a signup storm).
+func TestWorkerClaimsDuringHandOvers(t *testing.T) {
+	// Each send takes 2 ms, and a message is handed over every 200 µs:
+	// there are always handed-over messages waiting when a batch is done.
+	s := slowSender{&countingSender{}, 2 * time.Millisecond}
+	h := startWorker(t, s, WorkerConfig{PollInterval: 50 * time.Millisecond, Lease: time.Minute})
+	eventually(t, 2*time.Second, "the first claim", func() bool { return h.q.claimCount() == 1 })
+	stop := make(chan struct{})
+	var streaming sync.WaitGroup
+	streaming.Go(func() {
+		for i := 1000; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			now := time.Now()
+			it := queued(i, now)
+			h.q.add(it)
+			h.q.mu.Lock()
+			h.q.items[len(h.q.items)-1].leaseUntil = now.Add(time.Minute)
+			h.q.mu.Unlock()
+			h.w.HandOver([]Queued{it}, now.Add(time.Minute))
+			time.Sleep(200 * time.Microsecond)
+		}
+	})
+	defer func() { close(stop); streaming.Wait() }()
+	time.Sleep(100 * time.Millisecond) // the stream is flowing
+	h.q.add(queued(1, time.Now()))
+	h.w.Notify()
+	eventually(t, 3*time.Second, "the queued message sent during the stream", func() bool { return h.q.state("m1").state == "sent" })
+}
+
+// slowSender is a countingSender whose sends take d.
+type slowSender struct {
+	*countingSender
+	d time.Duration
+}
+
+func (s slowSender) Send(ctx context.Context, e Envelope) error {
+	time.Sleep(s.d)
+	return s.countingSender.Send(ctx, e)
+}
