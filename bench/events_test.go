@@ -34,10 +34,11 @@ type eventsWorld struct {
 	received atomic.Int64
 }
 
-func newEventsWorld(b *testing.B, dsn string) *eventsWorld {
+// Its worker is built with cfg; opts open the store.
+func newEventsWorld(b *testing.B, dsn string, cfg webhooks.WorkerConfig, opts ...store.Option) *eventsWorld {
 	b.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, dsn)
+	st, err := store.Open(ctx, dsn, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func newEventsWorld(b *testing.B, dsn string) *eventsWorld {
 		b.Fatal(err)
 	}
 	hc := outbound.New(outbound.Options{AllowPrivate: true})
-	w.worker = webhooks.NewWorker(st, hc, webhooks.WorkerConfig{Concurrency: 64, Batch: 500}, nil)
+	w.worker = webhooks.NewWorker(st, hc, cfg, nil)
 	return w
 }
 
@@ -144,7 +145,7 @@ func (w *eventsWorld) emitRegistrations(b *testing.B, from, n, batch int) {
 func BenchmarkWebhookDeliveries(b *testing.B) {
 	forEachEngine(b, func(b *testing.B, dsn string) {
 		withPG := strings.HasPrefix(dsn, "postgres")
-		w := newEventsWorld(b, dsn)
+		w := newEventsWorld(b, dsn, webhooks.WorkerConfig{Concurrency: 64, Batch: 500})
 		regs := (b.N + 3) / 4
 		w.emitRegistrations(b, 0, regs, 250)
 		for {
@@ -183,7 +184,7 @@ func BenchmarkWebhookDeliveries(b *testing.B) {
 func BenchmarkEventsCPU(b *testing.B) {
 	forEachEngine(b, func(b *testing.B, dsn string) {
 		withPG := strings.HasPrefix(dsn, "postgres")
-		w := newEventsWorld(b, dsn)
+		w := newEventsWorld(b, dsn, webhooks.WorkerConfig{Concurrency: 64, Batch: 500})
 		before := sampleCPU()
 		b.ResetTimer()
 		w.emitRegistrations(b, 0, b.N, 1)
@@ -360,33 +361,8 @@ func benchHandover(b *testing.B, dsn string, pause time.Duration) {
 	if withPG {
 		opts = append(opts, store.WithQueryTracer(stmts))
 	}
-	st, err := store.Open(ctx, dsn, opts...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	org, err := flows.EnsureDefaultOrganization(ctx, st, "Bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	w := &eventsWorld{st: st, org: org, disp: events.NewDispatcher(st, false, nil)}
-	rcv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("webhook-signature") == "" {
-			http.Error(rw, "unsigned", http.StatusBadRequest)
-			return
-		}
-		w.received.Add(1)
-		rw.WriteHeader(http.StatusNoContent)
-	}))
-	b.Cleanup(rcv.Close)
-	if _, err := webhooks.New(st, true, nil).Create(ctx, org, webhooks.EndpointInput{URL: rcv.URL + "/hook"}); err != nil {
-		b.Fatal(err)
-	}
-	hc := outbound.New(outbound.Options{AllowPrivate: true})
-	w.worker = webhooks.NewWorker(st, hc, webhooks.WorkerConfig{}, nil)
+	w := newEventsWorld(b, dsn, webhooks.WorkerConfig{}, opts...)
+	st := w.st
 	w.disp.Sender = w.worker
 	runCtx, stop := context.WithCancel(ctx)
 	var running sync.WaitGroup
