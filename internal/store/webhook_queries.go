@@ -800,27 +800,21 @@ func (q Queries) insertAttempts(ctx context.Context, outs []DeliveryOutcome) err
 		}
 		return nil
 	}
-	const chunk = 200
-	for i := 0; i < len(outs); i += chunk {
-		part := outs[i:min(len(outs), i+chunk)]
+	return chunks(outs, 200, func(part []DeliveryOutcome) error {
 		var sb strings.Builder
 		sb.WriteString(`INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, status, latency_ms, response, error, attempted_at) VALUES `)
+		valuesList(&sb, len(part), 9)
 		args := make([]any, 0, 9*len(part))
-		for j, o := range part {
+		for _, o := range part {
 			a := o.Attempt
-			if j > 0 {
-				sb.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
 			args = append(args, a.ID, a.DeliveryID, a.EndpointID, a.EventID, a.Status, a.Latency.Milliseconds(),
 				clipError(a.Response), clipError(a.Error), Timestamp(a.AttemptedAt))
 		}
 		if _, err := q.q.ExecContext(ctx, sb.String(), args...); err != nil {
 			return fmt.Errorf("record webhook attempts: %w", err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // markDelivered records attempts that delivered in their deliveries' rows.
@@ -846,29 +840,23 @@ func (q Queries) markDelivered(ctx context.Context, outs []DeliveryOutcome) erro
 		}
 		return nil
 	}
-	const chunk = 200
-	for i := 0; i < len(outs); i += chunk {
-		part := outs[i:min(len(outs), i+chunk)]
+	return chunks(outs, 200, func(part []DeliveryOutcome) error {
 		var sb strings.Builder
 		sb.WriteString(`UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, locked_until = NULL,
 			last_status = v.column2, last_error = '', latency_ms = v.column3, response = v.column4, delivered_at = v.column5
 			FROM (VALUES `)
+		valuesList(&sb, len(part), 5)
 		args := make([]any, 0, 5*len(part))
-		for j, o := range part {
+		for _, o := range part {
 			a := o.Attempt
-			if j > 0 {
-				sb.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5)
 			args = append(args, a.DeliveryID, a.Status, a.Latency.Milliseconds(), clipError(a.Response), Timestamp(a.AttemptedAt))
 		}
 		sb.WriteString(`) AS v WHERE webhook_deliveries.id = v.column1`)
 		if _, err := q.q.ExecContext(ctx, sb.String(), args...); err != nil {
 			return fmt.Errorf("record webhook attempts: %w", err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // RecordDeliveredWebhookAttempts records attempts that all delivered, in
