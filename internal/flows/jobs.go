@@ -55,8 +55,8 @@ const (
 )
 
 // EnqueueJob writes one job for a request naming email, and wakes the worker.
-// It returns once the job is committed; on PostgreSQL the jobs of concurrent
-// requests share one statement (see jobQueue).
+// It returns once the job is committed; the jobs of concurrent requests
+// share one statement and one commit (see jobQueue).
 func (s *Service) EnqueueJob(ctx context.Context, orgID, kind, email string, payload any) error {
 	raw, err := json.Marshal(payload)
 	if err != nil {
