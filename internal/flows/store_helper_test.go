@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/onboard-dev/onboard/internal/domain"
+	obmail "github.com/onboard-dev/onboard/internal/mail"
 	"github.com/onboard-dev/onboard/internal/store"
 )
 
@@ -21,4 +23,20 @@ func openStore(t *testing.T, dsn string, opts ...store.Option) *store.Store {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// openOrgStore is openStore with the default organization and the built-in
+// mail templates, what a Service running signup jobs needs.
+func openOrgStore(t *testing.T, dsn string) (*store.Store, domain.Organization, *obmail.Templates) {
+	t.Helper()
+	st := openStore(t, dsn)
+	org, err := EnsureOrganization(context.Background(), st, DefaultOrganization, "Example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	templates, err := obmail.LoadTemplates("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, org, templates
 }
