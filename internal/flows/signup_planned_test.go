@@ -8,32 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onboard-dev/onboard/internal/domain"
 	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
 )
-
-// registerUser creates an active user with email in org.
-func registerUser(t *testing.T, st *store.Store, org domain.Organization, email string, now time.Time) {
-	t.Helper()
-	ctx := context.Background()
-	var userType string
-	if err := st.DB().QueryRowContext(ctx, `SELECT id FROM user_types WHERE org_id = $1 ORDER BY name LIMIT 1`, org.ID).Scan(&userType); err != nil {
-		t.Fatal(err)
-	}
-	acc := domain.Account{ID: store.NewID(), OrgID: org.ID, Kind: domain.KindCustomer, Type: "customer_personal", Name: "Ada",
-		Status: domain.StatusActive, CreatedAt: now, UpdatedAt: now}
-	user := domain.User{ID: store.NewID(), OrgID: org.ID, AccountID: acc.ID, UserTypeID: userType, Email: email,
-		FirstName: "Ada", LastName: "Lovelace", Status: domain.StatusActive, CreatedAt: now, UpdatedAt: now}
-	if err := st.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.CreateAccount(ctx, acc); err != nil {
-			return err
-		}
-		return tx.CreateUser(ctx, user)
-	}); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // signupOutcomes returns, by address, the number of signups and the
 // templates of the mails queued.
