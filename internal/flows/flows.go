@@ -118,6 +118,10 @@ type Service struct {
 
 	jobMu   sync.RWMutex
 	jobRuns map[string]JobFunc // job kinds other packages run (HandleJob)
+	// testAfterJobsRead, set by tests only, runs once a batch of jobs is
+	// read and before what it writes is written: outside the transaction
+	// on SQLite (runSignupBatchPlanned), inside it on PostgreSQL.
+	testAfterJobsRead func()
 
 	reMu    sync.Mutex
 	reCache map[string]*regexp.Regexp

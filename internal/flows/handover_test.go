@@ -42,15 +42,7 @@ func (f *fakeHandOver) HandOver(items []obmail.Queued, until time.Time) {
 func TestSignupJobMailsHandedOver(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		st := openStore(t, dsn)
-		org, err := EnsureOrganization(ctx, st, DefaultOrganization, "Example")
-		if err != nil {
-			t.Fatal(err)
-		}
-		templates, err := obmail.LoadTemplates("")
-		if err != nil {
-			t.Fatal(err)
-		}
+		st, org, templates := openOrgStore(t, dsn)
 		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 		hand := &fakeHandOver{lease: 2 * time.Minute, ok: true}
 		var notified int

@@ -42,9 +42,6 @@ type jobQueue struct {
 
 // enqueue writes j, due at, to st, alone or with the jobs concurrent with it.
 func (q *jobQueue) enqueue(ctx context.Context, st *store.Store, j store.Job, at time.Time) error {
-	if st.Engine() != store.Postgres {
-		return st.EnqueueJob(ctx, j, at)
-	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -55,8 +55,8 @@ const (
 )
 
 // EnqueueJob writes one job for a request naming email, and wakes the worker.
-// It returns once the job is committed; on PostgreSQL the jobs of concurrent
-// requests share one statement (see jobQueue).
+// It returns once the job is committed; the jobs of concurrent requests
+// share one statement and one commit (see jobQueue).
 func (s *Service) EnqueueJob(ctx context.Context, orgID, kind, email string, payload any) error {
 	raw, err := json.Marshal(payload)
 	if err != nil {
@@ -175,6 +175,12 @@ func (s *Service) runJobBatch(ctx context.Context, limit int) (int, bool, error)
 			until = now.Add(lease)
 		}
 	}
+	if s.store.Engine() == store.SQLite {
+		got, mailed, ok, err := s.runSignupBatchPlanned(ctx, limit, now, until)
+		if ok || err != nil {
+			return got, mailed, err
+		}
+	}
 	got, mailed := 0, false
 	var handed []domain.OutboxMail
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
@@ -182,6 +188,9 @@ func (s *Service) runJobBatch(ctx context.Context, limit int) (int, bool, error)
 		jobs, err := tx.NextJobs(ctx, now, limit)
 		if err != nil {
 			return err
+		}
+		if s.testAfterJobsRead != nil && s.store.Engine() == store.Postgres {
+			s.testAfterJobsRead()
 		}
 		ids := make([]string, 0, len(jobs))
 		// Signup jobs, most of a batch, run together (runSignupJobs); a
@@ -233,6 +242,87 @@ func (s *Service) runJobBatch(ctx context.Context, limit int) (int, bool, error)
 	}
 	s.handOverMails(handed, now, until)
 	return got, mailed, nil
+}
+
+// errJobsTaken tells that jobs read for a planned batch were no longer
+// queued when it was to be written.
+var errJobsTaken = errors.New("jobs taken meanwhile")
+
+// runSignupBatchPlanned is runJobBatch for SQLite, whose transactions hold
+// the only writer slot: it reads up to limit due jobs and, when they are
+// all signup jobs, works out what they write (registered addresses, tokens,
+// mails rendered and sealed) before taking the slot, which it then holds
+// only to write. In the transaction it deletes the jobs it read and checks
+// that the registered addresses are those it planned with; when a job was
+// taken meanwhile it writes nothing and returns ok false (the caller runs
+// the batch the usual way), and when an address was registered or removed
+// meanwhile it runs the jobs again in the transaction (runSignupJobs). It
+// returns ok false too when a job is of another kind.
+func (s *Service) runSignupBatchPlanned(ctx context.Context, limit int, now, until time.Time) (got int, mailed, ok bool, err error) {
+	jobs, err := s.store.NextJobs(ctx, now, limit)
+	if err != nil {
+		return 0, false, false, err
+	}
+	if len(jobs) == 0 {
+		return 0, false, true, nil
+	}
+	ids := make([]string, len(jobs))
+	signups := make([]queuedSignup, len(jobs))
+	for i, j := range jobs {
+		if j.Kind != jobSignup {
+			return 0, false, false, nil
+		}
+		var p signupJob
+		if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
+			return 0, false, false, errJobRun{fmt.Errorf("job %s: signup job: %w", j.ID, err)}
+		}
+		ids[i], signups[i] = j.ID, queuedSignup{orgID: j.OrgID, job: p}
+	}
+	plan, err := s.planSignupJobs(ctx, s.store, signups, now)
+	if err == nil {
+		err = plan.seal(s.store)
+	}
+	if err != nil {
+		return 0, false, false, errJobRun{fmt.Errorf("%d signup jobs: %w", len(signups), err)}
+	}
+	if s.testAfterJobsRead != nil {
+		s.testAfterJobsRead()
+	}
+	var ms []domain.OutboxMail
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		n, err := tx.DeleteQueuedJobs(ctx, ids)
+		if err != nil {
+			return err
+		}
+		if n != len(ids) {
+			return errJobsTaken
+		}
+		same, err := plan.stillRegistered(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if !same {
+			ms, err = s.runSignupJobs(ctx, tx, signups, now, until)
+		} else {
+			ms, err = plan.mails, plan.write(ctx, tx, now, until)
+		}
+		if err != nil {
+			return errJobRun{fmt.Errorf("%d signup jobs: %w", len(signups), err)}
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errJobsTaken):
+		return 0, false, false, nil
+	case err != nil:
+		return 0, false, false, err
+	}
+	if until.IsZero() {
+		mailed = len(ms) > 0
+	} else {
+		s.handOverMails(ms, now, until)
+	}
+	return len(jobs), mailed, true, nil
 }
 
 // MailHandOver is this node's mail worker (mail.Worker) as the job worker

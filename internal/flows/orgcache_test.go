@@ -8,7 +8,6 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
-	obmail "github.com/onboard-dev/onboard/internal/mail"
 	"github.com/onboard-dev/onboard/internal/ratelimit"
 	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
@@ -130,15 +129,7 @@ func TestLookupCache(t *testing.T) {
 func TestRegistrationLookupsFollowChanges(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		st := openStore(t, dsn)
-		org, err := EnsureOrganization(ctx, st, DefaultOrganization, "Example")
-		if err != nil {
-			t.Fatal(err)
-		}
-		templates, err := obmail.LoadTemplates("")
-		if err != nil {
-			t.Fatal(err)
-		}
+		st, org, templates := openOrgStore(t, dsn)
 		svc := New(Deps{Store: st, Hasher: auth.NewHasher(auth.Params{Memory: 8, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1),
 			Policy: auth.DefaultPolicy(), Mail: templates, Limiter: ratelimit.NewMemory(nil)},
 			Config{PublicURL: "http://127.0.0.1:8080", MailFrom: "Example <no-reply@example.com>"})

@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -105,12 +106,50 @@ type queuedSignup struct {
 // worker (EnqueueLeasedMails), which the caller hands them to once tx
 // commits.
 func (s *Service) runSignupJobs(ctx context.Context, tx *store.Tx, jobs []queuedSignup, now, until time.Time) ([]domain.OutboxMail, error) {
-	type orgJobs struct {
-		org    domain.Organization
-		emails []string
+	p, err := s.planSignupJobs(ctx, tx, jobs, now)
+	if err != nil {
+		return nil, err
 	}
-	var orgs []*orgJobs
-	byOrg := map[string]*orgJobs{}
+	if err := p.write(ctx, tx, now, until); err != nil {
+		return nil, err
+	}
+	return p.mails, nil
+}
+
+// registeredReader finds registered addresses: a transaction, or the store
+// outside one.
+type registeredReader interface {
+	EmailsRegistered(ctx context.Context, orgID string, emails []string) (map[string]bool, error)
+}
+
+// signupPlan is what a batch of signup jobs writes, worked out from the
+// addresses registered when it was planned (planSignupJobs): rendering the
+// mails, drawing the tokens and sealing the bodies need no transaction.
+type signupPlan struct {
+	// orgs are the organizations of the jobs that still exist, and emails
+	// the addresses of their jobs.
+	orgs []signupPlanOrg
+	// registered holds, by organization, the registered addresses the plan
+	// was made with (normalized).
+	registered map[string]map[string]bool
+	mails      []domain.OutboxMail
+	signups    []domain.Signup
+	starts     []store.FunnelStart
+	supersede  map[string][]string // by organization, addresses whose earlier links to supersede
+	// sealed holds the mails sealed beforehand (seal), nil until then.
+	sealed *store.SealedMails
+}
+
+type signupPlanOrg struct {
+	org    domain.Organization
+	emails []string
+}
+
+// planSignupJobs works out what runSignupJobs writes for jobs, reading the
+// registered addresses with q.
+func (s *Service) planSignupJobs(ctx context.Context, q registeredReader, jobs []queuedSignup, now time.Time) (*signupPlan, error) {
+	var orgs []*signupPlanOrg
+	byOrg := map[string]*signupPlanOrg{}
 	for _, j := range jobs {
 		if o := byOrg[j.orgID]; o != nil {
 			o.emails = append(o.emails, j.job.Email)
@@ -118,47 +157,42 @@ func (s *Service) runSignupJobs(ctx context.Context, tx *store.Tx, jobs []queued
 		}
 		org, err := s.orgByID(ctx, j.orgID)
 		if store.IsNotFound(err) {
-			byOrg[j.orgID] = &orgJobs{} // gone: its jobs are done without effect
+			byOrg[j.orgID] = &signupPlanOrg{} // gone: its jobs are done without effect
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		o := &orgJobs{org: org, emails: []string{j.job.Email}}
+		o := &signupPlanOrg{org: org, emails: []string{j.job.Email}}
 		byOrg[j.orgID], orgs = o, append(orgs, o)
 	}
-	registered := map[string]map[string]bool{}
+	p := &signupPlan{registered: map[string]map[string]bool{}, supersede: map[string][]string{}}
 	for _, o := range orgs {
-		r, err := tx.EmailsRegistered(ctx, o.org.ID, o.emails)
+		r, err := q.EmailsRegistered(ctx, o.org.ID, o.emails)
 		if err != nil {
 			return nil, err
 		}
-		registered[o.org.ID] = r
+		p.registered[o.org.ID] = r
+		p.orgs = append(p.orgs, *o)
 	}
 
 	type address struct{ org, email string }
-	var (
-		mails     []domain.OutboxMail
-		signups   []domain.Signup
-		starts    []store.FunnelStart
-		newest    = map[address]int{} // index in signups of an address's newest link
-		supersede = map[string][]string{}
-	)
+	newest := map[address]int{} // index in p.signups of an address's newest link
 	for _, j := range jobs {
 		o := byOrg[j.orgID]
 		if o.org.ID == "" {
 			continue
 		}
-		org, p := o.org, j.job
-		lower := domain.NormalizeEmail(p.Email)
-		if registered[org.ID][lower] {
-			m, err := s.QueueMail(org, p.Language, "already_registered", p.Email, obmail.AlreadyRegisteredData{
+		org, job := o.org, j.job
+		lower := domain.NormalizeEmail(job.Email)
+		if p.registered[org.ID][lower] {
+			m, err := s.QueueMail(org, job.Language, "already_registered", job.Email, obmail.AlreadyRegisteredData{
 				Organization: displayName(org), SignInURL: s.pageURL(org, "/login"), ResetURL: s.pageURL(org, "/reset-password"),
 			})
 			if err != nil {
 				return nil, err
 			}
-			mails = append(mails, m)
+			p.mails = append(p.mails, m)
 			continue
 		}
 		token, hash, err := auth.NewToken()
@@ -169,49 +203,77 @@ func (s *Service) runSignupJobs(ctx context.Context, tx *store.Tx, jobs []queued
 		if t := org.Onboarding.SignupLinkTTL; t > 0 {
 			ttl = time.Duration(t)
 		}
-		m, err := s.QueueMail(org, p.Language, "signup", p.Email, obmail.SignupData{
+		m, err := s.QueueMail(org, job.Language, "signup", job.Email, obmail.SignupData{
 			Organization: displayName(org), Link: s.pageLink(org, "/register", token), ExpiresIn: HumanDuration(ttl),
 		})
 		if err != nil {
 			return nil, err
 		}
 		su := domain.Signup{
-			ID: store.NewID(), OrgID: org.ID, Email: p.Email, AccountType: p.AccountType, TokenHash: hash,
-			State: domain.SignupPending, CreatedAt: now, ExpiresAt: now.Add(ttl), Language: knownLanguage(p.Language),
-			Purpose: p.Purpose,
+			ID: store.NewID(), OrgID: org.ID, Email: job.Email, AccountType: job.AccountType, TokenHash: hash,
+			State: domain.SignupPending, CreatedAt: now, ExpiresAt: now.Add(ttl), Language: knownLanguage(job.Language),
+			Purpose: job.Purpose,
 		}
 		addr := address{org.ID, lower}
 		if k, ok := newest[addr]; ok {
-			signups[k].State = domain.SignupSuperseded
+			p.signups[k].State = domain.SignupSuperseded
 		} else {
-			supersede[org.ID] = append(supersede[org.ID], lower)
+			p.supersede[org.ID] = append(p.supersede[org.ID], lower)
 		}
-		newest[addr] = len(signups)
-		signups = append(signups, su)
-		starts = append(starts, store.FunnelStart{SignupID: su.ID, OrgID: org.ID, AccountType: su.AccountType, At: now})
-		mails = append(mails, m)
+		newest[addr] = len(p.signups)
+		p.signups = append(p.signups, su)
+		p.starts = append(p.starts, store.FunnelStart{SignupID: su.ID, OrgID: org.ID, AccountType: su.AccountType, At: now})
+		p.mails = append(p.mails, m)
 	}
-	for _, o := range orgs {
-		if emails := supersede[o.org.ID]; len(emails) > 0 {
+	return p, nil
+}
+
+// seal seals the plan's mails with st's keyring, so that write does not.
+func (p *signupPlan) seal(st *store.Store) error {
+	sm, err := st.SealMails(p.mails)
+	if err != nil {
+		return err
+	}
+	p.sealed = &sm
+	return nil
+}
+
+// stillRegistered reports whether the registered addresses of the plan's
+// jobs are, in tx, what the plan was made with.
+func (p *signupPlan) stillRegistered(ctx context.Context, tx *store.Tx) (bool, error) {
+	for _, o := range p.orgs {
+		r, err := tx.EmailsRegistered(ctx, o.org.ID, o.emails)
+		if err != nil {
+			return false, err
+		}
+		if !maps.Equal(r, p.registered[o.org.ID]) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// write writes the plan in tx: the mails queued when until is zero, else
+// leased until until.
+func (p *signupPlan) write(ctx context.Context, tx *store.Tx, now, until time.Time) error {
+	for _, o := range p.orgs {
+		if emails := p.supersede[o.org.ID]; len(emails) > 0 {
 			if err := tx.SupersedePendingSignupsOf(ctx, o.org.ID, emails); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	if err := tx.CreateSignups(ctx, signups); err != nil {
-		return nil, err
+	if err := tx.CreateSignups(ctx, p.signups); err != nil {
+		return err
 	}
-	if err := tx.FunnelSignupsStarted(ctx, starts); err != nil {
-		return nil, err
+	if err := tx.FunnelSignupsStarted(ctx, p.starts); err != nil {
+		return err
 	}
-	enqueue := tx.EnqueueMails
-	if !until.IsZero() {
-		enqueue = func(ctx context.Context, ms []domain.OutboxMail, now time.Time) error {
-			return tx.EnqueueLeasedMails(ctx, ms, now, until)
-		}
+	if p.sealed != nil {
+		return tx.EnqueueSealedMails(ctx, *p.sealed, now, until)
 	}
-	if err := enqueue(ctx, mails, now); err != nil {
-		return nil, err
+	if until.IsZero() {
+		return tx.EnqueueMails(ctx, p.mails, now)
 	}
-	return mails, nil
+	return tx.EnqueueLeasedMails(ctx, p.mails, now, until)
 }

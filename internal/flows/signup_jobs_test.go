@@ -8,7 +8,6 @@ import (
 
 	"github.com/onboard-dev/onboard/internal/auth"
 	"github.com/onboard-dev/onboard/internal/domain"
-	obmail "github.com/onboard-dev/onboard/internal/mail"
 	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
 )
@@ -21,36 +20,12 @@ import (
 func TestSignupJobsInOneBatch(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		st := openStore(t, dsn)
-		org, err := EnsureOrganization(ctx, st, DefaultOrganization, "Example")
-		if err != nil {
-			t.Fatal(err)
-		}
-		templates, err := obmail.LoadTemplates("")
-		if err != nil {
-			t.Fatal(err)
-		}
+		st, org, templates := openOrgStore(t, dsn)
 		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 		s := New(Deps{Store: st, Mail: templates, Now: func() time.Time { return now }},
 			Config{PublicURL: "http://127.0.0.1:8080", MailFrom: "Example <no-reply@example.com>", SignupTTL: time.Hour})
 
-		// A registered address.
-		var userType string
-		if err := st.DB().QueryRowContext(ctx, `SELECT id FROM user_types WHERE org_id = $1 ORDER BY name LIMIT 1`, org.ID).Scan(&userType); err != nil {
-			t.Fatal(err)
-		}
-		acc := domain.Account{ID: store.NewID(), OrgID: org.ID, Kind: domain.KindCustomer, Type: "customer_personal", Name: "Ada",
-			Status: domain.StatusActive, CreatedAt: now, UpdatedAt: now}
-		user := domain.User{ID: store.NewID(), OrgID: org.ID, AccountID: acc.ID, UserTypeID: userType, Email: "Known@Example.com",
-			FirstName: "Ada", LastName: "Lovelace", Status: domain.StatusActive, CreatedAt: now, UpdatedAt: now}
-		if err := st.InTx(ctx, func(tx *store.Tx) error {
-			if err := tx.CreateAccount(ctx, acc); err != nil {
-				return err
-			}
-			return tx.CreateUser(ctx, user)
-		}); err != nil {
-			t.Fatal(err)
-		}
+		registerUser(t, st, org, "Known@Example.com", now) // a registered address
 		// An earlier link of an address started again below.
 		_, oldHash, _ := auth.NewToken()
 		if err := st.CreateSignup(ctx, domain.Signup{ID: store.NewID(), OrgID: org.ID, Email: "again@example.com", AccountType: "customer_personal",

@@ -3,7 +3,10 @@ package flows
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/onboard-dev/onboard/internal/domain"
+	obmail "github.com/onboard-dev/onboard/internal/mail"
 	"github.com/onboard-dev/onboard/internal/store"
 )
 
@@ -21,4 +24,42 @@ func openStore(t *testing.T, dsn string, opts ...store.Option) *store.Store {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// openOrgStore is openStore with the default organization and the built-in
+// mail templates, what a Service running signup jobs needs.
+func openOrgStore(t *testing.T, dsn string) (*store.Store, domain.Organization, *obmail.Templates) {
+	t.Helper()
+	st := openStore(t, dsn)
+	org, err := EnsureOrganization(context.Background(), st, DefaultOrganization, "Example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	templates, err := obmail.LoadTemplates("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, org, templates
+}
+
+// registerUser creates an active user with email in org.
+func registerUser(t *testing.T, st *store.Store, org domain.Organization, email string, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	var userType string
+	if err := st.DB().QueryRowContext(ctx, `SELECT id FROM user_types WHERE org_id = $1 ORDER BY name LIMIT 1`, org.ID).Scan(&userType); err != nil {
+		t.Fatal(err)
+	}
+	acc := domain.Account{ID: store.NewID(), OrgID: org.ID, Kind: domain.KindCustomer, Type: "customer_personal", Name: "Ada",
+		Status: domain.StatusActive, CreatedAt: now, UpdatedAt: now}
+	user := domain.User{ID: store.NewID(), OrgID: org.ID, AccountID: acc.ID, UserTypeID: userType, Email: email,
+		FirstName: "Ada", LastName: "Lovelace", Status: domain.StatusActive, CreatedAt: now, UpdatedAt: now}
+	if err := st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateAccount(ctx, acc); err != nil {
+			return err
+		}
+		return tx.CreateUser(ctx, user)
+	}); err != nil {
+		t.Fatal(err)
+	}
 }

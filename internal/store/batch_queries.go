@@ -257,21 +257,54 @@ func (q Queries) EnqueueLeasedMails(ctx context.Context, ms []domain.OutboxMail,
 	return q.enqueueMails(ctx, ms, now, until)
 }
 
+// SealedMails are outbox mails whose bodies are sealed already (SealMails),
+// for EnqueueSealedMails: sealing them before a transaction keeps the
+// encryption out of it (and out of SQLite's writer slot).
+type SealedMails struct {
+	ms           []domain.OutboxMail
+	texts, htmls []string
+}
+
+// SealMails seals the bodies of ms as EnqueueMails would. It writes nothing
+// and may run outside a transaction.
+func (q Queries) SealMails(ms []domain.OutboxMail) (SealedMails, error) {
+	out := SealedMails{ms: ms, texts: make([]string, len(ms)), htmls: make([]string, len(ms))}
+	for i, m := range ms {
+		var err error
+		if out.texts[i], err = q.seal(m.Text, outboxAD("text_body", m.ID)); err != nil {
+			return SealedMails{}, fmt.Errorf("seal mail: %w", err)
+		}
+		if out.htmls[i], err = q.seal(m.HTML, outboxAD("html_body", m.ID)); err != nil {
+			return SealedMails{}, fmt.Errorf("seal mail: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// EnqueueSealedMails is EnqueueMails (until zero) or EnqueueLeasedMails for
+// mails sealed by SealMails under this store's keyring.
+func (q Queries) EnqueueSealedMails(ctx context.Context, sm SealedMails, now, until time.Time) error {
+	return q.writeMails(ctx, sm, now, until)
+}
+
 // enqueueMails writes ms, queued when until is zero, else leased until it.
 func (q Queries) enqueueMails(ctx context.Context, ms []domain.OutboxMail, now, until time.Time) error {
 	if len(ms) == 0 {
 		return nil
 	}
-	texts := make([]string, len(ms))
-	htmls := make([]string, len(ms))
-	for i, m := range ms {
-		var err error
-		if texts[i], err = q.seal(m.Text, outboxAD("text_body", m.ID)); err != nil {
-			return fmt.Errorf("enqueue mail: %w", err)
-		}
-		if htmls[i], err = q.seal(m.HTML, outboxAD("html_body", m.ID)); err != nil {
-			return fmt.Errorf("enqueue mail: %w", err)
-		}
+	sm, err := q.SealMails(ms)
+	if err != nil {
+		return fmt.Errorf("enqueue mail: %w", err)
+	}
+	return q.writeMails(ctx, sm, now, until)
+}
+
+// writeMails writes sealed mails, queued when until is zero, else leased
+// until it.
+func (q Queries) writeMails(ctx context.Context, sm SealedMails, now, until time.Time) error {
+	ms, texts, htmls := sm.ms, sm.texts, sm.htmls
+	if len(ms) == 0 {
+		return nil
 	}
 	now = Timestamp(now)
 	state, lockedUntil := OutboxQueued, any(nil)
@@ -313,4 +346,30 @@ func (q Queries) enqueueMails(ctx context.Context, ms []domain.OutboxMail, now, 
 		return fmt.Errorf("enqueue mail: %w", mapErr(err))
 	}
 	return nil
+}
+
+// DeleteQueuedJobs removes the jobs of ids that are still queued, in one
+// statement (on SQLite, one per sqliteBatchRows jobs), and returns how many
+// it removed: fewer than len(ids) tells that some were done, failed or
+// removed by another worker since they were read.
+func (q Queries) DeleteQueuedJobs(ctx context.Context, ids []string) (int, error) {
+	n := 0
+	err := chunks(ids, sqliteBatchRows, func(part []string) error {
+		query, args := `DELETE FROM jobs WHERE state = $1 AND id = ANY($2)`, []any{JobQueued, part}
+		if q.engine != Postgres {
+			ph, in := placeholders(part, 2)
+			query, args = `DELETE FROM jobs WHERE state = $1 AND id IN (`+ph+`)`, append([]any{JobQueued}, in...)
+		}
+		res, err := q.q.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		k, err := res.RowsAffected()
+		n += int(k)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("delete queued jobs: %w", err)
+	}
+	return n, nil
 }

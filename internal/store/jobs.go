@@ -36,21 +36,14 @@ func (s *Store) EnqueueJob(ctx context.Context, j Job, now time.Time) error {
 }
 
 // EnqueueJobs writes jobs, jobs[i] due at[i], in one statement on
-// PostgreSQL (one commit for all of them) and in one transaction on SQLite.
-// Either all are written or none.
+// PostgreSQL (one commit for all of them) and in one transaction on SQLite
+// (one statement per sqliteBatchRows jobs). Either all are written or none.
 func (s *Store) EnqueueJobs(ctx context.Context, jobs []Job, at []time.Time) error {
 	if len(jobs) != len(at) {
 		return fmt.Errorf("enqueue jobs: %d jobs and %d times", len(jobs), len(at))
 	}
 	if s.engine != Postgres {
-		return s.InTx(ctx, func(tx *Tx) error {
-			for i, j := range jobs {
-				if err := tx.EnqueueJob(ctx, j, at[i]); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		return s.InTx(ctx, func(tx *Tx) error { return tx.enqueueJobsSQLite(ctx, jobs, at) })
 	}
 	n := len(jobs)
 	ids, orgs, kinds, emails, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -64,6 +57,31 @@ func (s *Store) EnqueueJobs(ctx context.Context, jobs []Job, at []time.Time) err
 		ids, orgs, kinds, emails, payloads, times, JobQueued)
 	if err != nil {
 		return fmt.Errorf("enqueue %d jobs: %w", n, mapErr(err))
+	}
+	return nil
+}
+
+// enqueueJobsSQLite is EnqueueJobs in tx on SQLite: a VALUES list per
+// sqliteBatchRows jobs.
+func (q Queries) enqueueJobsSQLite(ctx context.Context, jobs []Job, at []time.Time) error {
+	idx := make([]int, len(jobs))
+	for i := range idx {
+		idx[i] = i
+	}
+	err := chunks(idx, sqliteBatchRows, func(part []int) error {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO jobs (id, org_id, kind, email_lower, payload, state, attempts, next_attempt_at, created_at) VALUES `)
+		valuesList(&b, len(part), 9)
+		args := make([]any, 0, 9*len(part))
+		for _, i := range part {
+			j, t := jobs[i], Timestamp(at[i])
+			args = append(args, j.ID, j.OrgID, j.Kind, j.EmailLower, j.Payload, JobQueued, 0, t, t)
+		}
+		_, err := q.q.ExecContext(ctx, b.String(), args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("enqueue %d jobs: %w", len(jobs), mapErr(err))
 	}
 	return nil
 }

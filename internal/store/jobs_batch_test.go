@@ -57,5 +57,19 @@ func TestEnqueueJobs(t *testing.T) {
 		if err := st.EnqueueJobs(ctx, jobs, at[:1]); err == nil {
 			t.Fatal("EnqueueJobs with fewer times than jobs succeeded")
 		}
+
+		// More jobs than one SQLite statement carries.
+		many := make([]store.Job, 150)
+		manyAt := make([]time.Time, len(many))
+		for i := range many {
+			many[i] = store.Job{ID: store.NewID(), Kind: "many", Payload: `{}`}
+			manyAt[i] = now
+		}
+		if err := st.EnqueueJobs(ctx, many, manyAt); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := st.CountJobs(ctx, store.JobQueued); err != nil || n != 2+len(many) {
+			t.Fatalf("CountJobs = %d, %v; want %d", n, err, 2+len(many))
+		}
 	})
 }
