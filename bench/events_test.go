@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -230,6 +231,9 @@ const eventsRound = 2 * registrationClients
 // reg_cpu_ms is the CPU of a registration without events, reg_events_cpu_ms
 // with them (this process, plus the PostgreSQL server on postgres);
 // added_pct = 100 × (with − without) / without. Target < 5 %.
+// added_pct_se is the standard error of the mean of the same share taken
+// per pair of adjacent rounds: added_pct ± 2 × added_pct_se tells 4 % from
+// 6 % when it is below 0.5 (more rounds shrink it).
 func BenchmarkRegistrationEvents(b *testing.B) {
 	forEachEngine(b, func(b *testing.B, dsn string) {
 		withPG := strings.HasPrefix(dsn, "postgres")
@@ -284,16 +288,26 @@ func BenchmarkRegistrationEvents(b *testing.B) {
 		round(eventsRound, true) // warm-up: caches, prepared statements, connections
 		var with, without cpuUse
 		with.ok, without.ok = true, true
+		// The added share of each pair of rounds (one with events, one
+		// without, adjacent): its spread tells how far added_pct can be
+		// trusted.
+		var pairs []float64
 		b.ResetTimer()
 		for done, r := 0, 0; done < b.N; r++ {
 			n := min(eventsRound, b.N-done)
+			var on1, off1 cpuUse
 			for k := range 2 {
 				on := (r%2 == 0) == (k == 0) // A B, B A, A B, …
 				if on {
-					with = with.add(round(n, true))
+					on1 = round(n, true)
+					with = with.add(on1)
 				} else {
-					without = without.add(round(n, false))
+					off1 = round(n, false)
+					without = without.add(off1)
 				}
+			}
+			if on1.ok && off1.ok && off1.service > 0 {
+				pairs = append(pairs, 100*float64(on1.service-off1.service)/float64(off1.service))
 			}
 			done += n
 		}
@@ -304,6 +318,17 @@ func BenchmarkRegistrationEvents(b *testing.B) {
 			b.ReportMetric(base, "reg_cpu_ms")
 			b.ReportMetric(per, "reg_events_cpu_ms")
 			b.ReportMetric(100*(per-base)/base, "added_pct")
+		}
+		if len(pairs) > 1 {
+			// The standard error of the mean of the pairs' added shares.
+			var mean, ss float64
+			for _, p := range pairs {
+				mean += p / float64(len(pairs))
+			}
+			for _, p := range pairs {
+				ss += (p - mean) * (p - mean)
+			}
+			b.ReportMetric(math.Sqrt(ss/float64(len(pairs)-1)/float64(len(pairs))), "added_pct_se")
 		}
 		reportNoise(b, with, without)
 	})
