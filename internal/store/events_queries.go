@@ -474,7 +474,8 @@ func (q Queries) NumberEvents(ctx context.Context, ids []string, first int64, na
 		lease = Timestamp(until)
 	}
 	// A delivery is written claimed when leasing and its endpoint has
-	// nothing pending or in flight for its subject.
+	// nothing pending or in flight for its subject (looked up once per
+	// delivery).
 	const blocked = `($9::timestamptz IS NULL OR EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = v.endpoint_id
 		AND p.subject = v.subject AND p.state IN ('pending', 'processing')))`
 	var n int64
@@ -486,10 +487,11 @@ func (q Queries) NumberEvents(ctx context.Context, ids []string, first int64, na
 		d AS (
 			INSERT INTO webhook_deliveries (id, endpoint_id, org_id, event_id, seq, subject, state, attempts, next_attempt_at, locked_until, created_at)
 			SELECT v.id, v.endpoint_id, v.org_id, v.event_id, v.seq, v.subject,
-				CASE WHEN `+blocked+` THEN 'pending' ELSE 'processing' END, 0, v.next_attempt_at,
-				CASE WHEN `+blocked+` THEN NULL ELSE $9::timestamptz END, v.created_at
+				CASE WHEN b.blocked THEN 'pending' ELSE 'processing' END, 0, v.next_attempt_at,
+				CASE WHEN b.blocked THEN NULL ELSE $9::timestamptz END, v.created_at
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::timestamptz[], $8::timestamptz[])
 				AS v(id, endpoint_id, org_id, event_id, seq, subject, next_attempt_at, created_at)
+				CROSS JOIN LATERAL (SELECT `+blocked+` AS blocked OFFSET 0) b
 			RETURNING id, state)
 		SELECT (SELECT COUNT(*) FROM s), (SELECT string_agg(id, ',') FROM d WHERE state = 'processing')`,
 		cols[0], cols[1], cols[2], cols[3], seqs, cols[4], nexts, created, lease, first, pending, ids, last).Scan(&n, &claimed)
