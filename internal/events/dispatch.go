@@ -35,9 +35,10 @@ const DefaultLinger = 5 * time.Millisecond
 // DefaultDispatchLinger is how long the dispatcher waits after a wake
 // before it dispatches: the events of the transactions committing
 // meanwhile share one dispatch transaction, one hand-over and one
-// recording of their deliveries. Each dispatch costs six statements on
-// PostgreSQL (BEGIN and COMMIT included, plus the recording of its
-// deliveries) however few events it numbers, and at the rate
+// recording of their deliveries. A dispatch and the recording of its
+// deliveries cost six statements on PostgreSQL (BEGIN and COMMIT
+// included; seven for events written by another process) however few
+// events they carry, and at the rate
 // of registrations that 2 cores serve (about 40 a second) a shorter wait
 // gives most registrations a dispatch of their own; an event reaches its
 // receivers up to this much later.
