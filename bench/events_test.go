@@ -3,8 +3,11 @@ package bench
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,7 +53,10 @@ func newEventsWorld(b *testing.B, dsn string, cfg webhooks.WorkerConfig, opts ..
 	if err != nil {
 		b.Fatal(err)
 	}
-	w := &eventsWorld{st: st, org: org, disp: events.NewDispatcher(st, false, nil)}
+	// Warnings (a failed dispatch, claim or recording) go to stderr: a
+	// run that stops making progress says why.
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	w := &eventsWorld{st: st, org: org, disp: events.NewDispatcher(st, false, logger)}
 	rcv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("webhook-signature") == "" {
 			http.Error(rw, "unsigned", http.StatusBadRequest)
@@ -64,7 +70,7 @@ func newEventsWorld(b *testing.B, dsn string, cfg webhooks.WorkerConfig, opts ..
 		b.Fatal(err)
 	}
 	hc := outbound.New(outbound.Options{AllowPrivate: true})
-	w.worker = webhooks.NewWorker(st, hc, cfg, nil)
+	w.worker = webhooks.NewWorker(st, hc, cfg, logger)
 	return w
 }
 
@@ -107,6 +113,15 @@ func (w *eventsWorld) deliverAll(b *testing.B, want int64, workers int) {
 // transaction each, as in the flow).
 func (w *eventsWorld) emitRegistrations(b *testing.B, from, n, batch int) {
 	b.Helper()
+	if err := w.writeRegistrations(from, n, batch); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// writeRegistrations is emitRegistrations returning its error, for
+// goroutines other than the benchmark's (where b.Fatal must not be
+// called).
+func (w *eventsWorld) writeRegistrations(from, n, batch int) error {
 	ctx := context.Background()
 	now := time.Now()
 	for i := 0; i < n; i += batch {
@@ -132,9 +147,10 @@ func (w *eventsWorld) emitRegistrations(b *testing.B, from, n, batch int) {
 			return nil
 		})
 		if err != nil {
-			b.Fatal(err)
+			return fmt.Errorf("write registrations: %w", err)
 		}
 	}
+	return nil
 }
 
 // BenchmarkWebhookDeliveries is the sustained rate of webhook deliveries
@@ -215,6 +231,9 @@ const eventsRound = 2 * registrationClients
 // reg_cpu_ms is the CPU of a registration without events, reg_events_cpu_ms
 // with them (this process, plus the PostgreSQL server on postgres);
 // added_pct = 100 × (with − without) / without. Target < 5 %.
+// added_pct_se is the standard error of the mean of the same share taken
+// per pair of adjacent rounds: added_pct ± 2 × added_pct_se tells 4 % from
+// 6 % when it is below 0.5 (more rounds shrink it).
 func BenchmarkRegistrationEvents(b *testing.B) {
 	forEachEngine(b, func(b *testing.B, dsn string) {
 		withPG := strings.HasPrefix(dsn, "postgres")
@@ -269,16 +288,26 @@ func BenchmarkRegistrationEvents(b *testing.B) {
 		round(eventsRound, true) // warm-up: caches, prepared statements, connections
 		var with, without cpuUse
 		with.ok, without.ok = true, true
+		// The added share of each pair of rounds (one with events, one
+		// without, adjacent): its spread tells how far added_pct can be
+		// trusted.
+		var pairs []float64
 		b.ResetTimer()
 		for done, r := 0, 0; done < b.N; r++ {
 			n := min(eventsRound, b.N-done)
+			var on1, off1 cpuUse
 			for k := range 2 {
 				on := (r%2 == 0) == (k == 0) // A B, B A, A B, …
 				if on {
-					with = with.add(round(n, true))
+					on1 = round(n, true)
+					with = with.add(on1)
 				} else {
-					without = without.add(round(n, false))
+					off1 = round(n, false)
+					without = without.add(off1)
 				}
+			}
+			if on1.ok && off1.ok && off1.service > 0 {
+				pairs = append(pairs, 100*float64(on1.service-off1.service)/float64(off1.service))
 			}
 			done += n
 		}
@@ -289,6 +318,17 @@ func BenchmarkRegistrationEvents(b *testing.B) {
 			b.ReportMetric(base, "reg_cpu_ms")
 			b.ReportMetric(per, "reg_events_cpu_ms")
 			b.ReportMetric(100*(per-base)/base, "added_pct")
+		}
+		if len(pairs) > 1 {
+			// The standard error of the mean of the pairs' added shares.
+			var mean, ss float64
+			for _, p := range pairs {
+				mean += p / float64(len(pairs))
+			}
+			for _, p := range pairs {
+				ss += (p - mean) * (p - mean)
+			}
+			b.ReportMetric(math.Sqrt(ss/float64(len(pairs)-1)/float64(len(pairs))), "added_pct_se")
 		}
 		reportNoise(b, with, without)
 	})
@@ -319,6 +359,18 @@ func rowsWritten(b *testing.B, st *store.Store) (rows, hot int64) {
 		b.Fatal(err)
 	}
 	return rows, hot
+}
+
+// walPosition is the server's current WAL position, in bytes. It counts
+// the WAL of every database of the server: only meaningful when nothing
+// else writes to it.
+func walPosition(b *testing.B, st *store.Store) int64 {
+	b.Helper()
+	var pos int64
+	if err := st.DB().QueryRow(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint`).Scan(&pos); err != nil {
+		b.Fatal(err)
+	}
+	return pos
 }
 
 // BenchmarkWebhookHandover measures webhook deliveries on the path the
@@ -378,21 +430,37 @@ func benchHandover(b *testing.B, dsn string, pause time.Duration) {
 		next += n
 		var todo atomic.Int64
 		var wg sync.WaitGroup
+		errs := make(chan error, writers)
 		for k := range writers {
 			wg.Go(func() {
 				time.Sleep(time.Duration(k) * pause / writers) // spread the paced writers
 				for i := todo.Add(1) - 1; i < int64(n); i = todo.Add(1) - 1 {
-					w.emitRegistrations(b, from+int(i), 1, 1)
+					if err := w.writeRegistrations(from+int(i), 1, 1); err != nil {
+						errs <- err
+						todo.Store(int64(n)) // the others stop too
+						return
+					}
 					w.disp.Wake()
 					time.Sleep(pause)
 				}
 			})
 		}
 		wg.Wait()
+		close(errs)
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
 		want := int64(4 * next)
-		for deadline := time.Now().Add(10 * time.Minute); w.received.Load() < want; time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				b.Fatalf("delivered %d of %d", w.received.Load(), want)
+		// A receiver that stops getting events for a minute ends the run
+		// with the deliveries' states (the lease is 50 s).
+		last, progress := w.received.Load(), time.Now()
+		for w.received.Load() < want {
+			time.Sleep(time.Millisecond)
+			if got := w.received.Load(); got != last {
+				last, progress = got, time.Now()
+			} else if time.Since(progress) > time.Minute {
+				counts, err := st.CountWebhookDeliveries(ctx)
+				b.Fatalf("delivered %d of %d, none for a minute; deliveries by state %v (%v)", got, want, counts, err)
 			}
 		}
 	}
@@ -402,6 +470,10 @@ func benchHandover(b *testing.B, dsn string, pause time.Duration) {
 		rows0, hot0 = rowsWritten(b, st)
 	}
 	regs := (b.N + 3) / 4
+	var wal0 int64
+	if withPG {
+		wal0 = walPosition(b, st)
+	}
 	stmts.n.Store(0)
 	before := sampleCPU()
 	b.ResetTimer()
@@ -409,6 +481,10 @@ func benchHandover(b *testing.B, dsn string, pause time.Duration) {
 	b.StopTimer()
 	use := cpuBetween(before, sampleCPU(), withPG)
 	statements := stmts.n.Load()
+	var wal int64
+	if withPG {
+		wal = walPosition(b, st) - wal0
+	}
 	if pause == 0 {
 		b.ReportMetric(float64(4*regs)/b.Elapsed().Seconds(), "deliveries/s")
 	}
@@ -423,6 +499,7 @@ func benchHandover(b *testing.B, dsn string, pause time.Duration) {
 		b.ReportMetric(float64(statements-2*int64(regs))/float64(regs), "stmts/reg")
 		b.ReportMetric(float64(rows-rows0)/float64(regs), "rows/reg")
 		b.ReportMetric(float64(hot-hot0)/float64(regs), "hot_upd/reg")
+		b.ReportMetric(float64(wal)/float64(regs), "wal_bytes/reg")
 	}
 	counts, err := st.CountWebhookDeliveries(ctx)
 	if err != nil || int64(counts[store.DeliveryDelivered]) != int64(4*next) {

@@ -49,6 +49,12 @@ func (t *Tx) QueueEvent(e StoredEvent) {
 // on in a service.
 func (s *Store) DiscardEventsForMeasurement(on bool) { s.discardEvents.Store(on) }
 
+// EventsWritten is how many events this process has written so far, in
+// transactions committed or about to be (a transaction that fails after
+// writing its events counts too): a dispatcher that sees it grow knows
+// that there is likely something to number without asking the database.
+func (s *Store) EventsWritten() int64 { return s.eventsWritten.Load() }
+
 // eventsPerInsert is the most events one INSERT writes.
 const eventsPerInsert = 100
 
@@ -56,8 +62,11 @@ const eventsPerInsert = 100
 func (t *Tx) flushEvents(ctx context.Context) error {
 	evs := t.events
 	t.events = nil
-	if t.discardEvents {
+	if t.discardEvents || len(evs) == 0 {
 		return nil
+	}
+	if t.eventsWritten != nil {
+		defer t.eventsWritten.Add(int64(len(evs)))
 	}
 	if t.engine == Postgres && len(evs) > 1 {
 		// One statement of a constant text, whatever the number of events.
@@ -112,6 +121,93 @@ func (q Queries) LockEventSequence(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("lock event sequence: %w", err)
 	}
 	return last, nil
+}
+
+// BeginDispatch starts a dispatch in the transaction: it locks the
+// sequence row as LockEventSequence does and returns the last position
+// given; on PostgreSQL it also makes the transaction prefer generic plans
+// (see PreferGenericPlans), in the same statement.
+func (q Queries) BeginDispatch(ctx context.Context) (int64, error) {
+	if q.engine != Postgres {
+		return q.LockEventSequence(ctx)
+	}
+	var last int64
+	var mode string
+	err := q.q.QueryRowContext(ctx, `WITH l AS (UPDATE event_sequence SET last = last WHERE id = 1 RETURNING last)
+		SELECT last, set_config('plan_cache_mode', 'force_generic_plan', true) FROM l`).Scan(&last, &mode)
+	if err != nil {
+		return 0, fmt.Errorf("lock event sequence: %w", err)
+	}
+	return last, nil
+}
+
+// DispatchReads returns what a dispatch numbers and fans out: up to limit
+// committed events without a position, oldest id first, with their bodies
+// when bodies is set, and the enabled webhook endpoints of their
+// organizations. On PostgreSQL it is one statement, on SQLite two.
+func (q Queries) DispatchReads(ctx context.Context, limit int, bodies bool) ([]StoredEvent, []WebhookEndpoint, error) {
+	if q.engine != Postgres {
+		evs, err := q.UnsequencedEvents(ctx, limit, bodies)
+		if err != nil || len(evs) == 0 {
+			return evs, nil, err
+		}
+		var orgIDs []string
+		for _, e := range evs {
+			if !slices.Contains(orgIDs, e.OrgID) {
+				orgIDs = append(orgIDs, e.OrgID)
+			}
+		}
+		eps, err := q.EnabledWebhookEndpoints(ctx, orgIDs)
+		return evs, eps, err
+	}
+	body := `''`
+	if bodies {
+		body = `body`
+	}
+	// The events (kind 0, in id order), then the endpoints (kind 1): an
+	// endpoint's url, description and event types in the columns of an
+	// event's type, subject and body, its created_at in occurred_at.
+	rows, err := q.q.QueryContext(ctx, `WITH e AS (SELECT id, org_id, type, subject, `+body+` AS body, occurred_at FROM events
+			WHERE seq IS NULL ORDER BY id LIMIT $1)
+		SELECT 0 AS kind, id, org_id, type, subject, body, occurred_at,
+			'', '', NULL::timestamptz, NULL::timestamptz, occurred_at FROM e
+		UNION ALL
+		SELECT 1, w.id, w.org_id, w.url, w.description, w.event_types, w.created_at,
+			w.secret, w.previous_secret, w.previous_expires_at, w.failing_since, w.updated_at
+		FROM webhook_endpoints w WHERE w.disabled_at IS NULL AND w.org_id IN (SELECT org_id FROM e)
+		ORDER BY kind, id`, limit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("unsequenced events: %w", err)
+	}
+	defer rows.Close()
+	var evs []StoredEvent
+	var eps []WebhookEndpoint
+	for rows.Next() {
+		var kind int
+		var e StoredEvent
+		var secret, previous string
+		var prevExp, failing sql.NullTime
+		var updated time.Time
+		if err := rows.Scan(&kind, &e.ID, &e.OrgID, &e.Type, &e.Subject, &e.Body, &e.OccurredAt,
+			&secret, &previous, &prevExp, &failing, &updated); err != nil {
+			return nil, nil, fmt.Errorf("unsequenced events: %w", err)
+		}
+		if kind == 0 {
+			e.OccurredAt = e.OccurredAt.UTC()
+			evs = append(evs, e)
+			continue
+		}
+		ep := WebhookEndpoint{ID: e.ID, OrgID: e.OrgID, URL: e.Type, Description: e.Subject, Secret: secret, PreviousSecret: previous,
+			PreviousExpiresAt: nullTimePtr(prevExp), FailingSince: nullTimePtr(failing), CreatedAt: e.OccurredAt.UTC(), UpdatedAt: updated.UTC()}
+		if err := q.openEndpoint(&ep, e.Body); err != nil {
+			return nil, nil, err
+		}
+		eps = append(eps, ep)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("unsequenced events: %w", err)
+	}
+	return evs, eps, nil
 }
 
 // UnsequencedEvents returns up to limit committed events without a position,
@@ -210,7 +306,7 @@ func (q Queries) EventFeed(ctx context.Context, orgID string, after int64, types
 		filter = " AND type IN (" + strings.Join(ph, ", ") + ")"
 	}
 	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, type, subject, body, occurred_at, seq FROM events
-		WHERE org_id = $1 AND seq > $2`+filter+` ORDER BY seq LIMIT $3`, args...)
+		WHERE org_id = $1 AND seq > $2 AND seq IS NOT NULL`+filter+` ORDER BY seq LIMIT $3`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("event feed: %w", err)
 	}
@@ -378,7 +474,8 @@ func (q Queries) NumberEvents(ctx context.Context, ids []string, first int64, na
 		lease = Timestamp(until)
 	}
 	// A delivery is written claimed when leasing and its endpoint has
-	// nothing pending or in flight for its subject.
+	// nothing pending or in flight for its subject (looked up once per
+	// delivery).
 	const blocked = `($9::timestamptz IS NULL OR EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = v.endpoint_id
 		AND p.subject = v.subject AND p.state IN ('pending', 'processing')))`
 	var n int64
@@ -390,10 +487,11 @@ func (q Queries) NumberEvents(ctx context.Context, ids []string, first int64, na
 		d AS (
 			INSERT INTO webhook_deliveries (id, endpoint_id, org_id, event_id, seq, subject, state, attempts, next_attempt_at, locked_until, created_at)
 			SELECT v.id, v.endpoint_id, v.org_id, v.event_id, v.seq, v.subject,
-				CASE WHEN `+blocked+` THEN 'pending' ELSE 'processing' END, 0, v.next_attempt_at,
-				CASE WHEN `+blocked+` THEN NULL ELSE $9::timestamptz END, v.created_at
+				CASE WHEN b.blocked THEN 'pending' ELSE 'processing' END, 0, v.next_attempt_at,
+				CASE WHEN b.blocked THEN NULL ELSE $9::timestamptz END, v.created_at
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::timestamptz[], $8::timestamptz[])
 				AS v(id, endpoint_id, org_id, event_id, seq, subject, next_attempt_at, created_at)
+				CROSS JOIN LATERAL (SELECT `+blocked+` AS blocked OFFSET 0) b
 			RETURNING id, state)
 		SELECT (SELECT COUNT(*) FROM s), (SELECT string_agg(id, ',') FROM d WHERE state = 'processing')`,
 		cols[0], cols[1], cols[2], cols[3], seqs, cols[4], nexts, created, lease, first, pending, ids, last).Scan(&n, &claimed)

@@ -78,6 +78,9 @@ type Store struct {
 	// discardEvents drops queued events (measurements only, see
 	// DiscardEventsForMeasurement).
 	discardEvents atomic.Bool
+	// eventsWritten counts the events this process has written (see
+	// EventsWritten).
+	eventsWritten atomic.Int64
 }
 
 // Option is a setting of Open.
@@ -318,6 +321,7 @@ type Tx struct {
 	// events are the events queued by QueueEvent, written at commit.
 	events        []StoredEvent
 	discardEvents bool
+	eventsWritten *atomic.Int64
 }
 
 // InTx runs fn in one transaction, committing when fn returns nil and rolling
@@ -344,7 +348,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if s.stmts != nil {
 		q = cachedTx{s.stmts, sqlTx}
 	}
-	tx := &Tx{Queries: Queries{q: q, engine: s.engine, box: s.box}, tx: sqlTx, discardEvents: s.discardEvents.Load()}
+	tx := &Tx{Queries: Queries{q: q, engine: s.engine, box: s.box}, tx: sqlTx, discardEvents: s.discardEvents.Load(), eventsWritten: &s.eventsWritten}
 	err = fn(tx)
 	if err == nil {
 		err = tx.flushEvents(ctx)

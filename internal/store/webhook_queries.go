@@ -189,20 +189,30 @@ func (q Queries) webhookEndpoints(ctx context.Context, where string, args ...any
 			&disabled, &e.DisabledReason, &failing, &e.CreatedAt, &e.UpdatedAt); err != nil {
 			return nil, fmt.Errorf("webhook endpoints: %w", err)
 		}
-		if err := json.Unmarshal([]byte(types), &e.EventTypes); err != nil {
-			return nil, fmt.Errorf("webhook endpoint %s types: %w", e.ID, err)
-		}
-		if e.Secret, err = q.unseal(e.Secret, webhookAD("secret", e.ID)); err != nil {
-			return nil, fmt.Errorf("webhook endpoint %s: %w", e.ID, err)
-		}
-		if e.PreviousSecret, err = q.unseal(e.PreviousSecret, webhookAD("previous_secret", e.ID)); err != nil {
-			return nil, fmt.Errorf("webhook endpoint %s: %w", e.ID, err)
+		if err := q.openEndpoint(&e, types); err != nil {
+			return nil, err
 		}
 		e.PreviousExpiresAt, e.DisabledAt, e.FailingSince = nullTimePtr(prevExp), nullTimePtr(disabled), nullTimePtr(failing)
 		e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// openEndpoint decodes an endpoint's event types (JSON) and unseals its
+// secrets.
+func (q Queries) openEndpoint(e *WebhookEndpoint, types string) error {
+	if err := json.Unmarshal([]byte(types), &e.EventTypes); err != nil {
+		return fmt.Errorf("webhook endpoint %s types: %w", e.ID, err)
+	}
+	var err error
+	if e.Secret, err = q.unseal(e.Secret, webhookAD("secret", e.ID)); err != nil {
+		return fmt.Errorf("webhook endpoint %s: %w", e.ID, err)
+	}
+	if e.PreviousSecret, err = q.unseal(e.PreviousSecret, webhookAD("previous_secret", e.ID)); err != nil {
+		return fmt.Errorf("webhook endpoint %s: %w", e.ID, err)
+	}
+	return nil
 }
 
 func nullTimePtr(t sql.NullTime) *time.Time {
@@ -648,9 +658,14 @@ func (q Queries) DisableWebhookEndpoint(ctx context.Context, id, reason string, 
 // with their attempts (oldest first): those with rows of their own and the
 // one that delivered, kept in the delivery's row.
 func (q Queries) WebhookDeliveries(ctx context.Context, orgID, endpointID string, limit int) ([]WebhookDelivery, map[string][]WebhookAttempt, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT id, endpoint_id, org_id, event_id, seq, subject, state, attempts, next_attempt_at,
-		last_status, last_error, created_at, delivered_at, latency_ms, response FROM webhook_deliveries WHERE org_id = $1 AND endpoint_id = $2
-		ORDER BY created_at DESC, id DESC LIMIT $3`, orgID, endpointID, limit)
+	// The finished deliveries through webhook_deliveries_endpoint, the
+	// ones still due through webhook_deliveries_order (each index holds
+	// only its own).
+	const cols = `id, endpoint_id, org_id, event_id, seq, subject, state, attempts, next_attempt_at,
+		last_status, last_error, created_at, delivered_at, latency_ms, response FROM webhook_deliveries WHERE org_id = $1 AND endpoint_id = $2`
+	rows, err := q.q.QueryContext(ctx, `SELECT * FROM (SELECT `+cols+` AND state IN ('delivered', 'failed') ORDER BY created_at DESC, id DESC LIMIT $3) f
+		UNION ALL SELECT `+cols+` AND state IN ('pending', 'processing')
+		ORDER BY 12 DESC, 1 DESC LIMIT $3`, orgID, endpointID, limit)
 	if err != nil {
 		return nil, nil, fmt.Errorf("webhook deliveries: %w", err)
 	}

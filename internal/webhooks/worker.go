@@ -210,6 +210,15 @@ func (w *Worker) Run(ctx context.Context) error {
 			if w.claimWanted.Swap(false) {
 				claim = true
 			}
+			// While hand-overs keep coming this loop does not reach the
+			// select below: a poll tick seen meanwhile claims on the next
+			// turn, so that a retry falling due is not held back by the
+			// stream.
+			select {
+			case <-t.C:
+				claim = true
+			default:
+			}
 			batch = append(next, w.take()...)
 		}
 		// Left over when stopping or after an error (claimed by the last
