@@ -125,7 +125,8 @@ func TestBrowserConsoleB2B(t *testing.T) {
 		if st := clickTo(t, tab, `form[action$="/b2b/clients"] button`); st != http.StatusCreated {
 			t.Fatalf("create client: %d", st)
 		}
-		if secret := pageText(t, tab, "#client-secret"); len(secret) < 40 {
+		clientID, secret := pageText(t, tab, "#client-id"), pageText(t, tab, "#client-secret")
+		if len(secret) < 40 {
 			t.Fatalf("client secret %q", secret)
 		}
 		checkPage(t, tab, "console-b2b-clients")
@@ -200,6 +201,24 @@ func TestBrowserConsoleB2B(t *testing.T) {
 		}
 		if got := pageText(t, tab, "#eu-state"); got != "Provisioned" {
 			t.Fatalf("state %q", got)
+		}
+		// An end user with a history: provisioned by the client through
+		// the API, then verified and registered by itself. Its history
+		// names both actors, with their ids below.
+		w := &b2bWorld{e: e}
+		w.clientA = w.token(t, clientID, secret)
+		grace := w.provision(t, endUser("grace@b2b.example", "Brand"))
+		okStatus(t, e.do("POST", "/v2/registration/verify", map[string]any{"token": w.verifyLink(t, "grace@b2b.example", "Ada", "Lovelace", "Brand")}))
+		okStatus(t, w.noGateway("grace@b2b.example", "Analytical9"))
+		openPage(t, tab, e.base+"/admin/o/default/b2b/end-users/"+grace)
+		if got := pageText(t, tab, "#eu-state"); got != "Registered" {
+			t.Fatalf("state %q", got)
+		}
+		history := pageText(t, tab, "main table tbody")
+		for _, want := range []string{"B2B API client “Provisioning”", "client:" + clientID, "B2B end user grace@b2b.example", "end_user:" + grace} {
+			if !strings.Contains(history, want) {
+				t.Fatalf("history without %q:\n%s", want, history)
+			}
 		}
 		checkPage(t, tab, "console-b2b-end-user")
 		// Keyset paging: the second page starts after the first.

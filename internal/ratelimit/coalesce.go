@@ -7,10 +7,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/onboard-dev/onboard/internal/batch"
 )
 
 // Group commit on PostgreSQL: the calls of Allow and AllowAll that arrive
@@ -48,126 +49,36 @@ func isPostgres(db *sql.DB) bool {
 	return ok
 }
 
-// limitCall is one AllowAll (or Allow) waiting for its decision.
+// limitCall is one AllowAll (or Allow) and its decision.
 type limitCall struct {
-	ctx    context.Context
 	checks []Check
-	done   chan struct{} // closed once d, idx and err are set; nil when run at once
 
 	d   Decision
 	idx int
 	err error
 }
 
-// coalescer runs calls one batch at a time: a call arriving while none is in
-// flight runs at once on its own; the calls arriving meanwhile are queued and
-// run together, by one goroutine, when it is done.
+// coalescer runs calls with run one batch at a time (package batch): a call
+// arriving while none is in flight runs at once on its own; the calls
+// arriving meanwhile are queued and run together, by one goroutine, when it
+// is done.
 type coalescer struct {
 	run func(ctx context.Context, calls []*limitCall)
 
-	mu    sync.Mutex
-	busy  bool
-	queue []*limitCall
+	once    sync.Once
+	batcher *batch.Batcher[*limitCall]
 }
 
 // do decides checks, alone or with the calls concurrent with it.
 func (c *coalescer) do(ctx context.Context, checks []Check) (Decision, int, error) {
-	if err := ctx.Err(); err != nil {
-		return Decision{}, 0, err
-	}
-	call := &limitCall{ctx: ctx, checks: checks}
-	c.mu.Lock()
-	if !c.busy {
-		c.busy = true
-		c.mu.Unlock()
-		c.run(ctx, []*limitCall{call})
-		c.handOff()
-		return call.d, call.idx, call.err
-	}
-	call.done = make(chan struct{})
-	c.queue = append(c.queue, call)
-	c.mu.Unlock()
-	select {
-	case <-call.done:
-		return call.d, call.idx, call.err
-	case <-ctx.Done():
+	c.once.Do(func() { c.batcher = batch.New(maxBatch, c.run) })
+	call := &limitCall{checks: checks}
+	if err := c.batcher.Do(ctx, call); err != nil {
 		// The batch may still count the event: as with a statement
 		// cancelled in flight, a cancelled call can be counted.
-		return Decision{}, 0, ctx.Err()
+		return Decision{}, 0, err
 	}
-}
-
-// handOff ends the caller's turn: the calls queued meanwhile go to a
-// goroutine that runs them, so that the caller can answer.
-func (c *coalescer) handOff() {
-	c.mu.Lock()
-	if len(c.queue) == 0 {
-		c.busy = false
-		c.mu.Unlock()
-		return
-	}
-	c.mu.Unlock()
-	go c.drain()
-}
-
-// drain runs the queued calls in batches until the queue is empty.
-func (c *coalescer) drain() {
-	for {
-		c.mu.Lock()
-		n := min(len(c.queue), maxBatch)
-		if n == 0 {
-			c.busy = false
-			c.mu.Unlock()
-			return
-		}
-		batch := slices.Clone(c.queue[:n])
-		c.queue = slices.Delete(c.queue, 0, n)
-		if len(c.queue) == 0 {
-			c.queue = nil
-		}
-		c.mu.Unlock()
-
-		live := batch[:0]
-		for _, call := range batch {
-			if err := call.ctx.Err(); err != nil {
-				call.err = err
-				close(call.done)
-				continue
-			}
-			live = append(live, call)
-		}
-		if len(live) == 0 {
-			continue
-		}
-		ctx, stop := batchContext(live)
-		c.run(ctx, live)
-		stop()
-		for _, call := range live {
-			close(call.done)
-		}
-	}
-}
-
-// batchContext is the context of a batch's statements: it holds the first
-// call's values and is cancelled once every call's context is done.
-func batchContext(calls []*limitCall) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(calls[0].ctx))
-	var left atomic.Int64
-	left.Store(int64(len(calls)))
-	stops := make([]func() bool, len(calls))
-	for i, call := range calls {
-		stops[i] = context.AfterFunc(call.ctx, func() {
-			if left.Add(-1) == 0 {
-				cancel()
-			}
-		})
-	}
-	return ctx, func() {
-		for _, stop := range stops {
-			stop()
-		}
-		cancel()
-	}
+	return call.d, call.idx, call.err
 }
 
 // PostgreSQL statements of a batch; the keys come as arrays, so each

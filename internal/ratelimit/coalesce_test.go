@@ -74,13 +74,7 @@ func TestCoalescerBatchesConcurrentCalls(t *testing.T) {
 		_, _, err := c.do(cancelled, []Check{{Key: "c"}})
 		cancelledDone <- err
 	}()
-	for {
-		c.mu.Lock()
-		n := len(c.queue)
-		c.mu.Unlock()
-		if n == waiting+1 {
-			break
-		}
+	for c.batcher.Waiting() != waiting+1 {
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
@@ -90,7 +84,7 @@ func TestCoalescerBatchesConcurrentCalls(t *testing.T) {
 	close(release)
 	<-firstDone
 	wg.Wait()
-	for c.busyNow() {
+	for c.batcher.Busy() {
 		time.Sleep(time.Millisecond)
 	}
 	mu.Lock()
@@ -98,13 +92,6 @@ func TestCoalescerBatchesConcurrentCalls(t *testing.T) {
 	if !slices.Equal(sizes, []int{1, waiting}) {
 		t.Fatalf("batches %v, want [1 %d]: the first alone, the waiting ones together (the cancelled one dropped)", sizes, waiting)
 	}
-}
-
-// busyNow reports whether a batch is in flight.
-func (c *coalescer) busyNow() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.busy
 }
 
 // TestBatchSharesOnOneNode runs Allow from many goroutines on one limiter:
@@ -170,7 +157,7 @@ func TestBatchAnotherNodeTakesSlots(t *testing.T) {
 
 	var calls []*limitCall
 	for _, e := range []string{"a", "b", "c"} {
-		calls = append(calls, &limitCall{ctx: t.Context(), checks: []Check{{Key: "ip", Rule: r}, {Key: "email:" + e, Rule: email}}})
+		calls = append(calls, &limitCall{checks: []Check{{Key: "ip", Rule: r}, {Key: "email:" + e, Rule: email}}})
 	}
 	keys := map[string]*batchKey{}
 	now := clk.Now().UnixNano()

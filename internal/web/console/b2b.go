@@ -408,11 +408,13 @@ func (c *Console) getEndUsers(w http.ResponseWriter, r *http.Request) {
 	c.b2bRender(w, r, status, "b2b-end-users", rq.T("b2b.eu.title"), v)
 }
 
-// historyItem is a line of an end user's history.
+// historyItem is a line of an end user's history. ActorName is the person
+// or client behind Actor in the reader's language ("" when there is none to
+// tell), as in the audit tables; Actor is the id as written in the log.
 type historyItem struct {
-	At            string
-	Action, Actor string
-	Details       string
+	At                       string
+	Action, Actor, ActorName string
+	Details                  string
 }
 
 type endUserPage struct {
@@ -427,6 +429,11 @@ func (c *Console) getEndUser(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
+	name, err := c.actorNamer(r, entries)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
 	p := endUserPage{U: u}
 	for _, e := range entries {
 		var details string
@@ -435,7 +442,8 @@ func (c *Console) getEndUser(w http.ResponseWriter, r *http.Request) {
 				details = string(raw)
 			}
 		}
-		p.History = append(p.History, historyItem{At: e.CreatedAt.Format("2006-01-02 15:04:05"), Action: e.Action, Actor: e.Actor, Details: details})
+		p.History = append(p.History, historyItem{At: e.CreatedAt.Format("2006-01-02 15:04:05"), Action: e.Action, Actor: e.Actor,
+			ActorName: name(e.Actor), Details: details})
 	}
 	c.b2bRender(w, r, http.StatusOK, "b2b-end-user", u.Email, view{Data: p})
 }

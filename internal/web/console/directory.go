@@ -185,10 +185,22 @@ type auditTable struct {
 	Rows        []auditRow
 }
 
+// actorNamer names the actors of entries shown together, with one query
+// for all of them: the returned function tells who an actor is in the
+// reader's language, "" when there is nothing to tell (see actorName).
+func (c *Console) actorNamer(r *http.Request, entries []domain.AuditEntry) (func(actor string) string, error) {
+	rq := reqOf(r)
+	names, err := c.bo.ActorNames(r.Context(), rq.Org, entries)
+	if err != nil {
+		return nil, err
+	}
+	return func(actor string) string { return c.actorName(rq, actor, names) }, nil
+}
+
 // auditTable is the table of entries, their actors named with one query.
 func (c *Console) auditTable(r *http.Request, caption string, entries []domain.AuditEntry) (auditTable, error) {
 	rq := reqOf(r)
-	names, err := c.bo.ActorNames(r.Context(), rq.Org, entries)
+	name, err := c.actorNamer(r, entries)
 	if err != nil {
 		return auditTable{}, err
 	}
@@ -203,7 +215,7 @@ func (c *Console) auditTable(r *http.Request, caption string, entries []domain.A
 				}
 			}
 		}
-		row := auditRow{Time: e.CreatedAt.Format("2006-01-02 15:04:05 UTC"), Actor: e.Actor, ActorName: c.actorName(rq, e.Actor, names),
+		row := auditRow{Time: e.CreatedAt.Format("2006-01-02 15:04:05 UTC"), Actor: e.Actor, ActorName: name(e.Actor),
 			Action: e.Action, Subject: e.SubjectID, Data: data}
 		if e.SubjectID != "" {
 			row.SubjectLink = rq.OrgPath("/audit?" + url.Values{"subject": {e.SubjectID}}.Encode())
