@@ -289,8 +289,8 @@ const (
 
 // sealBody seals an outbox body, compressed when that makes it smaller.
 func (q Queries) sealBody(body, ad string) (string, error) {
-	if len(body) >= bodyCompressMin {
-		buf := make([]byte, len(bodyCompressed)+s2.MaxEncodedLen(len(body)))
+	if limit := s2.MaxEncodedLen(len(body)); len(body) >= bodyCompressMin && limit > 0 { // limit < 0: past S2's block size
+		buf := make([]byte, len(bodyCompressed)+limit)
 		copy(buf, bodyCompressed)
 		n := len(s2.Encode(buf[len(bodyCompressed):], []byte(body)))
 		if len(bodyCompressed)+n < len(body) {
