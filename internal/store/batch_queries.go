@@ -271,10 +271,10 @@ func (q Queries) SealMails(ms []domain.OutboxMail) (SealedMails, error) {
 	out := SealedMails{ms: ms, texts: make([]string, len(ms)), htmls: make([]string, len(ms))}
 	for i, m := range ms {
 		var err error
-		if out.texts[i], err = q.seal(m.Text, outboxAD("text_body", m.ID)); err != nil {
+		if out.texts[i], err = q.sealBody(m.Text, outboxAD("text_body", m.ID)); err != nil {
 			return SealedMails{}, fmt.Errorf("seal mail: %w", err)
 		}
-		if out.htmls[i], err = q.seal(m.HTML, outboxAD("html_body", m.ID)); err != nil {
+		if out.htmls[i], err = q.sealBody(m.HTML, outboxAD("html_body", m.ID)); err != nil {
 			return SealedMails{}, fmt.Errorf("seal mail: %w", err)
 		}
 	}

@@ -141,9 +141,18 @@ func (q Queries) NextJobs(ctx context.Context, now time.Time, limit int) ([]Job,
 	return out, nil
 }
 
-// DeleteJobs removes jobs that are done, in one statement.
+// DeleteJobs removes jobs that are done, in one statement. On PostgreSQL
+// the ids travel as one array: one statement text (prepared once per
+// connection, its plan reused) whatever the size of the batch, instead of
+// one text per number of ids, each planned anew at every execution.
 func (q Queries) DeleteJobs(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
+		return nil
+	}
+	if q.engine == Postgres {
+		if _, err := q.q.ExecContext(ctx, `DELETE FROM jobs WHERE id = ANY($1)`, ids); err != nil {
+			return fmt.Errorf("delete jobs: %w", err)
+		}
 		return nil
 	}
 	var b strings.Builder

@@ -22,11 +22,11 @@ const (
 // sealed (they hold links). Call it in the transaction of the change the mail
 // is about.
 func (q Queries) EnqueueMail(ctx context.Context, m domain.OutboxMail, now time.Time) error {
-	text, err := q.seal(m.Text, outboxAD("text_body", m.ID))
+	text, err := q.sealBody(m.Text, outboxAD("text_body", m.ID))
 	if err != nil {
 		return fmt.Errorf("enqueue mail: %w", err)
 	}
-	html, err := q.seal(m.HTML, outboxAD("html_body", m.ID))
+	html, err := q.sealBody(m.HTML, outboxAD("html_body", m.ID))
 	if err != nil {
 		return fmt.Errorf("enqueue mail: %w", err)
 	}
@@ -99,8 +99,8 @@ func (s *Store) claimMail(ctx context.Context, q Queries, now time.Time, limit i
 		}
 		m.CreatedAt = m.CreatedAt.UTC()
 		var terr, herr error
-		m.Text, terr = q.unseal(m.Text, outboxAD("text_body", m.ID))
-		m.HTML, herr = q.unseal(m.HTML, outboxAD("html_body", m.ID))
+		m.Text, terr = q.openBody(m.Text, outboxAD("text_body", m.ID))
+		m.HTML, herr = q.openBody(m.HTML, outboxAD("html_body", m.ID))
 		if err := errors.Join(terr, herr); err != nil {
 			unreadable[m.ID] = err.Error()
 			continue

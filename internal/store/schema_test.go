@@ -54,10 +54,22 @@ var schemaDifferences = []struct {
 	// The same for products' organization (postgres/0012_things.sql).
 	{"sqlite", "foreign key products (org_id) -> organizations (id) on delete cascade",
 		"PostgreSQL checks it with statement-level triggers"},
+	// And for signups' and funnel subjects' organization, and two indexes
+	// no query reads (postgres/0026_start_writes.sql): on SQLite dropping
+	// an inline UNIQUE or a foreign key goes only with a rebuild of the table.
+	{"sqlite", "foreign key signups (org_id) -> organizations (id) on delete cascade",
+		"PostgreSQL checks it with statement-level triggers"},
+	{"sqlite", "foreign key funnel_subjects (org_id) -> organizations (id) on delete cascade",
+		"PostgreSQL checks it with statement-level triggers"},
+	{"sqlite", "unique outbox (message_id)",
+		"PostgreSQL dropped it (0026: built from the primary key, read by no query, an entry per queued and per sent mail)"},
+	{"sqlite", "index jobs (email_lower)",
+		"PostgreSQL dropped it (0026: an entry per job, read only by the rare purge of a deleted account)"},
 }
 
 // labelpartnerTriggers are the PostgreSQL triggers that stand for the
-// foreign keys of b2b_end_users.labelpartner_id and products.org_id.
+// foreign keys of b2b_end_users.labelpartner_id, products.org_id,
+// signups.org_id and funnel_subjects.org_id.
 var labelpartnerTriggers = []string{
 	"b2b_end_users.b2b_end_users_labelpartner_insert",
 	"b2b_end_users.b2b_end_users_labelpartner_update",
@@ -66,6 +78,12 @@ var labelpartnerTriggers = []string{
 	"products.products_org_insert",
 	"products.products_org_update",
 	"organizations.organizations_delete_products",
+	// and those of signups.org_id and funnel_subjects.org_id
+	"signups.signups_org_insert",
+	"signups.signups_org_update",
+	"funnel_subjects.funnel_subjects_org_insert",
+	"funnel_subjects.funnel_subjects_org_update",
+	"organizations.organizations_delete_signups",
 }
 
 // TestMigrationsAgree migrates a SQLite file and a PostgreSQL schema and
@@ -140,7 +158,7 @@ func TestMigrationsAgree(t *testing.T) {
 	}
 	for _, tg := range labelpartnerTriggers {
 		if !have[tg] {
-			t.Errorf("PostgreSQL lacks trigger %s, which stands for a foreign key (b2b_end_users.labelpartner_id, products.org_id)", tg)
+			t.Errorf("PostgreSQL lacks trigger %s, which stands for a foreign key (b2b_end_users.labelpartner_id, products.org_id, signups.org_id, funnel_subjects.org_id)", tg)
 		}
 	}
 }
