@@ -16,10 +16,12 @@ import (
 	"github.com/onboard-dev/onboard/internal/testutil/natstest"
 )
 
-func open(t *testing.T, dsn string) (*store.Store, domain.Organization) {
+// open opens the database at dsn with opts, migrated, with the default
+// organization; both are closed when the test ends.
+func open(t *testing.T, dsn string, opts ...store.Option) (*store.Store, domain.Organization) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, dsn)
+	st, err := store.Open(ctx, dsn, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

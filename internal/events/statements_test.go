@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/onboard-dev/onboard/internal/events"
-	"github.com/onboard-dev/onboard/internal/flows"
 	"github.com/onboard-dev/onboard/internal/store"
 	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
 )
@@ -33,18 +32,7 @@ func TestStatementsPerDispatch(t *testing.T) {
 	dsn := dbtest.Postgres(t)
 	ctx := context.Background()
 	count := new(statementCount)
-	st, err := store.Open(ctx, dsn, store.WithQueryTracer(count))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	org, err := flows.EnsureDefaultOrganization(ctx, st, "Acme")
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, org := open(t, dsn, store.WithQueryTracer(count))
 	// Another process: a store of its own on the same schema.
 	other, err := store.Open(ctx, dsn)
 	if err != nil {

@@ -62,19 +62,7 @@ func TestSignupJobsInOneBatch(t *testing.T) {
 			t.Errorf("the other job ran %d times", others)
 		}
 
-		states := map[string][]string{}
-		rows, err := st.DB().QueryContext(ctx, `SELECT email_lower, state FROM signups ORDER BY created_at, id`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var e, state string
-			if err := rows.Scan(&e, &state); err != nil {
-				t.Fatal(err)
-			}
-			states[e] = append(states[e], state)
-		}
-		rows.Close()
+		states := grouped(t, st, `SELECT email_lower, state FROM signups ORDER BY created_at, id`)
 		if got := states["again@example.com"]; len(got) != 3 || got[0] != domain.SignupSuperseded || got[1] != domain.SignupSuperseded ||
 			got[2] != domain.SignupPending {
 			t.Errorf("again@example.com's signups: %v; want two superseded, then the newest pending", got)
@@ -90,18 +78,11 @@ func TestSignupJobsInOneBatch(t *testing.T) {
 		}
 
 		mails := map[string]int{}
-		rows, err = st.DB().QueryContext(ctx, `SELECT template, to_lower FROM outbox`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var tmpl, to string
-			if err := rows.Scan(&tmpl, &to); err != nil {
-				t.Fatal(err)
+		for tmpl, tos := range grouped(t, st, `SELECT template, to_lower FROM outbox`) {
+			for _, to := range tos {
+				mails[tmpl+" "+to]++
 			}
-			mails[tmpl+" "+to]++
 		}
-		rows.Close()
 		want := map[string]int{"signup again@example.com": 2, "signup new@example.com": 1, "already_registered known@example.com": 1}
 		if len(mails) != len(want) {
 			t.Errorf("mails %v, want %v", mails, want)

@@ -16,33 +16,11 @@ import (
 // templates of the mails queued.
 func signupOutcomes(t *testing.T, st *store.Store) (signups map[string]int, mails map[string][]string) {
 	t.Helper()
-	ctx := context.Background()
-	signups, mails = map[string]int{}, map[string][]string{}
-	rows, err := st.DB().QueryContext(ctx, `SELECT email_lower FROM signups`)
-	if err != nil {
-		t.Fatal(err)
+	signups = map[string]int{}
+	for e, states := range grouped(t, st, `SELECT email_lower, state FROM signups`) {
+		signups[e] = len(states)
 	}
-	for rows.Next() {
-		var e string
-		if err := rows.Scan(&e); err != nil {
-			t.Fatal(err)
-		}
-		signups[e]++
-	}
-	rows.Close()
-	rows, err = st.DB().QueryContext(ctx, `SELECT to_lower, template FROM outbox ORDER BY created_at, id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var to, tmpl string
-		if err := rows.Scan(&to, &tmpl); err != nil {
-			t.Fatal(err)
-		}
-		mails[to] = append(mails[to], tmpl)
-	}
-	rows.Close()
-	return signups, mails
+	return signups, grouped(t, st, `SELECT to_lower, template FROM outbox ORDER BY created_at, id`)
 }
 
 // A signup job whose address is registered after the job was read, and

@@ -63,3 +63,26 @@ func registerUser(t *testing.T, st *store.Store, org domain.Organization, email 
 		t.Fatal(err)
 	}
 }
+
+// grouped runs query, which selects two text columns, and returns the
+// second column's values grouped by the first, in the rows' order.
+func grouped(t *testing.T, st *store.Store, query string) map[string][]string {
+	t.Helper()
+	rows, err := st.DB().QueryContext(context.Background(), query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			t.Fatal(err)
+		}
+		out[k] = append(out[k], v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
