@@ -163,8 +163,9 @@ func (s *Service) RunDueJobs(ctx context.Context, limit int) (int, error) {
 }
 
 // runJobBatch runs up to limit due jobs in one transaction and deletes them
-// in it. It returns how many it ran and whether they queued mail; when a
-// job's work fails (errJobRun), nothing of the batch is kept. The mails of
+// in it: on PostgreSQL the deletion is the claim (ClaimJobs), on SQLite the
+// jobs read are deleted at the end. It returns how many it ran and whether
+// they queued mail; when a job's work fails (errJobRun), nothing of the batch is kept. The mails of
 // the signup jobs are handed to this node's mail worker once the
 // transaction commits, when it takes them (see handOverMails).
 func (s *Service) runJobBatch(ctx context.Context, limit int) (int, bool, error) {
@@ -185,7 +186,13 @@ func (s *Service) runJobBatch(ctx context.Context, limit int) (int, bool, error)
 	var handed []domain.OutboxMail
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		got, mailed, handed = 0, false, handed[:0]
-		jobs, err := tx.NextJobs(ctx, now, limit)
+		// On PostgreSQL the jobs are claimed by deleting them: the deletion
+		// is rolled back with the batch if it fails.
+		claim := tx.ClaimJobs
+		if s.store.Engine() != store.Postgres {
+			claim = tx.NextJobs
+		}
+		jobs, err := claim(ctx, now, limit)
 		if err != nil {
 			return err
 		}
@@ -235,6 +242,9 @@ func (s *Service) runJobBatch(ctx context.Context, limit int) (int, bool, error)
 			return err
 		}
 		got = len(jobs)
+		if s.store.Engine() == store.Postgres {
+			return nil
+		}
 		return tx.DeleteJobs(ctx, ids)
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/onboard-dev/onboard/internal/batch"
@@ -256,22 +257,17 @@ func (s *SQL) readAndCount(ctx context.Context, keys map[string]*batchKey) (bool
 		limits = append(limits, k.w.limit)
 		lefts, sizes = append(lefts, k.w.size-1-k.w.elapsed), append(sizes, k.w.size)
 	}
-	rows, err := s.db.QueryContext(ctx, pgReadAndCount, names, starts, prevStarts, wants, limits, lefts, sizes)
-	if err != nil {
-		return false, fmt.Errorf("read and count windows: %w", err)
-	}
-	defer rows.Close()
 	fits := false
-	for rows.Next() {
+	err := queryGeneric(ctx, s.db, func(rows rowScanner) error {
 		var key string
 		var cur, prev, eff int64
 		var counted sql.NullInt64
 		if err := rows.Scan(&key, &cur, &prev, &eff, &counted, &fits); err != nil {
-			return false, fmt.Errorf("read and count windows: %w", err)
+			return err
 		}
 		k := keys[key]
 		if k == nil {
-			continue
+			return nil
 		}
 		k.w.cur, k.w.prev, k.eff = cur, prev, eff
 		k.local, k.base = cur, cur
@@ -279,11 +275,56 @@ func (s *SQL) readAndCount(ctx context.Context, keys map[string]*batchKey) (bool
 			k.counted = true
 			k.base = counted.Int64 - k.want
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, pgReadAndCount, names, starts, prevStarts, wants, limits, lefts, sizes)
+	if err != nil {
 		return false, fmt.Errorf("read and count windows: %w", err)
 	}
 	return fits, nil
+}
+
+// rowScanner is a row of an answer, of database/sql or of pgx.
+type rowScanner interface {
+	Scan(dest ...any) error
+}
+
+// queryGeneric runs query on PostgreSQL, through pgx, with the generic plan
+// of its prepared statement, and calls each with every row of the answer.
+//
+// The connection's prepared statement would otherwise, with PostgreSQL's
+// default plan_cache_mode (auto), be planned anew at every execution for
+// small batches: a custom plan knows that the arrays hold, say, two keys,
+// and looks cheaper than the generic plan, costed for arrays of ten, so
+// PostgreSQL keeps making custom plans, whose planning was about a twentieth
+// of the server's CPU per signup start. The generic plan is the one wanted
+// (TestReadAndCountPlanUsesKeys), so the statement is sent in one round
+// trip after set_config('plan_cache_mode', 'force_generic_plan', true):
+// both run in the implicit transaction of the pipeline (pgx.Batch), which
+// ends with it, and the setting with it (TestReadAndCountRunsGeneric).
+func queryGeneric(ctx context.Context, db *sql.DB, each func(rowScanner) error, query string, args ...any) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("connection of %T, not pgx", dc)
+		}
+		b := &pgx.Batch{}
+		b.Queue(`SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`)
+		b.Queue(query, args...).Query(func(rows pgx.Rows) error {
+			defer rows.Close()
+			for rows.Next() {
+				if err := each(rows); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		})
+		return c.Conn().SendBatch(ctx, b).Close()
+	})
 }
 
 // handOut decides call's checks in order on the windows as read and the

@@ -265,3 +265,44 @@ func TestReadAndCountPlanUsesKeys(t *testing.T) {
 		t.Fatalf("generic plan of pgReadAndCount does not read the windows by key:\n%s", text)
 	}
 }
+
+// TestReadAndCountRunsGeneric runs signup-like checks (two keys per call,
+// one call at a time) on one connection and reads how PostgreSQL planned
+// pgReadAndCount: every execution must use the prepared statement's
+// generic plan (TestReadAndCountPlanUsesKeys checks that plan). Left to
+// choose, PostgreSQL plans such small batches anew at every execution,
+// since a custom plan knows the arrays hold two keys and looks cheaper
+// than the generic plan, made for ten.
+func TestReadAndCountRunsGeneric(t *testing.T) {
+	db := openPostgres(t)
+	db.SetMaxOpenConns(1)
+	l := NewSQL(db, nil)
+	ctx := t.Context()
+	const calls = 40
+	for i := range calls {
+		checks := []Check{
+			{Key: "ip:203.0.113.7", Rule: Rule{Limit: 1_000_000, Window: time.Minute}},
+			{Key: "email:" + strings.Repeat("a", i%7+1), Rule: Rule{Limit: 5, Window: time.Hour}},
+		}
+		if _, _, err := l.AllowAll(ctx, checks); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var generic, custom int64
+	err := db.QueryRowContext(ctx, `SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1`,
+		pgReadAndCount).Scan(&generic, &custom)
+	if err != nil {
+		t.Fatalf("plans of pgReadAndCount: %v", err)
+	}
+	var mode string
+	if err := db.QueryRowContext(ctx, `SELECT current_setting('plan_cache_mode')`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "auto" {
+		t.Errorf("plan_cache_mode of the connection afterwards %q, want auto (changed for the statement only)", mode)
+	}
+	t.Logf("pgReadAndCount: %d generic plans, %d custom plans", generic, custom)
+	if custom != 0 || generic != calls {
+		t.Errorf("pgReadAndCount ran %d times with the generic plan and %d with a custom one, want %d and 0", generic, custom, calls)
+	}
+}

@@ -63,12 +63,39 @@ func normalizedEmails(emails []string) []string {
 	return slices.Compact(out)
 }
 
+// Statements that look addresses up on PostgreSQL one at a time, each by
+// an index lookup on (org_id, email_lower): the addresses of $n[] are
+// unnested, and each is looked up in a LATERAL subquery that OFFSET 0 keeps
+// from being pulled up into a join, so the lookup can only run as the inner
+// side of a nested loop, once per address, with the address as an index
+// condition. The plain form (org_id = $1 AND email_lower = ANY($2)) got a
+// generic plan that took org_id (and state) as the index condition and
+// filtered every row of the organization against every address: the
+// prepared statement settles on that plan when the table was small at its
+// last ANALYZE, keeps it while the table grows, and then each batch of the
+// job worker compares every pending signup of the organization with every
+// address of the batch (TestAddressLookupsUseTheIndex).
+const (
+	// pgEmailsRegistered returns the addresses of $2 that a user of
+	// organization $1 has.
+	pgEmailsRegistered = `SELECT x.email_lower FROM unnest($2::text[]) AS u(e),
+  LATERAL (SELECT email_lower FROM users WHERE org_id = $1 AND email_lower = u.e OFFSET 0) x`
+	// pgSupersedePendingSignupsOf sets to $1 the state of the signups of
+	// organization $2 to the addresses of $3 that are in state $4
+	// (signups_pending), found first and then updated by primary key;
+	// the state is checked again on the row updated, as a row changed
+	// meanwhile by another transaction is read anew.
+	pgSupersedePendingSignupsOf = `UPDATE signups SET state = $1 WHERE state = $4 AND id = ANY(ARRAY(
+  SELECT p.id FROM unnest($3::text[]) AS u(e),
+    LATERAL (SELECT id FROM signups WHERE org_id = $2 AND email_lower = u.e AND state = $4 OFFSET 0) p))`
+)
+
 // EmailsRegistered returns which of the addresses a user of the
 // organization has, by normalized address (domain.NormalizeEmail).
 func (q Queries) EmailsRegistered(ctx context.Context, orgID string, emails []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	err := chunks(normalizedEmails(emails), sqliteBatchRows, func(part []string) error {
-		query, args := `SELECT email_lower FROM users WHERE org_id = $1 AND email_lower = ANY($2)`, []any{orgID, part}
+		query, args := pgEmailsRegistered, []any{orgID, part}
 		if q.engine != Postgres {
 			ph, in := placeholders(part, 2)
 			query, args = `SELECT email_lower FROM users WHERE org_id = $1 AND email_lower IN (`+ph+`)`, append([]any{orgID}, in...)
@@ -97,8 +124,7 @@ func (q Queries) EmailsRegistered(ctx context.Context, orgID string, emails []st
 // addresses of an organization.
 func (q Queries) SupersedePendingSignupsOf(ctx context.Context, orgID string, emails []string) error {
 	err := chunks(normalizedEmails(emails), sqliteBatchRows, func(part []string) error {
-		query, args := `UPDATE signups SET state = $1 WHERE org_id = $2 AND email_lower = ANY($3) AND state = $4`,
-			[]any{domain.SignupSuperseded, orgID, part, domain.SignupPending}
+		query, args := pgSupersedePendingSignupsOf, []any{domain.SignupSuperseded, orgID, part, domain.SignupPending}
 		if q.engine != Postgres {
 			ph, in := placeholders(part, 4)
 			query = `UPDATE signups SET state = $1 WHERE org_id = $2 AND state = $3 AND email_lower IN (` + ph + `)`

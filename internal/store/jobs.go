@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -137,6 +138,60 @@ func (q Queries) NextJobs(ctx context.Context, now time.Time, limit int) ([]Job,
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("next jobs: %w", err)
+	}
+	return out, nil
+}
+
+// ClaimJobs deletes up to limit queued jobs that are due and returns them,
+// the first due first. Call it in a Tx and run the jobs in it: they are
+// gone once it commits, and back in the queue if it rolls back. On
+// PostgreSQL the rows are chosen FOR UPDATE SKIP LOCKED, so workers of
+// other processes skip them while the Tx lasts and each job is run by one
+// worker. It is NextJobs and DeleteJobs in one statement: one round trip
+// less per batch, and no row lock written into the WAL for each job before
+// its deletion.
+func (q Queries) ClaimJobs(ctx context.Context, now time.Time, limit int) ([]Job, error) {
+	// On PostgreSQL the rows locked are deleted where they lie (a TID scan
+	// of their ctids), not looked up again by primary key: a locked row
+	// cannot move until the transaction ends. A row changed and committed
+	// by another transaction since this statement's snapshot is locked in
+	// its new version, which the deletion does not see: it is neither
+	// deleted nor returned, and stays queued for a later claim.
+	query := `DELETE FROM jobs WHERE ctid = ANY(ARRAY(
+			SELECT ctid FROM jobs WHERE state = 'queued' AND next_attempt_at <= $1
+			ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED))`
+	if q.engine != Postgres {
+		query = `DELETE FROM jobs WHERE id IN (
+			SELECT id FROM jobs WHERE state = 'queued' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2)`
+	}
+	rows, err := q.q.QueryContext(ctx, query+`
+		RETURNING id, org_id, kind, email_lower, payload, attempts, created_at, next_attempt_at`, Timestamp(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	defer rows.Close()
+	type dueJob struct {
+		j  Job
+		at time.Time
+	}
+	var got []dueJob
+	for rows.Next() {
+		var d dueJob
+		j := &d.j
+		if err := rows.Scan(&j.ID, &j.OrgID, &j.Kind, &j.EmailLower, &j.Payload, &j.Attempts, &j.CreatedAt, &d.at); err != nil {
+			return nil, fmt.Errorf("claim jobs: %w", err)
+		}
+		j.CreatedAt = j.CreatedAt.UTC()
+		got = append(got, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	// RETURNING keeps no order.
+	slices.SortStableFunc(got, func(a, b dueJob) int { return a.at.Compare(b.at) })
+	out := make([]Job, len(got))
+	for i, d := range got {
+		out[i] = d.j
 	}
 	return out, nil
 }

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -106,6 +108,80 @@ func TestDeleteJobs(t *testing.T) {
 					t.Fatalf("deleting %d jobs: job %d left %d times, want %d", n, i, left, want)
 				}
 			}
+		}
+	})
+}
+
+// TestClaimJobs claims due jobs by deleting them in a transaction: the first
+// due first, not those due later; a rolled back claim leaves them queued;
+// on PostgreSQL a claim in another transaction meanwhile skips them.
+func TestClaimJobs(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		st := open(t, dsn)
+		ctx := context.Background()
+		now := store.Now()
+		var jobs []store.Job
+		var at []time.Time
+		for _, d := range []time.Duration{3, 1, 2, 60_000} {
+			jobs = append(jobs, store.Job{ID: store.NewID(), OrgID: "org", Kind: "k", EmailLower: "a@example.com", Payload: `{}`})
+			at = append(at, now.Add(d*time.Millisecond))
+		}
+		if err := st.EnqueueJobs(ctx, jobs, at); err != nil {
+			t.Fatal(err)
+		}
+		ids := func(js []store.Job) []string {
+			var out []string
+			for _, j := range js {
+				out = append(out, j.ID)
+			}
+			return out
+		}
+		due := now.Add(time.Second)
+		errRollback := errors.New("rollback")
+		err := st.InTx(ctx, func(tx *store.Tx) error {
+			got, err := tx.ClaimJobs(ctx, due, 10)
+			if err != nil {
+				return err
+			}
+			if want := []string{jobs[1].ID, jobs[2].ID, jobs[0].ID}; !slices.Equal(ids(got), want) {
+				t.Errorf("ClaimJobs = %v, want %v (the due ones, first due first)", ids(got), want)
+			}
+			if n, err := tx.CountJobs(ctx, store.JobQueued); err != nil || n != 1 {
+				t.Errorf("CountJobs in the claim = %d, %v; want 1", n, err)
+			}
+			if st.Engine() == store.Postgres {
+				// Another worker meanwhile finds nothing to claim.
+				err := st.InTx(ctx, func(other *store.Tx) error {
+					got, err := other.ClaimJobs(ctx, due, 10)
+					if err == nil && len(got) != 0 {
+						t.Errorf("another claim took %v meanwhile", ids(got))
+					}
+					return err
+				})
+				if err != nil {
+					return err
+				}
+			}
+			return errRollback
+		})
+		if !errors.Is(err, errRollback) {
+			t.Fatal(err)
+		}
+		if n, err := st.CountJobs(ctx, store.JobQueued); err != nil || n != 4 {
+			t.Fatalf("CountJobs after a rolled back claim = %d, %v; want 4", n, err)
+		}
+		err = st.InTx(ctx, func(tx *store.Tx) error {
+			got, err := tx.ClaimJobs(ctx, due, 2)
+			if err == nil && !slices.Equal(ids(got), []string{jobs[1].ID, jobs[2].ID}) {
+				t.Errorf("ClaimJobs limit 2 = %v, want the first two due", ids(got))
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := st.CountJobs(ctx, store.JobQueued); err != nil || n != 2 {
+			t.Fatalf("CountJobs after a claim of 2 = %d, %v; want 2", n, err)
 		}
 	})
 }

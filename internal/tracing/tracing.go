@@ -151,6 +151,44 @@ func (q queryTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.Tr
 	span.End()
 }
 
+// TraceBatchStart makes one client span of a batch of statements sent
+// together (pgx.Batch, one round trip), named after its last statement,
+// with the texts of all of them.
+func (q queryTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchStartData) context.Context {
+	if !trace.SpanFromContext(ctx).SpanContext().IsValid() || data.Batch == nil || len(data.Batch.QueuedQueries) == 0 {
+		return ctx
+	}
+	texts := make([]string, len(data.Batch.QueuedQueries))
+	for i, qq := range data.Batch.QueuedQueries {
+		texts[i] = qq.SQL
+	}
+	ctx, span := q.tracer.Start(ctx, sqlName(texts[len(texts)-1]), trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("db.system.name", "postgresql"),
+			attribute.String("db.query.text", clip(strings.Join(texts, ";\n"), 2000)),
+			attribute.Int("db.operation.batch.size", len(texts))))
+	return context.WithValue(ctx, spanKey{}, span)
+}
+
+// TraceBatchQuery records the error of a statement of a batch.
+func (q queryTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
+	if span, ok := ctx.Value(spanKey{}).(trace.Span); ok && data.Err != nil {
+		span.RecordError(data.Err)
+	}
+}
+
+// TraceBatchEnd ends the span of a batch.
+func (q queryTracer) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchEndData) {
+	span, ok := ctx.Value(spanKey{}).(trace.Span)
+	if !ok {
+		return
+	}
+	if data.Err != nil {
+		span.RecordError(data.Err)
+		span.SetStatus(codes.Error, data.Err.Error())
+	}
+	span.End()
+}
+
 // sqlName is a span name for a statement: its first word and, for the
 // common statements, the table ("SELECT users", "INSERT outbox").
 func sqlName(q string) string {
