@@ -54,17 +54,15 @@ var schemaDifferences = []struct {
 	// The same for products' organization (postgres/0012_things.sql).
 	{"sqlite", "foreign key products (org_id) -> organizations (id) on delete cascade",
 		"PostgreSQL checks it with statement-level triggers"},
-	// And for signups' and funnel subjects' organization, and two indexes
-	// no query reads (postgres/0026_start_writes.sql): on SQLite dropping
-	// an inline UNIQUE or a foreign key goes only with a rebuild of the table.
+	// And for signups' and funnel subjects' organization, and an index no
+	// query reads (postgres/0026_start_writes.sql): on SQLite dropping an
+	// inline UNIQUE or a foreign key goes only with a rebuild of the table.
 	{"sqlite", "foreign key signups (org_id) -> organizations (id) on delete cascade",
 		"PostgreSQL checks it with statement-level triggers"},
 	{"sqlite", "foreign key funnel_subjects (org_id) -> organizations (id) on delete cascade",
 		"PostgreSQL checks it with statement-level triggers"},
 	{"sqlite", "unique outbox (message_id)",
 		"PostgreSQL dropped it (0026: built from the primary key, read by no query, an entry per queued and per sent mail)"},
-	{"sqlite", "index jobs (email_lower)",
-		"PostgreSQL dropped it (0026: an entry per job, read only by the rare purge of a deleted account)"},
 }
 
 // labelpartnerTriggers are the PostgreSQL triggers that stand for the
