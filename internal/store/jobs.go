@@ -148,8 +148,8 @@ func (q Queries) NextJobs(ctx context.Context, now time.Time, limit int) ([]Job,
 // PostgreSQL the rows are chosen FOR UPDATE SKIP LOCKED, so workers of
 // other processes skip them while the Tx lasts and each job is run by one
 // worker. It is NextJobs and DeleteJobs in one statement: one round trip
-// less per batch, and no row lock written into the WAL for each job before
-// its deletion.
+// less per batch, and each row found once instead of looked up again by
+// primary key (SKIP LOCKED still writes each row's lock into the WAL).
 func (q Queries) ClaimJobs(ctx context.Context, now time.Time, limit int) ([]Job, error) {
 	// On PostgreSQL the rows locked are deleted where they lie (a TID scan
 	// of their ctids), not looked up again by primary key: a locked row
