@@ -162,10 +162,11 @@ func (s *Service) RunDueJobs(ctx context.Context, limit int) (int, error) {
 	return n, nil
 }
 
-// runJobBatch runs up to limit due jobs in one transaction and deletes them
-// in it: on PostgreSQL the deletion is the claim (ClaimJobs), on SQLite the
-// jobs read are deleted at the end. It returns how many it ran and whether
-// they queued mail; when a job's work fails (errJobRun), nothing of the batch is kept. The mails of
+// runJobBatch runs up to limit due jobs in one transaction, which claims
+// them by deleting them (ClaimJobs). It returns how many it ran and whether
+// they queued mail; when a job's work fails (errJobRun), nothing of the
+// batch is kept. On SQLite a batch of signup jobs is worked out before the
+// transaction (runSignupBatchPlanned). The mails of
 // the signup jobs are handed to this node's mail worker once the
 // transaction commits, when it takes them (see handOverMails).
 func (s *Service) runJobBatch(ctx context.Context, limit int) (int, bool, error) {
@@ -186,20 +187,15 @@ func (s *Service) runJobBatch(ctx context.Context, limit int) (int, bool, error)
 	var handed []domain.OutboxMail
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		got, mailed, handed = 0, false, handed[:0]
-		// On PostgreSQL the jobs are claimed by deleting them: the deletion
-		// is rolled back with the batch if it fails.
-		claim := tx.ClaimJobs
-		if s.store.Engine() != store.Postgres {
-			claim = tx.NextJobs
-		}
-		jobs, err := claim(ctx, now, limit)
+		// The jobs are claimed by deleting them: the deletion is rolled back
+		// with the batch if it fails.
+		jobs, err := tx.ClaimJobs(ctx, now, limit)
 		if err != nil {
 			return err
 		}
 		if s.testAfterJobsRead != nil && s.store.Engine() == store.Postgres {
 			s.testAfterJobsRead()
 		}
-		ids := make([]string, 0, len(jobs))
 		// Signup jobs, most of a batch, run together (runSignupJobs); a
 		// job of another kind runs after the signup jobs before it.
 		var signups []queuedSignup
@@ -220,7 +216,6 @@ func (s *Service) runJobBatch(ctx context.Context, limit int) (int, bool, error)
 			return nil
 		}
 		for _, j := range jobs {
-			ids = append(ids, j.ID)
 			if j.Kind == jobSignup {
 				var p signupJob
 				if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
@@ -242,10 +237,7 @@ func (s *Service) runJobBatch(ctx context.Context, limit int) (int, bool, error)
 			return err
 		}
 		got = len(jobs)
-		if s.store.Engine() == store.Postgres {
-			return nil
-		}
-		return tx.DeleteJobs(ctx, ids)
+		return nil
 	})
 	if err != nil {
 		return 0, false, err

@@ -115,10 +115,11 @@ func (q Queries) NextJob(ctx context.Context, now time.Time) (Job, error) {
 }
 
 // NextJobs returns up to limit queued jobs that are due, the first due
-// first. Call it in a Tx and delete the jobs in the same Tx once they are
-// done (DeleteJobs): on PostgreSQL their rows stay locked until then, and
-// workers of other processes skip them (FOR UPDATE SKIP LOCKED), so each job
-// is run by one worker.
+// first, without taking them: the SQLite job worker reads a batch with it
+// outside a transaction, and then takes the jobs with DeleteQueuedJobs,
+// which tells whether they were still queued. In a Tx on PostgreSQL their
+// rows stay locked until it ends (FOR UPDATE SKIP LOCKED). To take jobs in
+// one statement, see ClaimJobs.
 func (q Queries) NextJobs(ctx context.Context, now time.Time, limit int) ([]Job, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT id, org_id, kind, email_lower, payload, attempts, created_at FROM jobs
 		WHERE state = 'queued' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2`+q.engine.lock(forUpdateSkipLocked),
@@ -147,9 +148,10 @@ func (q Queries) NextJobs(ctx context.Context, now time.Time, limit int) ([]Job,
 // gone once it commits, and back in the queue if it rolls back. On
 // PostgreSQL the rows are chosen FOR UPDATE SKIP LOCKED, so workers of
 // other processes skip them while the Tx lasts and each job is run by one
-// worker. It is NextJobs and DeleteJobs in one statement: one round trip
-// less per batch, and each row found once instead of looked up again by
-// primary key (SKIP LOCKED still writes each row's lock into the WAL).
+// worker. It reads and deletes in one statement: one round trip less per
+// batch than a read and a delete, and each row found once instead of looked
+// up again by primary key (SKIP LOCKED still writes each row's lock into
+// the WAL).
 func (q Queries) ClaimJobs(ctx context.Context, now time.Time, limit int) ([]Job, error) {
 	// On PostgreSQL the rows locked are deleted where they lie (a TID scan
 	// of their ctids), not looked up again by primary key: a locked row
@@ -194,37 +196,6 @@ func (q Queries) ClaimJobs(ctx context.Context, now time.Time, limit int) ([]Job
 		out[i] = d.j
 	}
 	return out, nil
-}
-
-// DeleteJobs removes jobs that are done, in one statement. On PostgreSQL
-// the ids travel as one array: one statement text (prepared once per
-// connection, its plan reused) whatever the size of the batch, instead of
-// one text per number of ids, each planned anew at every execution.
-func (q Queries) DeleteJobs(ctx context.Context, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	if q.engine == Postgres {
-		if _, err := q.q.ExecContext(ctx, `DELETE FROM jobs WHERE id = ANY($1)`, ids); err != nil {
-			return fmt.Errorf("delete jobs: %w", err)
-		}
-		return nil
-	}
-	var b strings.Builder
-	b.WriteString(`DELETE FROM jobs WHERE id IN (`)
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "$%d", i+1)
-		args[i] = id
-	}
-	b.WriteString(")")
-	if _, err := q.q.ExecContext(ctx, b.String(), args...); err != nil {
-		return fmt.Errorf("delete jobs: %w", err)
-	}
-	return nil
 }
 
 // DeleteJob removes a job that is done.

@@ -76,42 +76,6 @@ func TestEnqueueJobs(t *testing.T) {
 	})
 }
 
-// TestDeleteJobs deletes exactly the jobs named, however many.
-func TestDeleteJobs(t *testing.T) {
-	dbtest.ForEach(t, func(t *testing.T, dsn string) {
-		st := open(t, dsn)
-		ctx := context.Background()
-		now := store.Now()
-		for _, n := range []int{1, 3, 70} {
-			jobs := make([]store.Job, n+2)
-			at := make([]time.Time, len(jobs))
-			ids := make([]string, 0, n)
-			for i := range jobs {
-				jobs[i] = store.Job{ID: store.NewID(), Kind: "k", Payload: "{}"}
-				at[i] = now
-				if i < n {
-					ids = append(ids, jobs[i].ID)
-				}
-			}
-			if err := st.EnqueueJobs(ctx, jobs, at); err != nil {
-				t.Fatal(err)
-			}
-			if err := st.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteJobs(ctx, ids) }); err != nil {
-				t.Fatalf("delete %d jobs: %v", n, err)
-			}
-			for i, j := range jobs {
-				var left int
-				if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE id = $1`, j.ID).Scan(&left); err != nil {
-					t.Fatal(err)
-				}
-				if want := map[bool]int{true: 0, false: 1}[i < n]; left != want {
-					t.Fatalf("deleting %d jobs: job %d left %d times, want %d", n, i, left, want)
-				}
-			}
-		}
-	})
-}
-
 // TestClaimJobs claims due jobs by deleting them in a transaction: the first
 // due first, not those due later; a rolled back claim leaves them queued;
 // on PostgreSQL a claim in another transaction meanwhile skips them.
