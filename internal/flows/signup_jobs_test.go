@@ -22,8 +22,7 @@ func TestSignupJobsInOneBatch(t *testing.T) {
 		ctx := context.Background()
 		st, org, templates := openOrgStore(t, dsn)
 		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-		s := New(Deps{Store: st, Mail: templates, Now: func() time.Time { return now }},
-			Config{PublicURL: "http://127.0.0.1:8080", MailFrom: "Example <no-reply@example.com>", SignupTTL: time.Hour})
+		s := signupJobService(st, templates, func() time.Time { return now })
 
 		registerUser(t, st, org, "Known@Example.com", now) // a registered address
 		// An earlier link of an address started again below.

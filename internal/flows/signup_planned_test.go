@@ -32,8 +32,7 @@ func TestSignupJobAddressRegisteredMeanwhile(t *testing.T) {
 		ctx := context.Background()
 		st, org, templates := openOrgStore(t, dsn)
 		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-		s := New(Deps{Store: st, Mail: templates, Now: func() time.Time { return now }},
-			Config{PublicURL: "http://127.0.0.1:8080", MailFrom: "Example <no-reply@example.com>", SignupTTL: time.Hour})
+		s := signupJobService(st, templates, func() time.Time { return now })
 		for _, e := range []string{"late@example.com", "new@example.com"} {
 			if err := s.EnqueueJob(ctx, org.ID, jobSignup, e, signupJob{Email: e, AccountType: "customer_personal"}); err != nil {
 				t.Fatal(err)
@@ -157,8 +156,7 @@ func TestSignupJobsPlannedBatchWithAFailingJob(t *testing.T) {
 		ctx := context.Background()
 		st, org, templates := openOrgStore(t, dsn)
 		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-		s := New(Deps{Store: st, Mail: templates, Now: func() time.Time { return now }},
-			Config{PublicURL: "http://127.0.0.1:8080", MailFrom: "Example <no-reply@example.com>", SignupTTL: time.Hour})
+		s := signupJobService(st, templates, func() time.Time { return now })
 		for i := range 4 {
 			payload := `"not a signup"`
 			if i != 1 {

@@ -86,3 +86,10 @@ func grouped(t *testing.T, st *store.Store, query string) map[string][]string {
 	}
 	return out
 }
+
+// signupJobService is a Service running signup jobs on st with templates,
+// telling the time with now.
+func signupJobService(st *store.Store, templates *obmail.Templates, now func() time.Time) *Service {
+	return New(Deps{Store: st, Mail: templates, Now: now},
+		Config{PublicURL: "http://127.0.0.1:8080", MailFrom: "Example <no-reply@example.com>", SignupTTL: time.Hour})
+}

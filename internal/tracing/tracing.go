@@ -142,11 +142,17 @@ func (q queryTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.Tr
 	if !ok {
 		return
 	}
-	if data.Err != nil {
-		span.RecordError(data.Err)
-		span.SetStatus(codes.Error, data.Err.Error())
-	} else {
+	if data.Err == nil {
 		span.SetAttributes(attribute.Int64("db.response.returned_rows", data.CommandTag.RowsAffected()))
+	}
+	endSpan(span, data.Err)
+}
+
+// endSpan ends span, marked failed with err when err is not nil.
+func endSpan(span trace.Span, err error) {
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
 	}
 	span.End()
 }
@@ -178,15 +184,9 @@ func (q queryTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, data pgx.
 
 // TraceBatchEnd ends the span of a batch.
 func (q queryTracer) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchEndData) {
-	span, ok := ctx.Value(spanKey{}).(trace.Span)
-	if !ok {
-		return
+	if span, ok := ctx.Value(spanKey{}).(trace.Span); ok {
+		endSpan(span, data.Err)
 	}
-	if data.Err != nil {
-		span.RecordError(data.Err)
-		span.SetStatus(codes.Error, data.Err.Error())
-	}
-	span.End()
 }
 
 // sqlName is a span name for a statement: its first word and, for the
