@@ -191,6 +191,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	// One outbound client for every call to a configured URL.
 	hc := outbound.New(outbound.Options{AllowPrivate: cfg.OutboundAllowPrivate, MaxIdleConnsPerHost: cfg.WebhookWorkers})
 	a.dispatcher = events.NewDispatcher(st, cfg.NATSURL != "", logger.With("component", "events"), events.WithClock(o.now))
+	a.dispatcher.Linger = cfg.EventsLinger
 	a.hooks = webhooks.NewWorker(st, hc, webhooks.WorkerConfig{
 		Concurrency: cfg.WebhookWorkers, RetryBase: cfg.WebhookRetryBase, RetryMax: cfg.WebhookRetryMax,
 		MaxAge: cfg.WebhookMaxAge, DisableAfter: cfg.WebhookDisableAfter, Lease: cfg.WebhookLease,

@@ -11,11 +11,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onboard-dev/onboard/internal/config"
 	"github.com/onboard-dev/onboard/internal/events"
 	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
 	"github.com/onboard-dev/onboard/internal/testutil/smtptest"
 	"github.com/onboard-dev/onboard/internal/webhooks"
 )
+
+// The configuration's default wait of the event dispatcher is the one the
+// events package documents and measured.
+func TestEventsLingerDefault(t *testing.T) {
+	if got := config.Default().EventsLinger; got != events.DefaultDispatchLinger {
+		t.Errorf("config.Default().EventsLinger = %v, events.DefaultDispatchLinger = %v", got, events.DefaultDispatchLinger)
+	}
+}
 
 // hookReceiver is a real HTTP server that verifies the Standard Webhooks
 // signature of every request and keeps the events it accepted.

@@ -156,6 +156,7 @@ type Config struct {
 	Version string
 	// Events (see docs/events.md).
 	EventsRetention     time.Duration // how long events stay in the feed
+	EventsLinger        time.Duration // how long the dispatcher gathers events after a commit before it numbers and hands them over
 	WebhookRetryBase    time.Duration // first retry delay of a failed delivery; doubles
 	WebhookRetryMax     time.Duration // longest delay between retries
 	WebhookMaxAge       time.Duration // a delivery is retried this long
@@ -165,6 +166,10 @@ type Config struct {
 	NATSEventsStream    string        // JetStream stream of the events (created when missing)
 	NATSEventsPrefix    string        // subject prefix: <prefix>.<organization>.<type>
 }
+
+// MaxEventsLinger is the longest EventsLinger accepted: events reach
+// webhooks and NATS up to this much later than their commit.
+const MaxEventsLinger = 10 * time.Second
 
 // Rate is a rate limit written "60/1m": a count per window. "0" disables it.
 type Rate struct{ ratelimit.Rule }
@@ -290,6 +295,7 @@ func Default() Config {
 		NATSWorkers:         4,
 
 		EventsRetention:     30 * 24 * time.Hour,
+		EventsLinger:        250 * time.Millisecond, // events.DefaultDispatchLinger
 		ImportRetention:     30 * 24 * time.Hour,
 		WebhookRetryBase:    5 * time.Second,
 		WebhookRetryMax:     time.Hour,
@@ -388,6 +394,7 @@ func (c *Config) FlagSet(name string, out io.Writer) (*flag.FlagSet, func(getenv
 	intv(&c.SMTPIdleConns, "smtp-idle-conns", "ONBOARD_SMTP_IDLE_CONNS", "SMTP connections kept open between mails and reused; 0: a connection per mail")
 	dur(&c.MailLease, "mail-lease", "ONBOARD_MAIL_LEASE", "how long a node's claim on a mail lasts; a mail claimed by a node that died is sent by another after it")
 	dur(&c.EventsRetention, "events-retention", "ONBOARD_EVENTS_RETENTION", "how long events are kept for the feed and replays")
+	dur(&c.EventsLinger, "events-linger", "ONBOARD_EVENTS_LINGER", "how long the event dispatcher gathers the events of the transactions committing after a first one before it numbers and delivers them all at once (a longer wait costs less CPU per event and delays delivery by as much); 0: none")
 	dur(&c.ImportRetention, "import-retention", "ONBOARD_IMPORT_RETENTION", "how long a finished B2B import and its rejected lines are kept before they are deleted")
 	dur(&c.WebhookRetryBase, "webhook-retry-base", "ONBOARD_WEBHOOK_RETRY_BASE", "first retry delay of a failed webhook delivery; doubles each time, with jitter")
 	dur(&c.WebhookRetryMax, "webhook-retry-max", "ONBOARD_WEBHOOK_RETRY_MAX", "longest delay between webhook retries")
@@ -517,6 +524,9 @@ func (c *Config) Validate() error {
 	}
 	if c.EventsRetention <= 0 || c.WebhookRetryBase <= 0 || c.WebhookRetryMax < c.WebhookRetryBase || c.WebhookMaxAge <= 0 || c.WebhookDisableAfter <= 0 {
 		errs = append(errs, errors.New("events-retention, webhook-retry-base, webhook-max-age, webhook-disable-after: must be positive (webhook-retry-max at least webhook-retry-base)"))
+	}
+	if c.EventsLinger < 0 || c.EventsLinger > MaxEventsLinger {
+		errs = append(errs, fmt.Errorf("events-linger: must be between 0 and %v", MaxEventsLinger))
 	}
 	if c.WebhookWorkers < 1 {
 		errs = append(errs, errors.New("webhook-workers: must be at least 1"))

@@ -49,6 +49,10 @@ func TestPrecedence(t *testing.T) {
 		{"flag wins over environment", []string{"--addr", "127.0.0.1:7000", "--rate-signup-ip", "0"},
 			map[string]string{"ONBOARD_ADDR": "0.0.0.0:9000", "ONBOARD_RATE_SIGNUP_IP": "10/30s"},
 			func(c Config) bool { return c.Addr == "127.0.0.1:7000" && c.RateSignupIP.Limit == 0 }},
+		{"events linger", []string{"--events-linger", "1s"}, nil,
+			func(c Config) bool { return c.EventsLinger == time.Second }},
+		{"events linger off from environment", nil, map[string]string{"ONBOARD_EVENTS_LINGER": "0s"},
+			func(c Config) bool { return c.EventsLinger == 0 }},
 		{"public url trimmed", []string{"--public-url", "https://id.example.com/"}, nil,
 			func(c Config) bool { return c.PublicURL == "https://id.example.com" }},
 		{"admin key from environment", nil, map[string]string{"ONBOARD_ADMIN_KEY": "0123456789abcdef"},
@@ -110,6 +114,8 @@ func TestInvalid(t *testing.T) {
 		{"secret key twice", []string{"--secret-key-file", "/k"}, map[string]string{"ONBOARD_SECRET_KEY": "k1:" + strings.Repeat("A", 43)}, "set only one"},
 		{"mail retention", nil, map[string]string{"ONBOARD_MAIL_RETENTION": "0s"}, "mail-retention"},
 		{"bad invite rate", []string{"--rate-invite-account", "many"}, nil, "rate"},
+		{"negative events linger", []string{"--events-linger", "-1s"}, nil, "events-linger"},
+		{"events linger too long", nil, map[string]string{"ONBOARD_EVENTS_LINGER": "11s"}, "events-linger"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
