@@ -495,6 +495,9 @@ func benchHandover(b *testing.B, dsn string, pause time.Duration) {
 	}
 	if use.ok {
 		b.ReportMetric(use.msPer(regs), "cpu_ms/reg")
+		if withPG {
+			b.ReportMetric(use.pgMsPer(regs), "pg_cpu_ms/reg")
+		}
 	}
 	reportNoise(b, use)
 	if withPG {

@@ -400,6 +400,11 @@ func (q Queries) MarkNATSPublished(ctx context.Context, ids []string) error {
 	return nil
 }
 
+// deleteOldEvents is the retention's delete of the events that occurred
+// before $1 and are done with (TestEventRetentionUsesTheTimeIndex).
+const deleteOldEvents = `DELETE FROM events WHERE occurred_at < $1 AND seq IS NOT NULL AND nats_pending = 0
+	AND id NOT IN (SELECT event_id FROM webhook_deliveries WHERE state IN ('pending', 'processing'))`
+
 // DeleteOldEvents deletes events that occurred before cutoff, with their
 // finished deliveries and attempts; deliveries still due stay (and keep
 // their event's body until they finish).
@@ -410,8 +415,7 @@ func (s *Store) DeleteOldEvents(ctx context.Context, cutoff time.Time) (int64, e
 		if _, err := tx.q.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE created_at < $1 AND state IN ('delivered', 'failed')`, cutoff); err != nil {
 			return err
 		}
-		res, err := tx.q.ExecContext(ctx, `DELETE FROM events WHERE occurred_at < $1 AND seq IS NOT NULL AND nats_pending = 0
-			AND id NOT IN (SELECT event_id FROM webhook_deliveries WHERE state IN ('pending', 'processing'))`, cutoff)
+		res, err := tx.q.ExecContext(ctx, deleteOldEvents, cutoff)
 		if err != nil {
 			return err
 		}
