@@ -141,6 +141,21 @@ func (q Queries) BeginDispatch(ctx context.Context) (int64, error) {
 	return last, nil
 }
 
+// pgDispatchReads reads, on PostgreSQL, what a dispatch numbers (BODY is
+// body, or an empty string literal when the bodies are not needed): the events (kind 0, in id
+// order), then the endpoints (kind 1): an endpoint's url, description and
+// event types in the columns of an event's type, subject and body, its
+// created_at in occurred_at (TestDispatchPlansUseKeys).
+const pgDispatchReads = `WITH e AS (SELECT id, org_id, type, subject, BODY AS body, occurred_at FROM events
+		WHERE seq IS NULL ORDER BY id LIMIT $1)
+	SELECT 0 AS kind, id, org_id, type, subject, body, occurred_at,
+		'', '', NULL::timestamptz, NULL::timestamptz, occurred_at FROM e
+	UNION ALL
+	SELECT 1, w.id, w.org_id, w.url, w.description, w.event_types, w.created_at,
+		w.secret, w.previous_secret, w.previous_expires_at, w.failing_since, w.updated_at
+	FROM webhook_endpoints w WHERE w.disabled_at IS NULL AND w.org_id IN (SELECT org_id FROM e)
+	ORDER BY kind, id`
+
 // DispatchReads returns what a dispatch numbers and fans out: up to limit
 // committed events without a position, oldest id first, with their bodies
 // when bodies is set, and the enabled webhook endpoints of their
@@ -164,18 +179,7 @@ func (q Queries) DispatchReads(ctx context.Context, limit int, bodies bool) ([]S
 	if bodies {
 		body = `body`
 	}
-	// The events (kind 0, in id order), then the endpoints (kind 1): an
-	// endpoint's url, description and event types in the columns of an
-	// event's type, subject and body, its created_at in occurred_at.
-	rows, err := q.q.QueryContext(ctx, `WITH e AS (SELECT id, org_id, type, subject, `+body+` AS body, occurred_at FROM events
-			WHERE seq IS NULL ORDER BY id LIMIT $1)
-		SELECT 0 AS kind, id, org_id, type, subject, body, occurred_at,
-			'', '', NULL::timestamptz, NULL::timestamptz, occurred_at FROM e
-		UNION ALL
-		SELECT 1, w.id, w.org_id, w.url, w.description, w.event_types, w.created_at,
-			w.secret, w.previous_secret, w.previous_expires_at, w.failing_since, w.updated_at
-		FROM webhook_endpoints w WHERE w.disabled_at IS NULL AND w.org_id IN (SELECT org_id FROM e)
-		ORDER BY kind, id`, limit)
+	rows, err := q.q.QueryContext(ctx, strings.Replace(pgDispatchReads, "BODY", body, 1), limit)
 	if err != nil {
 		return nil, nil, fmt.Errorf("unsequenced events: %w", err)
 	}
@@ -439,6 +443,29 @@ func (q Queries) HasUnsequencedEvents(ctx context.Context) (bool, error) {
 	return n > 0, nil
 }
 
+// pgNumberEvents is NumberEvents on PostgreSQL: it numbers the events
+// $12 from $10 (marking them for NATS with $11), records the last position
+// $13, and writes the deliveries ($1–$8, one array per column). A delivery
+// is written claimed, leased until $9, when $9 is set and its endpoint has
+// nothing pending or in flight for its subject (looked up once per
+// delivery); else pending. It returns the events numbered and the ids of
+// the deliveries written claimed (TestDispatchPlansUseKeys).
+const pgNumberEvents = `WITH s AS (
+		UPDATE events SET seq = $10 + v.ord - 1, nats_pending = $11
+		FROM unnest($12::text[]) WITH ORDINALITY AS v(id, ord) WHERE events.id = v.id RETURNING 1),
+	l AS (UPDATE event_sequence SET last = $13 WHERE id = 1),
+	d AS (
+		INSERT INTO webhook_deliveries (id, endpoint_id, org_id, event_id, seq, subject, state, attempts, next_attempt_at, locked_until, created_at)
+		SELECT v.id, v.endpoint_id, v.org_id, v.event_id, v.seq, v.subject,
+			CASE WHEN b.blocked THEN 'pending' ELSE 'processing' END, 0, v.next_attempt_at,
+			CASE WHEN b.blocked THEN NULL ELSE $9::timestamptz END, v.created_at
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::timestamptz[], $8::timestamptz[])
+			AS v(id, endpoint_id, org_id, event_id, seq, subject, next_attempt_at, created_at)
+			CROSS JOIN LATERAL (SELECT ($9::timestamptz IS NULL OR EXISTS (SELECT 1 FROM webhook_deliveries p
+				WHERE p.endpoint_id = v.endpoint_id AND p.subject = v.subject AND p.state IN ('pending', 'processing'))) AS blocked OFFSET 0) b
+		RETURNING id, state)
+	SELECT (SELECT COUNT(*) FROM s), (SELECT string_agg(id, ',') FROM d WHERE state = 'processing')`
+
 // NumberEvents is what a dispatch writes: it gives the events ids, in
 // order, the positions first, first+1, … (marking them for NATS when
 // natsPending is set), writes their webhook deliveries ds, leased as
@@ -477,27 +504,9 @@ func (q Queries) NumberEvents(ctx context.Context, ids []string, first int64, na
 	if !until.IsZero() {
 		lease = Timestamp(until)
 	}
-	// A delivery is written claimed when leasing and its endpoint has
-	// nothing pending or in flight for its subject (looked up once per
-	// delivery).
-	const blocked = `($9::timestamptz IS NULL OR EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = v.endpoint_id
-		AND p.subject = v.subject AND p.state IN ('pending', 'processing')))`
 	var n int64
 	var claimed sql.NullString
-	err := q.q.QueryRowContext(ctx, `WITH s AS (
-			UPDATE events SET seq = $10 + v.ord - 1, nats_pending = $11
-			FROM unnest($12::text[]) WITH ORDINALITY AS v(id, ord) WHERE events.id = v.id RETURNING 1),
-		l AS (UPDATE event_sequence SET last = $13 WHERE id = 1),
-		d AS (
-			INSERT INTO webhook_deliveries (id, endpoint_id, org_id, event_id, seq, subject, state, attempts, next_attempt_at, locked_until, created_at)
-			SELECT v.id, v.endpoint_id, v.org_id, v.event_id, v.seq, v.subject,
-				CASE WHEN b.blocked THEN 'pending' ELSE 'processing' END, 0, v.next_attempt_at,
-				CASE WHEN b.blocked THEN NULL ELSE $9::timestamptz END, v.created_at
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::timestamptz[], $8::timestamptz[])
-				AS v(id, endpoint_id, org_id, event_id, seq, subject, next_attempt_at, created_at)
-				CROSS JOIN LATERAL (SELECT `+blocked+` AS blocked OFFSET 0) b
-			RETURNING id, state)
-		SELECT (SELECT COUNT(*) FROM s), (SELECT string_agg(id, ',') FROM d WHERE state = 'processing')`,
+	err := q.q.QueryRowContext(ctx, pgNumberEvents,
 		cols[0], cols[1], cols[2], cols[3], seqs, cols[4], nexts, created, lease, first, pending, ids, last).Scan(&n, &claimed)
 	if err != nil {
 		return nil, fmt.Errorf("number events: %w", mapErr(err))

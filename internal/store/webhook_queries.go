@@ -832,6 +832,14 @@ func (q Queries) insertAttempts(ctx context.Context, outs []DeliveryOutcome) err
 	})
 }
 
+// pgMarkDelivered records, on PostgreSQL, the attempts that delivered
+// (one array per column) in their deliveries' rows
+// (TestDispatchPlansUseKeys).
+const pgMarkDelivered = `UPDATE webhook_deliveries d SET state = 'delivered', attempts = d.attempts + 1, locked_until = NULL,
+		last_status = v.status, last_error = '', latency_ms = v.latency, response = v.response, delivered_at = v.at
+	FROM unnest($1::text[], $2::int[], $3::int[], $4::text[], $5::timestamptz[]) AS v(id, status, latency, response, at)
+	WHERE d.id = v.id`
+
 // markDelivered records attempts that delivered in their deliveries' rows.
 func (q Queries) markDelivered(ctx context.Context, outs []DeliveryOutcome) error {
 	if len(outs) == 0 {
@@ -847,10 +855,7 @@ func (q Queries) markDelivered(ctx context.Context, outs []DeliveryOutcome) erro
 			deliveries[i], responses[i] = a.DeliveryID, clipError(a.Response)
 			statuses[i], latencies[i], ats[i] = int64(a.Status), a.Latency.Milliseconds(), Timestamp(a.AttemptedAt)
 		}
-		if _, err := q.q.ExecContext(ctx, `UPDATE webhook_deliveries d SET state = 'delivered', attempts = d.attempts + 1, locked_until = NULL,
-				last_status = v.status, last_error = '', latency_ms = v.latency, response = v.response, delivered_at = v.at
-			FROM unnest($1::text[], $2::int[], $3::int[], $4::text[], $5::timestamptz[]) AS v(id, status, latency, response, at)
-			WHERE d.id = v.id`, deliveries, statuses, latencies, responses, ats); err != nil {
+		if _, err := q.q.ExecContext(ctx, pgMarkDelivered, deliveries, statuses, latencies, responses, ats); err != nil {
 			return fmt.Errorf("record webhook attempts: %w", err)
 		}
 		return nil
