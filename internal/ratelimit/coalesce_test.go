@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
 )
 
 // TestCoalescerBatchesConcurrentCalls drives the coalescer with a run that
@@ -244,23 +246,7 @@ func TestReadAndCountPlanUsesKeys(t *testing.T) {
 	if _, err := conn.ExecContext(t.Context(), `PREPARE rc(text[], bigint[], bigint[], integer[], bigint[], bigint[], bigint[]) AS `+pgReadAndCount); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := conn.QueryContext(t.Context(), `EXPLAIN (COSTS OFF) EXECUTE rc('{k}', '{60}', '{0}', '{1}', '{5}', '{1}', '{60000000000}')`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, line)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	text := strings.Join(plan, "\n")
+	text := strings.Join(dbtest.Explain(t, conn, `EXECUTE rc('{k}', '{60}', '{0}', '{1}', '{5}', '{1}', '{60000000000}')`), "\n")
 	if strings.Contains(text, "Seq Scan on rate_limits") || !strings.Contains(text, "Index Scan using rate_limits_pkey") {
 		t.Fatalf("generic plan of pgReadAndCount does not read the windows by key:\n%s", text)
 	}

@@ -61,22 +61,7 @@ func TestAddressLookupsUseTheIndex(t *testing.T) {
 			if _, err := conn.ExecContext(ctx, `PREPARE `+name+`(`+tc.types+`) AS `+tc.query); err != nil {
 				t.Fatal(err)
 			}
-			rows, err := conn.QueryContext(ctx, `EXPLAIN (COSTS OFF) EXECUTE `+name+`(`+tc.args+`)`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var plan []string
-			for rows.Next() {
-				var line string
-				if err := rows.Scan(&line); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, line)
-			}
-			if err := rows.Err(); err != nil {
-				t.Fatal(err)
-			}
+			plan := dbtest.Explain(t, conn, `EXECUTE `+name+`(`+tc.args+`)`)
 			keyed, filtered := false, false
 			for _, line := range plan {
 				line = strings.TrimSpace(line)

@@ -39,22 +39,7 @@ func TestEventRetentionUsesTheTimeIndex(t *testing.T) {
 			t.Fatalf("%s: %v", stmt, err)
 		}
 	}
-	rows, err := conn.QueryContext(ctx, `EXPLAIN (COSTS OFF) `+strings.Replace(deleteOldEvents, "$1", "timestamptz '2026-01-07'", 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, line)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	plan := dbtest.Explain(t, conn, strings.Replace(deleteOldEvents, "$1", "timestamptz '2026-01-07'", 1))
 	if text := strings.Join(plan, "\n"); !strings.Contains(text, "events_occurred") || strings.Contains(text, "Seq Scan on events") {
 		t.Errorf("the retention's delete does not find its events through events_occurred:\n%s", text)
 	}
@@ -113,23 +98,7 @@ func TestDispatchPlansUseKeys(t *testing.T) {
 			if _, err := conn.ExecContext(ctx, `PREPARE `+name+`(`+tc.types+`) AS `+tc.query); err != nil {
 				t.Fatal(err)
 			}
-			rows, err := conn.QueryContext(ctx, `EXPLAIN (COSTS OFF) EXECUTE `+name+`(`+tc.args+`)`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var plan []string
-			for rows.Next() {
-				var line string
-				if err := rows.Scan(&line); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, line)
-			}
-			if err := rows.Err(); err != nil {
-				t.Fatal(err)
-			}
-			text := strings.Join(plan, "\n")
+			text := strings.Join(dbtest.Explain(t, conn, `EXECUTE `+name+`(`+tc.args+`)`), "\n")
 			t.Logf("%s", text)
 			for _, table := range []string{"events", "webhook_deliveries"} {
 				if strings.Contains(text, "Seq Scan on "+table) {

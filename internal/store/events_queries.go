@@ -141,11 +141,12 @@ func (q Queries) BeginDispatch(ctx context.Context) (int64, error) {
 	return last, nil
 }
 
-// pgDispatchReads reads, on PostgreSQL, what a dispatch numbers (BODY is
-// body, or an empty string literal when the bodies are not needed): the events (kind 0, in id
-// order), then the endpoints (kind 1): an endpoint's url, description and
-// event types in the columns of an event's type, subject and body, its
-// created_at in occurred_at (TestDispatchPlansUseKeys).
+// pgDispatchReads reads, on PostgreSQL, what a dispatch numbers (BODY
+// stands for body, or for an empty string literal when the bodies are not
+// needed): the events (kind 0, in id order), then the endpoints (kind 1):
+// an endpoint's url, description and event types in the columns of an
+// event's type, subject and body, its created_at in occurred_at
+// (TestDispatchPlansUseKeys).
 const pgDispatchReads = `WITH e AS (SELECT id, org_id, type, subject, BODY AS body, occurred_at FROM events
 		WHERE seq IS NULL ORDER BY id LIMIT $1)
 	SELECT 0 AS kind, id, org_id, type, subject, body, occurred_at,

@@ -78,3 +78,27 @@ func Postgres(t testing.TB) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// Explain returns PostgreSQL's plan of query, without costs, one line per
+// plan line, run on conn (so that a statement prepared on it, or a
+// setting made on it, applies: query may be "EXECUTE name(args)").
+func Explain(t testing.TB, conn *sql.Conn, query string) []string {
+	t.Helper()
+	rows, err := conn.QueryContext(context.Background(), `EXPLAIN (COSTS OFF) `+query)
+	if err != nil {
+		t.Fatalf("explain %s: %v", query, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatalf("explain %s: %v", query, err)
+		}
+		plan = append(plan, line)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("explain %s: %v", query, err)
+	}
+	return plan
+}
