@@ -1,11 +1,8 @@
 package store
 
 import (
-	"context"
 	"strings"
 	"testing"
-
-	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
 )
 
 // TestAddressLookupsUseTheIndex explains, on PostgreSQL, the generic plans
@@ -17,25 +14,11 @@ import (
 // addresses compares every row of the organization with every address of
 // every batch.
 func TestAddressLookupsUseTheIndex(t *testing.T) {
-	ctx := context.Background()
-	st, err := Open(ctx, dbtest.Postgres(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := st.db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	for _, stmt := range []string{
+	conn := planConn(t,
 		`ANALYZE signups, users`,
 		// The rows only: no organization, account or user type to refer to.
 		`SET session_replication_role = replica`,
-		`INSERT INTO signups (` + signupColumns + `)
+		`INSERT INTO signups (`+signupColumns+`)
 			SELECT 's' || i, 'org', 'u' || i || '@example.com', 'u' || i || '@example.com', 'customer_personal',
 				decode(md5(i::text), 'hex'), 'pending', now(), now() + interval '1 day', 'en', ''
 			FROM generate_series(1, 5000) i`,
@@ -44,11 +27,7 @@ func TestAddressLookupsUseTheIndex(t *testing.T) {
 			FROM generate_series(1, 5000) i`,
 		`RESET session_replication_role`,
 		`SET plan_cache_mode = force_generic_plan`,
-	} {
-		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
+	)
 	for _, tc := range []struct {
 		name, types, query, args string
 	}{
@@ -57,11 +36,7 @@ func TestAddressLookupsUseTheIndex(t *testing.T) {
 			`'superseded', 'org', '{u1@example.com,new@example.com}', 'pending'`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			name := strings.ToLower(tc.name)
-			if _, err := conn.ExecContext(ctx, `PREPARE `+name+`(`+tc.types+`) AS `+tc.query); err != nil {
-				t.Fatal(err)
-			}
-			plan := dbtest.Explain(t, conn, `EXECUTE `+name+`(`+tc.args+`)`)
+			plan := explainPrepared(t, conn, tc.name, tc.types, tc.query, tc.args)
 			keyed, filtered := false, false
 			for _, line := range plan {
 				line = strings.TrimSpace(line)

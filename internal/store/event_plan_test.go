@@ -2,18 +2,19 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
 
 	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
 )
 
-// TestEventRetentionUsesTheTimeIndex explains, on PostgreSQL, the
-// retention's delete over 20,000 numbered events written over 60 days in
-// the order they occurred, with a cutoff that keeps the newest nine
-// tenths: the events to delete must be found through events_occurred (a
-// BRIN index since 0029), not by reading the whole table.
-func TestEventRetentionUsesTheTimeIndex(t *testing.T) {
+// planConn returns a connection to a migrated PostgreSQL schema of the
+// test's own, for the tests that explain plans (settings and prepared
+// statements stay on one connection), after running setup on it; it is
+// closed when the test ends.
+func planConn(t *testing.T, setup ...string) *sql.Conn {
+	t.Helper()
 	ctx := context.Background()
 	st, err := Open(ctx, dbtest.Postgres(t))
 	if err != nil {
@@ -27,18 +28,39 @@ func TestEventRetentionUsesTheTimeIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	for _, stmt := range []string{
+	t.Cleanup(func() { conn.Close() })
+	for _, stmt := range setup {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	return conn
+}
+
+// explainPrepared prepares query as name (with its parameters' types) on
+// conn and returns the plan of its execution with args.
+func explainPrepared(t *testing.T, conn *sql.Conn, name, types, query, args string) []string {
+	t.Helper()
+	name = strings.ToLower(name)
+	if _, err := conn.ExecContext(context.Background(), `PREPARE `+name+`(`+types+`) AS `+query); err != nil {
+		t.Fatalf("prepare %s: %v", name, err)
+	}
+	return dbtest.Explain(t, conn, `EXECUTE `+name+`(`+args+`)`)
+}
+
+// TestEventRetentionUsesTheTimeIndex explains, on PostgreSQL, the
+// retention's delete over 20,000 numbered events written over 60 days in
+// the order they occurred, with a cutoff that keeps the newest nine
+// tenths: the events to delete must be found through events_occurred (a
+// BRIN index since 0029), not by reading the whole table.
+func TestEventRetentionUsesTheTimeIndex(t *testing.T) {
+	conn := planConn(t,
 		`INSERT INTO events (id, org_id, type, subject, body, occurred_at, seq)
 			SELECT 'e' || lpad(i::text, 6, '0'), 'org', 'user.created', 'u' || i, repeat('x', 400),
 				timestamptz '2026-01-01' + i * interval '259 seconds', i
 			FROM generate_series(1, 20000) i`,
 		`ANALYZE events, webhook_deliveries`,
-	} {
-		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
+	)
 	plan := dbtest.Explain(t, conn, strings.Replace(deleteOldEvents, "$1", "timestamptz '2026-01-07'", 1))
 	if text := strings.Join(plan, "\n"); !strings.Contains(text, "events_occurred") || strings.Contains(text, "Seq Scan on events") {
 		t.Errorf("the retention's delete does not find its events through events_occurred:\n%s", text)
@@ -52,21 +74,7 @@ func TestEventRetentionUsesTheTimeIndex(t *testing.T) {
 // events and as many delivered deliveries. None may read a whole table: a
 // plan that does costs every dispatch more as events pile up.
 func TestDispatchPlansUseKeys(t *testing.T) {
-	ctx := context.Background()
-	st, err := Open(ctx, dbtest.Postgres(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := st.db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	for _, stmt := range []string{
+	conn := planConn(t,
 		`ANALYZE events, webhook_deliveries, webhook_endpoints, event_sequence`,
 		`SET session_replication_role = replica`,
 		`INSERT INTO events (id, org_id, type, subject, body, occurred_at, seq)
@@ -80,11 +88,7 @@ func TestDispatchPlansUseKeys(t *testing.T) {
 			FROM generate_series(1, 20000) i`,
 		`RESET session_replication_role`,
 		`SET plan_cache_mode = force_generic_plan`,
-	} {
-		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
+	)
 	for _, tc := range []struct {
 		name, types, query, args string
 	}{
@@ -94,11 +98,7 @@ func TestDispatchPlansUseKeys(t *testing.T) {
 		{"MarkDelivered", "text[], int[], int[], text[], timestamptz[]", pgMarkDelivered, `'{d1}', '{204}', '{3}', '{""}', ARRAY[now()]`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			name := strings.ToLower(tc.name)
-			if _, err := conn.ExecContext(ctx, `PREPARE `+name+`(`+tc.types+`) AS `+tc.query); err != nil {
-				t.Fatal(err)
-			}
-			text := strings.Join(dbtest.Explain(t, conn, `EXECUTE `+name+`(`+tc.args+`)`), "\n")
+			text := strings.Join(explainPrepared(t, conn, tc.name, tc.types, tc.query, tc.args), "\n")
 			t.Logf("%s", text)
 			for _, table := range []string{"events", "webhook_deliveries"} {
 				if strings.Contains(text, "Seq Scan on "+table) {
