@@ -21,14 +21,7 @@ func TestOutboxBodiesCompressed(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		k := keyring(t, storeKey)
-		st, err := store.Open(ctx, dsn, store.WithKeyring(k))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		if _, err := st.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		st := open(t, dsn, store.WithKeyring(k))
 		now := store.Now()
 		mail := func(text, html string) domain.OutboxMail {
 			id := store.NewID()

@@ -29,14 +29,7 @@ const storeKey = "s1:c3RvcmUta2V5LXN0b3JlLWtleS1zdG9yZS1rZXktc3Q="
 func TestOutboxBodiesSealedAndErased(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		st, err := store.Open(ctx, dsn, store.WithKeyring(keyring(t, storeKey)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		if _, err := st.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		st := open(t, dsn, store.WithKeyring(keyring(t, storeKey)))
 		now := store.Now()
 		var ids []string
 		for i := range 4 {

@@ -13,10 +13,12 @@ import (
 	"github.com/onboard-dev/onboard/internal/testutil/dbtest"
 )
 
-func open(t *testing.T, dsn string) *store.Store {
+// open opens dsn with opts and migrates it; the store closes when the test
+// ends.
+func open(t *testing.T, dsn string, opts ...store.Option) *store.Store {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, dsn)
+	st, err := store.Open(ctx, dsn, opts...)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
