@@ -30,11 +30,7 @@ func TestLongBurstOfHandOvers(t *testing.T) {
 		h.worker = webhooks.NewWorker(h.st, outbound.New(outbound.Options{AllowPrivate: true}),
 			webhooks.WorkerConfig{Timeout: 10 * time.Second, Lease: lease, Batch: 50}, nil)
 		rcv := newReceiver(t)
-		ep, err := h.svc.Create(ctx, h.org, webhooks.EndpointInput{URL: rcv.srv.URL + "/hook"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rcv.secret = ep.Secret
+		h.endpointTo(t, rcv)
 		h.disp.Sender = h.worker
 		h.disp.Linger = 5 * time.Millisecond
 		var running sync.WaitGroup
@@ -97,11 +93,7 @@ func TestWorkerClaimsDuringHandOvers(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		rcv := newReceiver(t)
-		ep, err := h.svc.Create(ctx, h.org, webhooks.EndpointInput{URL: rcv.srv.URL + "/hook"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rcv.secret = ep.Secret
+		h.endpointTo(t, rcv)
 		var retryCalls atomic.Int32
 		rcv.status = func(e events.Event) int {
 			switch e.Subject {

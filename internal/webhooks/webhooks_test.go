@@ -112,6 +112,18 @@ type harness struct {
 	worker *webhooks.Worker
 }
 
+// endpointTo creates an endpoint of the harness's organization for every
+// event, at rcv's /hook, and gives rcv its secret.
+func (h *harness) endpointTo(t *testing.T, rcv *receiver) store.WebhookEndpoint {
+	t.Helper()
+	ep, err := h.svc.Create(context.Background(), h.org, webhooks.EndpointInput{URL: rcv.srv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv.secret = ep.Secret
+	return ep
+}
+
 func newHarness(t *testing.T, dsn string, allowPrivate bool) *harness {
 	st, org := open(t, dsn)
 	hc := outbound.New(outbound.Options{AllowPrivate: allowPrivate, Timeout: 5 * time.Second})
@@ -454,11 +466,7 @@ func TestChainSentInOneBatch(t *testing.T) {
 			webhooks.WorkerConfig{RetryBase: time.Second, RetryMax: 2 * time.Second, Timeout: 2 * time.Second}, nil)
 		ctx := context.Background()
 		rcv := newReceiver(t)
-		ep, err := h.svc.Create(ctx, h.org, webhooks.EndpointInput{URL: rcv.srv.URL + "/hook"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rcv.secret = ep.Secret
+		ep := h.endpointTo(t, rcv)
 		s1, s2 := h.emit(t, "s1", 4), h.emit(t, "s2", 2)
 		var failed atomic.Bool
 		rcv.status = func(e events.Event) int {
@@ -598,11 +606,7 @@ func TestRunSendsHandedOverDeliveries(t *testing.T) {
 		h.worker = webhooks.NewWorker(h.st, outbound.New(outbound.Options{AllowPrivate: true}),
 			webhooks.WorkerConfig{Timeout: 2 * time.Second, Poll: time.Hour}, nil)
 		rcv := newReceiver(t)
-		ep, err := h.svc.Create(ctx, h.org, webhooks.EndpointInput{URL: rcv.srv.URL + "/hook"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rcv.secret = ep.Secret
+		h.endpointTo(t, rcv)
 		h.disp.Sender = h.worker
 		var wg sync.WaitGroup
 		wg.Go(func() { h.worker.Run(ctx) })
